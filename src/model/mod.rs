@@ -1,0 +1,24 @@
+//! Domain types and their invariants.
+//!
+//! Everything here is plain data plus the rules that make it valid: an [`Xname`] is
+//! always normalised, a [`Mac`] is always six bytes, a boot-parameter value can always be
+//! placed into an iPXE script without changing the script's meaning. The model knows
+//! nothing about HTTP, SQL or tokio: the API converts wire types into these at its edge,
+//! and the store persists them. Serde derives here describe the *storage* document form
+//! (snake_case); the upstream wire shapes (PascalCase HSM, BSS JSON) live in `api`.
+
+pub mod bootparams;
+pub mod component;
+pub mod ethernet;
+pub mod group;
+pub mod mac;
+pub mod redfish_endpoint;
+pub mod xname;
+
+pub use bootparams::{BootParams, HostKey, ImageKind, ImageParams, ScriptValueError};
+pub use component::{Component, ComponentError};
+pub use ethernet::{EthernetInterface, IpMapping};
+pub use group::{Group, GroupKind};
+pub use mac::{Mac, MacError};
+pub use redfish_endpoint::{DiscoveryInfo, RedfishEndpoint};
+pub use xname::{Xname, XnameError, XnameKind};

@@ -1,0 +1,486 @@
+//! The embedded store: one SQLite file in the data directory (WAL, foreign keys on).
+//!
+//! Records are JSON documents of the domain types with their keys as real columns. The
+//! schema is created by the embedded migrations in `migrations/sqlite/`, applied in order at
+//! open time and recorded in `schema_migrations`, so an old data directory is upgraded in
+//! place and a new one needs nothing installed.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::{BootWrite, EndpointAccess, Store, StoreError, StoreResult};
+use crate::model::{
+    BootParams, Component, EthernetInterface, Group, GroupKind, HostKey, ImageParams,
+    RedfishEndpoint, Xname,
+};
+
+/// Embedded migrations, in order. Never edit one that has shipped; add a new one.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_inventory_and_boot.sql"))];
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn backend(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| StoreError::Backend { op, source }
+}
+
+fn encode<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("domain records always serialise")
+}
+
+fn decode<T: DeserializeOwned>(what: &str, doc: &str) -> StoreResult<T> {
+    serde_json::from_str(doc).map_err(|source| StoreError::Corrupt { what: what.to_string(), source })
+}
+
+/// Stored group document: everything but the members, which live in `group_members`.
+#[derive(Serialize, serde::Deserialize)]
+struct GroupDoc {
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    exclusive_group: Option<String>,
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) the database file and bring its schema up to date.
+    pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let opts = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(backend("open"))?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await
+            .map_err(backend("open"))?;
+        let store = SqliteStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+            .execute(&self.pool)
+            .await
+            .map_err(backend("migrate"))?;
+        for (version, sql) in MIGRATIONS {
+            let mut tx = self.pool.begin().await.map_err(backend("migrate"))?;
+            let done: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend("migrate"))?;
+            if done.is_some() {
+                continue;
+            }
+            sqlx::raw_sql(*sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(|source| StoreError::Migration { version: *version, source })?;
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)")
+                .bind(version)
+                .bind(chrono::Utc::now().to_rfc3339())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend("migrate"))?;
+            tx.commit().await.map_err(backend("migrate"))?;
+        }
+        Ok(())
+    }
+
+    async fn docs<T: DeserializeOwned>(&self, what: &'static str, sql: &'static str) -> StoreResult<Vec<T>> {
+        let rows: Vec<String> = sqlx::query_scalar(sql).fetch_all(&self.pool).await.map_err(backend(what))?;
+        rows.iter().map(|d| decode(what, d)).collect()
+    }
+
+    async fn doc<T: DeserializeOwned>(&self, what: &'static str, sql: &'static str, key: &str) -> StoreResult<Option<T>> {
+        let row: Option<String> =
+            sqlx::query_scalar(sql).bind(key).fetch_optional(&self.pool).await.map_err(backend(what))?;
+        row.map(|d| decode(what, &d)).transpose()
+    }
+
+    async fn delete_by_key(&self, what: &'static str, sql: &'static str, key: &str) -> StoreResult<bool> {
+        let r = sqlx::query(sql).bind(key).execute(&self.pool).await.map_err(backend(what))?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn delete_all(&self, what: &'static str, sql: &'static str) -> StoreResult<u64> {
+        let r = sqlx::query(sql).execute(&self.pool).await.map_err(backend(what))?;
+        Ok(r.rows_affected())
+    }
+
+    async fn write_members(tx: &mut Transaction<'_, Sqlite>, kind: GroupKind, g: &Group) -> StoreResult<()> {
+        sqlx::query("DELETE FROM group_members WHERE kind = ? AND label = ?")
+            .bind(kind.as_str())
+            .bind(&g.label)
+            .execute(&mut **tx)
+            .await
+            .map_err(backend("write group members"))?;
+        for m in &g.members {
+            sqlx::query("INSERT OR IGNORE INTO group_members (kind, label, member) VALUES (?, ?, ?)")
+                .bind(kind.as_str())
+                .bind(&g.label)
+                .bind(m.as_str())
+                .execute(&mut **tx)
+                .await
+                .map_err(backend("write group members"))?;
+        }
+        Ok(())
+    }
+
+    async fn groups_where(&self, kind: GroupKind, label: Option<&str>) -> StoreResult<Vec<Group>> {
+        let what = "group";
+        let rows = sqlx::query("SELECT label, doc FROM groups WHERE kind = ?1 AND (?2 IS NULL OR label = ?2) ORDER BY label")
+            .bind(kind.as_str())
+            .bind(label)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend(what))?;
+        let members = sqlx::query(
+            "SELECT label, member FROM group_members WHERE kind = ?1 AND (?2 IS NULL OR label = ?2) ORDER BY member",
+        )
+        .bind(kind.as_str())
+        .bind(label)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend(what))?;
+        let mut by_label: std::collections::HashMap<String, Vec<Xname>> = std::collections::HashMap::new();
+        for r in members {
+            let l: String = r.get(0);
+            let m: String = r.get(1);
+            if let Ok(x) = Xname::parse(&m) {
+                by_label.entry(l).or_default().push(x);
+            }
+        }
+        rows.into_iter()
+            .map(|r| {
+                let l: String = r.get(0);
+                let doc: GroupDoc = decode(what, r.get::<&str, _>(1))?;
+                Ok(Group {
+                    members: by_label.remove(&l).unwrap_or_default(),
+                    label: l,
+                    description: doc.description,
+                    tags: doc.tags,
+                    exclusive_group: doc.exclusive_group,
+                })
+            })
+            .collect()
+    }
+}
+
+fn group_doc(g: &Group) -> String {
+    encode(&GroupDoc { description: g.description.clone(), tags: g.tags.clone(), exclusive_group: g.exclusive_group.clone() })
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn list_components(&self) -> StoreResult<Vec<Component>> {
+        self.docs("component", "SELECT doc FROM components ORDER BY id").await
+    }
+
+    async fn get_component(&self, id: &Xname) -> StoreResult<Option<Component>> {
+        self.doc("component", "SELECT doc FROM components WHERE id = ?", id.as_str()).await
+    }
+
+    async fn put_components(&self, components: &[Component]) -> StoreResult<()> {
+        let op = "put components";
+        let mut tx = self.pool.begin().await.map_err(backend(op))?;
+        for c in components {
+            sqlx::query("INSERT INTO components (id, nid, doc) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET nid = excluded.nid, doc = excluded.doc")
+                .bind(c.id.as_str())
+                .bind(c.nid)
+                .bind(encode(c))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend(op))?;
+        }
+        tx.commit().await.map_err(backend(op))
+    }
+
+    async fn delete_component(&self, id: &Xname) -> StoreResult<bool> {
+        let op = "delete component";
+        let mut tx = self.pool.begin().await.map_err(backend(op))?;
+        sqlx::query("DELETE FROM group_members WHERE member = ?").bind(id.as_str()).execute(&mut *tx).await.map_err(backend(op))?;
+        let r = sqlx::query("DELETE FROM components WHERE id = ?").bind(id.as_str()).execute(&mut *tx).await.map_err(backend(op))?;
+        tx.commit().await.map_err(backend(op))?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn delete_all_components(&self) -> StoreResult<u64> {
+        let op = "delete all components";
+        let mut tx = self.pool.begin().await.map_err(backend(op))?;
+        sqlx::query("DELETE FROM group_members").execute(&mut *tx).await.map_err(backend(op))?;
+        let r = sqlx::query("DELETE FROM components").execute(&mut *tx).await.map_err(backend(op))?;
+        tx.commit().await.map_err(backend(op))?;
+        Ok(r.rows_affected())
+    }
+
+    async fn list_ethernet_interfaces(&self) -> StoreResult<Vec<EthernetInterface>> {
+        self.docs("ethernet interface", "SELECT doc FROM ethernet_interfaces ORDER BY id").await
+    }
+
+    async fn get_ethernet_interface(&self, id: &str) -> StoreResult<Option<EthernetInterface>> {
+        self.doc("ethernet interface", "SELECT doc FROM ethernet_interfaces WHERE id = ?", id).await
+    }
+
+    async fn insert_ethernet_interfaces(&self, ifaces: &[EthernetInterface]) -> StoreResult<()> {
+        let op = "insert ethernet interfaces";
+        let mut tx = self.pool.begin().await.map_err(backend(op))?;
+        for i in ifaces {
+            let r = sqlx::query("INSERT INTO ethernet_interfaces (id, component_id, doc) VALUES (?, ?, ?)")
+                .bind(i.id())
+                .bind(i.component_id.as_ref().map(|x| x.as_str()))
+                .bind(encode(i))
+                .execute(&mut *tx)
+                .await;
+            match r {
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(StoreError::Conflict { what: format!("ethernet interface {} (MAC {})", i.id(), i.mac) });
+                }
+                r => r.map_err(backend(op))?,
+            };
+        }
+        tx.commit().await.map_err(backend(op))
+    }
+
+    async fn update_ethernet_interface(&self, iface: &EthernetInterface) -> StoreResult<bool> {
+        let r = sqlx::query("UPDATE ethernet_interfaces SET component_id = ?, doc = ? WHERE id = ?")
+            .bind(iface.component_id.as_ref().map(|x| x.as_str()))
+            .bind(encode(iface))
+            .bind(iface.id())
+            .execute(&self.pool)
+            .await
+            .map_err(backend("update ethernet interface"))?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn delete_ethernet_interface(&self, id: &str) -> StoreResult<bool> {
+        self.delete_by_key("delete ethernet interface", "DELETE FROM ethernet_interfaces WHERE id = ?", id).await
+    }
+
+    async fn delete_all_ethernet_interfaces(&self) -> StoreResult<u64> {
+        self.delete_all("delete all ethernet interfaces", "DELETE FROM ethernet_interfaces").await
+    }
+
+    async fn list_groups(&self, kind: GroupKind) -> StoreResult<Vec<Group>> {
+        self.groups_where(kind, None).await
+    }
+
+    async fn get_group(&self, kind: GroupKind, label: &str) -> StoreResult<Option<Group>> {
+        Ok(self.groups_where(kind, Some(label)).await?.pop())
+    }
+
+    async fn insert_group(&self, kind: GroupKind, group: &Group) -> StoreResult<()> {
+        let op = "insert group";
+        let mut tx = self.pool.begin().await.map_err(backend(op))?;
+        let r = sqlx::query("INSERT INTO groups (kind, label, doc) VALUES (?, ?, ?)")
+            .bind(kind.as_str())
+            .bind(&group.label)
+            .bind(group_doc(group))
+            .execute(&mut *tx)
+            .await;
+        match r {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict { what: format!("{} '{}'", kind.as_str(), group.label) });
+            }
+            r => r.map_err(backend(op))?,
+        };
+        Self::write_members(&mut tx, kind, group).await?;
+        tx.commit().await.map_err(backend(op))
+    }
+
+    async fn update_group(&self, kind: GroupKind, group: &Group) -> StoreResult<bool> {
+        let op = "update group";
+        let mut tx = self.pool.begin().await.map_err(backend(op))?;
+        let r = sqlx::query("UPDATE groups SET doc = ? WHERE kind = ? AND label = ?")
+            .bind(group_doc(group))
+            .bind(kind.as_str())
+            .bind(&group.label)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend(op))?;
+        if r.rows_affected() == 0 {
+            return Ok(false);
+        }
+        Self::write_members(&mut tx, kind, group).await?;
+        tx.commit().await.map_err(backend(op))?;
+        Ok(true)
+    }
+
+    async fn delete_group(&self, kind: GroupKind, label: &str) -> StoreResult<bool> {
+        let r = sqlx::query("DELETE FROM groups WHERE kind = ? AND label = ?")
+            .bind(kind.as_str())
+            .bind(label)
+            .execute(&self.pool)
+            .await
+            .map_err(backend("delete group"))?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn list_redfish_endpoints(&self) -> StoreResult<Vec<RedfishEndpoint>> {
+        self.docs("redfish endpoint", "SELECT doc FROM redfish_endpoints ORDER BY id").await
+    }
+
+    async fn get_redfish_endpoint(&self, id: &Xname) -> StoreResult<Option<RedfishEndpoint>> {
+        self.doc("redfish endpoint", "SELECT doc FROM redfish_endpoints WHERE id = ?", id.as_str()).await
+    }
+
+    async fn insert_redfish_endpoints(&self, eps: &[RedfishEndpoint]) -> StoreResult<()> {
+        let op = "insert redfish endpoints";
+        let mut tx = self.pool.begin().await.map_err(backend(op))?;
+        for ep in eps {
+            let r = sqlx::query("INSERT INTO redfish_endpoints (id, doc) VALUES (?, ?)")
+                .bind(ep.id.as_str())
+                .bind(encode(ep))
+                .execute(&mut *tx)
+                .await;
+            match r {
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(StoreError::Conflict { what: format!("redfish endpoint {}", ep.id) });
+                }
+                r => r.map_err(backend(op))?,
+            };
+        }
+        tx.commit().await.map_err(backend(op))
+    }
+
+    async fn update_redfish_endpoint(&self, ep: &RedfishEndpoint) -> StoreResult<bool> {
+        let r = sqlx::query("UPDATE redfish_endpoints SET doc = ? WHERE id = ?")
+            .bind(encode(ep))
+            .bind(ep.id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(backend("update redfish endpoint"))?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn delete_redfish_endpoint(&self, id: &Xname) -> StoreResult<bool> {
+        self.delete_by_key("delete redfish endpoint", "DELETE FROM redfish_endpoints WHERE id = ?", id.as_str()).await
+    }
+
+    async fn delete_all_redfish_endpoints(&self) -> StoreResult<u64> {
+        self.delete_all("delete all redfish endpoints", "DELETE FROM redfish_endpoints").await
+    }
+
+    async fn list_boot_params(&self) -> StoreResult<Vec<(HostKey, BootParams)>> {
+        let rows = sqlx::query("SELECT host, doc FROM boot_params ORDER BY host")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend("list boot params"))?;
+        rows.into_iter()
+            .map(|r| {
+                let host: String = r.get(0);
+                let doc: BootParams = decode("boot params", r.get::<&str, _>(1))?;
+                Ok((HostKey::from_key(&host), doc))
+            })
+            .collect()
+    }
+
+    async fn list_image_params(&self) -> StoreResult<Vec<ImageParams>> {
+        self.docs("image params", "SELECT doc FROM image_params ORDER BY kind, path").await
+    }
+
+    async fn write_boot(&self, w: &BootWrite) -> StoreResult<()> {
+        let op = "write boot params";
+        let mut tx = self.pool.begin().await.map_err(backend(op))?;
+        for h in &w.delete_hosts {
+            sqlx::query("DELETE FROM boot_params WHERE host = ?").bind(h.key()).execute(&mut *tx).await.map_err(backend(op))?;
+        }
+        for (kind, path) in &w.delete_images {
+            sqlx::query("DELETE FROM image_params WHERE kind = ? AND path = ?")
+                .bind(kind.as_str())
+                .bind(path)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend(op))?;
+        }
+        for (h, bp) in &w.put_hosts {
+            sqlx::query("INSERT INTO boot_params (host, doc) VALUES (?, ?) ON CONFLICT (host) DO UPDATE SET doc = excluded.doc")
+                .bind(h.key())
+                .bind(encode(bp))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend(op))?;
+        }
+        for img in &w.put_images {
+            sqlx::query("INSERT INTO image_params (kind, path, doc) VALUES (?, ?, ?) ON CONFLICT (kind, path) DO UPDATE SET doc = excluded.doc")
+                .bind(img.kind.as_str())
+                .bind(&img.path)
+                .bind(encode(img))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend(op))?;
+        }
+        tx.commit().await.map_err(backend(op))
+    }
+
+    async fn record_endpoint_access(&self, entries: &[EndpointAccess]) -> StoreResult<()> {
+        let op = "record endpoint access";
+        let mut tx = self.pool.begin().await.map_err(backend(op))?;
+        for e in entries {
+            sqlx::query("INSERT INTO endpoint_access (name, endpoint, last_epoch) VALUES (?, ?, ?) ON CONFLICT (name, endpoint) DO UPDATE SET last_epoch = max(last_epoch, excluded.last_epoch)")
+                .bind(&e.name)
+                .bind(&e.endpoint)
+                .bind(e.last_epoch)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend(op))?;
+        }
+        tx.commit().await.map_err(backend(op))
+    }
+
+    async fn list_endpoint_access(&self) -> StoreResult<Vec<EndpointAccess>> {
+        let rows = sqlx::query("SELECT name, endpoint, last_epoch FROM endpoint_access ORDER BY name, endpoint")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend("list endpoint access"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| EndpointAccess { name: r.get(0), endpoint: r.get(1), last_epoch: r.get(2) })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_passes_the_store_conformance_suite() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("rackboot.db")).await.unwrap();
+        crate::store::conformance::run_all(&store).await;
+    }
+
+    #[tokio::test]
+    async fn reopening_keeps_records_and_does_not_reapply_migrations() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rackboot.db");
+        {
+            let s = SqliteStore::open(&path).await.unwrap();
+            s.put_components(&[Component::new(Xname::parse("x1c0s0b0n0").unwrap())]).await.unwrap();
+            s.pool.close().await;
+        }
+        let s = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(s.list_components().await.unwrap().len(), 1);
+    }
+}
