@@ -1,2 +1,4 @@
+pub mod app;
+pub mod bootscript;
 pub mod model;
 pub mod store;

@@ -1,0 +1,104 @@
+//! The boot read model: everything a bootscript request needs, in memory.
+//!
+//! A boot storm asks for hundreds of scripts a second, each needing a MAC → node → boot
+//! parameters lookup. Rather than several store queries per request, the index is rebuilt
+//! from the store when it is stale and shared read-only (`Arc`) between requests. Staleness
+//! is a generation number: every write through `app` bumps it *after* the store commits;
+//! a reader that sees a newer generation than its index rebuilds (one rebuild at a time,
+//! others wait for it). The generation is read before the store, so a write that lands
+//! during a rebuild is never lost: it leaves the new index stale and the next read rebuilds.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use crate::model::{BootParams, Component, HostKey, ImageKind, Mac, Xname};
+use crate::store::{Store, StoreResult};
+
+#[derive(Default)]
+pub struct BootIndex {
+    pub components: HashMap<Xname, Component>,
+    pub by_nid: HashMap<i64, Xname>,
+    pub by_mac: HashMap<Mac, Xname>,
+    /// Each node's MACs, in MAC order (the first is used in chain URLs).
+    pub macs_of: HashMap<Xname, Vec<Mac>>,
+    pub params: HashMap<String, BootParams>,
+    pub images: HashMap<(ImageKind, String), String>,
+}
+
+impl BootIndex {
+    pub fn params_for(&self, key: &HostKey) -> Option<&BootParams> {
+        self.params.get(&key.key())
+    }
+
+    pub fn image_params(&self, kind: ImageKind, path: &str) -> &str {
+        self.images.get(&(kind, path.to_string())).map(String::as_str).unwrap_or("")
+    }
+}
+
+pub struct BootIndexCache {
+    store: Arc<dyn Store>,
+    wanted: AtomicU64,
+    current: RwLock<(u64, Arc<BootIndex>)>,
+    rebuild: tokio::sync::Mutex<()>,
+}
+
+impl BootIndexCache {
+    pub fn new(store: Arc<dyn Store>) -> BootIndexCache {
+        BootIndexCache {
+            store,
+            wanted: AtomicU64::new(1),
+            current: RwLock::new((0, Arc::new(BootIndex::default()))),
+            rebuild: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn invalidate(&self) {
+        self.wanted.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn fresh(&self) -> Option<Arc<BootIndex>> {
+        let cur = self.current.read().expect("boot index poisoned");
+        (cur.0 >= self.wanted.load(Ordering::SeqCst)).then(|| cur.1.clone())
+    }
+
+    pub async fn get(&self) -> StoreResult<Arc<BootIndex>> {
+        if let Some(idx) = self.fresh() {
+            return Ok(idx);
+        }
+        let _one_at_a_time = self.rebuild.lock().await;
+        if let Some(idx) = self.fresh() {
+            return Ok(idx);
+        }
+        let generation = self.wanted.load(Ordering::SeqCst);
+        let idx = Arc::new(build(self.store.as_ref()).await?);
+        *self.current.write().expect("boot index poisoned") = (generation, idx.clone());
+        Ok(idx)
+    }
+}
+
+async fn build(store: &dyn Store) -> StoreResult<BootIndex> {
+    let mut idx = BootIndex::default();
+    for c in store.list_components().await? {
+        if let Some(n) = c.nid {
+            idx.by_nid.entry(n).or_insert_with(|| c.id.clone());
+        }
+        idx.components.insert(c.id.clone(), c);
+    }
+    for i in store.list_ethernet_interfaces().await? {
+        if let Some(x) = i.component_id {
+            idx.by_mac.insert(i.mac, x.clone());
+            idx.macs_of.entry(x).or_default().push(i.mac);
+        }
+    }
+    for macs in idx.macs_of.values_mut() {
+        macs.sort();
+    }
+    for (k, bp) in store.list_boot_params().await? {
+        idx.params.insert(k.key(), bp);
+    }
+    for img in store.list_image_params().await? {
+        idx.images.insert((img.kind, img.path), img.params);
+    }
+    Ok(idx)
+}

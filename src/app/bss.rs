@@ -1,0 +1,511 @@
+//! Boot Script Service use cases: boot parameters, boot scripts, hosts, history.
+//!
+//! Write semantics follow hms-bss (reference §1.4): PUT replaces each named host's record
+//! and mints one fresh referral token for the request; POST does the same but refuses
+//! hosts that already have a record; PATCH merges into existing records and keeps their
+//! token; DELETE removes hosts, or an image (stripping it from every host). MACs and NIDs
+//! that inventory knows are stored under the node's xname, others under the MAC or
+//! `nid<N>`. Unlike upstream, `hosts`, `macs` and `nids` may be combined in one request
+//! (upstream silently uses only the first family present).
+//!
+//! Scripts are looked up as upstream does (§1.7): the node's own record, the raw
+//! MAC/name/`nid<N>` record, its role's record, then `Default`; unknown nodes get
+//! `Unknown-<arch>`. There is no HSM cache to refresh here, so the "sleep 10" answers are
+//! never needed: an unknown node that does not say its architecture is chained back at
+//! once with `arch=${buildarch}`.
+
+use std::collections::BTreeSet;
+
+use super::{App, AppError, AppResult};
+use crate::bootscript::{self, BootScript, Injections};
+use crate::model::{
+    BootParams, Component, HostKey, ImageKind, ImageParams, Mac, Xname,
+    bootparams::{check_params, check_path},
+};
+use crate::store::{BootWrite, EndpointAccess};
+
+/// A BootParams request body, as the API decoded it (selectors still unresolved).
+#[derive(Debug, Clone, Default)]
+pub struct BootParamsRequest {
+    pub hosts: Vec<String>,
+    pub macs: Vec<String>,
+    pub nids: Vec<i64>,
+    pub params: String,
+    pub kernel: String,
+    pub initrd: String,
+    pub cloud_init: Option<serde_json::Value>,
+}
+
+/// One entry of a GET /bootparameters answer.
+#[derive(Debug, Clone)]
+pub enum BootParamsEntry {
+    Host(HostKey, BootParams),
+    Image(ImageParams),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BootscriptQuery {
+    pub mac: Option<String>,
+    pub name: Option<String>,
+    pub nid: Option<i64>,
+    pub arch: String,
+    pub retry: u64,
+    pub ts: Option<i64>,
+}
+
+/// What kind of answer a bootscript request got (for metrics and logs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScriptKind {
+    Node,
+    Unknown,
+    DiscoverArch,
+}
+
+impl ScriptKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScriptKind::Node => "node",
+            ScriptKind::Unknown => "unknown",
+            ScriptKind::DiscoverArch => "discover_arch",
+        }
+    }
+}
+
+/// A node as `/boot/v1/hosts` shows it: its component plus MACs.
+#[derive(Debug, Clone)]
+pub struct HostView {
+    pub component: Component,
+    pub macs: Vec<Mac>,
+}
+
+#[derive(PartialEq)]
+enum Selection {
+    Hosts(Vec<HostKey>),
+    Image(ImageKind, String),
+}
+
+impl App {
+    fn check_values(req: &BootParamsRequest) -> AppResult<()> {
+        check_params("params", &req.params).map_err(|e| AppError::bad(e.to_string()))?;
+        check_path("kernel", &req.kernel).map_err(|e| AppError::bad(e.to_string()))?;
+        check_path("initrd", &req.initrd).map_err(|e| AppError::bad(e.to_string()))?;
+        if let Some(ci) = &req.cloud_init
+            && !ci.is_object()
+            && !ci.is_null()
+        {
+            return Err(AppError::bad("cloud-init must be a JSON object"));
+        }
+        Ok(())
+    }
+
+    /// Resolve the request's hosts, MACs and NIDs to storage keys, or name the image it is about.
+    async fn select(&self, req: &BootParamsRequest) -> AppResult<Selection> {
+        let idx = self.boot.get().await?;
+        let mut keys = BTreeSet::new();
+        for h in &req.hosts {
+            keys.insert(HostKey::parse_host(h).map_err(AppError::BadRequest)?);
+        }
+        for m in &req.macs {
+            let mac = Mac::parse(m).map_err(|e| AppError::bad(e.to_string()))?;
+            keys.insert(match idx.by_mac.get(&mac) {
+                Some(x) => HostKey::Node(x.clone()),
+                None => HostKey::Mac(mac),
+            });
+        }
+        for n in &req.nids {
+            if *n < 0 {
+                return Err(AppError::bad(format!("Bad Request - Invalid nid '{n}'")));
+            }
+            keys.insert(match idx.by_nid.get(n) {
+                Some(x) => HostKey::Node(x.clone()),
+                None => HostKey::Nid(*n),
+            });
+        }
+        if !keys.is_empty() {
+            return Ok(Selection::Hosts(keys.into_iter().collect()));
+        }
+        if !req.kernel.is_empty() {
+            return Ok(Selection::Image(ImageKind::Kernel, req.kernel.clone()));
+        }
+        if !req.initrd.is_empty() {
+            return Ok(Selection::Image(ImageKind::Initrd, req.initrd.clone()));
+        }
+        Err(AppError::bad("Bad Request: the request names no hosts, macs, nids, kernel or initrd"))
+    }
+
+    /// PUT (create or replace) or POST (create only). Returns the referral token minted for
+    /// host writes; image-param writes get none.
+    pub async fn write_boot_params(&self, req: BootParamsRequest, create_only: bool) -> AppResult<Option<String>> {
+        Self::check_values(&req)?;
+        let _serial = self.bss_writes.lock().await;
+        let sel = self.select(&req).await?;
+        let idx = self.boot.get().await?;
+        let now = chrono::Utc::now();
+        let (write, token) = match sel {
+            Selection::Hosts(keys) => {
+                if create_only {
+                    let existing: Vec<String> = keys.iter().filter(|k| idx.params_for(k).is_some()).map(HostKey::key).collect();
+                    if !existing.is_empty() {
+                        return Err(AppError::bad(format!("Already exists: {}", existing.join(", "))));
+                    }
+                }
+                let token = uuid::Uuid::new_v4().to_string();
+                let bp = BootParams {
+                    params: req.params,
+                    kernel: req.kernel,
+                    initrd: req.initrd,
+                    cloud_init: req.cloud_init.filter(|c| !c.is_null()),
+                    referral_token: Some(token.clone()),
+                    updated: now,
+                };
+                (BootWrite { put_hosts: keys.into_iter().map(|k| (k, bp.clone())).collect(), ..Default::default() }, Some(token))
+            }
+            Selection::Image(kind, path) => {
+                if create_only && idx.images.contains_key(&(kind, path.clone())) {
+                    return Err(AppError::bad(format!("Already exists: {} {path}", kind.as_str())));
+                }
+                (BootWrite { put_images: vec![ImageParams { kind, path, params: req.params }], ..Default::default() }, None)
+            }
+        };
+        self.store.write_boot(&write).await?;
+        self.changed();
+        Ok(token)
+    }
+
+    /// PATCH: merge into existing records; every named host must exist.
+    pub async fn patch_boot_params(&self, req: BootParamsRequest) -> AppResult<()> {
+        Self::check_values(&req)?;
+        let _serial = self.bss_writes.lock().await;
+        let sel = self.select(&req).await?;
+        let idx = self.boot.get().await?;
+        let write = match sel {
+            Selection::Hosts(keys) => {
+                let missing: Vec<String> = keys.iter().filter(|k| idx.params_for(k).is_none()).map(HostKey::key).collect();
+                if !missing.is_empty() {
+                    return Err(AppError::not_found(format!("Not Found: no boot parameters for {}", missing.join(", "))));
+                }
+                let put_hosts = keys
+                    .into_iter()
+                    .map(|k| {
+                        let mut bp = idx.params_for(&k).expect("checked above").clone();
+                        if !req.params.is_empty() {
+                            bp.params = req.params.clone();
+                        }
+                        if !req.kernel.is_empty() {
+                            bp.kernel = req.kernel.clone();
+                        }
+                        if !req.initrd.is_empty() {
+                            bp.initrd = req.initrd.clone();
+                        }
+                        if let Some(patch) = &req.cloud_init {
+                            let mut ci = bp.cloud_init.take().unwrap_or_else(|| serde_json::json!({}));
+                            json_merge_patch(&mut ci, patch);
+                            bp.cloud_init = Some(ci);
+                        }
+                        bp.updated = chrono::Utc::now();
+                        (k, bp)
+                    })
+                    .collect();
+                BootWrite { put_hosts, ..Default::default() }
+            }
+            Selection::Image(kind, path) => {
+                if !idx.images.contains_key(&(kind, path.clone())) {
+                    return Err(AppError::not_found(format!("Not Found: no params for {} {path}", kind.as_str())));
+                }
+                BootWrite { put_images: vec![ImageParams { kind, path, params: req.params }], ..Default::default() }
+            }
+        };
+        self.store.write_boot(&write).await?;
+        self.changed();
+        Ok(())
+    }
+
+    /// DELETE: hosts (each must exist), or an image, which is also removed from every host
+    /// record that uses it.
+    pub async fn delete_boot_params(&self, req: BootParamsRequest) -> AppResult<()> {
+        Self::check_values(&req)?;
+        let _serial = self.bss_writes.lock().await;
+        let sel = self.select(&req).await?;
+        let idx = self.boot.get().await?;
+        let write = match sel {
+            Selection::Hosts(keys) => {
+                let missing: Vec<String> = keys.iter().filter(|k| idx.params_for(k).is_none()).map(HostKey::key).collect();
+                if !missing.is_empty() {
+                    return Err(AppError::bad(format!("Bad Request: no boot parameters exist for {}", missing.join(", "))));
+                }
+                BootWrite { delete_hosts: keys, ..Default::default() }
+            }
+            Selection::Image(kind, path) => {
+                let mut put_hosts = Vec::new();
+                for (key, bp) in &idx.params {
+                    let uses = match kind {
+                        ImageKind::Kernel => bp.kernel == path,
+                        ImageKind::Initrd => bp.initrd == path,
+                    };
+                    if uses {
+                        let mut bp = bp.clone();
+                        match kind {
+                            ImageKind::Kernel => bp.kernel.clear(),
+                            ImageKind::Initrd => bp.initrd.clear(),
+                        }
+                        put_hosts.push((HostKey::from_key(key), bp));
+                    }
+                }
+                if put_hosts.is_empty() && !idx.images.contains_key(&(kind, path.clone())) {
+                    return Err(AppError::bad(format!("Bad Request: no boot parameters use {} {path}", kind.as_str())));
+                }
+                BootWrite { put_hosts, delete_images: vec![(kind, path)], ..Default::default() }
+            }
+        };
+        self.store.write_boot(&write).await?;
+        self.changed();
+        Ok(())
+    }
+
+    /// GET /bootparameters: everything, or the records the selectors name.
+    pub async fn get_boot_params(&self, names: &[String], macs: &[String], nids: &[i64]) -> AppResult<Vec<BootParamsEntry>> {
+        let idx = self.boot.get().await?;
+        if names.is_empty() && macs.is_empty() && nids.is_empty() {
+            let mut out: Vec<BootParamsEntry> = idx
+                .images
+                .iter()
+                .map(|((kind, path), params)| BootParamsEntry::Image(ImageParams { kind: *kind, path: path.clone(), params: params.clone() }))
+                .collect();
+            let mut hosts: Vec<BootParamsEntry> =
+                idx.params.iter().map(|(k, bp)| BootParamsEntry::Host(HostKey::from_key(k), bp.clone())).collect();
+            out.sort_by_key(entry_sort_key);
+            hosts.sort_by_key(entry_sort_key);
+            out.extend(hosts);
+            return Ok(out);
+        }
+        let mut keys: BTreeSet<String> = BTreeSet::new();
+        for n in names {
+            let k = match Xname::parse(n) {
+                Ok(x) => x.to_string(),
+                Err(_) => n.trim().to_string(),
+            };
+            keys.insert(k);
+        }
+        for m in macs {
+            let mac = Mac::parse(m).map_err(|e| AppError::bad(e.to_string()))?;
+            keys.insert(mac.to_string());
+            if let Some(x) = idx.by_mac.get(&mac) {
+                keys.insert(x.to_string());
+            }
+        }
+        for n in nids {
+            keys.insert(format!("nid{n}"));
+            if let Some(x) = idx.by_nid.get(n) {
+                keys.insert(x.to_string());
+            }
+        }
+        let found: Vec<BootParamsEntry> = keys
+            .iter()
+            .filter_map(|k| idx.params.get(k).map(|bp| BootParamsEntry::Host(HostKey::from_key(k), bp.clone())))
+            .collect();
+        if found.is_empty() {
+            let mut what = vec![];
+            if !names.is_empty() {
+                what.push("Hosts");
+            }
+            if !macs.is_empty() {
+                what.push("MACs");
+            }
+            if !nids.is_empty() {
+                what.push("NIDs");
+            }
+            return Err(AppError::not_found(format!("Cannot find boot parameters for requested {}", what.join(", "))));
+        }
+        Ok(found)
+    }
+
+    /// GET /bootscript.
+    pub async fn bootscript(&self, q: &BootscriptQuery) -> AppResult<(String, ScriptKind)> {
+        if q.mac.is_none() && q.name.is_none() && q.nid.is_none() {
+            return Err(AppError::bad("Need a mac=, name=, or nid= parameter"));
+        }
+        let idx = self.boot.get().await?;
+        let mac = match &q.mac {
+            Some(m) => Some(Mac::parse(m).map_err(|e| AppError::bad(e.to_string()))?),
+            None => None,
+        };
+        // Resolve the component: MAC, then name, then NID (upstream priority).
+        let comp_id: Option<Xname> = if let Some(m) = &mac {
+            idx.by_mac.get(m).cloned()
+        } else if let Some(n) = &q.name {
+            Xname::parse(n).ok().filter(|x| idx.components.contains_key(x))
+        } else {
+            q.nid.and_then(|n| idx.by_nid.get(&n).cloned())
+        };
+        let comp = comp_id.as_ref().and_then(|x| idx.components.get(x));
+        let raw_key = match (&mac, &q.name, q.nid) {
+            (Some(m), _, _) => m.to_string(),
+            (None, Some(n), _) => n.trim().to_string(),
+            (None, None, Some(n)) => format!("nid{n}"),
+            (None, None, None) => unreachable!("checked above"),
+        };
+        let mut candidates: Vec<String> = Vec::with_capacity(4);
+        if let Some(c) = comp {
+            candidates.push(c.id.to_string());
+        }
+        candidates.push(raw_key.clone());
+        if let Some(role) = comp.and_then(|c| c.role.as_ref()) {
+            candidates.push(role.clone());
+        }
+        candidates.push("Default".into());
+        let data = candidates.iter().find_map(|k| idx.params.get(k));
+        let base = format!("{}/boot/v1/bootscript", self.settings.advertise_url);
+        let ts = q.ts.unwrap_or_else(|| chrono::Utc::now().timestamp());
+        let selector = match (&mac, &q.name, q.nid) {
+            (Some(m), _, _) => format!("mac={m}"),
+            (None, Some(n), _) => format!("name={}", n.trim()),
+            (None, None, Some(n)) => format!("nid={n}"),
+            _ => "mac=${net0/mac}".into(),
+        };
+
+        let unknown = comp.is_none() || data.is_none_or(|d| d.kernel.is_empty());
+        if unknown {
+            if q.arch.is_empty() {
+                let chain = format!("{base}?{selector}&arch=${{buildarch}}&ts={ts}");
+                return Ok((bootscript::render_discover_arch(&chain), ScriptKind::DiscoverArch));
+            }
+            if let Some(u) = idx.params.get(&format!("Unknown-{}", q.arch))
+                && !u.kernel.is_empty()
+            {
+                let chain = format!("{base}?{selector}&arch=${{buildarch}}&ts={ts}");
+                let has_initrd = !u.initrd.is_empty();
+                let params = bootscript::assemble_params(
+                    &[&u.params, idx.image_params(ImageKind::Kernel, &u.kernel), idx.image_params(ImageKind::Initrd, &u.initrd)],
+                    &Injections::default(),
+                    has_initrd,
+                );
+                let script = bootscript::render_boot(&BootScript {
+                    kernel_url: &u.kernel,
+                    initrd_url: has_initrd.then_some(u.initrd.as_str()),
+                    params: &params,
+                    retry_delay_secs: self.settings.boot_retry_delay_secs,
+                    chain_url: &chain,
+                });
+                return Ok((script, ScriptKind::Unknown));
+            }
+            let who = comp.map(|c| c.id.to_string()).unwrap_or(raw_key);
+            return Err(AppError::not_found(format!("{who}: this host not configured for booting.")));
+        }
+        let (c, d) = (comp.expect("known"), data.expect("known"));
+        let chain_sel = match (&mac, idx.macs_of.get(&c.id).and_then(|m| m.first())) {
+            (Some(m), _) | (None, Some(m)) => format!("mac={m}"),
+            (None, None) => format!("name={}", c.id),
+        };
+        let chain = format!("{base}?{chain_sel}&retry={}", q.retry.saturating_add(1));
+        let has_initrd = !d.initrd.is_empty();
+        let params = bootscript::assemble_params(
+            &[&d.params, idx.image_params(ImageKind::Kernel, &d.kernel), idx.image_params(ImageKind::Initrd, &d.initrd)],
+            &Injections { xname: Some(c.id.as_str()), nid: c.nid, referral_token: d.referral_token.as_deref() },
+            has_initrd,
+        );
+        let script = bootscript::render_boot(&BootScript {
+            kernel_url: &d.kernel,
+            initrd_url: has_initrd.then_some(d.initrd.as_str()),
+            params: &params,
+            retry_delay_secs: self.settings.boot_retry_delay_secs,
+            chain_url: &chain,
+        });
+        self.access.record(c.id.as_str(), "bootscript", chrono::Utc::now().timestamp());
+        Ok((script, ScriptKind::Node))
+    }
+
+    /// GET /hosts: nodes as BSS sees them, optionally selected by name, MAC or NID.
+    pub async fn hosts(&self, name: Option<&str>, mac: Option<&str>, nid: Option<i64>) -> AppResult<Vec<HostView>> {
+        let idx = self.boot.get().await?;
+        let view = |x: &Xname| {
+            idx.components.get(x).map(|c| HostView { component: c.clone(), macs: idx.macs_of.get(x).cloned().unwrap_or_default() })
+        };
+        if let Some(n) = name {
+            let x = Xname::parse(n).ok();
+            return x
+                .as_ref()
+                .and_then(view)
+                .map(|v| vec![v])
+                .ok_or_else(|| AppError::not_found(format!("Not Found - Unknown host name '{n}'")));
+        }
+        if let Some(m) = mac {
+            let parsed = Mac::parse(m).map_err(|e| AppError::bad(e.to_string()))?;
+            return idx
+                .by_mac
+                .get(&parsed)
+                .and_then(view)
+                .map(|v| vec![v])
+                .ok_or_else(|| AppError::not_found(format!("Not Found - Unknown MAC address '{m}'")));
+        }
+        if let Some(n) = nid {
+            return idx
+                .by_nid
+                .get(&n)
+                .and_then(view)
+                .map(|v| vec![v])
+                .ok_or_else(|| AppError::not_found(format!("Not Found - Unknown NID '{n}'")));
+        }
+        let mut all: Vec<HostView> = idx.components.keys().filter(|x| idx.components[*x].kind == "Node").filter_map(view).collect();
+        all.sort_by(|a, b| a.component.id.cmp(&b.component.id));
+        Ok(all)
+    }
+
+    /// POST /hosts: upstream re-reads HSM; here it just drops the read model.
+    pub fn refresh_hosts(&self) {
+        self.changed();
+    }
+
+    pub async fn endpoint_history(&self, name: Option<&str>, endpoint: Option<&str>) -> AppResult<Vec<EndpointAccess>> {
+        if let Some(e) = endpoint
+            && e != "bootscript"
+            && e != "user-data"
+        {
+            return Err(AppError::bad(format!("invalid endpoint '{e}': expected bootscript or user-data")));
+        }
+        let name = name.map(|n| Xname::parse(n).map(|x| x.to_string()).unwrap_or_else(|_| n.to_string()));
+        let all = self.access.list().await?;
+        let mut out: Vec<EndpointAccess> = all
+            .into_iter()
+            .filter(|a| name.as_ref().is_none_or(|n| &a.name == n) && endpoint.is_none_or(|e| a.endpoint == e))
+            .collect();
+        if let (Some(n), Some(e), true) = (&name, endpoint, out.is_empty()) {
+            out.push(EndpointAccess { name: n.clone(), endpoint: e.to_string(), last_epoch: 0 });
+        }
+        Ok(out)
+    }
+}
+
+fn entry_sort_key(e: &BootParamsEntry) -> (u8, String) {
+    match e {
+        BootParamsEntry::Image(i) => (0, format!("{}{}", i.kind.as_str(), i.path)),
+        BootParamsEntry::Host(k, _) => (1, k.key()),
+    }
+}
+
+/// RFC 7386 JSON merge patch.
+fn json_merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    match (target, patch) {
+        (serde_json::Value::Object(t), serde_json::Value::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    json_merge_patch(t.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+                }
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_patch() {
+        let mut t = serde_json::json!({"meta-data": {"a": 1, "b": 2}, "x": 1});
+        json_merge_patch(&mut t, &serde_json::json!({"meta-data": {"b": null, "c": 3}, "x": [1]}));
+        assert_eq!(t, serde_json::json!({"meta-data": {"a": 1, "c": 3}, "x": [1]}));
+    }
+}

@@ -1,0 +1,92 @@
+//! Use cases: what the API handlers call.
+//!
+//! Each function validates its whole input first, then writes through the [`Store`] in one
+//! call (one transaction), then tells the boot read model that the world changed. Handlers
+//! never touch the store themselves, and nothing here speaks HTTP: errors are [`AppError`]
+//! values that the API turns into problem+json.
+
+pub mod boot_index;
+pub mod bss;
+pub mod endpoint_access;
+pub mod inventory;
+
+use std::sync::Arc;
+
+use crate::store::{Store, StoreError};
+
+pub use boot_index::BootIndexCache;
+pub use endpoint_access::AccessRecorder;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AppError {
+    pub fn bad(msg: impl Into<String>) -> AppError {
+        AppError::BadRequest(msg.into())
+    }
+    pub fn not_found(msg: impl Into<String>) -> AppError {
+        AppError::NotFound(msg.into())
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Settings the use cases need (validated by `config` before they get here).
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    /// The base URL nodes use to reach the appliance, without a trailing slash.
+    pub advertise_url: String,
+    /// `sleep` before a failed boot chains back for a new script (BSS_RETRY_DELAY).
+    pub boot_retry_delay_secs: u64,
+}
+
+/// The application: the store, the boot read model and the settings.
+pub struct App {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) settings: AppSettings,
+    pub(crate) boot: BootIndexCache,
+    pub(crate) access: AccessRecorder,
+    /// BSS writes check-then-write (POST refuses existing hosts); one at a time.
+    pub(crate) bss_writes: tokio::sync::Mutex<()>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, settings: AppSettings) -> Arc<App> {
+        Arc::new(App {
+            boot: BootIndexCache::new(store.clone()),
+            access: AccessRecorder::new(store.clone()),
+            store,
+            settings,
+            bss_writes: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn settings(&self) -> &AppSettings {
+        &self.settings
+    }
+
+    /// Write recorded endpoint accesses to the store (called periodically and at shutdown).
+    pub async fn flush_access(&self) -> AppResult<()> {
+        Ok(self.access.flush().await?)
+    }
+
+    /// Whether the store answers: used by `/readyz`.
+    pub async fn ready(&self) -> AppResult<()> {
+        self.store.get_component(&crate::model::Xname::parse("x0").expect("x0 is an xname")).await?;
+        Ok(())
+    }
+
+    /// Every write that can change what a node boots ends here.
+    fn changed(&self) {
+        self.boot.invalidate();
+    }
+}
