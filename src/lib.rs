@@ -1,4 +1,120 @@
+//! rackboot: a self-contained bare-metal boot appliance.
+//!
+//! Layout (DESIGN §3): `model` (domain types) ← `store` (persistence) ← `app` (use cases)
+//! ← `api` (HTTP wire and handlers), with `bootscript` the pure iPXE renderer. [`start`] is
+//! the one composition root: it takes a validated config, the backends, an already-bound
+//! listener and a shutdown future, and wires everything together; `main` only parses flags.
+
+pub mod api;
 pub mod app;
 pub mod bootscript;
+pub mod cli;
+pub mod config;
 pub mod model;
 pub mod store;
+pub mod telemetry;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use app::{App, AppSettings};
+use config::Config;
+use store::{SqliteStore, Store};
+
+/// The external systems the appliance is built on; tests may pass their own.
+pub struct Backends {
+    pub store: Arc<dyn Store>,
+}
+
+impl Backends {
+    /// The embedded default: SQLite in the data directory.
+    pub async fn open(config: &Config) -> anyhow::Result<Backends> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+        let path = config.data_dir.join("rackboot.db");
+        let store = SqliteStore::open(&path).await.with_context(|| format!("cannot open the store at {}", path.display()))?;
+        Ok(Backends { store: Arc::new(store) })
+    }
+}
+
+/// A running appliance.
+pub struct Running {
+    pub local_addr: SocketAddr,
+    pub app: Arc<App>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Wait until the appliance has shut down (after the shutdown future resolved).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("the appliance task panicked")?
+    }
+}
+
+/// Build the appliance and start serving on `listener` until `shutdown` resolves.
+pub async fn start(
+    config: Config,
+    backends: Backends,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Running> {
+    let local_addr = listener.local_addr().context("listener has no local address")?;
+    let app = App::new(
+        backends.store,
+        AppSettings { advertise_url: config.advertise_url.clone(), boot_retry_delay_secs: config.boot_retry_delay_secs },
+    );
+    let router = api::router(app.clone(), telemetry::metrics_handle(), config.max_body_bytes);
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let flusher = tokio::spawn(flush_access_periodically(app.clone(), stop_rx.clone()));
+    let mut server_stop = stop_rx.clone();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        stopped(&mut server_stop).await;
+    });
+    tracing::info!(%local_addr, advertise_url = %config.advertise_url, data_dir = %config.data_dir.display(), "rackboot serving");
+
+    let app2 = app.clone();
+    let task = tokio::spawn(async move {
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            let _ = stop_tx.send(true);
+        });
+        let served = server.await.context("HTTP server failed");
+        let _ = flusher.await;
+        app2.flush_access().await.context("final flush of endpoint history failed")?;
+        served
+    });
+    Ok(Running { local_addr, app, task })
+}
+
+async fn flush_access_periodically(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = app.flush_access().await {
+                    tracing::warn!(error = %api::problem::chain(&e), "could not record endpoint history; will retry");
+                }
+            }
+            _ = stopped(&mut stop) => return,
+        }
+    }
+}
+
+/// Resolves once the stop flag is set (or its sender is gone).
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    while !*rx.borrow_and_update() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}

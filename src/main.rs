@@ -1,1 +1,58 @@
-fn main() {}
+//! Flags → config → `rackboot::start`, or a CLI subcommand. Nothing else lives here.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use rackboot::cli::{Cli, Command, ServeArgs};
+use rackboot::config::{Config, Settings};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+            other => rackboot::cli::run_client(other).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", format!("{e:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let file = match &args.config {
+        Some(p) => Settings::from_file(p)?,
+        None => Settings::default(),
+    };
+    let config = Config::resolve(args.settings.or(file))?;
+    rackboot::telemetry::init_logging(config.log_format, &config.log_level)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+    let backends = rackboot::Backends::open(&config).await?;
+    let running = rackboot::start(config, backends, listener, shutdown_signal()).await?;
+    running.wait().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

@@ -1,0 +1,80 @@
+//! HTTP: one router for the control-plane APIs and the boot plane (DESIGN §2).
+//!
+//! Handlers decode wire types, call `app`, and encode the answer; nothing here touches the
+//! store. Every error, including axum's own 404/405/413, leaves as problem+json. Every
+//! request is counted in `/metrics` under its route template (not its raw path, so label
+//! cardinality stays bounded).
+
+pub mod bss;
+pub mod extract;
+pub mod hsm;
+pub mod problem;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::app::App;
+use problem::Problem;
+
+pub fn router(app: Arc<App>, metrics: PrometheusHandle, max_body_bytes: usize) -> Router {
+    let bss = bss::routes();
+    Router::new()
+        .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(move || std::future::ready(metrics.render())))
+        .nest("/apis/smd/hsm/v2", hsm::routes())
+        .nest("/apis/bss/boot/v1", bss.clone())
+        .nest("/boot/v1", bss)
+        .fallback(not_found)
+        .layer(middleware::from_fn(problem_for_bare_errors))
+        .layer(middleware::from_fn(observe))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(app)
+}
+
+async fn readyz(State(app): State<Arc<App>>) -> Response {
+    match app.ready().await {
+        Ok(()) => axum::Json(serde_json::json!({"status": "ready"})).into_response(),
+        Err(e) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, format!("store not ready: {e}")).into_response(),
+    }
+}
+
+async fn not_found(req: Request) -> Problem {
+    Problem::not_found(format!("no such endpoint: {} {}", req.method(), req.uri().path()))
+}
+
+/// axum answers a wrong method with an empty 405 (and an `Allow` header); say it in JSON.
+async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED && !resp.headers().contains_key(header::CONTENT_TYPE) {
+        let allow = resp.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let mut p = Problem::new(StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not allowed on {path}; allow {allow}")).into_response();
+        if let Ok(v) = allow.parse() {
+            p.headers_mut().insert(header::ALLOW, v);
+        }
+        return p;
+    }
+    resp
+}
+
+async fn observe(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    let secs = start.elapsed().as_secs_f64();
+    metrics::counter!("rackboot_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
+    metrics::histogram!("rackboot_http_request_duration_seconds", "method" => method, "route" => route).record(secs);
+    resp
+}

@@ -1,0 +1,93 @@
+//! A small typed HTTP client for the appliance's API, used by the CLI (and tests).
+//!
+//! Every failure names what was called; an API error carries the server's problem detail,
+//! which the CLI prints as is, so the user sees exactly what the server objected to.
+
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot reach rackboot at {url}: {cause}")]
+    Unreachable { url: String, cause: String },
+    #[error("{method} {path}: {status}: {detail}")]
+    Api { method: Method, path: String, status: StatusCode, detail: String },
+    #[error("{method} {path}: unexpected answer: {cause}")]
+    Decode { method: Method, path: String, cause: String },
+}
+
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+/// A response with its headers, for calls whose headers matter (the referral token).
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+fn cause_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .timeout(std::time::Duration::from_secs(120))
+            .build()
+            .expect("HTTP client builds");
+        Client { base: base.trim_end_matches('/').to_string(), http }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub async fn send<B: Serialize>(&self, method: Method, path: &str, body: Option<&B>) -> Result<Answer, ClientError> {
+        let url = format!("{}{}", self.base, path);
+        let mut req = self.http.request(method.clone(), &url);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.map_err(|e| ClientError::Unreachable { url: self.base.clone(), cause: cause_chain(&e) })?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Decode { method: method.clone(), path: path.to_string(), cause: cause_chain(&e) })?
+            .to_vec();
+        if !status.is_success() {
+            let detail = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_string))
+                .unwrap_or_else(|| String::from_utf8_lossy(&body).trim().to_string());
+            return Err(ClientError::Api { method, path: path.to_string(), status, detail });
+        }
+        Ok(Answer { status, headers, body })
+    }
+
+    pub async fn json<T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&serde_json::Value>) -> Result<T, ClientError> {
+        let a = self.send(method.clone(), path, body).await?;
+        serde_json::from_slice(&a.body).map_err(|e| ClientError::Decode { method, path: path.to_string(), cause: e.to_string() })
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.json(Method::GET, path, None).await
+    }
+}

@@ -1,0 +1,73 @@
+//! The command line: `rackboot serve` runs the appliance; every other subcommand is a
+//! client of a running appliance's HTTP API (`--url`, `RACKBOOT_URL`).
+//!
+//! Client commands print tables by default and JSON with `--format json`; any failure
+//! prints the server's problem detail (or why the server could not be reached) and exits
+//! non-zero.
+
+pub mod bss;
+pub mod client;
+pub mod hsm;
+pub mod inventory;
+pub mod output;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+pub use client::{Client, ClientError};
+pub use output::Format;
+
+#[derive(Parser, Debug)]
+#[command(name = "rackboot", version, about = "A self-contained bare-metal boot appliance")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the appliance (HTTP API and boot plane)
+    Serve(ServeArgs),
+    /// Boot Script Service: boot parameters
+    Bss(ClientArgs<bss::BssCommand>),
+    /// Inventory (HSM): components
+    Hsm(ClientArgs<hsm::HsmCommand>),
+    /// Import nodes, MACs, groups and BMCs from a YAML or JSON file
+    Inventory(ClientArgs<inventory::InventoryCommand>),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// TOML config file; flags and RACKBOOT_* environment override it
+    #[arg(long, env = "RACKBOOT_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ClientArgs<C: Subcommand> {
+    /// Base URL of the appliance
+    #[arg(long, env = "RACKBOOT_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    pub url: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
+    pub format: Format,
+    #[command(subcommand)]
+    pub command: C,
+}
+
+/// Run a client subcommand; returns the text to print.
+pub async fn run_client(cmd: Command) -> anyhow::Result<()> {
+    match cmd {
+        Command::Serve(_) => unreachable!("serve is handled by main"),
+        Command::Bss(a) => bss::run(&Client::new(&a.url), a.format, a.command).await,
+        Command::Hsm(a) => hsm::run(&Client::new(&a.url), a.format, a.command).await,
+        Command::Inventory(a) => inventory::run(&Client::new(&a.url), a.format, a.command).await,
+    }
+}
+
+/// Split comma-separated flag values and drop empties.
+pub fn split_list(v: &[String]) -> Vec<String> {
+    v.iter().flat_map(|s| s.split(',')).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+}

@@ -1,0 +1,185 @@
+//! Configuration: the TOML file, `RACKBOOT_*` environment and flags, merged and validated.
+//!
+//! Precedence is flag > environment > file > default (clap reads flags and environment
+//! together; the file fills what they left unset). Validation happens once, here, so the
+//! rest of the appliance receives a [`Config`] that is known to be usable: in particular
+//! the advertise URL, which every boot script's chain and artifact URLs are built from,
+//! must be an absolute http(s) URL with a host (an empty one once left a whole site's
+//! nodes chaining to `https:///apis/bss/...`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// One layer of settings: what the file, or the flags and environment, say.
+#[derive(Debug, Clone, Default, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Directory for the database and other state [default: ./rackboot-data]
+    #[arg(long, env = "RACKBOOT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address the HTTP API and boot plane listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "RACKBOOT_LISTEN")]
+    pub listen: Option<String>,
+    /// The URL nodes use to reach this appliance, e.g. http://10.0.0.1:8080 (required)
+    #[arg(long, env = "RACKBOOT_ADVERTISE_URL")]
+    pub advertise_url: Option<String>,
+    /// Log format [default: human]
+    #[arg(long, env = "RACKBOOT_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Log filter, e.g. info or rackboot=debug [default: info]
+    #[arg(long, env = "RACKBOOT_LOG")]
+    pub log_level: Option<String>,
+    /// Largest request body accepted, in bytes [default: 4194304]
+    #[arg(long, env = "RACKBOOT_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Seconds a node waits after a failed boot before asking for a new script [default: 30]
+    #[arg(long, env = "RACKBOOT_BOOT_RETRY_DELAY_SECS")]
+    pub boot_retry_delay_secs: Option<u64>,
+}
+
+impl Settings {
+    /// `self` where set, else `other`.
+    pub fn or(self, other: Settings) -> Settings {
+        Settings {
+            data_dir: self.data_dir.or(other.data_dir),
+            listen: self.listen.or(other.listen),
+            advertise_url: self.advertise_url.or(other.advertise_url),
+            log_format: self.log_format.or(other.log_format),
+            log_level: self.log_level.or(other.log_level),
+            max_body_bytes: self.max_body_bytes.or(other.max_body_bytes),
+            boot_retry_delay_secs: self.boot_retry_delay_secs.or(other.boot_retry_delay_secs),
+        }
+    }
+
+    pub fn from_file(path: &Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error(
+        "an advertise URL is required: it is the URL nodes use to reach this appliance (set --advertise-url, \
+         RACKBOOT_ADVERTISE_URL or advertise_url in the config file, e.g. http://10.0.0.1:8080)"
+    )]
+    MissingAdvertiseUrl,
+    #[error("advertise URL '{url}' is not usable: {why}")]
+    BadAdvertiseUrl { url: String, why: String },
+    #[error("listen address '{0}' is not an IP:port such as 127.0.0.1:8080 or [::]:8080")]
+    BadListen(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The validated configuration the appliance runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// Without a trailing slash.
+    pub advertise_url: String,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub max_body_bytes: usize,
+    pub boot_retry_delay_secs: u64,
+}
+
+pub fn validate_advertise_url(raw: &str) -> Result<String, ConfigError> {
+    let bad = |why: &str| ConfigError::BadAdvertiseUrl { url: raw.to_string(), why: why.to_string() };
+    let t = raw.trim();
+    if t.is_empty() {
+        return Err(ConfigError::MissingAdvertiseUrl);
+    }
+    let u = url::Url::parse(t).map_err(|e| bad(&e.to_string()))?;
+    if u.scheme() != "http" && u.scheme() != "https" {
+        return Err(bad("the scheme must be http or https (iPXE fetches scripts and artifacts over HTTP)"));
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err(bad("it has no host"));
+    }
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err(bad("it must not have a query or fragment"));
+    }
+    if u.host_str().is_some_and(|h| h == "0.0.0.0" || h == "[::]") {
+        return Err(bad("0.0.0.0 and [::] are listen addresses, not addresses nodes can reach"));
+    }
+    Ok(u.as_str().trim_end_matches('/').to_string())
+}
+
+impl Config {
+    pub fn resolve(s: Settings) -> Result<Config, ConfigError> {
+        let advertise_url = validate_advertise_url(s.advertise_url.as_deref().ok_or(ConfigError::MissingAdvertiseUrl)?)?;
+        let listen_raw = s.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen = listen_raw.parse().map_err(|_| ConfigError::BadListen(listen_raw.clone()))?;
+        let max_body_bytes = s.max_body_bytes.unwrap_or(4 << 20);
+        if max_body_bytes < 1024 {
+            return Err(ConfigError::Invalid(format!("max_body_bytes {max_body_bytes} is too small (at least 1024)")));
+        }
+        Ok(Config {
+            data_dir: s.data_dir.unwrap_or_else(|| PathBuf::from("./rackboot-data")),
+            listen,
+            advertise_url,
+            log_format: s.log_format.unwrap_or(LogFormat::Human),
+            log_level: s.log_level.unwrap_or_else(|| "info".into()),
+            max_body_bytes,
+            boot_retry_delay_secs: s.boot_retry_delay_secs.unwrap_or(30),
+        })
+    }
+
+    /// A configuration for tests and embedding: everything default but the paths.
+    pub fn for_data_dir(data_dir: &Path, advertise_url: &str) -> Config {
+        Config::resolve(Settings {
+            data_dir: Some(data_dir.to_path_buf()),
+            advertise_url: Some(advertise_url.to_string()),
+            ..Default::default()
+        })
+        .expect("valid test configuration")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advertise_url_rules() {
+        assert_eq!(validate_advertise_url("http://10.0.0.1:8080/").unwrap(), "http://10.0.0.1:8080");
+        assert_eq!(validate_advertise_url("https://boot.example/prefix").unwrap(), "https://boot.example/prefix");
+        assert!(matches!(validate_advertise_url(""), Err(ConfigError::MissingAdvertiseUrl)));
+        for bad in ["10.0.0.1:8080", "ftp://x", "http://", "not a url", "http://0.0.0.0:8080", "http://a/?x=1"] {
+            let e = validate_advertise_url(bad).unwrap_err().to_string();
+            assert!(e.contains("advertise URL") || e.contains("required"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn precedence_and_defaults() {
+        let flags = Settings { listen: Some("127.0.0.1:9".into()), ..Default::default() };
+        let file = Settings { listen: Some("127.0.0.1:1".into()), advertise_url: Some("http://h".into()), ..Default::default() };
+        let c = Config::resolve(flags.or(file)).unwrap();
+        assert_eq!(c.listen.port(), 9);
+        assert_eq!(c.advertise_url, "http://h");
+        assert_eq!(c.boot_retry_delay_secs, 30);
+        assert!(matches!(Config::resolve(Settings::default()), Err(ConfigError::MissingAdvertiseUrl)));
+        let e = toml::from_str::<Settings>("listen = 'x'\nbogus = 1").unwrap_err().to_string();
+        assert!(e.contains("bogus"), "{e}");
+    }
+}
