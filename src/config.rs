@@ -61,8 +61,14 @@ impl Settings {
     }
 
     pub fn from_file(path: &Path) -> Result<Settings, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
     }
 }
 
@@ -103,14 +109,19 @@ pub struct Config {
 }
 
 pub fn validate_advertise_url(raw: &str) -> Result<String, ConfigError> {
-    let bad = |why: &str| ConfigError::BadAdvertiseUrl { url: raw.to_string(), why: why.to_string() };
+    let bad = |why: &str| ConfigError::BadAdvertiseUrl {
+        url: raw.to_string(),
+        why: why.to_string(),
+    };
     let t = raw.trim();
     if t.is_empty() {
         return Err(ConfigError::MissingAdvertiseUrl);
     }
     let u = url::Url::parse(t).map_err(|e| bad(&e.to_string()))?;
     if u.scheme() != "http" && u.scheme() != "https" {
-        return Err(bad("the scheme must be http or https (iPXE fetches scripts and artifacts over HTTP)"));
+        return Err(bad(
+            "the scheme must be http or https (iPXE fetches scripts and artifacts over HTTP)",
+        ));
     }
     if u.host_str().is_none_or(str::is_empty) {
         return Err(bad("it has no host"));
@@ -119,22 +130,34 @@ pub fn validate_advertise_url(raw: &str) -> Result<String, ConfigError> {
         return Err(bad("it must not have a query or fragment"));
     }
     if u.host_str().is_some_and(|h| h == "0.0.0.0" || h == "[::]") {
-        return Err(bad("0.0.0.0 and [::] are listen addresses, not addresses nodes can reach"));
+        return Err(bad(
+            "0.0.0.0 and [::] are listen addresses, not addresses nodes can reach",
+        ));
     }
     Ok(u.as_str().trim_end_matches('/').to_string())
 }
 
 impl Config {
     pub fn resolve(s: Settings) -> Result<Config, ConfigError> {
-        let advertise_url = validate_advertise_url(s.advertise_url.as_deref().ok_or(ConfigError::MissingAdvertiseUrl)?)?;
+        let advertise_url = validate_advertise_url(
+            s.advertise_url
+                .as_deref()
+                .ok_or(ConfigError::MissingAdvertiseUrl)?,
+        )?;
         let listen_raw = s.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
-        let listen = listen_raw.parse().map_err(|_| ConfigError::BadListen(listen_raw.clone()))?;
+        let listen = listen_raw
+            .parse()
+            .map_err(|_| ConfigError::BadListen(listen_raw.clone()))?;
         let max_body_bytes = s.max_body_bytes.unwrap_or(4 << 20);
         if max_body_bytes < 1024 {
-            return Err(ConfigError::Invalid(format!("max_body_bytes {max_body_bytes} is too small (at least 1024)")));
+            return Err(ConfigError::Invalid(format!(
+                "max_body_bytes {max_body_bytes} is too small (at least 1024)"
+            )));
         }
         Ok(Config {
-            data_dir: s.data_dir.unwrap_or_else(|| PathBuf::from("./rackboot-data")),
+            data_dir: s
+                .data_dir
+                .unwrap_or_else(|| PathBuf::from("./rackboot-data")),
             listen,
             advertise_url,
             log_format: s.log_format.unwrap_or(LogFormat::Human),
@@ -161,25 +184,56 @@ mod tests {
 
     #[test]
     fn advertise_url_rules() {
-        assert_eq!(validate_advertise_url("http://10.0.0.1:8080/").unwrap(), "http://10.0.0.1:8080");
-        assert_eq!(validate_advertise_url("https://boot.example/prefix").unwrap(), "https://boot.example/prefix");
-        assert!(matches!(validate_advertise_url(""), Err(ConfigError::MissingAdvertiseUrl)));
-        for bad in ["10.0.0.1:8080", "ftp://x", "http://", "not a url", "http://0.0.0.0:8080", "http://a/?x=1"] {
+        assert_eq!(
+            validate_advertise_url("http://10.0.0.1:8080/").unwrap(),
+            "http://10.0.0.1:8080"
+        );
+        assert_eq!(
+            validate_advertise_url("https://boot.example/prefix").unwrap(),
+            "https://boot.example/prefix"
+        );
+        assert!(matches!(
+            validate_advertise_url(""),
+            Err(ConfigError::MissingAdvertiseUrl)
+        ));
+        for bad in [
+            "10.0.0.1:8080",
+            "ftp://x",
+            "http://",
+            "not a url",
+            "http://0.0.0.0:8080",
+            "http://a/?x=1",
+        ] {
             let e = validate_advertise_url(bad).unwrap_err().to_string();
-            assert!(e.contains("advertise URL") || e.contains("required"), "{bad}: {e}");
+            assert!(
+                e.contains("advertise URL") || e.contains("required"),
+                "{bad}: {e}"
+            );
         }
     }
 
     #[test]
     fn precedence_and_defaults() {
-        let flags = Settings { listen: Some("127.0.0.1:9".into()), ..Default::default() };
-        let file = Settings { listen: Some("127.0.0.1:1".into()), advertise_url: Some("http://h".into()), ..Default::default() };
+        let flags = Settings {
+            listen: Some("127.0.0.1:9".into()),
+            ..Default::default()
+        };
+        let file = Settings {
+            listen: Some("127.0.0.1:1".into()),
+            advertise_url: Some("http://h".into()),
+            ..Default::default()
+        };
         let c = Config::resolve(flags.or(file)).unwrap();
         assert_eq!(c.listen.port(), 9);
         assert_eq!(c.advertise_url, "http://h");
         assert_eq!(c.boot_retry_delay_secs, 30);
-        assert!(matches!(Config::resolve(Settings::default()), Err(ConfigError::MissingAdvertiseUrl)));
-        let e = toml::from_str::<Settings>("listen = 'x'\nbogus = 1").unwrap_err().to_string();
+        assert!(matches!(
+            Config::resolve(Settings::default()),
+            Err(ConfigError::MissingAdvertiseUrl)
+        ));
+        let e = toml::from_str::<Settings>("listen = 'x'\nbogus = 1")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("bogus"), "{e}");
     }
 }

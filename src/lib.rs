@@ -36,11 +36,16 @@ pub struct Backends {
 impl Backends {
     /// The embedded default: SQLite in the data directory.
     pub async fn open(config: &Config) -> anyhow::Result<Backends> {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("cannot create data directory {}", config.data_dir.display())
+        })?;
         let path = config.data_dir.join("rackboot.db");
-        let store = SqliteStore::open(&path).await.with_context(|| format!("cannot open the store at {}", path.display()))?;
-        Ok(Backends { store: Arc::new(store) })
+        let store = SqliteStore::open(&path)
+            .await
+            .with_context(|| format!("cannot open the store at {}", path.display()))?;
+        Ok(Backends {
+            store: Arc::new(store),
+        })
     }
 }
 
@@ -65,12 +70,21 @@ pub async fn start(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
-    let local_addr = listener.local_addr().context("listener has no local address")?;
+    let local_addr = listener
+        .local_addr()
+        .context("listener has no local address")?;
     let app = App::new(
         backends.store,
-        AppSettings { advertise_url: config.advertise_url.clone(), boot_retry_delay_secs: config.boot_retry_delay_secs },
+        AppSettings {
+            advertise_url: config.advertise_url.clone(),
+            boot_retry_delay_secs: config.boot_retry_delay_secs,
+        },
     );
-    let router = api::router(app.clone(), telemetry::metrics_handle(), config.max_body_bytes);
+    let router = api::router(
+        app.clone(),
+        telemetry::metrics_handle(),
+        config.max_body_bytes,
+    );
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let flusher = tokio::spawn(flush_access_periodically(app.clone(), stop_rx.clone()));
@@ -89,10 +103,16 @@ pub async fn start(
         });
         let served = server.await.context("HTTP server failed");
         let _ = flusher.await;
-        app2.flush_access().await.context("final flush of endpoint history failed")?;
+        app2.flush_access()
+            .await
+            .context("final flush of endpoint history failed")?;
         served
     });
-    Ok(Running { local_addr, app, task })
+    Ok(Running {
+        local_addr,
+        app,
+        task,
+    })
 }
 
 async fn flush_access_periodically(app: Arc<App>, mut stop: watch::Receiver<bool>) {

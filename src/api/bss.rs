@@ -7,13 +7,13 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::extract::{Body, Pairs, parse_json};
@@ -27,7 +27,11 @@ pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route(
             "/bootparameters",
-            get(get_params).post(post_params).put(put_params).patch(patch_params).delete(delete_params),
+            get(get_params)
+                .post(post_params)
+                .put(put_params)
+                .patch(patch_params)
+                .delete(delete_params),
         )
         .route("/bootscript", get(bootscript))
         .route("/hosts", get(hosts).post(refresh_hosts))
@@ -93,20 +97,33 @@ fn entry_out(e: BootParamsEntry, with_cloud_init: bool) -> BootParamsOut {
             params: bp.params,
             kernel: Some(bp.kernel),
             initrd: Some(bp.initrd),
-            cloud_init: if with_cloud_init { Some(bp.cloud_init.unwrap_or_else(|| serde_json::json!({}))) } else { None },
+            cloud_init: if with_cloud_init {
+                Some(bp.cloud_init.unwrap_or_else(|| serde_json::json!({})))
+            } else {
+                None
+            },
         },
         BootParamsEntry::Image(i) => {
             let (kernel, initrd) = match i.kind {
                 crate::model::ImageKind::Kernel => (Some(i.path), None),
                 crate::model::ImageKind::Initrd => (None, Some(i.path)),
             };
-            BootParamsOut { hosts: None, params: i.params, kernel, initrd, cloud_init: None }
+            BootParamsOut {
+                hosts: None,
+                params: i.params,
+                kernel,
+                initrd,
+                cloud_init: None,
+            }
         }
     }
 }
 
 fn parse_nid(s: &str) -> ApiResult<i64> {
-    s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| Problem::bad_request(format!("Bad Request - Invalid nid '{s}'")))
+    s.parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| Problem::bad_request(format!("Bad Request - Invalid nid '{s}'")))
 }
 
 async fn get_params(State(app): S, q: Pairs, body: Bytes) -> ApiResult<Json<Vec<BootParamsOut>>> {
@@ -114,17 +131,26 @@ async fn get_params(State(app): S, q: Pairs, body: Bytes) -> ApiResult<Json<Vec<
         let b: BootParamsIn = parse_json(&body)?;
         (b.hosts, b.macs, b.nids)
     } else {
-        let nids = q.all("nid").iter().map(|s| parse_nid(s)).collect::<ApiResult<Vec<_>>>()?;
+        let nids = q
+            .all("nid")
+            .iter()
+            .map(|s| parse_nid(s))
+            .collect::<ApiResult<Vec<_>>>()?;
         (q.all("name"), q.all("mac"), nids)
     };
     let entries = app.get_boot_params(&names, &macs, &nids).await?;
-    Ok(Json(entries.into_iter().map(|e| entry_out(e, true)).collect()))
+    Ok(Json(
+        entries.into_iter().map(|e| entry_out(e, true)).collect(),
+    ))
 }
 
 fn with_token(status: StatusCode, token: Option<String>) -> Response {
     let mut r = status.into_response();
     if let Some(t) = token {
-        r.headers_mut().insert("BSS-Referral-Token", HeaderValue::from_str(&t).expect("a UUID is a valid header value"));
+        r.headers_mut().insert(
+            "BSS-Referral-Token",
+            HeaderValue::from_str(&t).expect("a UUID is a valid header value"),
+        );
     }
     r
 }
@@ -171,8 +197,11 @@ async fn bootscript(State(app): S, q: Pairs) -> Response {
         None => 0,
         Some(Some(r)) if r >= 0 => r as u64,
         Some(_) => {
-            return Problem::bad_request(format!("invalid retry '{}': expected a non-negative integer", q.first("retry").unwrap_or_default()))
-                .into_response();
+            return Problem::bad_request(format!(
+                "invalid retry '{}': expected a non-negative integer",
+                q.first("retry").unwrap_or_default()
+            ))
+            .into_response();
         }
     };
     let query = BootscriptQuery {
@@ -185,9 +214,13 @@ async fn bootscript(State(app): S, q: Pairs) -> Response {
     };
     match app.bootscript(&query).await {
         Ok((script, kind)) => {
-            metrics::counter!("rackboot_bootscripts_served_total", "kind" => kind.as_str()).increment(1);
+            metrics::counter!("rackboot_bootscripts_served_total", "kind" => kind.as_str())
+                .increment(1);
             let mut r = script.into_response();
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=UTF-8"));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=UTF-8"),
+            );
             r
         }
         Err(e) => {
@@ -234,9 +267,21 @@ async fn refresh_hosts(State(app): S) -> StatusCode {
 }
 
 async fn dumpstate(State(app): S) -> ApiResult<Json<serde_json::Value>> {
-    let hosts: Vec<HostOut> = app.hosts(None, None, None).await?.into_iter().map(HostOut::from).collect();
-    let params: Vec<BootParamsOut> = app.get_boot_params(&[], &[], &[]).await?.into_iter().map(|e| entry_out(e, false)).collect();
-    Ok(Json(serde_json::json!({ "Components": hosts, "Params": params })))
+    let hosts: Vec<HostOut> = app
+        .hosts(None, None, None)
+        .await?
+        .into_iter()
+        .map(HostOut::from)
+        .collect();
+    let params: Vec<BootParamsOut> = app
+        .get_boot_params(&[], &[], &[])
+        .await?
+        .into_iter()
+        .map(|e| entry_out(e, false))
+        .collect();
+    Ok(Json(
+        serde_json::json!({ "Components": hosts, "Params": params }),
+    ))
 }
 
 async fn endpoint_history(State(app): S, q: Pairs) -> ApiResult<Json<serde_json::Value>> {
@@ -245,7 +290,9 @@ async fn endpoint_history(State(app): S, q: Pairs) -> ApiResult<Json<serde_json:
     if endpoint.is_some() && name.is_none() {
         return Err(Problem::bad_request("endpoint= needs name= as well"));
     }
-    let v = app.endpoint_history(name.as_deref(), endpoint.as_deref()).await?;
+    let v = app
+        .endpoint_history(name.as_deref(), endpoint.as_deref())
+        .await?;
     Ok(Json(serde_json::json!(
         v.into_iter().map(|e| serde_json::json!({"name": e.name, "endpoint": e.endpoint, "last_epoch": e.last_epoch})).collect::<Vec<_>>()
     )))
@@ -263,13 +310,29 @@ async fn version() -> Json<serde_json::Value> {
 async fn hsm_status(State(app): S) -> Response {
     let ok = app.ready().await.is_ok();
     let v = serde_json::json!({"bss-status-hsm": if ok { "connected" } else { "error" }});
-    (if ok { StatusCode::OK } else { StatusCode::INTERNAL_SERVER_ERROR }, Json(v)).into_response()
+    (
+        if ok {
+            StatusCode::OK
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        },
+        Json(v),
+    )
+        .into_response()
 }
 
 async fn storage_status(State(app): S) -> Response {
     let ok = app.ready().await.is_ok();
     let v = serde_json::json!({"bss-storage-backend": {"name": "sqlite", "status": if ok { "connected" } else { "error" }}});
-    (if ok { StatusCode::OK } else { StatusCode::INTERNAL_SERVER_ERROR }, Json(v)).into_response()
+    (
+        if ok {
+            StatusCode::OK
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        },
+        Json(v),
+    )
+        .into_response()
 }
 
 async fn status_all(State(app): S, _h: HeaderMap) -> Response {
@@ -281,7 +344,15 @@ async fn status_all(State(app): S, _h: HeaderMap) -> Response {
         "bss-status-hsm": s,
         "bss-status-storage": s,
     });
-    (if ok { StatusCode::OK } else { StatusCode::INTERNAL_SERVER_ERROR }, Json(v)).into_response()
+    (
+        if ok {
+            StatusCode::OK
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        },
+        Json(v),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -21,7 +21,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "request body is larger than the configured limit (max_body_bytes)")
+                Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "request body is larger than the configured limit (max_body_bytes)",
+                )
             } else {
                 Problem::bad_request(format!("Bad Request: could not read the request body: {e}"))
             }
@@ -32,7 +35,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(Problem::bad_request("Bad Request: the request body is empty; a JSON document is required"));
+        return Err(Problem::bad_request(
+            "Bad Request: the request body is empty; a JSON document is required",
+        ));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -52,7 +57,11 @@ pub struct Pairs(pub Vec<(String, String)>);
 
 impl Pairs {
     pub fn parse(query: Option<&str>) -> Pairs {
-        Pairs(url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+        Pairs(
+            url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
     }
 
     /// Every value of `key` (case-insensitive key), comma lists split, empties dropped.
@@ -60,13 +69,20 @@ impl Pairs {
         self.0
             .iter()
             .filter(|(k, _)| k.eq_ignore_ascii_case(key))
-            .flat_map(|(_, v)| v.split(',').map(|s| s.trim().to_string()).collect::<Vec<_>>())
+            .flat_map(|(_, v)| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .collect::<Vec<_>>()
+            })
             .filter(|v| !v.is_empty())
             .collect()
     }
 
     pub fn first(&self, key: &str) -> Option<String> {
-        self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.clone())
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.clone())
     }
 
     pub fn bool(&self, key: &str) -> Result<Option<bool>, Problem> {
@@ -81,7 +97,9 @@ pub fn parse_bool(key: &str, v: &str) -> Result<bool, Problem> {
     match v.to_ascii_lowercase().as_str() {
         "true" | "1" | "t" | "yes" => Ok(true),
         "false" | "0" | "f" | "no" => Ok(false),
-        _ => Err(Problem::bad_request(format!("invalid value '{v}' for {key}: expected true or false"))),
+        _ => Err(Problem::bad_request(format!(
+            "invalid value '{v}' for {key}: expected true or false"
+        ))),
     }
 }
 

@@ -17,10 +17,16 @@ use serde::{Deserialize, Serialize};
 use super::extract::{Body, Pairs, parse_bool};
 use super::problem::{ApiResult, Problem};
 use crate::app::App;
-use crate::app::inventory::{ComponentFilter, ComponentPatch, EthernetFilter, EthernetPatch, LockStatus, without_password};
-use crate::model::component::{ARCHES, CLASSES, FLAGS, NET_TYPES, ROLES, STATES, SUBROLES, TYPES, canonical, canonical_open};
+use crate::app::inventory::{
+    ComponentFilter, ComponentPatch, EthernetFilter, EthernetPatch, LockStatus, without_password,
+};
+use crate::model::component::{
+    ARCHES, CLASSES, FLAGS, NET_TYPES, ROLES, STATES, SUBROLES, TYPES, canonical, canonical_open,
+};
 use crate::model::redfish_endpoint::Secret;
-use crate::model::{Component, EthernetInterface, Group, GroupKind, IpMapping, Mac, RedfishEndpoint, Xname};
+use crate::model::{
+    Component, EthernetInterface, Group, GroupKind, IpMapping, Mac, RedfishEndpoint, Xname,
+};
 
 type S = State<Arc<App>>;
 
@@ -30,31 +36,83 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/service/liveness", get(liveness))
         .route("/service/values", get(values_all))
         .route("/service/values/{kind}", get(values_one))
-        .route("/State/Components", get(list_components).post(post_components).delete(delete_all_components))
+        .route(
+            "/State/Components",
+            get(list_components)
+                .post(post_components)
+                .delete(delete_all_components),
+        )
         .route("/State/Components/Query", post(query_components))
         .route("/State/Components/ByNID/{nid}", get(get_component_by_nid))
         .route("/State/Components/BulkNID", patch(bulk_nid))
         .route("/State/Components/BulkStateData", bulk_route("StateData"))
         .route("/State/Components/BulkFlagOnly", bulk_route("FlagOnly"))
         .route("/State/Components/BulkEnabled", bulk_route("Enabled"))
-        .route("/State/Components/BulkSoftwareStatus", bulk_route("SoftwareStatus"))
+        .route(
+            "/State/Components/BulkSoftwareStatus",
+            bulk_route("SoftwareStatus"),
+        )
         .route("/State/Components/BulkRole", bulk_route("Role"))
-        .route("/State/Components/{xname}", get(get_component).put(put_component).delete(delete_component))
+        .route(
+            "/State/Components/{xname}",
+            get(get_component)
+                .put(put_component)
+                .delete(delete_component),
+        )
         .route("/State/Components/{xname}/{field}", patch(patch_component))
-        .route("/Inventory/EthernetInterfaces", get(list_ifaces).post(create_iface).delete(delete_all_ifaces))
-        .route("/Inventory/EthernetInterfaces/{id}", get(get_iface).patch(patch_iface).delete(delete_iface))
-        .route("/Inventory/RedfishEndpoints", get(list_endpoints).post(create_endpoints).delete(delete_all_endpoints))
-        .route("/Inventory/RedfishEndpoints/{xname}", get(get_endpoint).put(put_endpoint).patch(patch_endpoint).delete(delete_endpoint))
+        .route(
+            "/Inventory/EthernetInterfaces",
+            get(list_ifaces)
+                .post(create_iface)
+                .delete(delete_all_ifaces),
+        )
+        .route(
+            "/Inventory/EthernetInterfaces/{id}",
+            get(get_iface).patch(patch_iface).delete(delete_iface),
+        )
+        .route(
+            "/Inventory/RedfishEndpoints",
+            get(list_endpoints)
+                .post(create_endpoints)
+                .delete(delete_all_endpoints),
+        )
+        .route(
+            "/Inventory/RedfishEndpoints/{xname}",
+            get(get_endpoint)
+                .put(put_endpoint)
+                .patch(patch_endpoint)
+                .delete(delete_endpoint),
+        )
         .route("/groups", get(list_groups).post(create_group))
         .route("/groups/labels", get(group_labels))
-        .route("/groups/{label}", get(get_group).patch(patch_group).delete(delete_group))
-        .route("/groups/{label}/members", get(group_members).post(add_group_member))
-        .route("/groups/{label}/members/{xname}", axum::routing::delete(remove_group_member))
+        .route(
+            "/groups/{label}",
+            get(get_group).patch(patch_group).delete(delete_group),
+        )
+        .route(
+            "/groups/{label}/members",
+            get(group_members).post(add_group_member),
+        )
+        .route(
+            "/groups/{label}/members/{xname}",
+            axum::routing::delete(remove_group_member),
+        )
         .route("/partitions", get(list_partitions).post(create_partition))
         .route("/partitions/names", get(partition_names))
-        .route("/partitions/{name}", get(get_partition).patch(patch_partition).delete(delete_partition))
-        .route("/partitions/{name}/members", get(partition_members).post(add_partition_member))
-        .route("/partitions/{name}/members/{xname}", axum::routing::delete(remove_partition_member))
+        .route(
+            "/partitions/{name}",
+            get(get_partition)
+                .patch(patch_partition)
+                .delete(delete_partition),
+        )
+        .route(
+            "/partitions/{name}/members",
+            get(partition_members).post(add_partition_member),
+        )
+        .route(
+            "/partitions/{name}/members/{xname}",
+            axum::routing::delete(remove_partition_member),
+        )
         .route("/memberships", get(list_memberships))
         .route("/memberships/{xname}", get(get_membership))
         .route("/locks/status", get(lock_status).post(lock_status_post))
@@ -71,9 +129,15 @@ fn mac(s: &str) -> ApiResult<Mac> {
 }
 
 fn nid(s: &str) -> ApiResult<i64> {
-    let n = s.trim().parse::<i64>().map_err(|_| Problem::bad_request(format!("invalid NID '{s}': expected a non-negative integer")))?;
+    let n = s.trim().parse::<i64>().map_err(|_| {
+        Problem::bad_request(format!(
+            "invalid NID '{s}': expected a non-negative integer"
+        ))
+    })?;
     if n < 0 {
-        return Err(Problem::bad_request(format!("invalid NID '{s}': expected a non-negative integer")));
+        return Err(Problem::bad_request(format!(
+            "invalid NID '{s}': expected a non-negative integer"
+        )));
     }
     Ok(n)
 }
@@ -89,7 +153,11 @@ struct Message {
 }
 
 fn deleted(n: u64) -> Response {
-    let message = if n == 1 { "deleted 1 entry".to_string() } else { format!("deleted {n} entries") };
+    let message = if n == 1 {
+        "deleted 1 entry".to_string()
+    } else {
+        format!("deleted {n} entries")
+    };
     Json(Message { code: 0, message }).into_response()
 }
 
@@ -100,7 +168,15 @@ struct ResourceUri {
 }
 
 fn created(uris: Vec<String>) -> Response {
-    (StatusCode::CREATED, Json(uris.into_iter().map(|uri| ResourceUri { uri }).collect::<Vec<_>>())).into_response()
+    (
+        StatusCode::CREATED,
+        Json(
+            uris.into_iter()
+                .map(|uri| ResourceUri { uri })
+                .collect::<Vec<_>>(),
+        ),
+    )
+        .into_response()
 }
 
 use axum::Json;
@@ -109,7 +185,11 @@ use axum::Json;
 
 async fn ready(State(app): S) -> ApiResult<Response> {
     app.ready().await?;
-    Ok(Json(Message { code: 0, message: "HSM is healthy".into() }).into_response())
+    Ok(Json(Message {
+        code: 0,
+        message: "HSM is healthy".into(),
+    })
+    .into_response())
 }
 
 async fn liveness() -> StatusCode {
@@ -132,7 +212,9 @@ fn values_of(kind: &str) -> Option<(&'static str, &'static [&'static str])> {
 
 async fn values_all() -> Json<serde_json::Value> {
     let mut m = serde_json::Map::new();
-    for k in ["arch", "class", "flag", "nettype", "role", "subrole", "state", "type"] {
+    for k in [
+        "arch", "class", "flag", "nettype", "role", "subrole", "state", "type",
+    ] {
         let (name, vals) = values_of(k).expect("known kind");
         m.insert(name.into(), serde_json::json!(vals));
     }
@@ -176,7 +258,10 @@ pub struct ComponentOut {
     arch: Option<String>,
     #[serde(rename = "Class", skip_serializing_if = "Option::is_none")]
     class: Option<String>,
-    #[serde(rename = "ReservationDisabled", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ReservationDisabled",
+        skip_serializing_if = "Option::is_none"
+    )]
     reservation_disabled: Option<bool>,
     #[serde(rename = "Locked", skip_serializing_if = "Option::is_none")]
     locked: Option<bool>,
@@ -235,10 +320,24 @@ impl ComponentOut {
         };
         match p {
             Projection::Full => self,
-            Projection::State => ComponentOut { state: self.state, flag: self.flag, ..bare },
-            Projection::Flag => ComponentOut { flag: self.flag, ..bare },
-            Projection::Role => ComponentOut { role: self.role, subrole: self.subrole, ..bare },
-            Projection::Nid => ComponentOut { nid: self.nid, ..bare },
+            Projection::State => ComponentOut {
+                state: self.state,
+                flag: self.flag,
+                ..bare
+            },
+            Projection::Flag => ComponentOut {
+                flag: self.flag,
+                ..bare
+            },
+            Projection::Role => ComponentOut {
+                role: self.role,
+                subrole: self.subrole,
+                ..bare
+            },
+            Projection::Nid => ComponentOut {
+                nid: self.nid,
+                ..bare
+            },
         }
     }
 }
@@ -277,27 +376,50 @@ pub struct ComponentIn {
     class: Option<String>,
 }
 
-fn opt_canon(field: &'static str, v: Option<String>, allowed: &'static [&'static str]) -> ApiResult<Option<String>> {
-    v.filter(|s| !s.is_empty()).map(|s| canonical(field, &s, allowed)).transpose().map_err(bad)
+fn opt_canon(
+    field: &'static str,
+    v: Option<String>,
+    allowed: &'static [&'static str],
+) -> ApiResult<Option<String>> {
+    v.filter(|s| !s.is_empty())
+        .map(|s| canonical(field, &s, allowed))
+        .transpose()
+        .map_err(bad)
 }
 
 impl ComponentIn {
     fn into_model(self) -> ApiResult<Component> {
-        let id = xname(&self.id).map_err(|p| Problem::bad_request(format!("component ID: {}", p.detail)))?;
+        let id = xname(&self.id)
+            .map_err(|p| Problem::bad_request(format!("component ID: {}", p.detail)))?;
         let ctx = |p: Problem| Problem::bad_request(format!("component {id}: {}", p.detail));
         let mut c = Component::new(id.clone());
-        c.state = canonical("State", &self.state, STATES).map_err(bad).map_err(ctx)?;
+        c.state = canonical("State", &self.state, STATES)
+            .map_err(bad)
+            .map_err(ctx)?;
         if let Some(f) = opt_canon("Flag", self.flag, FLAGS).map_err(ctx)? {
             c.flag = f;
         }
         c.enabled = self.enabled.unwrap_or(true);
         c.software_status = self.software_status.filter(|s| !s.is_empty());
-        c.role = self.role.filter(|s| !s.is_empty()).map(|r| canonical_open("Role", &r, ROLES)).transpose().map_err(bad).map_err(ctx)?;
-        c.subrole =
-            self.subrole.filter(|s| !s.is_empty()).map(|r| canonical_open("SubRole", &r, SUBROLES)).transpose().map_err(bad).map_err(ctx)?;
+        c.role = self
+            .role
+            .filter(|s| !s.is_empty())
+            .map(|r| canonical_open("Role", &r, ROLES))
+            .transpose()
+            .map_err(bad)
+            .map_err(ctx)?;
+        c.subrole = self
+            .subrole
+            .filter(|s| !s.is_empty())
+            .map(|r| canonical_open("SubRole", &r, SUBROLES))
+            .transpose()
+            .map_err(bad)
+            .map_err(ctx)?;
         if let Some(n) = self.nid {
             if n < 0 {
-                return Err(ctx(Problem::bad_request(format!("invalid NID {n}: NIDs are non-negative integers"))));
+                return Err(ctx(Problem::bad_request(format!(
+                    "invalid NID {n}: NIDs are non-negative integers"
+                ))));
             }
             c.nid = Some(n);
         }
@@ -309,15 +431,30 @@ impl ComponentIn {
     }
 }
 
-fn canon_all(field: &'static str, vals: Vec<String>, allowed: &'static [&'static str], open: bool) -> ApiResult<Vec<String>> {
+fn canon_all(
+    field: &'static str,
+    vals: Vec<String>,
+    allowed: &'static [&'static str],
+    open: bool,
+) -> ApiResult<Vec<String>> {
     vals.into_iter()
-        .map(|v| if open { canonical_open(field, &v, allowed) } else { canonical(field, &v, allowed) })
+        .map(|v| {
+            if open {
+                canonical_open(field, &v, allowed)
+            } else {
+                canonical(field, &v, allowed)
+            }
+        })
         .collect::<Result<_, _>>()
         .map_err(bad)
 }
 
 fn filter_from(q: &Pairs) -> ApiResult<ComponentFilter> {
-    let ids = q.all("id").iter().map(|s| xname(s)).collect::<ApiResult<Vec<_>>>()?;
+    let ids = q
+        .all("id")
+        .iter()
+        .map(|s| xname(s))
+        .collect::<ApiResult<Vec<_>>>()?;
     Ok(ComponentFilter {
         ids,
         types: canon_all("type", q.all("type"), TYPES, false)?,
@@ -325,12 +462,20 @@ fn filter_from(q: &Pairs) -> ApiResult<ComponentFilter> {
         flags: canon_all("flag", q.all("flag"), FLAGS, false)?,
         roles: canon_all("role", q.all("role"), ROLES, true)?,
         subroles: canon_all("subrole", q.all("subrole"), SUBROLES, true)?,
-        enabled: q.all("enabled").iter().map(|v| parse_bool("enabled", v)).collect::<ApiResult<_>>()?,
+        enabled: q
+            .all("enabled")
+            .iter()
+            .map(|v| parse_bool("enabled", v))
+            .collect::<ApiResult<_>>()?,
         software_status: q.all("softwarestatus"),
         subtypes: q.all("subtype"),
         arches: canon_all("arch", q.all("arch"), ARCHES, false)?,
         classes: canon_all("class", q.all("class"), CLASSES, false)?,
-        nids: q.all("nid").iter().map(|s| nid(s)).collect::<ApiResult<_>>()?,
+        nids: q
+            .all("nid")
+            .iter()
+            .map(|s| nid(s))
+            .collect::<ApiResult<_>>()?,
         nid_start: q.first("nid_start").map(|s| nid(&s)).transpose()?,
         nid_end: q.first("nid_end").map(|s| nid(&s)).transpose()?,
         groups: q.all("group"),
@@ -352,7 +497,12 @@ async fn list_components(State(app): S, q: Pairs) -> ApiResult<Json<ComponentArr
         Projection::Full
     };
     let cs = app.list_components(&f).await?;
-    Ok(Json(ComponentArray { components: cs.into_iter().map(|c| ComponentOut::from(c).project(proj)).collect() }))
+    Ok(Json(ComponentArray {
+        components: cs
+            .into_iter()
+            .map(|c| ComponentOut::from(c).project(proj))
+            .collect(),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -365,9 +515,15 @@ struct PostArray {
 
 async fn post_components(State(app): S, Body(body): Body<PostArray>) -> ApiResult<StatusCode> {
     if body.components.is_empty() {
-        return Err(Problem::bad_request("Components must list at least one component"));
+        return Err(Problem::bad_request(
+            "Components must list at least one component",
+        ));
     }
-    let cs = body.components.into_iter().map(ComponentIn::into_model).collect::<ApiResult<Vec<_>>>()?;
+    let cs = body
+        .components
+        .into_iter()
+        .map(ComponentIn::into_model)
+        .collect::<ApiResult<Vec<_>>>()?;
     app.upsert_components(cs, body.force).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -380,7 +536,10 @@ async fn get_component(State(app): S, Path(x): Path<String>) -> ApiResult<Json<C
     Ok(Json(app.get_component(&xname(&x)?).await?.into()))
 }
 
-async fn get_component_by_nid(State(app): S, Path(n): Path<String>) -> ApiResult<Json<ComponentOut>> {
+async fn get_component_by_nid(
+    State(app): S,
+    Path(n): Path<String>,
+) -> ApiResult<Json<ComponentOut>> {
     Ok(Json(app.get_component_by_nid(nid(&n)?).await?.into()))
 }
 
@@ -392,11 +551,18 @@ struct PutOne {
     force: bool,
 }
 
-async fn put_component(State(app): S, Path(x): Path<String>, Body(body): Body<PutOne>) -> ApiResult<StatusCode> {
+async fn put_component(
+    State(app): S,
+    Path(x): Path<String>,
+    Body(body): Body<PutOne>,
+) -> ApiResult<StatusCode> {
     let id = xname(&x)?;
     let c = body.component.into_model()?;
     if c.id != id {
-        return Err(Problem::bad_request(format!("the path names {id} but the body's Component.ID is {}", c.id)));
+        return Err(Problem::bad_request(format!(
+            "the path names {id} but the body's Component.ID is {}",
+            c.id
+        )));
     }
     app.upsert_components(vec![c], body.force).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -441,17 +607,29 @@ fn patch_of(field: &str, b: &PatchBody) -> ApiResult<ComponentPatch> {
             flag: opt_canon("Flag", b.flag.clone(), FLAGS)?,
             force: b.force,
         },
-        "flagonly" => ComponentPatch::Flag(canonical("Flag", &required(b.flag.clone(), "Flag")?, FLAGS).map_err(bad)?),
+        "flagonly" => ComponentPatch::Flag(
+            canonical("Flag", &required(b.flag.clone(), "Flag")?, FLAGS).map_err(bad)?,
+        ),
         "enabled" => ComponentPatch::Enabled(required(b.enabled, "Enabled")?),
-        "softwarestatus" => ComponentPatch::SoftwareStatus(required(b.software_status.clone(), "SoftwareStatus")?),
+        "softwarestatus" => {
+            ComponentPatch::SoftwareStatus(required(b.software_status.clone(), "SoftwareStatus")?)
+        }
         "role" => ComponentPatch::Role {
             role: canonical_open("Role", &required(b.role.clone(), "Role")?, ROLES).map_err(bad)?,
-            subrole: b.subrole.clone().filter(|s| !s.is_empty()).map(|s| canonical_open("SubRole", &s, SUBROLES)).transpose().map_err(bad)?,
+            subrole: b
+                .subrole
+                .clone()
+                .filter(|s| !s.is_empty())
+                .map(|s| canonical_open("SubRole", &s, SUBROLES))
+                .transpose()
+                .map_err(bad)?,
         },
         "nid" => {
             let n = required(b.nid, "NID")?;
             if n < 0 {
-                return Err(Problem::bad_request(format!("invalid NID {n}: NIDs are non-negative integers")));
+                return Err(Problem::bad_request(format!(
+                    "invalid NID {n}: NIDs are non-negative integers"
+                )));
             }
             ComponentPatch::Nid(n)
         }
@@ -463,7 +641,11 @@ fn patch_of(field: &str, b: &PatchBody) -> ApiResult<ComponentPatch> {
     })
 }
 
-async fn patch_component(State(app): S, Path((x, field)): Path<(String, String)>, Body(b): Body<PatchBody>) -> ApiResult<StatusCode> {
+async fn patch_component(
+    State(app): S,
+    Path((x, field)): Path<(String, String)>,
+    Body(b): Body<PatchBody>,
+) -> ApiResult<StatusCode> {
     let id = xname(&x)?;
     let p = patch_of(&field, &b)?;
     app.patch_components(&[id], &p).await?;
@@ -474,8 +656,16 @@ fn bulk_route(field: &'static str) -> axum::routing::MethodRouter<Arc<App>> {
     patch(move |app: S, body: Body<PatchBody>| bulk_patch(app, field, body))
 }
 
-async fn bulk_patch(State(app): S, field: &'static str, Body(b): Body<PatchBody>) -> ApiResult<StatusCode> {
-    let ids = b.ids.iter().map(|s| xname(s)).collect::<ApiResult<Vec<_>>>()?;
+async fn bulk_patch(
+    State(app): S,
+    field: &'static str,
+    Body(b): Body<PatchBody>,
+) -> ApiResult<StatusCode> {
+    let ids = b
+        .ids
+        .iter()
+        .map(|s| xname(s))
+        .collect::<ApiResult<Vec<_>>>()?;
     let p = patch_of(field, &b)?;
     app.patch_components(&ids, &p).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -500,7 +690,10 @@ async fn bulk_nid(State(app): S, Body(b): Body<BulkNidBody>) -> ApiResult<Status
     for item in b.components {
         let mut c = app.get_component(&xname(&item.id)?).await?;
         if item.nid < 0 {
-            return Err(Problem::bad_request(format!("invalid NID {}: NIDs are non-negative integers", item.nid)));
+            return Err(Problem::bad_request(format!(
+                "invalid NID {}: NIDs are non-negative integers",
+                item.nid
+            )));
         }
         c.nid = Some(item.nid);
         cs.push(c);
@@ -510,10 +703,17 @@ async fn bulk_nid(State(app): S, Body(b): Body<BulkNidBody>) -> ApiResult<Status
 }
 
 /// `POST /State/Components/Query`: ComponentIDs plus any filter as string arrays.
-async fn query_components(State(app): S, Body(b): Body<serde_json::Map<String, serde_json::Value>>) -> ApiResult<Json<ComponentArray>> {
+async fn query_components(
+    State(app): S,
+    Body(b): Body<serde_json::Map<String, serde_json::Value>>,
+) -> ApiResult<Json<ComponentArray>> {
     let mut pairs = Vec::new();
     for (k, v) in b {
-        let key = if k == "ComponentIDs" { "id".to_string() } else { k.to_ascii_lowercase() };
+        let key = if k == "ComponentIDs" {
+            "id".to_string()
+        } else {
+            k.to_ascii_lowercase()
+        };
         let vals: Vec<String> = match v {
             serde_json::Value::Array(a) => a
                 .into_iter()
@@ -524,14 +724,20 @@ async fn query_components(State(app): S, Body(b): Body<serde_json::Map<String, s
                 .collect::<ApiResult<_>>()?,
             serde_json::Value::String(s) => vec![s],
             serde_json::Value::Bool(b) => vec![b.to_string()],
-            other => return Err(Problem::bad_request(format!("{k}: expected an array of strings, got {other}"))),
+            other => {
+                return Err(Problem::bad_request(format!(
+                    "{k}: expected an array of strings, got {other}"
+                )));
+            }
         };
         pairs.extend(vals.into_iter().map(|v| (key.clone(), v)));
     }
     let q = Pairs(pairs);
     let f = filter_from(&q)?;
     let cs = app.query_components(&f).await?;
-    Ok(Json(ComponentArray { components: cs.into_iter().map(ComponentOut::from).collect() }))
+    Ok(Json(ComponentArray {
+        components: cs.into_iter().map(ComponentOut::from).collect(),
+    }))
 }
 
 // ---------------------------------------------------------------- locks
@@ -550,7 +756,12 @@ struct LockOut {
 
 impl From<LockStatus> for LockOut {
     fn from(l: LockStatus) -> Self {
-        LockOut { id: l.id.to_string(), locked: l.locked, reserved: l.reserved, reservation_disabled: l.reservation_disabled }
+        LockOut {
+            id: l.id.to_string(),
+            locked: l.locked,
+            reserved: l.reserved,
+            reservation_disabled: l.reservation_disabled,
+        }
     }
 }
 
@@ -583,15 +794,35 @@ struct XnamesBody {
     ids: Vec<String>,
 }
 
-async fn lock_status_post(State(app): S, Body(b): Body<XnamesBody>) -> ApiResult<Json<serde_json::Value>> {
+async fn lock_status_post(
+    State(app): S,
+    Body(b): Body<XnamesBody>,
+) -> ApiResult<Json<serde_json::Value>> {
     if b.ids.is_empty() {
-        return Err(Problem::bad_request("Missing IDs: ComponentIDs must name at least one component"));
+        return Err(Problem::bad_request(
+            "Missing IDs: ComponentIDs must name at least one component",
+        ));
     }
-    let ids = b.ids.iter().map(|s| xname(s)).collect::<ApiResult<Vec<_>>>()?;
-    let found = app.lock_status(&ComponentFilter { ids: ids.clone(), ..Default::default() }).await?;
-    let not_found: Vec<String> = ids.iter().filter(|i| !found.iter().any(|l| &l.id == *i)).map(|i| i.to_string()).collect();
+    let ids = b
+        .ids
+        .iter()
+        .map(|s| xname(s))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let found = app
+        .lock_status(&ComponentFilter {
+            ids: ids.clone(),
+            ..Default::default()
+        })
+        .await?;
+    let not_found: Vec<String> = ids
+        .iter()
+        .filter(|i| !found.iter().any(|l| &l.id == *i))
+        .map(|i| i.to_string())
+        .collect();
     let out: Vec<LockOut> = found.into_iter().map(LockOut::from).collect();
-    Ok(Json(serde_json::json!({ "Components": out, "NotFound": not_found })))
+    Ok(Json(
+        serde_json::json!({ "Components": out, "NotFound": not_found }),
+    ))
 }
 
 // ---------------------------------------------------------------- Ethernet interfaces
@@ -607,10 +838,13 @@ struct IpOut {
 fn ips_in(v: Vec<IpOut>) -> ApiResult<Vec<IpMapping>> {
     v.into_iter()
         .map(|i| {
-            i.ip_address
-                .parse::<std::net::IpAddr>()
-                .map_err(|_| Problem::bad_request(format!("invalid IPAddress '{}'", i.ip_address)))?;
-            Ok(IpMapping { ip_address: i.ip_address, network: Some(i.network).filter(|n| !n.is_empty()) })
+            i.ip_address.parse::<std::net::IpAddr>().map_err(|_| {
+                Problem::bad_request(format!("invalid IPAddress '{}'", i.ip_address))
+            })?;
+            Ok(IpMapping {
+                ip_address: i.ip_address,
+                network: Some(i.network).filter(|n| !n.is_empty()),
+            })
         })
         .collect()
 }
@@ -640,8 +874,17 @@ impl From<EthernetInterface> for IfaceOut {
             kind: i.component_type().unwrap_or("").to_string(),
             description: i.description,
             mac: i.mac.to_string(),
-            ips: i.ip_addresses.into_iter().map(|a| IpOut { ip_address: a.ip_address, network: a.network.unwrap_or_default() }).collect(),
-            last_update: i.last_update.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            ips: i
+                .ip_addresses
+                .into_iter()
+                .map(|a| IpOut {
+                    ip_address: a.ip_address,
+                    network: a.network.unwrap_or_default(),
+                })
+                .collect(),
+            last_update: i
+                .last_update
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             component_id: i.component_id.map(|x| x.to_string()).unwrap_or_default(),
         }
     }
@@ -663,17 +906,30 @@ struct IfaceIn {
 
 async fn list_ifaces(State(app): S, q: Pairs) -> ApiResult<Json<Vec<IfaceOut>>> {
     let f = EthernetFilter {
-        macs: q.all("MACAddress").iter().map(|s| mac(s)).collect::<ApiResult<_>>()?,
+        macs: q
+            .all("MACAddress")
+            .iter()
+            .map(|s| mac(s))
+            .collect::<ApiResult<_>>()?,
         ips: q.all("IPAddress"),
         networks: q.all("Network"),
         component_ids: q
             .all("ComponentID")
             .iter()
-            .map(|s| xname(s).map_err(|p| Problem::bad_request(format!("ComponentID filter: {}", p.detail))))
+            .map(|s| {
+                xname(s)
+                    .map_err(|p| Problem::bad_request(format!("ComponentID filter: {}", p.detail)))
+            })
             .collect::<ApiResult<_>>()?,
         types: canon_all("Type", q.all("Type"), TYPES, false)?,
     };
-    Ok(Json(app.list_ethernet_interfaces(&f).await?.into_iter().map(IfaceOut::from).collect()))
+    Ok(Json(
+        app.list_ethernet_interfaces(&f)
+            .await?
+            .into_iter()
+            .map(IfaceOut::from)
+            .collect(),
+    ))
 }
 
 async fn create_iface(State(app): S, Body(b): Body<IfaceIn>) -> ApiResult<Response> {
@@ -681,9 +937,15 @@ async fn create_iface(State(app): S, Body(b): Body<IfaceIn>) -> ApiResult<Respon
     if let Some(id) = b.id.as_deref().filter(|s| !s.is_empty())
         && mac(id).map(|x| x != m).unwrap_or(true)
     {
-        return Err(Problem::bad_request(format!("ID '{id}' does not match MACAddress {m}; leave ID out and it is derived")));
+        return Err(Problem::bad_request(format!(
+            "ID '{id}' does not match MACAddress {m}; leave ID out and it is derived"
+        )));
     }
-    let component_id = b.component_id.filter(|s| !s.is_empty()).map(|s| xname(&s)).transpose()?;
+    let component_id = b
+        .component_id
+        .filter(|s| !s.is_empty())
+        .map(|s| xname(&s))
+        .transpose()?;
     let iface = EthernetInterface {
         mac: m,
         description: b.description,
@@ -692,7 +954,10 @@ async fn create_iface(State(app): S, Body(b): Body<IfaceIn>) -> ApiResult<Respon
         component_id,
     };
     app.create_ethernet_interfaces(vec![iface]).await?;
-    Ok(created(vec![format!("/hsm/v2/Inventory/EthernetInterfaces/{}", m.id())]))
+    Ok(created(vec![format!(
+        "/hsm/v2/Inventory/EthernetInterfaces/{}",
+        m.id()
+    )]))
 }
 
 async fn get_iface(State(app): S, Path(id): Path<String>) -> ApiResult<Json<IfaceOut>> {
@@ -709,13 +974,28 @@ struct IfacePatch {
     component_id: Option<String>,
 }
 
-async fn patch_iface(State(app): S, Path(id): Path<String>, Body(b): Body<IfacePatch>) -> ApiResult<Json<IfaceOut>> {
+async fn patch_iface(
+    State(app): S,
+    Path(id): Path<String>,
+    Body(b): Body<IfacePatch>,
+) -> ApiResult<Json<IfaceOut>> {
     let p = EthernetPatch {
         description: b.description,
         ip_addresses: b.ips.map(ips_in).transpose()?,
-        component_id: b.component_id.map(|s| if s.is_empty() { Ok(None) } else { xname(&s).map(Some) }).transpose()?,
+        component_id: b
+            .component_id
+            .map(|s| {
+                if s.is_empty() {
+                    Ok(None)
+                } else {
+                    xname(&s).map(Some)
+                }
+            })
+            .transpose()?,
     };
-    Ok(Json(app.patch_ethernet_interface(&mac(&id)?, p).await?.into()))
+    Ok(Json(
+        app.patch_ethernet_interface(&mac(&id)?, p).await?.into(),
+    ))
 }
 
 async fn delete_iface(State(app): S, Path(id): Path<String>) -> ApiResult<Response> {
@@ -731,7 +1011,10 @@ async fn delete_all_ifaces(State(app): S) -> ApiResult<Response> {
 
 #[derive(Serialize, Deserialize, Default)]
 struct DiscoveryInfoOut {
-    #[serde(rename = "LastDiscoveryAttempt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "LastDiscoveryAttempt",
+        skip_serializing_if = "Option::is_none"
+    )]
     last_attempt: Option<String>,
     #[serde(rename = "LastDiscoveryStatus")]
     last_status: String,
@@ -849,23 +1132,47 @@ impl EndpointIn {
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f { ep.$f = v; } )* };
         }
-        set!(name, hostname, domain, fqdn, enabled, uuid, user, use_ssdp, mac_required, ip_address, rediscover_on_update, template_id);
+        set!(
+            name,
+            hostname,
+            domain,
+            fqdn,
+            enabled,
+            uuid,
+            user,
+            use_ssdp,
+            mac_required,
+            ip_address,
+            rediscover_on_update,
+            template_id
+        );
         if let Some(m) = self.mac_addr.filter(|s| !s.is_empty()) {
             ep.mac_addr = mac(&m)?.to_string();
         }
         if let Some(p) = self.password {
             ep.password = Secret(p);
         }
-        for (field, v) in [("Hostname", &ep.hostname), ("FQDN", &ep.fqdn), ("Domain", &ep.domain)] {
-            if v.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/') {
-                return Err(Problem::bad_request(format!("invalid {field} '{v}': a host name has no spaces or '/'")));
+        for (field, v) in [
+            ("Hostname", &ep.hostname),
+            ("FQDN", &ep.fqdn),
+            ("Domain", &ep.domain),
+        ] {
+            if v.chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '/')
+            {
+                return Err(Problem::bad_request(format!(
+                    "invalid {field} '{v}': a host name has no spaces or '/'"
+                )));
             }
         }
         Ok(())
     }
 
     fn into_new(self) -> ApiResult<RedfishEndpoint> {
-        let id = self.id.as_deref().ok_or_else(|| Problem::bad_request("missing required field ID (the BMC's xname)"))?;
+        let id = self
+            .id
+            .as_deref()
+            .ok_or_else(|| Problem::bad_request("missing required field ID (the BMC's xname)"))?;
         let id = xname(id)?;
         let mut ep = RedfishEndpoint {
             id,
@@ -902,7 +1209,11 @@ enum EndpointsPost {
 }
 
 async fn list_endpoints(State(app): S, q: Pairs) -> ApiResult<Json<serde_json::Value>> {
-    let ids = q.all("id").iter().map(|s| xname(s)).collect::<ApiResult<Vec<_>>>()?;
+    let ids = q
+        .all("id")
+        .iter()
+        .map(|s| xname(s))
+        .collect::<ApiResult<Vec<_>>>()?;
     let fqdns = q.all("fqdn");
     let types = canon_all("type", q.all("type"), TYPES, false)?;
     let statuses = q.all("laststatus");
@@ -926,28 +1237,50 @@ async fn create_endpoints(State(app): S, Body(b): Body<EndpointsPost>) -> ApiRes
     };
     let eps = raw
         .into_iter()
-        .map(|v| serde_json::from_value::<EndpointIn>(v).map_err(|e| Problem::bad_request(format!("Bad Request: {e}")))?.into_new())
+        .map(|v| {
+            serde_json::from_value::<EndpointIn>(v)
+                .map_err(|e| Problem::bad_request(format!("Bad Request: {e}")))?
+                .into_new()
+        })
         .collect::<ApiResult<Vec<_>>>()?;
     let eps = app.create_redfish_endpoints(eps).await?;
-    Ok(created(eps.iter().map(|e| format!("/hsm/v2/Inventory/RedfishEndpoints/{}", e.id)).collect()))
+    Ok(created(
+        eps.iter()
+            .map(|e| format!("/hsm/v2/Inventory/RedfishEndpoints/{}", e.id))
+            .collect(),
+    ))
 }
 
 async fn get_endpoint(State(app): S, Path(x): Path<String>) -> ApiResult<Json<EndpointOut>> {
     Ok(Json(app.get_redfish_endpoint(&xname(&x)?).await?.into()))
 }
 
-async fn put_endpoint(State(app): S, Path(x): Path<String>, Body(b): Body<EndpointIn>) -> ApiResult<Json<EndpointOut>> {
+async fn put_endpoint(
+    State(app): S,
+    Path(x): Path<String>,
+    Body(b): Body<EndpointIn>,
+) -> ApiResult<Json<EndpointOut>> {
     let id = xname(&x)?;
     if let Some(bid) = b.id.as_deref()
         && xname(bid)? != id
     {
-        return Err(Problem::bad_request(format!("the path names {id} but the body's ID is {bid}")));
+        return Err(Problem::bad_request(format!(
+            "the path names {id} but the body's ID is {bid}"
+        )));
     }
-    let ep = EndpointIn { id: Some(id.to_string()), ..b }.into_new()?;
+    let ep = EndpointIn {
+        id: Some(id.to_string()),
+        ..b
+    }
+    .into_new()?;
     Ok(Json(app.replace_redfish_endpoint(ep).await?.into()))
 }
 
-async fn patch_endpoint(State(app): S, Path(x): Path<String>, Body(b): Body<EndpointIn>) -> ApiResult<Json<EndpointOut>> {
+async fn patch_endpoint(
+    State(app): S,
+    Path(x): Path<String>,
+    Body(b): Body<EndpointIn>,
+) -> ApiResult<Json<EndpointOut>> {
     let id = xname(&x)?;
     let mut err = None;
     let ep = app
@@ -988,14 +1321,19 @@ struct GroupWire {
     description: String,
     #[serde(default)]
     tags: Vec<String>,
-    #[serde(rename = "exclusiveGroup", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "exclusiveGroup",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     exclusive_group: Option<String>,
     #[serde(default)]
     members: MembersWire,
 }
 
 fn group_out(kind: GroupKind, g: Group) -> serde_json::Value {
-    let members = serde_json::json!({ "ids": g.members.iter().map(|m| m.to_string()).collect::<Vec<_>>() });
+    let members =
+        serde_json::json!({ "ids": g.members.iter().map(|m| m.to_string()).collect::<Vec<_>>() });
     match kind {
         GroupKind::Group => {
             let mut v = serde_json::json!({ "label": g.label, "description": g.description, "tags": g.tags, "members": members });
@@ -1004,7 +1342,9 @@ fn group_out(kind: GroupKind, g: Group) -> serde_json::Value {
             }
             v
         }
-        GroupKind::Partition => serde_json::json!({ "name": g.label, "description": g.description, "tags": g.tags, "members": members }),
+        GroupKind::Partition => {
+            serde_json::json!({ "name": g.label, "description": g.description, "tags": g.tags, "members": members })
+        }
     }
 }
 
@@ -1017,7 +1357,12 @@ fn group_in(kind: GroupKind, w: GroupWire) -> ApiResult<Group> {
         description: w.description,
         tags: w.tags,
         exclusive_group: w.exclusive_group.filter(|s| !s.is_empty()),
-        members: w.members.ids.iter().map(|s| xname(s)).collect::<ApiResult<_>>()?,
+        members: w
+            .members
+            .ids
+            .iter()
+            .map(|s| xname(s))
+            .collect::<ApiResult<_>>()?,
     })
 }
 
@@ -1029,13 +1374,18 @@ fn base(kind: GroupKind) -> &'static str {
 }
 
 async fn list_g(app: &App, kind: GroupKind, q: &Pairs) -> ApiResult<Json<Vec<serde_json::Value>>> {
-    let key = if kind == GroupKind::Group { "group" } else { "partition" };
+    let key = if kind == GroupKind::Group {
+        "group"
+    } else {
+        "partition"
+    };
     let gs = app.list_groups(kind, &q.all(key), &q.all("tag")).await?;
     Ok(Json(gs.into_iter().map(|g| group_out(kind, g)).collect()))
 }
 
 async fn create_g(app: &App, kind: GroupKind, raw: serde_json::Value) -> ApiResult<Response> {
-    let w: GroupWire = serde_json::from_value(raw).map_err(|e| Problem::bad_request(format!("Bad Request: {e}")))?;
+    let w: GroupWire = serde_json::from_value(raw)
+        .map_err(|e| Problem::bad_request(format!("Bad Request: {e}")))?;
     let g = app.create_group(kind, group_in(kind, w)?).await?;
     Ok(created(vec![format!("{}/{}", base(kind), g.label)]))
 }
@@ -1064,23 +1414,51 @@ async fn create_partition(State(app): S, Body(b): Body<serde_json::Value>) -> Ap
     create_g(&app, GroupKind::Partition, b).await
 }
 async fn group_labels(State(app): S) -> ApiResult<Json<Vec<String>>> {
-    Ok(Json(app.list_groups(GroupKind::Group, &[], &[]).await?.into_iter().map(|g| g.label).collect()))
+    Ok(Json(
+        app.list_groups(GroupKind::Group, &[], &[])
+            .await?
+            .into_iter()
+            .map(|g| g.label)
+            .collect(),
+    ))
 }
 async fn partition_names(State(app): S) -> ApiResult<Json<Vec<String>>> {
-    Ok(Json(app.list_groups(GroupKind::Partition, &[], &[]).await?.into_iter().map(|g| g.label).collect()))
+    Ok(Json(
+        app.list_groups(GroupKind::Partition, &[], &[])
+            .await?
+            .into_iter()
+            .map(|g| g.label)
+            .collect(),
+    ))
 }
 async fn get_group(State(app): S, Path(l): Path<String>) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(group_out(GroupKind::Group, app.get_group(GroupKind::Group, &l).await?)))
+    Ok(Json(group_out(
+        GroupKind::Group,
+        app.get_group(GroupKind::Group, &l).await?,
+    )))
 }
 async fn get_partition(State(app): S, Path(l): Path<String>) -> ApiResult<Json<serde_json::Value>> {
-    Ok(Json(group_out(GroupKind::Partition, app.get_group(GroupKind::Partition, &l).await?)))
+    Ok(Json(group_out(
+        GroupKind::Partition,
+        app.get_group(GroupKind::Partition, &l).await?,
+    )))
 }
-async fn patch_group(State(app): S, Path(l): Path<String>, Body(b): Body<GroupPatch>) -> ApiResult<StatusCode> {
-    app.patch_group(GroupKind::Group, &l, b.description, b.tags).await?;
+async fn patch_group(
+    State(app): S,
+    Path(l): Path<String>,
+    Body(b): Body<GroupPatch>,
+) -> ApiResult<StatusCode> {
+    app.patch_group(GroupKind::Group, &l, b.description, b.tags)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
-async fn patch_partition(State(app): S, Path(l): Path<String>, Body(b): Body<GroupPatch>) -> ApiResult<StatusCode> {
-    app.patch_group(GroupKind::Partition, &l, b.description, b.tags).await?;
+async fn patch_partition(
+    State(app): S,
+    Path(l): Path<String>,
+    Body(b): Body<GroupPatch>,
+) -> ApiResult<StatusCode> {
+    app.patch_group(GroupKind::Partition, &l, b.description, b.tags)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 async fn delete_group(State(app): S, Path(l): Path<String>) -> ApiResult<Response> {
@@ -1093,7 +1471,9 @@ async fn delete_partition(State(app): S, Path(l): Path<String>) -> ApiResult<Res
 }
 async fn members(app: &App, kind: GroupKind, l: &str) -> ApiResult<Json<MembersWire>> {
     let g = app.get_group(kind, l).await?;
-    Ok(Json(MembersWire { ids: g.members.iter().map(|m| m.to_string()).collect() }))
+    Ok(Json(MembersWire {
+        ids: g.members.iter().map(|m| m.to_string()).collect(),
+    }))
 }
 async fn group_members(State(app): S, Path(l): Path<String>) -> ApiResult<Json<MembersWire>> {
     members(&app, GroupKind::Group, &l).await
@@ -1104,20 +1484,40 @@ async fn partition_members(State(app): S, Path(l): Path<String>) -> ApiResult<Js
 async fn add_member(app: &App, kind: GroupKind, l: &str, b: MemberId) -> ApiResult<Response> {
     let x = xname(&b.id)?;
     app.add_group_member(kind, l, x.clone()).await?;
-    Ok(created(vec![format!("{}/{}/members/{x}", base(kind), l.to_ascii_lowercase())]))
+    Ok(created(vec![format!(
+        "{}/{}/members/{x}",
+        base(kind),
+        l.to_ascii_lowercase()
+    )]))
 }
-async fn add_group_member(State(app): S, Path(l): Path<String>, Body(b): Body<MemberId>) -> ApiResult<Response> {
+async fn add_group_member(
+    State(app): S,
+    Path(l): Path<String>,
+    Body(b): Body<MemberId>,
+) -> ApiResult<Response> {
     add_member(&app, GroupKind::Group, &l, b).await
 }
-async fn add_partition_member(State(app): S, Path(l): Path<String>, Body(b): Body<MemberId>) -> ApiResult<Response> {
+async fn add_partition_member(
+    State(app): S,
+    Path(l): Path<String>,
+    Body(b): Body<MemberId>,
+) -> ApiResult<Response> {
     add_member(&app, GroupKind::Partition, &l, b).await
 }
-async fn remove_group_member(State(app): S, Path((l, x)): Path<(String, String)>) -> ApiResult<Response> {
-    app.remove_group_member(GroupKind::Group, &l, &xname(&x)?).await?;
+async fn remove_group_member(
+    State(app): S,
+    Path((l, x)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    app.remove_group_member(GroupKind::Group, &l, &xname(&x)?)
+        .await?;
     Ok(deleted(1))
 }
-async fn remove_partition_member(State(app): S, Path((l, x)): Path<(String, String)>) -> ApiResult<Response> {
-    app.remove_group_member(GroupKind::Partition, &l, &xname(&x)?).await?;
+async fn remove_partition_member(
+    State(app): S,
+    Path((l, x)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    app.remove_group_member(GroupKind::Partition, &l, &xname(&x)?)
+        .await?;
     Ok(deleted(1))
 }
 
@@ -1126,14 +1526,29 @@ fn membership_out(id: &Xname, groups: &[String], partition: &Option<String>) -> 
 }
 
 async fn list_memberships(State(app): S, q: Pairs) -> ApiResult<Json<Vec<serde_json::Value>>> {
-    let ids = q.all("id").iter().map(|s| xname(s)).collect::<ApiResult<Vec<_>>>()?;
-    let m = app.memberships_of((!ids.is_empty()).then_some(ids.as_slice())).await?;
-    Ok(Json(m.iter().map(|(id, (g, p))| membership_out(id, g, p)).collect()))
+    let ids = q
+        .all("id")
+        .iter()
+        .map(|s| xname(s))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let m = app
+        .memberships_of((!ids.is_empty()).then_some(ids.as_slice()))
+        .await?;
+    Ok(Json(
+        m.iter()
+            .map(|(id, (g, p))| membership_out(id, g, p))
+            .collect(),
+    ))
 }
 
-async fn get_membership(State(app): S, Path(x): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+async fn get_membership(
+    State(app): S,
+    Path(x): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
     let id = xname(&x)?;
     let m = app.memberships_of(Some(std::slice::from_ref(&id))).await?;
-    let (g, p) = m.get(&id).ok_or_else(|| Problem::not_found(format!("no such component: {id}")))?;
+    let (g, p) = m
+        .get(&id)
+        .ok_or_else(|| Problem::not_found(format!("no such component: {id}")))?;
     Ok(Json(membership_out(&id, g, p)))
 }

@@ -27,9 +27,15 @@ use problem::Problem;
 pub fn router(app: Arc<App>, metrics: PrometheusHandle, max_body_bytes: usize) -> Router {
     let bss = bss::routes();
     Router::new()
-        .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
+        .route(
+            "/healthz",
+            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
         .route("/readyz", get(readyz))
-        .route("/metrics", get(move || std::future::ready(metrics.render())))
+        .route(
+            "/metrics",
+            get(move || std::future::ready(metrics.render())),
+        )
         .nest("/apis/smd/hsm/v2", hsm::routes())
         .nest("/apis/bss/boot/v1", bss.clone())
         .nest("/boot/v1", bss)
@@ -43,12 +49,20 @@ pub fn router(app: Arc<App>, metrics: PrometheusHandle, max_body_bytes: usize) -
 async fn readyz(State(app): State<Arc<App>>) -> Response {
     match app.ready().await {
         Ok(()) => axum::Json(serde_json::json!({"status": "ready"})).into_response(),
-        Err(e) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, format!("store not ready: {e}")).into_response(),
+        Err(e) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("store not ready: {e}"),
+        )
+        .into_response(),
     }
 }
 
 async fn not_found(req: Request) -> Problem {
-    Problem::not_found(format!("no such endpoint: {} {}", req.method(), req.uri().path()))
+    Problem::not_found(format!(
+        "no such endpoint: {} {}",
+        req.method(),
+        req.uri().path()
+    ))
 }
 
 /// axum answers a wrong method with an empty 405 (and an `Allow` header); say it in JSON.
@@ -56,10 +70,22 @@ async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let resp = next.run(req).await;
-    if resp.status() == StatusCode::METHOD_NOT_ALLOWED && !resp.headers().contains_key(header::CONTENT_TYPE) {
-        let allow = resp.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-        let mut p = Problem::new(StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not allowed on {path}; allow {allow}")).into_response();
-        if let Ok(v) = allow.parse() {
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED
+        && !resp.headers().contains_key(header::CONTENT_TYPE)
+    {
+        let allow = resp
+            .headers()
+            .get(header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let detail = if allow.is_empty() {
+            format!("{method} is not allowed on {path}")
+        } else {
+            format!("{method} is not allowed on {path}; allow {allow}")
+        };
+        let mut p = Problem::new(StatusCode::METHOD_NOT_ALLOWED, detail).into_response();
+        if let (false, Ok(v)) = (allow.is_empty(), allow.parse()) {
             p.headers_mut().insert(header::ALLOW, v);
         }
         return p;
@@ -70,7 +96,11 @@ async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
 async fn observe(req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().to_string();
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
     let secs = start.elapsed().as_secs_f64();

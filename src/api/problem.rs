@@ -42,7 +42,10 @@ impl IntoResponse for Problem {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).expect("problem serialises");
         let mut r = (status, body).into_response();
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         r
     }
 }
@@ -67,7 +70,10 @@ impl From<AppError> for Problem {
             AppError::Conflict(d) => Problem::new(StatusCode::CONFLICT, d),
             AppError::Store(e) => {
                 tracing::error!(error = %chain(&e), "store failure");
-                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the appliance could not read or write its store; see its log")
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the appliance could not read or write its store; see its log",
+                )
             }
         }
     }

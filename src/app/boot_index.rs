@@ -32,7 +32,10 @@ impl BootIndex {
     }
 
     pub fn image_params(&self, kind: ImageKind, path: &str) -> &str {
-        self.images.get(&(kind, path.to_string())).map(String::as_str).unwrap_or("")
+        self.images
+            .get(&(kind, path.to_string()))
+            .map(String::as_str)
+            .unwrap_or("")
     }
 }
 

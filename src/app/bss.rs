@@ -130,12 +130,18 @@ impl App {
         if !req.initrd.is_empty() {
             return Ok(Selection::Image(ImageKind::Initrd, req.initrd.clone()));
         }
-        Err(AppError::bad("Bad Request: the request names no hosts, macs, nids, kernel or initrd"))
+        Err(AppError::bad(
+            "Bad Request: the request names no hosts, macs, nids, kernel or initrd",
+        ))
     }
 
     /// PUT (create or replace) or POST (create only). Returns the referral token minted for
     /// host writes; image-param writes get none.
-    pub async fn write_boot_params(&self, req: BootParamsRequest, create_only: bool) -> AppResult<Option<String>> {
+    pub async fn write_boot_params(
+        &self,
+        req: BootParamsRequest,
+        create_only: bool,
+    ) -> AppResult<Option<String>> {
         Self::check_values(&req)?;
         let _serial = self.bss_writes.lock().await;
         let sel = self.select(&req).await?;
@@ -144,9 +150,16 @@ impl App {
         let (write, token) = match sel {
             Selection::Hosts(keys) => {
                 if create_only {
-                    let existing: Vec<String> = keys.iter().filter(|k| idx.params_for(k).is_some()).map(HostKey::key).collect();
+                    let existing: Vec<String> = keys
+                        .iter()
+                        .filter(|k| idx.params_for(k).is_some())
+                        .map(HostKey::key)
+                        .collect();
                     if !existing.is_empty() {
-                        return Err(AppError::bad(format!("Already exists: {}", existing.join(", "))));
+                        return Err(AppError::bad(format!(
+                            "Already exists: {}",
+                            existing.join(", ")
+                        )));
                     }
                 }
                 let token = uuid::Uuid::new_v4().to_string();
@@ -158,13 +171,32 @@ impl App {
                     referral_token: Some(token.clone()),
                     updated: now,
                 };
-                (BootWrite { put_hosts: keys.into_iter().map(|k| (k, bp.clone())).collect(), ..Default::default() }, Some(token))
+                (
+                    BootWrite {
+                        put_hosts: keys.into_iter().map(|k| (k, bp.clone())).collect(),
+                        ..Default::default()
+                    },
+                    Some(token),
+                )
             }
             Selection::Image(kind, path) => {
                 if create_only && idx.images.contains_key(&(kind, path.clone())) {
-                    return Err(AppError::bad(format!("Already exists: {} {path}", kind.as_str())));
+                    return Err(AppError::bad(format!(
+                        "Already exists: {} {path}",
+                        kind.as_str()
+                    )));
                 }
-                (BootWrite { put_images: vec![ImageParams { kind, path, params: req.params }], ..Default::default() }, None)
+                (
+                    BootWrite {
+                        put_images: vec![ImageParams {
+                            kind,
+                            path,
+                            params: req.params,
+                        }],
+                        ..Default::default()
+                    },
+                    None,
+                )
             }
         };
         self.store.write_boot(&write).await?;
@@ -180,9 +212,16 @@ impl App {
         let idx = self.boot.get().await?;
         let write = match sel {
             Selection::Hosts(keys) => {
-                let missing: Vec<String> = keys.iter().filter(|k| idx.params_for(k).is_none()).map(HostKey::key).collect();
+                let missing: Vec<String> = keys
+                    .iter()
+                    .filter(|k| idx.params_for(k).is_none())
+                    .map(HostKey::key)
+                    .collect();
                 if !missing.is_empty() {
-                    return Err(AppError::not_found(format!("Not Found: no boot parameters for {}", missing.join(", "))));
+                    return Err(AppError::not_found(format!(
+                        "Not Found: no boot parameters for {}",
+                        missing.join(", ")
+                    )));
                 }
                 let put_hosts = keys
                     .into_iter()
@@ -198,7 +237,10 @@ impl App {
                             bp.initrd = req.initrd.clone();
                         }
                         if let Some(patch) = &req.cloud_init {
-                            let mut ci = bp.cloud_init.take().unwrap_or_else(|| serde_json::json!({}));
+                            let mut ci = bp
+                                .cloud_init
+                                .take()
+                                .unwrap_or_else(|| serde_json::json!({}));
                             json_merge_patch(&mut ci, patch);
                             bp.cloud_init = Some(ci);
                         }
@@ -206,13 +248,26 @@ impl App {
                         (k, bp)
                     })
                     .collect();
-                BootWrite { put_hosts, ..Default::default() }
+                BootWrite {
+                    put_hosts,
+                    ..Default::default()
+                }
             }
             Selection::Image(kind, path) => {
                 if !idx.images.contains_key(&(kind, path.clone())) {
-                    return Err(AppError::not_found(format!("Not Found: no params for {} {path}", kind.as_str())));
+                    return Err(AppError::not_found(format!(
+                        "Not Found: no params for {} {path}",
+                        kind.as_str()
+                    )));
                 }
-                BootWrite { put_images: vec![ImageParams { kind, path, params: req.params }], ..Default::default() }
+                BootWrite {
+                    put_images: vec![ImageParams {
+                        kind,
+                        path,
+                        params: req.params,
+                    }],
+                    ..Default::default()
+                }
             }
         };
         self.store.write_boot(&write).await?;
@@ -229,11 +284,21 @@ impl App {
         let idx = self.boot.get().await?;
         let write = match sel {
             Selection::Hosts(keys) => {
-                let missing: Vec<String> = keys.iter().filter(|k| idx.params_for(k).is_none()).map(HostKey::key).collect();
+                let missing: Vec<String> = keys
+                    .iter()
+                    .filter(|k| idx.params_for(k).is_none())
+                    .map(HostKey::key)
+                    .collect();
                 if !missing.is_empty() {
-                    return Err(AppError::bad(format!("Bad Request: no boot parameters exist for {}", missing.join(", "))));
+                    return Err(AppError::bad(format!(
+                        "Bad Request: no boot parameters exist for {}",
+                        missing.join(", ")
+                    )));
                 }
-                BootWrite { delete_hosts: keys, ..Default::default() }
+                BootWrite {
+                    delete_hosts: keys,
+                    ..Default::default()
+                }
             }
             Selection::Image(kind, path) => {
                 let mut put_hosts = Vec::new();
@@ -252,9 +317,16 @@ impl App {
                     }
                 }
                 if put_hosts.is_empty() && !idx.images.contains_key(&(kind, path.clone())) {
-                    return Err(AppError::bad(format!("Bad Request: no boot parameters use {} {path}", kind.as_str())));
+                    return Err(AppError::bad(format!(
+                        "Bad Request: no boot parameters use {} {path}",
+                        kind.as_str()
+                    )));
                 }
-                BootWrite { put_hosts, delete_images: vec![(kind, path)], ..Default::default() }
+                BootWrite {
+                    put_hosts,
+                    delete_images: vec![(kind, path)],
+                    ..Default::default()
+                }
             }
         };
         self.store.write_boot(&write).await?;
@@ -263,16 +335,30 @@ impl App {
     }
 
     /// GET /bootparameters: everything, or the records the selectors name.
-    pub async fn get_boot_params(&self, names: &[String], macs: &[String], nids: &[i64]) -> AppResult<Vec<BootParamsEntry>> {
+    pub async fn get_boot_params(
+        &self,
+        names: &[String],
+        macs: &[String],
+        nids: &[i64],
+    ) -> AppResult<Vec<BootParamsEntry>> {
         let idx = self.boot.get().await?;
         if names.is_empty() && macs.is_empty() && nids.is_empty() {
             let mut out: Vec<BootParamsEntry> = idx
                 .images
                 .iter()
-                .map(|((kind, path), params)| BootParamsEntry::Image(ImageParams { kind: *kind, path: path.clone(), params: params.clone() }))
+                .map(|((kind, path), params)| {
+                    BootParamsEntry::Image(ImageParams {
+                        kind: *kind,
+                        path: path.clone(),
+                        params: params.clone(),
+                    })
+                })
                 .collect();
-            let mut hosts: Vec<BootParamsEntry> =
-                idx.params.iter().map(|(k, bp)| BootParamsEntry::Host(HostKey::from_key(k), bp.clone())).collect();
+            let mut hosts: Vec<BootParamsEntry> = idx
+                .params
+                .iter()
+                .map(|(k, bp)| BootParamsEntry::Host(HostKey::from_key(k), bp.clone()))
+                .collect();
             out.sort_by_key(entry_sort_key);
             hosts.sort_by_key(entry_sort_key);
             out.extend(hosts);
@@ -301,7 +387,11 @@ impl App {
         }
         let found: Vec<BootParamsEntry> = keys
             .iter()
-            .filter_map(|k| idx.params.get(k).map(|bp| BootParamsEntry::Host(HostKey::from_key(k), bp.clone())))
+            .filter_map(|k| {
+                idx.params
+                    .get(k)
+                    .map(|bp| BootParamsEntry::Host(HostKey::from_key(k), bp.clone()))
+            })
             .collect();
         if found.is_empty() {
             let mut what = vec![];
@@ -314,7 +404,10 @@ impl App {
             if !nids.is_empty() {
                 what.push("NIDs");
             }
-            return Err(AppError::not_found(format!("Cannot find boot parameters for requested {}", what.join(", "))));
+            return Err(AppError::not_found(format!(
+                "Cannot find boot parameters for requested {}",
+                what.join(", ")
+            )));
         }
         Ok(found)
     }
@@ -333,7 +426,9 @@ impl App {
         let comp_id: Option<Xname> = if let Some(m) = &mac {
             idx.by_mac.get(m).cloned()
         } else if let Some(n) = &q.name {
-            Xname::parse(n).ok().filter(|x| idx.components.contains_key(x))
+            Xname::parse(n)
+                .ok()
+                .filter(|x| idx.components.contains_key(x))
         } else {
             q.nid.and_then(|n| idx.by_nid.get(&n).cloned())
         };
@@ -367,7 +462,10 @@ impl App {
         if unknown {
             if q.arch.is_empty() {
                 let chain = format!("{base}?{selector}&arch=${{buildarch}}&ts={ts}");
-                return Ok((bootscript::render_discover_arch(&chain), ScriptKind::DiscoverArch));
+                return Ok((
+                    bootscript::render_discover_arch(&chain),
+                    ScriptKind::DiscoverArch,
+                ));
             }
             if let Some(u) = idx.params.get(&format!("Unknown-{}", q.arch))
                 && !u.kernel.is_empty()
@@ -375,7 +473,11 @@ impl App {
                 let chain = format!("{base}?{selector}&arch=${{buildarch}}&ts={ts}");
                 let has_initrd = !u.initrd.is_empty();
                 let params = bootscript::assemble_params(
-                    &[&u.params, idx.image_params(ImageKind::Kernel, &u.kernel), idx.image_params(ImageKind::Initrd, &u.initrd)],
+                    &[
+                        &u.params,
+                        idx.image_params(ImageKind::Kernel, &u.kernel),
+                        idx.image_params(ImageKind::Initrd, &u.initrd),
+                    ],
                     &Injections::default(),
                     has_initrd,
                 );
@@ -389,7 +491,9 @@ impl App {
                 return Ok((script, ScriptKind::Unknown));
             }
             let who = comp.map(|c| c.id.to_string()).unwrap_or(raw_key);
-            return Err(AppError::not_found(format!("{who}: this host not configured for booting.")));
+            return Err(AppError::not_found(format!(
+                "{who}: this host not configured for booting."
+            )));
         }
         let (c, d) = (comp.expect("known"), data.expect("known"));
         let chain_sel = match (&mac, idx.macs_of.get(&c.id).and_then(|m| m.first())) {
@@ -399,8 +503,16 @@ impl App {
         let chain = format!("{base}?{chain_sel}&retry={}", q.retry.saturating_add(1));
         let has_initrd = !d.initrd.is_empty();
         let params = bootscript::assemble_params(
-            &[&d.params, idx.image_params(ImageKind::Kernel, &d.kernel), idx.image_params(ImageKind::Initrd, &d.initrd)],
-            &Injections { xname: Some(c.id.as_str()), nid: c.nid, referral_token: d.referral_token.as_deref() },
+            &[
+                &d.params,
+                idx.image_params(ImageKind::Kernel, &d.kernel),
+                idx.image_params(ImageKind::Initrd, &d.initrd),
+            ],
+            &Injections {
+                xname: Some(c.id.as_str()),
+                nid: c.nid,
+                referral_token: d.referral_token.as_deref(),
+            },
             has_initrd,
         );
         let script = bootscript::render_boot(&BootScript {
@@ -410,23 +522,30 @@ impl App {
             retry_delay_secs: self.settings.boot_retry_delay_secs,
             chain_url: &chain,
         });
-        self.access.record(c.id.as_str(), "bootscript", chrono::Utc::now().timestamp());
+        self.access
+            .record(c.id.as_str(), "bootscript", chrono::Utc::now().timestamp());
         Ok((script, ScriptKind::Node))
     }
 
     /// GET /hosts: nodes as BSS sees them, optionally selected by name, MAC or NID.
-    pub async fn hosts(&self, name: Option<&str>, mac: Option<&str>, nid: Option<i64>) -> AppResult<Vec<HostView>> {
+    pub async fn hosts(
+        &self,
+        name: Option<&str>,
+        mac: Option<&str>,
+        nid: Option<i64>,
+    ) -> AppResult<Vec<HostView>> {
         let idx = self.boot.get().await?;
         let view = |x: &Xname| {
-            idx.components.get(x).map(|c| HostView { component: c.clone(), macs: idx.macs_of.get(x).cloned().unwrap_or_default() })
+            idx.components.get(x).map(|c| HostView {
+                component: c.clone(),
+                macs: idx.macs_of.get(x).cloned().unwrap_or_default(),
+            })
         };
         if let Some(n) = name {
             let x = Xname::parse(n).ok();
-            return x
-                .as_ref()
-                .and_then(view)
-                .map(|v| vec![v])
-                .ok_or_else(|| AppError::not_found(format!("Not Found - Unknown host name '{n}'")));
+            return x.as_ref().and_then(view).map(|v| vec![v]).ok_or_else(|| {
+                AppError::not_found(format!("Not Found - Unknown host name '{n}'"))
+            });
         }
         if let Some(m) = mac {
             let parsed = Mac::parse(m).map_err(|e| AppError::bad(e.to_string()))?;
@@ -435,7 +554,9 @@ impl App {
                 .get(&parsed)
                 .and_then(view)
                 .map(|v| vec![v])
-                .ok_or_else(|| AppError::not_found(format!("Not Found - Unknown MAC address '{m}'")));
+                .ok_or_else(|| {
+                    AppError::not_found(format!("Not Found - Unknown MAC address '{m}'"))
+                });
         }
         if let Some(n) = nid {
             return idx
@@ -445,7 +566,12 @@ impl App {
                 .map(|v| vec![v])
                 .ok_or_else(|| AppError::not_found(format!("Not Found - Unknown NID '{n}'")));
         }
-        let mut all: Vec<HostView> = idx.components.keys().filter(|x| idx.components[*x].kind == "Node").filter_map(view).collect();
+        let mut all: Vec<HostView> = idx
+            .components
+            .keys()
+            .filter(|x| idx.components[*x].kind == "Node")
+            .filter_map(view)
+            .collect();
         all.sort_by(|a, b| a.component.id.cmp(&b.component.id));
         Ok(all)
     }
@@ -455,21 +581,38 @@ impl App {
         self.changed();
     }
 
-    pub async fn endpoint_history(&self, name: Option<&str>, endpoint: Option<&str>) -> AppResult<Vec<EndpointAccess>> {
+    pub async fn endpoint_history(
+        &self,
+        name: Option<&str>,
+        endpoint: Option<&str>,
+    ) -> AppResult<Vec<EndpointAccess>> {
         if let Some(e) = endpoint
             && e != "bootscript"
             && e != "user-data"
         {
-            return Err(AppError::bad(format!("invalid endpoint '{e}': expected bootscript or user-data")));
+            return Err(AppError::bad(format!(
+                "invalid endpoint '{e}': expected bootscript or user-data"
+            )));
         }
-        let name = name.map(|n| Xname::parse(n).map(|x| x.to_string()).unwrap_or_else(|_| n.to_string()));
+        let name = name.map(|n| {
+            Xname::parse(n)
+                .map(|x| x.to_string())
+                .unwrap_or_else(|_| n.to_string())
+        });
         let all = self.access.list().await?;
         let mut out: Vec<EndpointAccess> = all
             .into_iter()
-            .filter(|a| name.as_ref().is_none_or(|n| &a.name == n) && endpoint.is_none_or(|e| a.endpoint == e))
+            .filter(|a| {
+                name.as_ref().is_none_or(|n| &a.name == n)
+                    && endpoint.is_none_or(|e| a.endpoint == e)
+            })
             .collect();
         if let (Some(n), Some(e), true) = (&name, endpoint, out.is_empty()) {
-            out.push(EndpointAccess { name: n.clone(), endpoint: e.to_string(), last_epoch: 0 });
+            out.push(EndpointAccess {
+                name: n.clone(),
+                endpoint: e.to_string(),
+                last_epoch: 0,
+            });
         }
         Ok(out)
     }
@@ -505,7 +648,13 @@ mod tests {
     #[test]
     fn merge_patch() {
         let mut t = serde_json::json!({"meta-data": {"a": 1, "b": 2}, "x": 1});
-        json_merge_patch(&mut t, &serde_json::json!({"meta-data": {"b": null, "c": 3}, "x": [1]}));
-        assert_eq!(t, serde_json::json!({"meta-data": {"a": 1, "c": 3}, "x": [1]}));
+        json_merge_patch(
+            &mut t,
+            &serde_json::json!({"meta-data": {"b": null, "c": 3}, "x": [1]}),
+        );
+        assert_eq!(
+            t,
+            serde_json::json!({"meta-data": {"a": 1, "c": 3}, "x": [1]})
+        );
     }
 }

@@ -17,19 +17,30 @@ pub struct AccessRecorder {
 
 impl AccessRecorder {
     pub fn new(store: Arc<dyn Store>) -> AccessRecorder {
-        AccessRecorder { store, pending: Mutex::new(HashMap::new()) }
+        AccessRecorder {
+            store,
+            pending: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn record(&self, name: &str, endpoint: &str, epoch: i64) {
         let mut p = self.pending.lock().expect("access map poisoned");
-        let e = p.entry((name.to_string(), endpoint.to_string())).or_insert(epoch);
+        let e = p
+            .entry((name.to_string(), endpoint.to_string()))
+            .or_insert(epoch);
         *e = (*e).max(epoch);
     }
 
     pub async fn flush(&self) -> StoreResult<()> {
         let batch: Vec<EndpointAccess> = {
             let p = self.pending.lock().expect("access map poisoned");
-            p.iter().map(|((n, e), t)| EndpointAccess { name: n.clone(), endpoint: e.clone(), last_epoch: *t }).collect()
+            p.iter()
+                .map(|((n, e), t)| EndpointAccess {
+                    name: n.clone(),
+                    endpoint: e.clone(),
+                    last_epoch: *t,
+                })
+                .collect()
         };
         if batch.is_empty() {
             return Ok(());
@@ -47,14 +58,25 @@ impl AccessRecorder {
     }
 
     pub async fn list(&self) -> StoreResult<Vec<EndpointAccess>> {
-        let mut all: HashMap<(String, String), i64> =
-            self.store.list_endpoint_access().await?.into_iter().map(|e| ((e.name, e.endpoint), e.last_epoch)).collect();
+        let mut all: HashMap<(String, String), i64> = self
+            .store
+            .list_endpoint_access()
+            .await?
+            .into_iter()
+            .map(|e| ((e.name, e.endpoint), e.last_epoch))
+            .collect();
         for (k, t) in self.pending.lock().expect("access map poisoned").iter() {
             let e = all.entry(k.clone()).or_insert(*t);
             *e = (*e).max(*t);
         }
-        let mut v: Vec<EndpointAccess> =
-            all.into_iter().map(|((name, endpoint), last_epoch)| EndpointAccess { name, endpoint, last_epoch }).collect();
+        let mut v: Vec<EndpointAccess> = all
+            .into_iter()
+            .map(|((name, endpoint), last_epoch)| EndpointAccess {
+                name,
+                endpoint,
+                last_epoch,
+            })
+            .collect();
         v.sort_by(|a, b| (&a.name, &a.endpoint).cmp(&(&b.name, &b.endpoint)));
         Ok(v)
     }

@@ -42,10 +42,18 @@ fn any_eq(wanted: &[String], v: Option<&str>) -> bool {
 }
 
 impl ComponentFilter {
-    fn matches(&self, c: &Component, members: &HashMap<(GroupKind, String), HashSet<Xname>>) -> bool {
+    fn matches(
+        &self,
+        c: &Component,
+        members: &HashMap<(GroupKind, String), HashSet<Xname>>,
+    ) -> bool {
         let in_any = |kind: GroupKind, labels: &[String]| {
             labels.is_empty()
-                || labels.iter().any(|l| members.get(&(kind, l.to_ascii_lowercase())).is_some_and(|m| m.contains(&c.id)))
+                || labels.iter().any(|l| {
+                    members
+                        .get(&(kind, l.to_ascii_lowercase()))
+                        .is_some_and(|m| m.contains(&c.id))
+                })
         };
         (self.ids.is_empty() || self.ids.contains(&c.id))
             && any_eq(&self.types, Some(&c.kind))
@@ -73,11 +81,18 @@ impl ComponentFilter {
 /// The single-field changes HSM offers as PATCH (one component or bulk).
 #[derive(Debug, Clone)]
 pub enum ComponentPatch {
-    StateData { state: String, flag: Option<String>, force: bool },
+    StateData {
+        state: String,
+        flag: Option<String>,
+        force: bool,
+    },
     Flag(String),
     Enabled(bool),
     SoftwareStatus(String),
-    Role { role: String, subrole: Option<String> },
+    Role {
+        role: String,
+        subrole: Option<String>,
+    },
     Nid(i64),
 }
 
@@ -106,7 +121,10 @@ pub struct LockStatus {
 }
 
 fn join_ids<T: std::fmt::Display>(ids: &[T]) -> String {
-    ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+    ids.iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl App {
@@ -123,9 +141,17 @@ impl App {
     }
 
     pub async fn list_components(&self, f: &ComponentFilter) -> AppResult<Vec<Component>> {
-        let members = if f.uses_membership() { self.memberships().await? } else { HashMap::new() };
+        let members = if f.uses_membership() {
+            self.memberships().await?
+        } else {
+            HashMap::new()
+        };
         let all = if f.ids.len() == 1 {
-            self.store.get_component(&f.ids[0]).await?.into_iter().collect()
+            self.store
+                .get_component(&f.ids[0])
+                .await?
+                .into_iter()
+                .collect()
         } else {
             self.store.list_components().await?
         };
@@ -133,7 +159,10 @@ impl App {
     }
 
     pub async fn get_component(&self, id: &Xname) -> AppResult<Component> {
-        self.store.get_component(id).await?.ok_or_else(|| AppError::not_found(format!("no such component: {id}")))
+        self.store
+            .get_component(id)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("no such component: {id}")))
     }
 
     pub async fn get_component_by_nid(&self, nid: i64) -> AppResult<Component> {
@@ -159,7 +188,10 @@ impl App {
                 && let Some(other) = owner.insert(n, c.id.clone())
                 && other != c.id
             {
-                return Err(AppError::Conflict(format!("NID {n} is already used by {other}; NIDs must be unique ({} asked for it)", c.id)));
+                return Err(AppError::Conflict(format!(
+                    "NID {n} is already used by {other}; NIDs must be unique ({} asked for it)",
+                    c.id
+                )));
             }
         }
         Ok(())
@@ -169,10 +201,18 @@ impl App {
     pub async fn upsert_components(&self, new: Vec<Component>, force: bool) -> AppResult<()> {
         let mut seen = HashSet::new();
         if let Some(dup) = new.iter().find(|c| !seen.insert(c.id.clone())) {
-            return Err(AppError::bad(format!("component {} appears more than once in the request", dup.id)));
+            return Err(AppError::bad(format!(
+                "component {} appears more than once in the request",
+                dup.id
+            )));
         }
-        let existing: HashMap<Xname, Component> =
-            self.store.list_components().await?.into_iter().map(|c| (c.id.clone(), c)).collect();
+        let existing: HashMap<Xname, Component> = self
+            .store
+            .list_components()
+            .await?
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
         let merged: Vec<Component> = new
             .into_iter()
             .map(|mut c| {
@@ -210,10 +250,15 @@ impl App {
             }
         }
         if !missing.is_empty() {
-            return Err(AppError::not_found(format!("no such component: {}", join_ids(&missing))));
+            return Err(AppError::not_found(format!(
+                "no such component: {}",
+                join_ids(&missing)
+            )));
         }
         if let (ComponentPatch::Nid(_), true) = (patch, ids.len() > 1) {
-            return Err(AppError::bad("one NID cannot be given to several components"));
+            return Err(AppError::bad(
+                "one NID cannot be given to several components",
+            ));
         }
         for c in &mut out {
             match patch {
@@ -257,7 +302,9 @@ impl App {
     /// POST /State/Components/Query: the filter applied to the given IDs only.
     pub async fn query_components(&self, f: &ComponentFilter) -> AppResult<Vec<Component>> {
         if f.ids.is_empty() {
-            return Err(AppError::bad("Missing IDs: ComponentIDs must name at least one component"));
+            return Err(AppError::bad(
+                "Missing IDs: ComponentIDs must name at least one component",
+            ));
         }
         self.list_components(f).await
     }
@@ -267,13 +314,21 @@ impl App {
             .list_components(f)
             .await?
             .into_iter()
-            .map(|c| LockStatus { id: c.id, locked: c.locked, reserved: false, reservation_disabled: c.reservation_disabled })
+            .map(|c| LockStatus {
+                id: c.id,
+                locked: c.locked,
+                reserved: false,
+                reservation_disabled: c.reservation_disabled,
+            })
             .collect())
     }
 
     // ----- Ethernet interfaces
 
-    pub async fn list_ethernet_interfaces(&self, f: &EthernetFilter) -> AppResult<Vec<EthernetInterface>> {
+    pub async fn list_ethernet_interfaces(
+        &self,
+        f: &EthernetFilter,
+    ) -> AppResult<Vec<EthernetInterface>> {
         Ok(self
             .store
             .list_ethernet_interfaces()
@@ -281,10 +336,16 @@ impl App {
             .into_iter()
             .filter(|i| {
                 (f.macs.is_empty() || f.macs.contains(&i.mac))
-                    && (f.ips.is_empty() || i.ip_addresses.iter().any(|a| f.ips.contains(&a.ip_address)))
+                    && (f.ips.is_empty()
+                        || i.ip_addresses.iter().any(|a| f.ips.contains(&a.ip_address)))
                     && (f.networks.is_empty()
-                        || i.ip_addresses.iter().any(|a| a.network.as_ref().is_some_and(|n| f.networks.contains(n))))
-                    && (f.component_ids.is_empty() || i.component_id.as_ref().is_some_and(|c| f.component_ids.contains(c)))
+                        || i.ip_addresses
+                            .iter()
+                            .any(|a| a.network.as_ref().is_some_and(|n| f.networks.contains(n))))
+                    && (f.component_ids.is_empty()
+                        || i.component_id
+                            .as_ref()
+                            .is_some_and(|c| f.component_ids.contains(c)))
                     && any_eq(&f.types, i.component_type())
             })
             .collect())
@@ -297,16 +358,28 @@ impl App {
             .ok_or_else(|| AppError::not_found(format!("no such ethernet interface: {}", mac.id())))
     }
 
-    pub async fn create_ethernet_interfaces(&self, ifaces: Vec<EthernetInterface>) -> AppResult<()> {
-        self.store.insert_ethernet_interfaces(&ifaces).await.map_err(|e| match e {
-            StoreError::Conflict { what } => AppError::Conflict(format!("{what}: a MAC address can be registered only once")),
-            e => e.into(),
-        })?;
+    pub async fn create_ethernet_interfaces(
+        &self,
+        ifaces: Vec<EthernetInterface>,
+    ) -> AppResult<()> {
+        self.store
+            .insert_ethernet_interfaces(&ifaces)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { what } => {
+                    AppError::Conflict(format!("{what}: a MAC address can be registered only once"))
+                }
+                e => e.into(),
+            })?;
         self.changed();
         Ok(())
     }
 
-    pub async fn patch_ethernet_interface(&self, mac: &Mac, p: EthernetPatch) -> AppResult<EthernetInterface> {
+    pub async fn patch_ethernet_interface(
+        &self,
+        mac: &Mac,
+        p: EthernetPatch,
+    ) -> AppResult<EthernetInterface> {
         let mut i = self.get_ethernet_interface(mac).await?;
         if let Some(d) = p.description {
             i.description = d;
@@ -319,7 +392,10 @@ impl App {
         }
         i.last_update = chrono::Utc::now();
         if !self.store.update_ethernet_interface(&i).await? {
-            return Err(AppError::not_found(format!("no such ethernet interface: {}", mac.id())));
+            return Err(AppError::not_found(format!(
+                "no such ethernet interface: {}",
+                mac.id()
+            )));
         }
         self.changed();
         Ok(i)
@@ -327,7 +403,10 @@ impl App {
 
     pub async fn delete_ethernet_interface(&self, mac: &Mac) -> AppResult<()> {
         if !self.store.delete_ethernet_interface(&mac.id()).await? {
-            return Err(AppError::not_found(format!("no such ethernet interface: {}", mac.id())));
+            return Err(AppError::not_found(format!(
+                "no such ethernet interface: {}",
+                mac.id()
+            )));
         }
         self.changed();
         Ok(())
@@ -336,7 +415,9 @@ impl App {
     pub async fn delete_all_ethernet_interfaces(&self) -> AppResult<u64> {
         let n = self.store.delete_all_ethernet_interfaces().await?;
         if n == 0 {
-            return Err(AppError::not_found("there are no ethernet interfaces to delete"));
+            return Err(AppError::not_found(
+                "there are no ethernet interfaces to delete",
+            ));
         }
         self.changed();
         Ok(n)
@@ -344,13 +425,20 @@ impl App {
 
     // ----- groups and partitions
 
-    pub async fn list_groups(&self, kind: GroupKind, labels: &[String], tags: &[String]) -> AppResult<Vec<Group>> {
+    pub async fn list_groups(
+        &self,
+        kind: GroupKind,
+        labels: &[String],
+        tags: &[String],
+    ) -> AppResult<Vec<Group>> {
         Ok(self
             .store
             .list_groups(kind)
             .await?
             .into_iter()
-            .filter(|g| labels.is_empty() || labels.iter().any(|l| l.eq_ignore_ascii_case(&g.label)))
+            .filter(|g| {
+                labels.is_empty() || labels.iter().any(|l| l.eq_ignore_ascii_case(&g.label))
+            })
             .filter(|g| tags.is_empty() || g.tags.iter().any(|t| tags.contains(t)))
             .collect())
     }
@@ -365,16 +453,27 @@ impl App {
 
     /// Check that `members` may belong to group `g` of `kind` given every other group.
     async fn check_members(&self, kind: GroupKind, g: &Group, members: &[Xname]) -> AppResult<()> {
-        let known: HashSet<Xname> = self.store.list_components().await?.into_iter().map(|c| c.id).collect();
+        let known: HashSet<Xname> = self
+            .store
+            .list_components()
+            .await?
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
         let unknown: Vec<&Xname> = members.iter().filter(|m| !known.contains(*m)).collect();
         if !unknown.is_empty() {
-            return Err(AppError::bad(format!("not known components (add them to State/Components first): {}", join_ids(&unknown))));
+            return Err(AppError::bad(format!(
+                "not known components (add them to State/Components first): {}",
+                join_ids(&unknown)
+            )));
         }
         let others = self.store.list_groups(kind).await?;
         for other in others.iter().filter(|o| o.label != g.label) {
             let clash = match kind {
                 GroupKind::Partition => true,
-                GroupKind::Group => g.exclusive_group.is_some() && other.exclusive_group == g.exclusive_group,
+                GroupKind::Group => {
+                    g.exclusive_group.is_some() && other.exclusive_group == g.exclusive_group
+                }
             };
             if !clash {
                 continue;
@@ -382,9 +481,16 @@ impl App {
             if let Some(m) = members.iter().find(|m| other.members.contains(m)) {
                 let why = match kind {
                     GroupKind::Partition => "a component can be in one partition only".to_string(),
-                    GroupKind::Group => format!("groups sharing exclusiveGroup '{}' cannot share members", g.exclusive_group.as_deref().unwrap_or("")),
+                    GroupKind::Group => format!(
+                        "groups sharing exclusiveGroup '{}' cannot share members",
+                        g.exclusive_group.as_deref().unwrap_or("")
+                    ),
                 };
-                return Err(AppError::Conflict(format!("{m} is already a member of {} '{}': {why}", kind.as_str(), other.label)));
+                return Err(AppError::Conflict(format!(
+                    "{m} is already a member of {} '{}': {why}",
+                    kind.as_str(),
+                    other.label
+                )));
             }
         }
         Ok(())
@@ -396,26 +502,42 @@ impl App {
             *t = resource_name("tag", t).map_err(AppError::BadRequest)?;
         }
         if let Some(e) = &g.exclusive_group {
-            g.exclusive_group = Some(resource_name("exclusiveGroup", e).map_err(AppError::BadRequest)?);
+            g.exclusive_group =
+                Some(resource_name("exclusiveGroup", e).map_err(AppError::BadRequest)?);
         }
         let mut seen = HashSet::new();
         g.members.retain(|m| seen.insert(m.clone()));
         self.check_members(kind, &g, &g.members).await?;
-        self.store.insert_group(kind, &g).await.map_err(|e| match e {
-            StoreError::Conflict { what } => AppError::Conflict(what),
-            e => e.into(),
-        })?;
+        self.store
+            .insert_group(kind, &g)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { what } => {
+                    AppError::Conflict(format!("{what} already exists"))
+                }
+                e => e.into(),
+            })?;
         self.changed();
         Ok(g)
     }
 
-    pub async fn patch_group(&self, kind: GroupKind, label: &str, description: Option<String>, tags: Option<Vec<String>>) -> AppResult<()> {
+    pub async fn patch_group(
+        &self,
+        kind: GroupKind,
+        label: &str,
+        description: Option<String>,
+        tags: Option<Vec<String>>,
+    ) -> AppResult<()> {
         let mut g = self.get_group(kind, label).await?;
         if let Some(d) = description {
             g.description = d;
         }
         if let Some(tags) = tags {
-            g.tags = tags.iter().map(|t| resource_name("tag", t)).collect::<Result<_, _>>().map_err(AppError::BadRequest)?;
+            g.tags = tags
+                .iter()
+                .map(|t| resource_name("tag", t))
+                .collect::<Result<_, _>>()
+                .map_err(AppError::BadRequest)?;
         }
         self.store.update_group(kind, &g).await?;
         Ok(())
@@ -428,24 +550,43 @@ impl App {
         Ok(())
     }
 
-    pub async fn add_group_member(&self, kind: GroupKind, label: &str, member: Xname) -> AppResult<()> {
+    pub async fn add_group_member(
+        &self,
+        kind: GroupKind,
+        label: &str,
+        member: Xname,
+    ) -> AppResult<()> {
         let mut g = self.get_group(kind, label).await?;
         if g.members.contains(&member) {
-            return Err(AppError::Conflict(format!("{member} is already a member of {} '{}'", kind.as_str(), g.label)));
+            return Err(AppError::Conflict(format!(
+                "{member} is already a member of {} '{}'",
+                kind.as_str(),
+                g.label
+            )));
         }
-        self.check_members(kind, &g, std::slice::from_ref(&member)).await?;
+        self.check_members(kind, &g, std::slice::from_ref(&member))
+            .await?;
         g.members.push(member);
         self.store.update_group(kind, &g).await?;
         self.changed();
         Ok(())
     }
 
-    pub async fn remove_group_member(&self, kind: GroupKind, label: &str, member: &Xname) -> AppResult<()> {
+    pub async fn remove_group_member(
+        &self,
+        kind: GroupKind,
+        label: &str,
+        member: &Xname,
+    ) -> AppResult<()> {
         let mut g = self.get_group(kind, label).await?;
         let before = g.members.len();
         g.members.retain(|m| m != member);
         if g.members.len() == before {
-            return Err(AppError::not_found(format!("{member} is not a member of {} '{}'", kind.as_str(), g.label)));
+            return Err(AppError::not_found(format!(
+                "{member} is not a member of {} '{}'",
+                kind.as_str(),
+                g.label
+            )));
         }
         self.store.update_group(kind, &g).await?;
         self.changed();
@@ -453,7 +594,10 @@ impl App {
     }
 
     /// Each component's group labels and partition (HSM memberships).
-    pub async fn memberships_of(&self, ids: Option<&[Xname]>) -> AppResult<BTreeMap<Xname, (Vec<String>, Option<String>)>> {
+    pub async fn memberships_of(
+        &self,
+        ids: Option<&[Xname]>,
+    ) -> AppResult<BTreeMap<Xname, (Vec<String>, Option<String>)>> {
         let mut out: BTreeMap<Xname, (Vec<String>, Option<String>)> = BTreeMap::new();
         for c in self.store.list_components().await? {
             if ids.is_none_or(|ids| ids.contains(&c.id)) {
@@ -490,22 +634,36 @@ impl App {
             .ok_or_else(|| AppError::not_found(format!("no such redfish endpoint: {id}")))
     }
 
-    pub async fn create_redfish_endpoints(&self, eps: Vec<RedfishEndpoint>) -> AppResult<Vec<RedfishEndpoint>> {
+    pub async fn create_redfish_endpoints(
+        &self,
+        eps: Vec<RedfishEndpoint>,
+    ) -> AppResult<Vec<RedfishEndpoint>> {
         let eps: Vec<RedfishEndpoint> = eps.into_iter().map(fill_endpoint_defaults).collect();
         let mut seen = HashSet::new();
         if let Some(dup) = eps.iter().find(|e| !seen.insert(e.id.clone())) {
-            return Err(AppError::bad(format!("redfish endpoint {} appears more than once in the request", dup.id)));
+            return Err(AppError::bad(format!(
+                "redfish endpoint {} appears more than once in the request",
+                dup.id
+            )));
         }
-        self.store.insert_redfish_endpoints(&eps).await.map_err(|e| match e {
-            StoreError::Conflict { what } => AppError::Conflict(what),
-            e => e.into(),
-        })?;
+        self.store
+            .insert_redfish_endpoints(&eps)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { what } => {
+                    AppError::Conflict(format!("{what} already exists"))
+                }
+                e => e.into(),
+            })?;
         Ok(eps)
     }
 
     /// Replace an endpoint; an empty password in the new record keeps the stored one, so a
     /// client that read the endpoint (without its password) can write it back.
-    pub async fn replace_redfish_endpoint(&self, mut ep: RedfishEndpoint) -> AppResult<RedfishEndpoint> {
+    pub async fn replace_redfish_endpoint(
+        &self,
+        mut ep: RedfishEndpoint,
+    ) -> AppResult<RedfishEndpoint> {
         let old = self.get_redfish_endpoint(&ep.id).await?;
         if ep.password.0.is_empty() {
             ep.password = old.password;
@@ -516,7 +674,11 @@ impl App {
         Ok(ep)
     }
 
-    pub async fn update_redfish_endpoint_with(&self, id: &Xname, f: impl FnOnce(&mut RedfishEndpoint)) -> AppResult<RedfishEndpoint> {
+    pub async fn update_redfish_endpoint_with(
+        &self,
+        id: &Xname,
+        f: impl FnOnce(&mut RedfishEndpoint),
+    ) -> AppResult<RedfishEndpoint> {
         let mut ep = self.get_redfish_endpoint(id).await?;
         f(&mut ep);
         let ep = fill_endpoint_defaults(ep);
@@ -526,7 +688,9 @@ impl App {
 
     pub async fn delete_redfish_endpoint(&self, id: &Xname) -> AppResult<()> {
         if !self.store.delete_redfish_endpoint(id).await? {
-            return Err(AppError::not_found(format!("no such redfish endpoint: {id}")));
+            return Err(AppError::not_found(format!(
+                "no such redfish endpoint: {id}"
+            )));
         }
         Ok(())
     }
@@ -534,7 +698,9 @@ impl App {
     pub async fn delete_all_redfish_endpoints(&self) -> AppResult<u64> {
         let n = self.store.delete_all_redfish_endpoints().await?;
         if n == 0 {
-            return Err(AppError::not_found("there are no redfish endpoints to delete"));
+            return Err(AppError::not_found(
+                "there are no redfish endpoints to delete",
+            ));
         }
         Ok(n)
     }
@@ -550,7 +716,11 @@ fn fill_endpoint_defaults(mut ep: RedfishEndpoint) -> RedfishEndpoint {
         ep.hostname = ep.id.to_string();
     }
     if ep.fqdn.is_empty() {
-        ep.fqdn = if ep.domain.is_empty() { ep.hostname.clone() } else { format!("{}.{}", ep.hostname, ep.domain) };
+        ep.fqdn = if ep.domain.is_empty() {
+            ep.hostname.clone()
+        } else {
+            format!("{}.{}", ep.hostname, ep.domain)
+        };
     } else if ep.hostname.is_empty() {
         let (h, d) = ep.fqdn.split_once('.').unwrap_or((ep.fqdn.as_str(), ""));
         ep.hostname = h.to_string();

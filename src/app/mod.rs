@@ -81,7 +81,9 @@ impl App {
 
     /// Whether the store answers: used by `/readyz`.
     pub async fn ready(&self) -> AppResult<()> {
-        self.store.get_component(&crate::model::Xname::parse("x0").expect("x0 is an xname")).await?;
+        self.store
+            .get_component(&crate::model::Xname::parse("x0").expect("x0 is an xname"))
+            .await?;
         Ok(())
     }
 

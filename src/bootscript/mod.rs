@@ -28,7 +28,11 @@ pub fn render_boot(s: &BootScript<'_>) -> String {
         Some(url) => INITRD.replace("{{initrd}}", url),
         None => String::new(),
     };
-    let kernel_args = if s.params.is_empty() { s.kernel_url.to_string() } else { format!("{} {}", s.kernel_url, s.params) };
+    let kernel_args = if s.params.is_empty() {
+        s.kernel_url.to_string()
+    } else {
+        format!("{} {}", s.kernel_url, s.params)
+    };
     BOOT.replace("{{kernel}} {{params}}", &kernel_args)
         .replace("{{initrd_block}}", &initrd_block)
         .replace("{{retry_delay}}", &s.retry_delay_secs.to_string())
@@ -54,7 +58,12 @@ pub struct Injections<'a> {
 /// present; then, when an initrd is used, `initrd=initrd` first (replacing any other
 /// `initrd=` word) so that UEFI kernels find the initrd iPXE registered as `initrd`.
 pub fn assemble_params(parts: &[&str], inject: &Injections<'_>, has_initrd: bool) -> String {
-    let mut words: Vec<String> = parts.iter().flat_map(|p| p.split(' ')).filter(|w| !w.is_empty()).map(str::to_string).collect();
+    let mut words: Vec<String> = parts
+        .iter()
+        .flat_map(|p| p.split(' '))
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
     let has = |words: &[String], key: &str| words.iter().any(|w| w.starts_with(key));
     if let Some(x) = inject.xname
         && !has(&words, "xname=")
@@ -86,10 +95,17 @@ mod tests {
     fn injects_once_and_puts_initrd_first() {
         let p = assemble_params(
             &["console=ttyS0 initrd=old xname=x9c0s0b0n0", "", "quiet"],
-            &Injections { xname: Some("x1c0s0b0n0"), nid: Some(3), referral_token: Some("tok") },
+            &Injections {
+                xname: Some("x1c0s0b0n0"),
+                nid: Some(3),
+                referral_token: Some("tok"),
+            },
             true,
         );
-        assert_eq!(p, "initrd=initrd console=ttyS0 xname=x9c0s0b0n0 quiet nid=3 bss_referral_token=tok");
+        assert_eq!(
+            p,
+            "initrd=initrd console=ttyS0 xname=x9c0s0b0n0 quiet nid=3 bss_referral_token=tok"
+        );
     }
 
     #[test]
@@ -118,7 +134,16 @@ mod tests {
              boot || goto boot_retry\n:boot_retry\nsleep 30\n\
              chain http://a/boot/v1/bootscript?mac=aa:bb:cc:dd:ee:ff&retry=1\n\n"
         );
-        let s = render_boot(&BootScript { kernel_url: "k", initrd_url: None, params: "", retry_delay_secs: 5, chain_url: "c" });
-        assert_eq!(s, "#!ipxe\nkernel --name kernel k || goto boot_retry\nboot || goto boot_retry\n:boot_retry\nsleep 5\nchain c\n\n");
+        let s = render_boot(&BootScript {
+            kernel_url: "k",
+            initrd_url: None,
+            params: "",
+            retry_delay_secs: 5,
+            chain_url: "c",
+        });
+        assert_eq!(
+            s,
+            "#!ipxe\nkernel --name kernel k || goto boot_retry\nboot || goto boot_retry\n:boot_retry\nsleep 5\nchain c\n\n"
+        );
     }
 }

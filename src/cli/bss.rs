@@ -81,10 +81,17 @@ pub enum BootParamsCommand {
 fn body(sel: &Selectors, v: &Values) -> anyhow::Result<serde_json::Value> {
     let nids = split_list(&sel.nids)
         .iter()
-        .map(|n| n.parse::<i64>().map_err(|_| anyhow::anyhow!("invalid NID '{n}': expected an integer")))
+        .map(|n| {
+            n.parse::<i64>()
+                .map_err(|_| anyhow::anyhow!("invalid NID '{n}': expected an integer"))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut b = serde_json::json!({ "hosts": split_list(&sel.hosts), "macs": split_list(&sel.macs), "nids": nids });
-    for (k, val) in [("kernel", &v.kernel), ("initrd", &v.initrd), ("params", &v.params)] {
+    for (k, val) in [
+        ("kernel", &v.kernel),
+        ("initrd", &v.initrd),
+        ("params", &v.params),
+    ] {
         if let Some(x) = val {
             b[k] = x.clone().into();
         }
@@ -101,7 +108,14 @@ fn print_entries(format: Format, v: &serde_json::Value) {
         .as_array()
         .map(|a| {
             a.iter()
-                .map(|e| vec![field(e, "hosts"), field(e, "kernel"), field(e, "initrd"), field(e, "params")])
+                .map(|e| {
+                    vec![
+                        field(e, "hosts"),
+                        field(e, "kernel"),
+                        field(e, "initrd"),
+                        field(e, "params"),
+                    ]
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -130,19 +144,41 @@ pub async fn run(c: &Client, format: Format, cmd: BssCommand) -> anyhow::Result<
             }
             print_entries(format, &c.get(&format!("{path}?{q}")).await?)
         }
-        BootParamsCommand::Create { sel, values } => write(c, format, Method::POST, &body(&sel, &values)?).await?,
-        BootParamsCommand::Replace { sel, values } => write(c, format, Method::PUT, &body(&sel, &values)?).await?,
-        BootParamsCommand::Update { sel, values } => write(c, format, Method::PATCH, &body(&sel, &values)?).await?,
-        BootParamsCommand::Delete { sel, values } => write(c, format, Method::DELETE, &body(&sel, &values)?).await?,
+        BootParamsCommand::Create { sel, values } => {
+            write(c, format, Method::POST, &body(&sel, &values)?).await?
+        }
+        BootParamsCommand::Replace { sel, values } => {
+            write(c, format, Method::PUT, &body(&sel, &values)?).await?
+        }
+        BootParamsCommand::Update { sel, values } => {
+            write(c, format, Method::PATCH, &body(&sel, &values)?).await?
+        }
+        BootParamsCommand::Delete { sel, values } => {
+            write(c, format, Method::DELETE, &body(&sel, &values)?).await?
+        }
     }
     Ok(())
 }
 
-async fn write(c: &Client, format: Format, method: Method, b: &serde_json::Value) -> anyhow::Result<()> {
-    let a = c.send(method.clone(), "/boot/v1/bootparameters", Some(b)).await?;
-    let token = a.headers.get("bss-referral-token").and_then(|v| v.to_str().ok()).map(str::to_string);
+async fn write(
+    c: &Client,
+    format: Format,
+    method: Method,
+    b: &serde_json::Value,
+) -> anyhow::Result<()> {
+    let a = c
+        .send(method.clone(), "/boot/v1/bootparameters", Some(b))
+        .await?;
+    let token = a
+        .headers
+        .get("bss-referral-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     match format {
-        Format::Json => println!("{}", json(&serde_json::json!({ "status": a.status.as_u16(), "referral_token": token }))),
+        Format::Json => println!(
+            "{}",
+            json(&serde_json::json!({ "status": a.status.as_u16(), "referral_token": token }))
+        ),
         Format::Table => match token {
             Some(t) => println!("{} done; referral token {t}", method),
             None => println!("{} done", method),

@@ -12,9 +12,18 @@ pub enum ClientError {
     #[error("cannot reach rackboot at {url}: {cause}")]
     Unreachable { url: String, cause: String },
     #[error("{method} {path}: {status}: {detail}")]
-    Api { method: Method, path: String, status: StatusCode, detail: String },
+    Api {
+        method: Method,
+        path: String,
+        status: StatusCode,
+        detail: String,
+    },
     #[error("{method} {path}: unexpected answer: {cause}")]
-    Decode { method: Method, path: String, cause: String },
+    Decode {
+        method: Method,
+        path: String,
+        cause: String,
+    },
 }
 
 #[derive(Clone)]
@@ -51,40 +60,73 @@ impl Client {
             .timeout(std::time::Duration::from_secs(120))
             .build()
             .expect("HTTP client builds");
-        Client { base: base.trim_end_matches('/').to_string(), http }
+        Client {
+            base: base.trim_end_matches('/').to_string(),
+            http,
+        }
     }
 
     pub fn base(&self) -> &str {
         &self.base
     }
 
-    pub async fn send<B: Serialize>(&self, method: Method, path: &str, body: Option<&B>) -> Result<Answer, ClientError> {
+    pub async fn send<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Answer, ClientError> {
         let url = format!("{}{}", self.base, path);
         let mut req = self.http.request(method.clone(), &url);
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req.send().await.map_err(|e| ClientError::Unreachable { url: self.base.clone(), cause: cause_chain(&e) })?;
+        let resp = req.send().await.map_err(|e| ClientError::Unreachable {
+            url: self.base.clone(),
+            cause: cause_chain(&e),
+        })?;
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = resp
             .bytes()
             .await
-            .map_err(|e| ClientError::Decode { method: method.clone(), path: path.to_string(), cause: cause_chain(&e) })?
+            .map_err(|e| ClientError::Decode {
+                method: method.clone(),
+                path: path.to_string(),
+                cause: cause_chain(&e),
+            })?
             .to_vec();
         if !status.is_success() {
             let detail = serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_string))
                 .unwrap_or_else(|| String::from_utf8_lossy(&body).trim().to_string());
-            return Err(ClientError::Api { method, path: path.to_string(), status, detail });
+            return Err(ClientError::Api {
+                method,
+                path: path.to_string(),
+                status,
+                detail,
+            });
         }
-        Ok(Answer { status, headers, body })
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
     }
 
-    pub async fn json<T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&serde_json::Value>) -> Result<T, ClientError> {
+    pub async fn json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, ClientError> {
         let a = self.send(method.clone(), path, body).await?;
-        serde_json::from_slice(&a.body).map_err(|e| ClientError::Decode { method, path: path.to_string(), cause: e.to_string() })
+        serde_json::from_slice(&a.body).map_err(|e| ClientError::Decode {
+            method,
+            path: path.to_string(),
+            cause: e.to_string(),
+        })
     }
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {

@@ -71,19 +71,39 @@ fn component_rows(v: &serde_json::Value) -> Vec<Vec<String>> {
         .and_then(|c| c.as_array())
         .map(|a| {
             a.iter()
-                .map(|c| ["ID", "Type", "State", "Enabled", "Role", "SubRole", "NID", "Arch"].iter().map(|k| field(c, k)).collect())
+                .map(|c| {
+                    [
+                        "ID", "Type", "State", "Enabled", "Role", "SubRole", "NID", "Arch",
+                    ]
+                    .iter()
+                    .map(|k| field(c, k))
+                    .collect()
+                })
                 .collect()
         })
         .unwrap_or_default()
 }
 
-const HEADERS: &[&str] = &["ID", "TYPE", "STATE", "ENABLED", "ROLE", "SUBROLE", "NID", "ARCH"];
+const HEADERS: &[&str] = &[
+    "ID", "TYPE", "STATE", "ENABLED", "ROLE", "SUBROLE", "NID", "ARCH",
+];
 
 pub async fn run(c: &Client, format: Format, cmd: HsmCommand) -> anyhow::Result<()> {
     let HsmCommand::Components(cmd) = cmd;
     let base = "/apis/smd/hsm/v2/State/Components";
     match cmd {
-        ComponentsCommand::List { id, kind, state, role, subrole, arch, nid, group, partition, enabled } => {
+        ComponentsCommand::List {
+            id,
+            kind,
+            state,
+            role,
+            subrole,
+            arch,
+            nid,
+            group,
+            partition,
+            enabled,
+        } => {
             let mut q = url::form_urlencoded::Serializer::new(String::new());
             for (k, vals) in [
                 ("id", id),
@@ -104,7 +124,13 @@ pub async fn run(c: &Client, format: Format, cmd: HsmCommand) -> anyhow::Result<
                 q.append_pair("enabled", &e.to_string());
             }
             let q = q.finish();
-            let v: serde_json::Value = c.get(&if q.is_empty() { base.to_string() } else { format!("{base}?{q}") }).await?;
+            let v: serde_json::Value = c
+                .get(&if q.is_empty() {
+                    base.to_string()
+                } else {
+                    format!("{base}?{q}")
+                })
+                .await?;
             match format {
                 Format::Json => println!("{}", json(&v)),
                 Format::Table => println!("{}", table(HEADERS, component_rows(&v))),
@@ -114,10 +140,25 @@ pub async fn run(c: &Client, format: Format, cmd: HsmCommand) -> anyhow::Result<
             let v: serde_json::Value = c.get(&format!("{base}/{xname}")).await?;
             match format {
                 Format::Json => println!("{}", json(&v)),
-                Format::Table => println!("{}", table(HEADERS, component_rows(&serde_json::json!({"Components": [v]})))),
+                Format::Table => println!(
+                    "{}",
+                    table(
+                        HEADERS,
+                        component_rows(&serde_json::json!({"Components": [v]}))
+                    )
+                ),
             }
         }
-        ComponentsCommand::Create { xnames, state, role, subrole, nid, arch, enabled, force } => {
+        ComponentsCommand::Create {
+            xnames,
+            state,
+            role,
+            subrole,
+            nid,
+            arch,
+            enabled,
+            force,
+        } => {
             let xs = split_list(&xnames);
             if nid.is_some() && xs.len() > 1 {
                 anyhow::bail!("--nid gives one NID, so name exactly one xname");
@@ -140,7 +181,12 @@ pub async fn run(c: &Client, format: Format, cmd: HsmCommand) -> anyhow::Result<
                     o
                 })
                 .collect();
-            c.send(Method::POST, base, Some(&serde_json::json!({ "Components": comps, "Force": force }))).await?;
+            c.send(
+                Method::POST,
+                base,
+                Some(&serde_json::json!({ "Components": comps, "Force": force })),
+            )
+            .await?;
             if format == Format::Json {
                 println!("{}", json(&serde_json::json!({ "created": xs })));
             } else {
@@ -148,7 +194,8 @@ pub async fn run(c: &Client, format: Format, cmd: HsmCommand) -> anyhow::Result<
             }
         }
         ComponentsCommand::Delete { xname } => {
-            c.send::<()>(Method::DELETE, &format!("{base}/{xname}"), None).await?;
+            c.send::<()>(Method::DELETE, &format!("{base}/{xname}"), None)
+                .await?;
             if format == Format::Json {
                 println!("{}", json(&serde_json::json!({ "deleted": xname })));
             } else {

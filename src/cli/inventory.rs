@@ -25,9 +25,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 
+use super::Client;
 use super::client::ClientError;
 use super::output::{Format, json};
-use super::Client;
 use crate::model::group::resource_name;
 use crate::model::{Mac, Xname, XnameKind};
 
@@ -95,7 +95,10 @@ fn plan(file: InventoryFile) -> anyhow::Result<Vec<Planned>> {
         let at = format!("node {} ({})", i + 1, n.xname);
         let x = Xname::parse(&n.xname).map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
         if x.kind() != XnameKind::Node {
-            anyhow::bail!("{at}: {x} is a {}, not a node (node xnames end in nN, e.g. x3000c0s1b0n0)", x.kind().hms_type());
+            anyhow::bail!(
+                "{at}: {x} is a {}, not a node (node xnames end in nN, e.g. x3000c0s1b0n0)",
+                x.kind().hms_type()
+            );
         }
         if !xs.insert(x.clone()) {
             anyhow::bail!("{at}: {x} appears more than once");
@@ -113,9 +116,19 @@ fn plan(file: InventoryFile) -> anyhow::Result<Vec<Planned>> {
             }
             m.push(mac);
         }
-        let groups = n.groups.iter().map(|g| resource_name("group", g)).collect::<Result<Vec<_>, _>>().map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
-        let mut comp = serde_json::json!({ "ID": x.to_string(), "State": "Off", "Enabled": n.enabled });
-        for (k, v) in [("Role", &n.role), ("SubRole", &n.subrole), ("Arch", &n.arch)] {
+        let groups = n
+            .groups
+            .iter()
+            .map(|g| resource_name("group", g))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
+        let mut comp =
+            serde_json::json!({ "ID": x.to_string(), "State": "Off", "Enabled": n.enabled });
+        for (k, v) in [
+            ("Role", &n.role),
+            ("SubRole", &n.subrole),
+            ("Arch", &n.arch),
+        ] {
             if let Some(v) = v {
                 comp[k] = v.clone().into();
             }
@@ -128,17 +141,33 @@ fn plan(file: InventoryFile) -> anyhow::Result<Vec<Planned>> {
             Some(b) => {
                 let u = url::Url::parse(&b.address)
                     .or_else(|_| url::Url::parse(&format!("https://{}", b.address)))
-                    .map_err(|e| anyhow::anyhow!("{at}: BMC address '{}' is not a host or URL: {e}", b.address))?;
-                let host = u.host_str().filter(|h| !h.is_empty()).ok_or_else(|| anyhow::anyhow!("{at}: BMC address '{}' has no host", b.address))?;
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "{at}: BMC address '{}' is not a host or URL: {e}",
+                            b.address
+                        )
+                    })?;
+                let host = u.host_str().filter(|h| !h.is_empty()).ok_or_else(|| {
+                    anyhow::anyhow!("{at}: BMC address '{}' has no host", b.address)
+                })?;
                 let fqdn = match u.port() {
                     Some(p) => format!("{host}:{p}"),
                     None => host.to_string(),
                 };
                 let bx = x.parent().expect("a node has a BMC parent");
-                Some((bx.clone(), serde_json::json!({ "ID": bx.to_string(), "FQDN": fqdn, "User": b.username, "Password": b.password, "Enabled": true })))
+                Some((
+                    bx.clone(),
+                    serde_json::json!({ "ID": bx.to_string(), "FQDN": fqdn, "User": b.username, "Password": b.password, "Enabled": true }),
+                ))
             }
         };
-        out.push(Planned { xname: x, component: comp, macs: m, groups, bmc });
+        out.push(Planned {
+            xname: x,
+            component: comp,
+            macs: m,
+            groups,
+            bmc,
+        });
     }
     Ok(out)
 }
@@ -149,22 +178,36 @@ fn is_conflict(e: &ClientError) -> bool {
 
 pub async fn run(c: &Client, format: Format, cmd: InventoryCommand) -> anyhow::Result<()> {
     let InventoryCommand::Import { file, quiet } = cmd;
-    let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
     let parsed: InventoryFile = if file.extension().is_some_and(|e| e == "json") {
-        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not valid inventory JSON: {e}", file.display()))?
+        serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{} is not valid inventory JSON: {e}", file.display()))?
     } else {
-        serde_yaml::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not valid inventory YAML: {e}", file.display()))?
+        serde_yaml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{} is not valid inventory YAML: {e}", file.display()))?
     };
     let planned = plan(parsed)?;
 
-    let bar = if quiet || format == Format::Json { ProgressBar::hidden() } else { ProgressBar::new(planned.len() as u64) };
-    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} nodes  {msg}").expect("static template"));
+    let bar = if quiet || format == Format::Json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(planned.len() as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} nodes  {msg}").expect("static template"),
+    );
     let hsm = "/apis/smd/hsm/v2";
 
     // Components first, in one request: all or nothing.
     bar.set_message("components");
     let comps: Vec<&serde_json::Value> = planned.iter().map(|p| &p.component).collect();
-    c.send(Method::POST, &format!("{hsm}/State/Components"), Some(&serde_json::json!({ "Components": comps }))).await?;
+    c.send(
+        Method::POST,
+        &format!("{hsm}/State/Components"),
+        Some(&serde_json::json!({ "Components": comps })),
+    )
+    .await?;
 
     let existing_groups: HashSet<String> = c
         .get::<Vec<serde_json::Value>>(&format!("{hsm}/groups"))
@@ -178,24 +221,51 @@ pub async fn run(c: &Client, format: Format, cmd: InventoryCommand) -> anyhow::R
         bar.set_message(p.xname.to_string());
         for m in &p.macs {
             let body = serde_json::json!({ "MACAddress": m.to_string(), "ComponentID": p.xname.to_string(), "Description": "imported" });
-            match c.send(Method::POST, &format!("{hsm}/Inventory/EthernetInterfaces"), Some(&body)).await {
+            match c
+                .send(
+                    Method::POST,
+                    &format!("{hsm}/Inventory/EthernetInterfaces"),
+                    Some(&body),
+                )
+                .await
+            {
                 Ok(_) => n_macs += 1,
                 Err(e) if is_conflict(&e) => {
                     // Already registered: fine if it is this node's, an error otherwise.
-                    let cur: serde_json::Value = c.get(&format!("{hsm}/Inventory/EthernetInterfaces/{}", m.id())).await?;
-                    let owner = cur.get("ComponentID").and_then(|v| v.as_str()).unwrap_or("");
+                    let cur: serde_json::Value = c
+                        .get(&format!("{hsm}/Inventory/EthernetInterfaces/{}", m.id()))
+                        .await?;
+                    let owner = cur
+                        .get("ComponentID")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("");
                     if owner != p.xname.as_str() {
-                        anyhow::bail!("MAC {m} of {} is already registered to '{owner}'; delete that interface first", p.xname);
+                        anyhow::bail!(
+                            "MAC {m} of {} is already registered to '{owner}'; delete that interface first",
+                            p.xname
+                        );
                     }
                 }
                 Err(e) => return Err(e.into()),
             }
         }
         if let Some((bx, body)) = &p.bmc {
-            match c.send(Method::POST, &format!("{hsm}/Inventory/RedfishEndpoints"), Some(body)).await {
+            match c
+                .send(
+                    Method::POST,
+                    &format!("{hsm}/Inventory/RedfishEndpoints"),
+                    Some(body),
+                )
+                .await
+            {
                 Ok(_) => n_bmcs += 1,
                 Err(e) if is_conflict(&e) => {
-                    c.send(Method::PATCH, &format!("{hsm}/Inventory/RedfishEndpoints/{bx}"), Some(body)).await?;
+                    c.send(
+                        Method::PATCH,
+                        &format!("{hsm}/Inventory/RedfishEndpoints/{bx}"),
+                        Some(body),
+                    )
+                    .await?;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -209,13 +279,24 @@ pub async fn run(c: &Client, format: Format, cmd: InventoryCommand) -> anyhow::R
     for (g, xs) in &members {
         if !existing_groups.contains(g) {
             let body = serde_json::json!({ "label": g, "members": { "ids": xs.iter().map(|x| x.to_string()).collect::<Vec<_>>() } });
-            c.send(Method::POST, &format!("{hsm}/groups"), Some(&body)).await?;
+            c.send(Method::POST, &format!("{hsm}/groups"), Some(&body))
+                .await?;
             continue;
         }
         for x in xs {
-            match c.send(Method::POST, &format!("{hsm}/groups/{g}/members"), Some(&serde_json::json!({ "id": x.to_string() }))).await {
+            match c
+                .send(
+                    Method::POST,
+                    &format!("{hsm}/groups/{g}/members"),
+                    Some(&serde_json::json!({ "id": x.to_string() })),
+                )
+                .await
+            {
                 Ok(_) => {}
-                Err(e) if is_conflict(&e) && matches!(&e, ClientError::Api { detail, .. } if detail.contains("already a member of group '") && detail.contains(&format!("'{g}'"))) => {}
+                Err(e)
+                    if is_conflict(&e)
+                        && matches!(&e, ClientError::Api { detail, .. } if detail.contains("already a member of group '") && detail.contains(&format!("'{g}'"))) =>
+                    {}
                 Err(e) => return Err(e.into()),
             }
         }

@@ -18,7 +18,11 @@ pub use client::{Client, ClientError};
 pub use output::Format;
 
 #[derive(Parser, Debug)]
-#[command(name = "rackboot", version, about = "A self-contained bare-metal boot appliance")]
+#[command(
+    name = "rackboot",
+    version,
+    about = "A self-contained bare-metal boot appliance"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -48,7 +52,12 @@ pub struct ServeArgs {
 #[derive(clap::Args, Debug)]
 pub struct ClientArgs<C: Subcommand> {
     /// Base URL of the appliance
-    #[arg(long, env = "RACKBOOT_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "RACKBOOT_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
     pub url: String,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
@@ -69,5 +78,9 @@ pub async fn run_client(cmd: Command) -> anyhow::Result<()> {
 
 /// Split comma-separated flag values and drop empties.
 pub fn split_list(v: &[String]) -> Vec<String> {
-    v.iter().flat_map(|s| s.split(',')).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    v.iter()
+        .flat_map(|s| s.split(','))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }

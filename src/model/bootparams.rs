@@ -29,12 +29,15 @@ impl HostKey {
             && (t.starts_with('x') || t.starts_with('X'))
             && t.as_bytes()[1].is_ascii_digit();
         if looks_like_xname {
-            return Xname::parse(t).map(HostKey::Node).map_err(|e| e.to_string());
+            return Xname::parse(t)
+                .map(HostKey::Node)
+                .map_err(|e| e.to_string());
         }
         let tag_ok = !t.is_empty()
             && t.len() <= 128
             && t.as_bytes()[0].is_ascii_alphabetic()
-            && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
         if !tag_ok {
             return Err(format!(
                 "'{s}' is neither an xname nor a tag (tags are names such as Default, Compute or Unknown-x86_64)"
@@ -113,11 +116,15 @@ pub struct ImageParams {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScriptValueError {
-    #[error("{field} contains a control character (byte 0x{byte:02x}); newlines and control characters would break the iPXE script")]
+    #[error(
+        "{field} contains a control character (byte 0x{byte:02x}); newlines and control characters would break the iPXE script"
+    )]
     Control { field: &'static str, byte: u8 },
     #[error("{field} contains '{token}' as a word, which iPXE reads as a command separator")]
     Separator { field: &'static str, token: String },
-    #[error("{field} has an unbalanced double quote, which would swallow the parameters appended after it")]
+    #[error(
+        "{field} has an unbalanced double quote, which would swallow the parameters appended after it"
+    )]
     UnbalancedQuote { field: &'static str },
     #[error("{field} must not contain whitespace: '{value}'")]
     Whitespace { field: &'static str, value: String },
@@ -138,11 +145,17 @@ fn check_control(field: &'static str, v: &str) -> Result<(), ScriptValueError> {
 /// A kernel command line that can be placed on an iPXE `kernel` line unchanged.
 pub fn check_params(field: &'static str, v: &str) -> Result<(), ScriptValueError> {
     if v.len() > MAX_PARAMS {
-        return Err(ScriptValueError::TooLong { field, max: MAX_PARAMS });
+        return Err(ScriptValueError::TooLong {
+            field,
+            max: MAX_PARAMS,
+        });
     }
     check_control(field, v)?;
     if let Some(tok) = v.split(' ').find(|t| *t == "||" || *t == "&&") {
-        return Err(ScriptValueError::Separator { field, token: tok.to_string() });
+        return Err(ScriptValueError::Separator {
+            field,
+            token: tok.to_string(),
+        });
     }
     if v.bytes().filter(|b| *b == b'"').count() % 2 == 1 {
         return Err(ScriptValueError::UnbalancedQuote { field });
@@ -153,11 +166,17 @@ pub fn check_params(field: &'static str, v: &str) -> Result<(), ScriptValueError
 /// A kernel or initrd location (URL, `s3://` reference or path): one word, no controls.
 pub fn check_path(field: &'static str, v: &str) -> Result<(), ScriptValueError> {
     if v.len() > MAX_PATH {
-        return Err(ScriptValueError::TooLong { field, max: MAX_PATH });
+        return Err(ScriptValueError::TooLong {
+            field,
+            max: MAX_PATH,
+        });
     }
     check_control(field, v)?;
     if v.contains(' ') {
-        return Err(ScriptValueError::Whitespace { field, value: v.to_string() });
+        return Err(ScriptValueError::Whitespace {
+            field,
+            value: v.to_string(),
+        });
     }
     Ok(())
 }
@@ -168,9 +187,18 @@ mod tests {
 
     #[test]
     fn host_keys() {
-        assert_eq!(HostKey::parse_host("X3000c0s1b0n0").unwrap().key(), "x3000c0s1b0n0");
-        assert_eq!(HostKey::parse_host("Default").unwrap(), HostKey::Tag("Default".into()));
-        assert_eq!(HostKey::parse_host("Unknown-x86_64").unwrap().key(), "Unknown-x86_64");
+        assert_eq!(
+            HostKey::parse_host("X3000c0s1b0n0").unwrap().key(),
+            "x3000c0s1b0n0"
+        );
+        assert_eq!(
+            HostKey::parse_host("Default").unwrap(),
+            HostKey::Tag("Default".into())
+        );
+        assert_eq!(
+            HostKey::parse_host("Unknown-x86_64").unwrap().key(),
+            "Unknown-x86_64"
+        );
         assert!(HostKey::parse_host("x3000c0s1b0").is_ok()); // a BMC is still an xname
         assert!(HostKey::parse_host("x3000c0s1b0q").is_err());
         assert!(HostKey::parse_host("bad host").is_err());
@@ -183,11 +211,23 @@ mod tests {
     #[test]
     fn script_values() {
         assert!(check_params("params", "console=ttyS0,115200 root=\"a b\" ${net0/mac}").is_ok());
-        assert!(matches!(check_params("params", "a\nchain http://evil"), Err(ScriptValueError::Control { byte: b'\n', .. })));
-        assert!(matches!(check_params("params", "quiet || shell"), Err(ScriptValueError::Separator { .. })));
-        assert!(matches!(check_params("params", "x=\"open"), Err(ScriptValueError::UnbalancedQuote { .. })));
+        assert!(matches!(
+            check_params("params", "a\nchain http://evil"),
+            Err(ScriptValueError::Control { byte: b'\n', .. })
+        ));
+        assert!(matches!(
+            check_params("params", "quiet || shell"),
+            Err(ScriptValueError::Separator { .. })
+        ));
+        assert!(matches!(
+            check_params("params", "x=\"open"),
+            Err(ScriptValueError::UnbalancedQuote { .. })
+        ));
         assert!(check_params("params", "a||b").is_ok()); // not a word of its own
         assert!(check_path("kernel", "s3://boot-images/k").is_ok());
-        assert!(matches!(check_path("kernel", "http://a b"), Err(ScriptValueError::Whitespace { .. })));
+        assert!(matches!(
+            check_path("kernel", "http://a b"),
+            Err(ScriptValueError::Whitespace { .. })
+        ));
     }
 }

@@ -37,8 +37,15 @@ pub struct Group {
 /// HSM's `ResourceName`: `[a-z0-9_.-]+` after lower-casing. Returns the normalised name.
 pub fn resource_name(field: &str, value: &str) -> Result<String, String> {
     let v = value.trim().to_ascii_lowercase();
-    if v.is_empty() || v.len() > 255 || !v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b)) {
-        return Err(format!("invalid {field} '{value}': expected letters, digits, '_', '.' or '-'"));
+    if v.is_empty()
+        || v.len() > 255
+        || !v
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b))
+    {
+        return Err(format!(
+            "invalid {field} '{value}': expected letters, digits, '_', '.' or '-'"
+        ));
     }
     Ok(v)
 }

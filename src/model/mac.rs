@@ -20,7 +20,9 @@ pub struct MacError {
 
 impl Mac {
     pub fn parse(input: &str) -> Result<Mac, MacError> {
-        let err = || MacError { input: input.to_string() };
+        let err = || MacError {
+            input: input.to_string(),
+        };
         let s = input.trim();
         let hex: String = match s.len() {
             12 => s.to_string(),
@@ -89,7 +91,12 @@ mod tests {
 
     #[test]
     fn parses_every_spelling() {
-        for s in ["9A:99:99:99:99:99", "9a-99-99-99-99-99", "9a9999999999", "9a99.9999.9999"] {
+        for s in [
+            "9A:99:99:99:99:99",
+            "9a-99-99-99-99-99",
+            "9a9999999999",
+            "9a99.9999.9999",
+        ] {
             let m = Mac::parse(s).unwrap();
             assert_eq!(m.to_string(), "9a:99:99:99:99:99");
             assert_eq!(m.id(), "9a9999999999");
@@ -98,7 +105,13 @@ mod tests {
 
     #[test]
     fn refuses_garbage() {
-        for s in ["", "9a:99:99:99:99", "9a:99:99:99:99:9g", "9a:99-99:99:99:99", "zz9999999999"] {
+        for s in [
+            "",
+            "9a:99:99:99:99",
+            "9a:99:99:99:99:9g",
+            "9a:99-99:99:99:99",
+            "zz9999999999",
+        ] {
             assert!(Mac::parse(s).is_err(), "{s}");
         }
     }

@@ -11,7 +11,11 @@ pub struct Secret(pub String);
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.0.is_empty() { f.write_str("Secret(empty)") } else { f.write_str("Secret(***)") }
+        if self.0.is_empty() {
+            f.write_str("Secret(empty)")
+        } else {
+            f.write_str("Secret(***)")
+        }
     }
 }
 

@@ -55,7 +55,9 @@ pub struct XnameError {
 
 impl Xname {
     pub fn parse(input: &str) -> Result<Xname, XnameError> {
-        let err = || XnameError { input: input.to_string() };
+        let err = || XnameError {
+            input: input.to_string(),
+        };
         let s = input.trim().to_ascii_lowercase();
         let mut rest = s.as_str();
         // Tokenise into (letter, number) pairs.
@@ -157,15 +159,32 @@ mod tests {
         assert_eq!(bmc.kind(), XnameKind::NodeBmc);
         assert_eq!(bmc.parent().unwrap().kind(), XnameKind::ComputeModule);
         assert_eq!(Xname::parse("x3").unwrap().parent(), None);
-        assert_eq!(Xname::parse("x1c0b0").unwrap().kind(), XnameKind::ChassisBmc);
-        assert_eq!(Xname::parse("x1c0r3b0").unwrap().kind(), XnameKind::RouterBmc);
+        assert_eq!(
+            Xname::parse("x1c0b0").unwrap().kind(),
+            XnameKind::ChassisBmc
+        );
+        assert_eq!(
+            Xname::parse("x1c0r3b0").unwrap().kind(),
+            XnameKind::RouterBmc
+        );
     }
 
     #[test]
     fn refuses_non_xnames() {
         for bad in [
-            "", "node1", "x", "x12345", "x1c8", "x1c0s", "x1c0b1", "x1c0s0n0", "x1c0s0b0n0n1",
-            "Default", "x-1", "x1c0s0b0n0 ", "y1",
+            "",
+            "node1",
+            "x",
+            "x12345",
+            "x1c8",
+            "x1c0s",
+            "x1c0b1",
+            "x1c0s0n0",
+            "x1c0s0b0n0n1",
+            "Default",
+            "x-1",
+            "x1c0s0b0n0 ",
+            "y1",
         ] {
             if bad == "x1c0s0b0n0 " {
                 continue; // trailing whitespace is trimmed, not refused

@@ -74,21 +74,47 @@ pub async fn components(s: &dyn Store) {
     let b = Component::new(x("x1c0s0b0n1"));
     s.put_components(&[a.clone(), b.clone()]).await.unwrap();
     assert_eq!(s.get_component(&a.id).await.unwrap(), Some(a.clone()));
-    assert_eq!(s.list_components().await.unwrap(), vec![a.clone(), b.clone()]);
+    assert_eq!(
+        s.list_components().await.unwrap(),
+        vec![a.clone(), b.clone()]
+    );
 
     // put replaces
     a.state = "Ready".into();
     s.put_components(std::slice::from_ref(&a)).await.unwrap();
-    assert_eq!(s.get_component(&a.id).await.unwrap().unwrap().state, "Ready");
+    assert_eq!(
+        s.get_component(&a.id).await.unwrap().unwrap().state,
+        "Ready"
+    );
 
     // delete removes memberships too
-    let g = Group { label: "blue".into(), description: String::new(), tags: vec![], exclusive_group: None, members: vec![a.id.clone(), b.id.clone()] };
+    let g = Group {
+        label: "blue".into(),
+        description: String::new(),
+        tags: vec![],
+        exclusive_group: None,
+        members: vec![a.id.clone(), b.id.clone()],
+    };
     s.insert_group(GroupKind::Group, &g).await.unwrap();
     assert!(s.delete_component(&a.id).await.unwrap());
     assert!(!s.delete_component(&a.id).await.unwrap());
-    assert_eq!(s.get_group(GroupKind::Group, "blue").await.unwrap().unwrap().members, vec![b.id.clone()]);
+    assert_eq!(
+        s.get_group(GroupKind::Group, "blue")
+            .await
+            .unwrap()
+            .unwrap()
+            .members,
+        vec![b.id.clone()]
+    );
     assert_eq!(s.delete_all_components().await.unwrap(), 1);
-    assert!(s.get_group(GroupKind::Group, "blue").await.unwrap().unwrap().members.is_empty());
+    assert!(
+        s.get_group(GroupKind::Group, "blue")
+            .await
+            .unwrap()
+            .unwrap()
+            .members
+            .is_empty()
+    );
     assert!(s.delete_group(GroupKind::Group, "blue").await.unwrap());
     assert!(s.list_components().await.unwrap().is_empty());
 }
@@ -96,20 +122,35 @@ pub async fn components(s: &dyn Store) {
 pub async fn ethernet_interfaces(s: &dyn Store) {
     let a = iface("aa:bb:cc:00:00:01", Some("x1c0s0b0n0"));
     let b = iface("aa:bb:cc:00:00:02", None);
-    s.insert_ethernet_interfaces(&[a.clone(), b.clone()]).await.unwrap();
-    assert_eq!(s.get_ethernet_interface("aabbcc000001").await.unwrap(), Some(a.clone()));
+    s.insert_ethernet_interfaces(&[a.clone(), b.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_ethernet_interface("aabbcc000001").await.unwrap(),
+        Some(a.clone())
+    );
     assert_eq!(s.list_ethernet_interfaces().await.unwrap().len(), 2);
 
     // A batch with one duplicate writes nothing.
     let c = iface("aa:bb:cc:00:00:03", None);
-    let err = s.insert_ethernet_interfaces(&[c.clone(), a.clone()]).await.unwrap_err();
+    let err = s
+        .insert_ethernet_interfaces(&[c.clone(), a.clone()])
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
     assert!(s.get_ethernet_interface(&c.id()).await.unwrap().is_none());
 
     let mut b2 = b.clone();
     b2.component_id = Some(x("x1c0s0b0n1"));
     assert!(s.update_ethernet_interface(&b2).await.unwrap());
-    assert_eq!(s.get_ethernet_interface(&b.id()).await.unwrap().unwrap().component_id, Some(x("x1c0s0b0n1")));
+    assert_eq!(
+        s.get_ethernet_interface(&b.id())
+            .await
+            .unwrap()
+            .unwrap()
+            .component_id,
+        Some(x("x1c0s0b0n1"))
+    );
     assert!(!s.update_ethernet_interface(&c).await.unwrap());
 
     assert!(s.delete_ethernet_interface(&a.id()).await.unwrap());
@@ -127,32 +168,78 @@ pub async fn groups_and_partitions(s: &dyn Store) {
     };
     s.insert_group(GroupKind::Group, &g).await.unwrap();
     // Same label, other kind: independent.
-    let p = Group { exclusive_group: None, ..g.clone() };
+    let p = Group {
+        exclusive_group: None,
+        ..g.clone()
+    };
     s.insert_group(GroupKind::Partition, &p).await.unwrap();
-    assert!(matches!(s.insert_group(GroupKind::Group, &g).await, Err(StoreError::Conflict { .. })));
+    assert!(matches!(
+        s.insert_group(GroupKind::Group, &g).await,
+        Err(StoreError::Conflict { .. })
+    ));
 
-    assert_eq!(s.get_group(GroupKind::Group, "red").await.unwrap(), Some(g.clone()));
-    assert_eq!(s.list_groups(GroupKind::Partition).await.unwrap(), vec![p.clone()]);
+    assert_eq!(
+        s.get_group(GroupKind::Group, "red").await.unwrap(),
+        Some(g.clone())
+    );
+    assert_eq!(
+        s.list_groups(GroupKind::Partition).await.unwrap(),
+        vec![p.clone()]
+    );
 
     let mut g2 = g.clone();
     g2.members = vec![x("x1c0s0b0n1")];
     g2.description = "fewer".into();
     assert!(s.update_group(GroupKind::Group, &g2).await.unwrap());
-    assert_eq!(s.get_group(GroupKind::Group, "red").await.unwrap(), Some(g2));
-    assert!(!s.update_group(GroupKind::Group, &Group { label: "nope".into(), ..g.clone() }).await.unwrap());
+    assert_eq!(
+        s.get_group(GroupKind::Group, "red").await.unwrap(),
+        Some(g2)
+    );
+    assert!(
+        !s.update_group(
+            GroupKind::Group,
+            &Group {
+                label: "nope".into(),
+                ..g.clone()
+            }
+        )
+        .await
+        .unwrap()
+    );
 
     assert!(s.delete_group(GroupKind::Group, "red").await.unwrap());
-    assert!(s.get_group(GroupKind::Group, "red").await.unwrap().is_none());
-    assert_eq!(s.get_group(GroupKind::Partition, "red").await.unwrap().unwrap().members.len(), 2);
+    assert!(
+        s.get_group(GroupKind::Group, "red")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        s.get_group(GroupKind::Partition, "red")
+            .await
+            .unwrap()
+            .unwrap()
+            .members
+            .len(),
+        2
+    );
     assert!(s.delete_group(GroupKind::Partition, "red").await.unwrap());
 }
 
 pub async fn redfish_endpoints(s: &dyn Store) {
     let a = endpoint("x1c0s0b0");
-    s.insert_redfish_endpoints(std::slice::from_ref(&a)).await.unwrap();
-    assert!(matches!(s.insert_redfish_endpoints(std::slice::from_ref(&a)).await, Err(StoreError::Conflict { .. })));
+    s.insert_redfish_endpoints(std::slice::from_ref(&a))
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.insert_redfish_endpoints(std::slice::from_ref(&a)).await,
+        Err(StoreError::Conflict { .. })
+    ));
     let got = s.get_redfish_endpoint(&a.id).await.unwrap().unwrap();
-    assert_eq!(got.password.0, "hunter2", "the store keeps the secret; only the API hides it");
+    assert_eq!(
+        got.password.0, "hunter2",
+        "the store keeps the secret; only the API hides it"
+    );
     let mut a2 = a.clone();
     a2.user = "admin".into();
     assert!(s.update_redfish_endpoint(&a2).await.unwrap());
@@ -174,7 +261,11 @@ pub async fn boot_params(s: &dyn Store) {
             (nid.clone(), bp("n", None)),
             (tag.clone(), bp("d", None)),
         ],
-        put_images: vec![ImageParams { kind: ImageKind::Kernel, path: "s3://b/kernel".into(), params: "quiet".into() }],
+        put_images: vec![ImageParams {
+            kind: ImageKind::Kernel,
+            path: "s3://b/kernel".into(),
+            params: "quiet".into(),
+        }],
         ..Default::default()
     };
     s.write_boot(&w).await.unwrap();
@@ -200,14 +291,30 @@ pub async fn boot_params(s: &dyn Store) {
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].1.params, "replaced");
     assert!(s.list_image_params().await.unwrap().is_empty());
-    s.write_boot(&BootWrite { delete_hosts: vec![node], ..Default::default() }).await.unwrap();
+    s.write_boot(&BootWrite {
+        delete_hosts: vec![node],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     assert!(s.list_boot_params().await.unwrap().is_empty());
 }
 
 pub async fn endpoint_access(s: &dyn Store) {
-    let e = |n: &str, t: i64| EndpointAccess { name: n.into(), endpoint: "bootscript".into(), last_epoch: t };
-    s.record_endpoint_access(&[e("x1c0s0b0n0", 100), e("x1c0s0b0n1", 50)]).await.unwrap();
+    let e = |n: &str, t: i64| EndpointAccess {
+        name: n.into(),
+        endpoint: "bootscript".into(),
+        last_epoch: t,
+    };
+    s.record_endpoint_access(&[e("x1c0s0b0n0", 100), e("x1c0s0b0n1", 50)])
+        .await
+        .unwrap();
     // An older report never moves the time backwards.
-    s.record_endpoint_access(&[e("x1c0s0b0n0", 90), e("x1c0s0b0n1", 60)]).await.unwrap();
-    assert_eq!(s.list_endpoint_access().await.unwrap(), vec![e("x1c0s0b0n0", 100), e("x1c0s0b0n1", 60)]);
+    s.record_endpoint_access(&[e("x1c0s0b0n0", 90), e("x1c0s0b0n1", 60)])
+        .await
+        .unwrap();
+    assert_eq!(
+        s.list_endpoint_access().await.unwrap(),
+        vec![e("x1c0s0b0n0", 100), e("x1c0s0b0n1", 60)]
+    );
 }

@@ -12,7 +12,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::{BootWrite, EndpointAccess, Store, StoreError, StoreResult};
@@ -22,7 +24,10 @@ use crate::model::{
 };
 
 /// Embedded migrations, in order. Never edit one that has shipped; add a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_inventory_and_boot.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    include_str!("../../migrations/sqlite/0001_inventory_and_boot.sql"),
+)];
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -38,7 +43,10 @@ fn encode<T: Serialize>(v: &T) -> String {
 }
 
 fn decode<T: DeserializeOwned>(what: &str, doc: &str) -> StoreResult<T> {
-    serde_json::from_str(doc).map_err(|source| StoreError::Corrupt { what: what.to_string(), source })
+    serde_json::from_str(doc).map_err(|source| StoreError::Corrupt {
+        what: what.to_string(),
+        source,
+    })
 }
 
 /// Stored group document: everything but the members, which live in `group_members`.
@@ -80,18 +88,22 @@ impl SqliteStore {
             .map_err(backend("migrate"))?;
         for (version, sql) in MIGRATIONS {
             let mut tx = self.pool.begin().await.map_err(backend("migrate"))?;
-            let done: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
-                .bind(version)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(backend("migrate"))?;
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
+                    .bind(version)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(backend("migrate"))?;
             if done.is_some() {
                 continue;
             }
             sqlx::raw_sql(*sql)
                 .execute(&mut *tx)
                 .await
-                .map_err(|source| StoreError::Migration { version: *version, source })?;
+                .map_err(|source| StoreError::Migration {
+                    version: *version,
+                    source,
+                })?;
             sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)")
                 .bind(version)
                 .bind(chrono::Utc::now().to_rfc3339())
@@ -103,28 +115,59 @@ impl SqliteStore {
         Ok(())
     }
 
-    async fn docs<T: DeserializeOwned>(&self, what: &'static str, sql: &'static str) -> StoreResult<Vec<T>> {
-        let rows: Vec<String> = sqlx::query_scalar(sql).fetch_all(&self.pool).await.map_err(backend(what))?;
+    async fn docs<T: DeserializeOwned>(
+        &self,
+        what: &'static str,
+        sql: &'static str,
+    ) -> StoreResult<Vec<T>> {
+        let rows: Vec<String> = sqlx::query_scalar(sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend(what))?;
         rows.iter().map(|d| decode(what, d)).collect()
     }
 
-    async fn doc<T: DeserializeOwned>(&self, what: &'static str, sql: &'static str, key: &str) -> StoreResult<Option<T>> {
-        let row: Option<String> =
-            sqlx::query_scalar(sql).bind(key).fetch_optional(&self.pool).await.map_err(backend(what))?;
+    async fn doc<T: DeserializeOwned>(
+        &self,
+        what: &'static str,
+        sql: &'static str,
+        key: &str,
+    ) -> StoreResult<Option<T>> {
+        let row: Option<String> = sqlx::query_scalar(sql)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend(what))?;
         row.map(|d| decode(what, &d)).transpose()
     }
 
-    async fn delete_by_key(&self, what: &'static str, sql: &'static str, key: &str) -> StoreResult<bool> {
-        let r = sqlx::query(sql).bind(key).execute(&self.pool).await.map_err(backend(what))?;
+    async fn delete_by_key(
+        &self,
+        what: &'static str,
+        sql: &'static str,
+        key: &str,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(sql)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(backend(what))?;
         Ok(r.rows_affected() > 0)
     }
 
     async fn delete_all(&self, what: &'static str, sql: &'static str) -> StoreResult<u64> {
-        let r = sqlx::query(sql).execute(&self.pool).await.map_err(backend(what))?;
+        let r = sqlx::query(sql)
+            .execute(&self.pool)
+            .await
+            .map_err(backend(what))?;
         Ok(r.rows_affected())
     }
 
-    async fn write_members(tx: &mut Transaction<'_, Sqlite>, kind: GroupKind, g: &Group) -> StoreResult<()> {
+    async fn write_members(
+        tx: &mut Transaction<'_, Sqlite>,
+        kind: GroupKind,
+        g: &Group,
+    ) -> StoreResult<()> {
         sqlx::query("DELETE FROM group_members WHERE kind = ? AND label = ?")
             .bind(kind.as_str())
             .bind(&g.label)
@@ -132,13 +175,15 @@ impl SqliteStore {
             .await
             .map_err(backend("write group members"))?;
         for m in &g.members {
-            sqlx::query("INSERT OR IGNORE INTO group_members (kind, label, member) VALUES (?, ?, ?)")
-                .bind(kind.as_str())
-                .bind(&g.label)
-                .bind(m.as_str())
-                .execute(&mut **tx)
-                .await
-                .map_err(backend("write group members"))?;
+            sqlx::query(
+                "INSERT OR IGNORE INTO group_members (kind, label, member) VALUES (?, ?, ?)",
+            )
+            .bind(kind.as_str())
+            .bind(&g.label)
+            .bind(m.as_str())
+            .execute(&mut **tx)
+            .await
+            .map_err(backend("write group members"))?;
         }
         Ok(())
     }
@@ -159,7 +204,8 @@ impl SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(backend(what))?;
-        let mut by_label: std::collections::HashMap<String, Vec<Xname>> = std::collections::HashMap::new();
+        let mut by_label: std::collections::HashMap<String, Vec<Xname>> =
+            std::collections::HashMap::new();
         for r in members {
             let l: String = r.get(0);
             let m: String = r.get(1);
@@ -184,7 +230,11 @@ impl SqliteStore {
 }
 
 fn group_doc(g: &Group) -> String {
-    encode(&GroupDoc { description: g.description.clone(), tags: g.tags.clone(), exclusive_group: g.exclusive_group.clone() })
+    encode(&GroupDoc {
+        description: g.description.clone(),
+        tags: g.tags.clone(),
+        exclusive_group: g.exclusive_group.clone(),
+    })
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -194,11 +244,17 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 #[async_trait]
 impl Store for SqliteStore {
     async fn list_components(&self) -> StoreResult<Vec<Component>> {
-        self.docs("component", "SELECT doc FROM components ORDER BY id").await
+        self.docs("component", "SELECT doc FROM components ORDER BY id")
+            .await
     }
 
     async fn get_component(&self, id: &Xname) -> StoreResult<Option<Component>> {
-        self.doc("component", "SELECT doc FROM components WHERE id = ?", id.as_str()).await
+        self.doc(
+            "component",
+            "SELECT doc FROM components WHERE id = ?",
+            id.as_str(),
+        )
+        .await
     }
 
     async fn put_components(&self, components: &[Component]) -> StoreResult<()> {
@@ -219,8 +275,16 @@ impl Store for SqliteStore {
     async fn delete_component(&self, id: &Xname) -> StoreResult<bool> {
         let op = "delete component";
         let mut tx = self.pool.begin().await.map_err(backend(op))?;
-        sqlx::query("DELETE FROM group_members WHERE member = ?").bind(id.as_str()).execute(&mut *tx).await.map_err(backend(op))?;
-        let r = sqlx::query("DELETE FROM components WHERE id = ?").bind(id.as_str()).execute(&mut *tx).await.map_err(backend(op))?;
+        sqlx::query("DELETE FROM group_members WHERE member = ?")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend(op))?;
+        let r = sqlx::query("DELETE FROM components WHERE id = ?")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend(op))?;
         tx.commit().await.map_err(backend(op))?;
         Ok(r.rows_affected() > 0)
     }
@@ -228,33 +292,52 @@ impl Store for SqliteStore {
     async fn delete_all_components(&self) -> StoreResult<u64> {
         let op = "delete all components";
         let mut tx = self.pool.begin().await.map_err(backend(op))?;
-        sqlx::query("DELETE FROM group_members").execute(&mut *tx).await.map_err(backend(op))?;
-        let r = sqlx::query("DELETE FROM components").execute(&mut *tx).await.map_err(backend(op))?;
+        sqlx::query("DELETE FROM group_members")
+            .execute(&mut *tx)
+            .await
+            .map_err(backend(op))?;
+        let r = sqlx::query("DELETE FROM components")
+            .execute(&mut *tx)
+            .await
+            .map_err(backend(op))?;
         tx.commit().await.map_err(backend(op))?;
         Ok(r.rows_affected())
     }
 
     async fn list_ethernet_interfaces(&self) -> StoreResult<Vec<EthernetInterface>> {
-        self.docs("ethernet interface", "SELECT doc FROM ethernet_interfaces ORDER BY id").await
+        self.docs(
+            "ethernet interface",
+            "SELECT doc FROM ethernet_interfaces ORDER BY id",
+        )
+        .await
     }
 
     async fn get_ethernet_interface(&self, id: &str) -> StoreResult<Option<EthernetInterface>> {
-        self.doc("ethernet interface", "SELECT doc FROM ethernet_interfaces WHERE id = ?", id).await
+        self.doc(
+            "ethernet interface",
+            "SELECT doc FROM ethernet_interfaces WHERE id = ?",
+            id,
+        )
+        .await
     }
 
     async fn insert_ethernet_interfaces(&self, ifaces: &[EthernetInterface]) -> StoreResult<()> {
         let op = "insert ethernet interfaces";
         let mut tx = self.pool.begin().await.map_err(backend(op))?;
         for i in ifaces {
-            let r = sqlx::query("INSERT INTO ethernet_interfaces (id, component_id, doc) VALUES (?, ?, ?)")
-                .bind(i.id())
-                .bind(i.component_id.as_ref().map(|x| x.as_str()))
-                .bind(encode(i))
-                .execute(&mut *tx)
-                .await;
+            let r = sqlx::query(
+                "INSERT INTO ethernet_interfaces (id, component_id, doc) VALUES (?, ?, ?)",
+            )
+            .bind(i.id())
+            .bind(i.component_id.as_ref().map(|x| x.as_str()))
+            .bind(encode(i))
+            .execute(&mut *tx)
+            .await;
             match r {
                 Err(e) if is_unique_violation(&e) => {
-                    return Err(StoreError::Conflict { what: format!("ethernet interface {} (MAC {})", i.id(), i.mac) });
+                    return Err(StoreError::Conflict {
+                        what: format!("ethernet interface {} (MAC {})", i.id(), i.mac),
+                    });
                 }
                 r => r.map_err(backend(op))?,
             };
@@ -263,22 +346,32 @@ impl Store for SqliteStore {
     }
 
     async fn update_ethernet_interface(&self, iface: &EthernetInterface) -> StoreResult<bool> {
-        let r = sqlx::query("UPDATE ethernet_interfaces SET component_id = ?, doc = ? WHERE id = ?")
-            .bind(iface.component_id.as_ref().map(|x| x.as_str()))
-            .bind(encode(iface))
-            .bind(iface.id())
-            .execute(&self.pool)
-            .await
-            .map_err(backend("update ethernet interface"))?;
+        let r =
+            sqlx::query("UPDATE ethernet_interfaces SET component_id = ?, doc = ? WHERE id = ?")
+                .bind(iface.component_id.as_ref().map(|x| x.as_str()))
+                .bind(encode(iface))
+                .bind(iface.id())
+                .execute(&self.pool)
+                .await
+                .map_err(backend("update ethernet interface"))?;
         Ok(r.rows_affected() > 0)
     }
 
     async fn delete_ethernet_interface(&self, id: &str) -> StoreResult<bool> {
-        self.delete_by_key("delete ethernet interface", "DELETE FROM ethernet_interfaces WHERE id = ?", id).await
+        self.delete_by_key(
+            "delete ethernet interface",
+            "DELETE FROM ethernet_interfaces WHERE id = ?",
+            id,
+        )
+        .await
     }
 
     async fn delete_all_ethernet_interfaces(&self) -> StoreResult<u64> {
-        self.delete_all("delete all ethernet interfaces", "DELETE FROM ethernet_interfaces").await
+        self.delete_all(
+            "delete all ethernet interfaces",
+            "DELETE FROM ethernet_interfaces",
+        )
+        .await
     }
 
     async fn list_groups(&self, kind: GroupKind) -> StoreResult<Vec<Group>> {
@@ -300,7 +393,9 @@ impl Store for SqliteStore {
             .await;
         match r {
             Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Conflict { what: format!("{} '{}'", kind.as_str(), group.label) });
+                return Err(StoreError::Conflict {
+                    what: format!("{} '{}'", kind.as_str(), group.label),
+                });
             }
             r => r.map_err(backend(op))?,
         };
@@ -337,11 +432,20 @@ impl Store for SqliteStore {
     }
 
     async fn list_redfish_endpoints(&self) -> StoreResult<Vec<RedfishEndpoint>> {
-        self.docs("redfish endpoint", "SELECT doc FROM redfish_endpoints ORDER BY id").await
+        self.docs(
+            "redfish endpoint",
+            "SELECT doc FROM redfish_endpoints ORDER BY id",
+        )
+        .await
     }
 
     async fn get_redfish_endpoint(&self, id: &Xname) -> StoreResult<Option<RedfishEndpoint>> {
-        self.doc("redfish endpoint", "SELECT doc FROM redfish_endpoints WHERE id = ?", id.as_str()).await
+        self.doc(
+            "redfish endpoint",
+            "SELECT doc FROM redfish_endpoints WHERE id = ?",
+            id.as_str(),
+        )
+        .await
     }
 
     async fn insert_redfish_endpoints(&self, eps: &[RedfishEndpoint]) -> StoreResult<()> {
@@ -355,7 +459,9 @@ impl Store for SqliteStore {
                 .await;
             match r {
                 Err(e) if is_unique_violation(&e) => {
-                    return Err(StoreError::Conflict { what: format!("redfish endpoint {}", ep.id) });
+                    return Err(StoreError::Conflict {
+                        what: format!("redfish endpoint {}", ep.id),
+                    });
                 }
                 r => r.map_err(backend(op))?,
             };
@@ -374,11 +480,20 @@ impl Store for SqliteStore {
     }
 
     async fn delete_redfish_endpoint(&self, id: &Xname) -> StoreResult<bool> {
-        self.delete_by_key("delete redfish endpoint", "DELETE FROM redfish_endpoints WHERE id = ?", id.as_str()).await
+        self.delete_by_key(
+            "delete redfish endpoint",
+            "DELETE FROM redfish_endpoints WHERE id = ?",
+            id.as_str(),
+        )
+        .await
     }
 
     async fn delete_all_redfish_endpoints(&self) -> StoreResult<u64> {
-        self.delete_all("delete all redfish endpoints", "DELETE FROM redfish_endpoints").await
+        self.delete_all(
+            "delete all redfish endpoints",
+            "DELETE FROM redfish_endpoints",
+        )
+        .await
     }
 
     async fn list_boot_params(&self) -> StoreResult<Vec<(HostKey, BootParams)>> {
@@ -396,14 +511,22 @@ impl Store for SqliteStore {
     }
 
     async fn list_image_params(&self) -> StoreResult<Vec<ImageParams>> {
-        self.docs("image params", "SELECT doc FROM image_params ORDER BY kind, path").await
+        self.docs(
+            "image params",
+            "SELECT doc FROM image_params ORDER BY kind, path",
+        )
+        .await
     }
 
     async fn write_boot(&self, w: &BootWrite) -> StoreResult<()> {
         let op = "write boot params";
         let mut tx = self.pool.begin().await.map_err(backend(op))?;
         for h in &w.delete_hosts {
-            sqlx::query("DELETE FROM boot_params WHERE host = ?").bind(h.key()).execute(&mut *tx).await.map_err(backend(op))?;
+            sqlx::query("DELETE FROM boot_params WHERE host = ?")
+                .bind(h.key())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend(op))?;
         }
         for (kind, path) in &w.delete_images {
             sqlx::query("DELETE FROM image_params WHERE kind = ? AND path = ?")
@@ -449,13 +572,19 @@ impl Store for SqliteStore {
     }
 
     async fn list_endpoint_access(&self) -> StoreResult<Vec<EndpointAccess>> {
-        let rows = sqlx::query("SELECT name, endpoint, last_epoch FROM endpoint_access ORDER BY name, endpoint")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend("list endpoint access"))?;
+        let rows = sqlx::query(
+            "SELECT name, endpoint, last_epoch FROM endpoint_access ORDER BY name, endpoint",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend("list endpoint access"))?;
         Ok(rows
             .into_iter()
-            .map(|r| EndpointAccess { name: r.get(0), endpoint: r.get(1), last_epoch: r.get(2) })
+            .map(|r| EndpointAccess {
+                name: r.get(0),
+                endpoint: r.get(1),
+                last_epoch: r.get(2),
+            })
             .collect())
     }
 }
@@ -467,7 +596,9 @@ mod tests {
     #[tokio::test]
     async fn sqlite_passes_the_store_conformance_suite() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("rackboot.db")).await.unwrap();
+        let store = SqliteStore::open(&dir.path().join("rackboot.db"))
+            .await
+            .unwrap();
         crate::store::conformance::run_all(&store).await;
     }
 
@@ -477,7 +608,9 @@ mod tests {
         let path = dir.path().join("rackboot.db");
         {
             let s = SqliteStore::open(&path).await.unwrap();
-            s.put_components(&[Component::new(Xname::parse("x1c0s0b0n0").unwrap())]).await.unwrap();
+            s.put_components(&[Component::new(Xname::parse("x1c0s0b0n0").unwrap())])
+                .await
+                .unwrap();
             s.pool.close().await;
         }
         let s = SqliteStore::open(&path).await.unwrap();

@@ -1,0 +1,9 @@
+//! Integration tests: the real appliance on 127.0.0.1:0 with a temporary data directory,
+//! driven over HTTP (and through the CLI binary), as a user or an existing client would.
+//! One test binary, a module per area.
+
+mod bss;
+mod cli;
+mod common;
+mod hsm;
+mod restart;

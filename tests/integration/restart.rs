@@ -1,0 +1,81 @@
+//! Restarting the appliance keeps every record.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::common::Server;
+
+#[tokio::test]
+async fn a_restart_keeps_every_record() {
+    let s = Server::start().await;
+    s.add_node("x1c0s0b0n0", 1, "Compute", "aa:bb:cc:00:00:01")
+        .await;
+    s.send(
+        Method::POST,
+        "/apis/smd/hsm/v2/groups",
+        json!({"label": "g1", "members": {"ids": ["x1c0s0b0n0"]}}),
+    )
+    .await;
+    s.send(
+        Method::POST,
+        "/apis/smd/hsm/v2/partitions",
+        json!({"name": "p1", "members": {"ids": ["x1c0s0b0n0"]}}),
+    )
+    .await;
+    s.send(
+        Method::POST,
+        "/apis/smd/hsm/v2/Inventory/RedfishEndpoints",
+        json!({"ID": "x1c0s0b0", "FQDN": "bmc", "Password": "pw"}),
+    )
+    .await;
+    let (_, h, _) = s
+        .call(
+            Method::PUT,
+            "/boot/v1/bootparameters",
+            Some(json!({"hosts": ["x1c0s0b0n0"], "kernel": "http://k", "params": "p"})),
+        )
+        .await;
+    let token = h["bss-referral-token"].to_str().unwrap().to_string();
+    s.send(
+        Method::PUT,
+        "/boot/v1/bootparameters",
+        json!({"kernel": "http://k", "params": "img"}),
+    )
+    .await;
+    let (_, before_script) = s.get("/boot/v1/bootscript?nid=1").await;
+
+    let paths = [
+        "/apis/smd/hsm/v2/State/Components",
+        "/apis/smd/hsm/v2/Inventory/EthernetInterfaces",
+        "/apis/smd/hsm/v2/groups",
+        "/apis/smd/hsm/v2/partitions",
+        "/apis/smd/hsm/v2/Inventory/RedfishEndpoints",
+        "/boot/v1/bootparameters",
+    ];
+    let mut before = vec![];
+    for p in paths {
+        before.push(s.get(p).await.1);
+    }
+    let dir = s.data_dir.clone();
+    let keep = s.stop().await;
+
+    let s2 = Server::start_in(&dir, Default::default()).await;
+    for (p, b) in paths.iter().zip(before) {
+        let (st, after) = s2.get(p).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(after, b, "{p} changed across a restart");
+    }
+    let (_, after_script) = s2.get("/boot/v1/bootscript?nid=1").await;
+    assert_eq!(after_script, before_script);
+    assert!(
+        after_script
+            .as_str()
+            .unwrap()
+            .contains(&format!("bss_referral_token={token}"))
+    );
+    // The bootscript fetch before the restart was flushed to the endpoint history.
+    let (_, hist) = s2.get("/boot/v1/endpoint-history?name=x1c0s0b0n0").await;
+    assert!(hist[0]["last_epoch"].as_i64().unwrap() > 0, "{hist}");
+    s2.stop().await;
+    drop(keep);
+}
