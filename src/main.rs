@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", format!("{e:#}"));
+            eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }

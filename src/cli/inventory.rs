@@ -103,10 +103,10 @@ fn plan(file: InventoryFile) -> anyhow::Result<Vec<Planned>> {
         if !xs.insert(x.clone()) {
             anyhow::bail!("{at}: {x} appears more than once");
         }
-        if let Some(nid) = n.nid {
-            if nid < 0 || !nids.insert(nid) {
-                anyhow::bail!("{at}: NID {nid} is negative or used twice");
-            }
+        if let Some(nid) = n.nid
+            && (nid < 0 || !nids.insert(nid))
+        {
+            anyhow::bail!("{at}: NID {nid} is negative or used twice");
         }
         let mut m = Vec::new();
         for s in &n.macs {

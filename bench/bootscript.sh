@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): boot-script throughput with 10,000 registered nodes.
+#
+# wrk asks rackboot for /boot/v1/bootscript?mac=<random registered MAC> and, in the same
+# run and the same way, asks nginx for a static file of the same size as one script.
+# Prints both req/s and p99 latency and the ratio. Everything runs on 127.0.0.1.
+#
+#   bash bench/bootscript.sh            # 10,000 nodes, 10 s per run
+#   NODES=2000 DURATION=5 bash bench/bootscript.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+NODES=${NODES:-10000}
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-32}
+THREADS=${THREADS:-1}
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need wrk || ! need nginx; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null
+fi
+cargo build --release --quiet
+BIN=$PWD/target/release/rackboot
+
+WORK=$(mktemp -d)
+cleanup() {
+    [ -n "${RB_PID:-}" ] && kill "$RB_PID" 2>/dev/null || true
+    [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+RB_PORT=$(free_port)
+NG_PORT=$(free_port)
+
+"$BIN" serve --data-dir "$WORK/data" --listen "127.0.0.1:$RB_PORT" --advertise-url "http://10.0.0.1:8080" --log-level warn &
+RB_PID=$!
+export RACKBOOT_URL="http://127.0.0.1:$RB_PORT"
+for _ in $(seq 50); do curl -sf "$RACKBOOT_URL/healthz" >/dev/null && break; sleep 0.1; done
+
+echo "registering $NODES nodes..." >&2
+python3 - "$NODES" "$WORK" <<'PY'
+import json, sys
+n, work = int(sys.argv[1]), sys.argv[2]
+nodes, macs = [], []
+for i in range(n):
+    cab, slot = 3000 + i // 640, (i % 640) // 10
+    x = f"x{cab}c0s{slot}b0n{i % 10}"
+    mac = "02:00:%02x:%02x:%02x:%02x" % ((i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255)
+    nodes.append({"xname": x, "nid": i + 1, "role": "Compute", "macs": [mac]})
+    macs.append(mac)
+json.dump({"nodes": nodes}, open(f"{work}/inventory.json", "w"))
+json.dump([n["xname"] for n in nodes], open(f"{work}/hosts.json", "w"))
+with open(f"{work}/macs.lua", "w") as f:
+    f.write("macs = {" + ",".join(f'"{m}"' for m in macs) + "}\n")
+    f.write('math.randomseed(42)\nrequest = function()\n  return wrk.format("GET", "/boot/v1/bootscript?mac=" .. macs[math.random(#macs)])\nend\n')
+PY
+START=$(date +%s.%N)
+"$BIN" inventory import "$WORK/inventory.json" --quiet
+END=$(date +%s.%N)
+python3 -c "import json;print(json.dumps({'hosts':json.load(open('$WORK/hosts.json')),'kernel':'http://10.0.0.1:8080/images/k','initrd':'http://10.0.0.1:8080/images/i','params':'console=ttyS0,115200 ip=dhcp quiet root=live:http://10.0.0.1:8080/images/rootfs'}))" >"$WORK/bp.json"
+curl -sf -X PUT -d @"$WORK/bp.json" "$RACKBOOT_URL/boot/v1/bootparameters" >/dev/null
+python3 -c "print('import of $NODES nodes took %.1f s' % ($END - $START))"
+
+# A static file of the same size as one script, served by nginx.
+SAMPLE_MAC=$(python3 -c "print('02:00:00:00:00:01')")
+curl -sf "$RACKBOOT_URL/boot/v1/bootscript?mac=$SAMPLE_MAC" >"$WORK/script.ipxe"
+SIZE=$(stat -c %s "$WORK/script.ipxe")
+mkdir -p "$WORK/www" "$WORK/ngtmp"
+head -c "$SIZE" /dev/urandom | base64 -w0 | head -c "$SIZE" >"$WORK/www/script.ipxe"
+cat >"$WORK/nginx.conf" <<NGX
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx.err warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/ngtmp; proxy_temp_path $WORK/ngtmp; fastcgi_temp_path $WORK/ngtmp;
+  uwsgi_temp_path $WORK/ngtmp; scgi_temp_path $WORK/ngtmp;
+  server { listen 127.0.0.1:$NG_PORT; root $WORK/www; }
+}
+NGX
+nginx -c "$WORK/nginx.conf" -p "$WORK"
+sleep 0.3
+
+run_wrk() { wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$@" 2>&1; }
+parse() { # stdin: wrk output -> "rps p99_ms"
+    python3 -c '
+import re, sys
+t = sys.stdin.read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", t)
+v, u = float(m.group(1)), m.group(2)
+p99 = v / 1000 if u == "us" else v * 1000 if u == "s" else v
+errs = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+print(rps, p99, errs.group(1) if errs else 0)'
+}
+echo "warming up..." >&2
+wrk -t1 -c4 -d2s -s "$WORK/macs.lua" "$RACKBOOT_URL" >/dev/null 2>&1
+read -r RB_RPS RB_P99 RB_ERR < <(run_wrk -s "$WORK/macs.lua" "$RACKBOOT_URL" | parse)
+read -r NG_RPS NG_P99 NG_ERR < <(run_wrk "http://127.0.0.1:$NG_PORT/script.ipxe" | parse)
+RSS=$(awk '/VmHWM/ {print $2}' /proc/$RB_PID/status)
+
+python3 - "$RB_RPS" "$RB_P99" "$RB_ERR" "$NG_RPS" "$NG_P99" "$NG_ERR" "$SIZE" "$NODES" "$RSS" <<'PY'
+import sys
+rb, rb99, rberr, ng, ng99, ngerr, size, nodes, rss = sys.argv[1:]
+rb, rb99, ng, ng99 = float(rb), float(rb99), float(ng), float(ng99)
+print(f"bootscript benchmark: {nodes} nodes, script {size} bytes, wrk -c{__import__('os').environ.get('CONNS','32')}")
+print(f"  rackboot /boot/v1/bootscript?mac=<random>  {rb:10.0f} req/s   p99 {rb99:6.2f} ms   non-2xx {rberr}   peak RSS {int(rss)/1024:.0f} MiB")
+print(f"  nginx static file of the same size        {ng:10.0f} req/s   p99 {ng99:6.2f} ms   non-2xx {ngerr}")
+print(f"  ratio rackboot/nginx: {rb/ng:.2f}x   (goal >= 0.5x with p99 < 5 ms)")
+PY
