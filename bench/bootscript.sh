@@ -80,7 +80,9 @@ http {
   server { listen 127.0.0.1:$NG_PORT; root $WORK/www; }
 }
 NGX
+chmod 755 "$WORK" "$WORK/www"; chmod 644 "$WORK/www/script.ipxe"
 nginx -c "$WORK/nginx.conf" -p "$WORK"
+curl -sf "http://127.0.0.1:$NG_PORT/script.ipxe" >/dev/null || { echo "nginx does not serve the sample file" >&2; exit 1; }
 sleep 0.3
 
 run_wrk() { wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$@" 2>&1; }
