@@ -150,11 +150,7 @@ impl App {
         let (write, token) = match sel {
             Selection::Hosts(keys) => {
                 if create_only {
-                    let existing: Vec<String> = keys
-                        .iter()
-                        .filter(|k| idx.params_for(k).is_some())
-                        .map(HostKey::key)
-                        .collect();
+                    let existing = keys_where(&keys, |k| idx.params_for(k).is_some());
                     if !existing.is_empty() {
                         return Err(AppError::bad(format!(
                             "Already exists: {}",
@@ -212,11 +208,7 @@ impl App {
         let idx = self.boot.get().await?;
         let write = match sel {
             Selection::Hosts(keys) => {
-                let missing: Vec<String> = keys
-                    .iter()
-                    .filter(|k| idx.params_for(k).is_none())
-                    .map(HostKey::key)
-                    .collect();
+                let missing = keys_where(&keys, |k| idx.params_for(k).is_none());
                 if !missing.is_empty() {
                     return Err(AppError::not_found(format!(
                         "Not Found: no boot parameters for {}",
@@ -284,11 +276,7 @@ impl App {
         let idx = self.boot.get().await?;
         let write = match sel {
             Selection::Hosts(keys) => {
-                let missing: Vec<String> = keys
-                    .iter()
-                    .filter(|k| idx.params_for(k).is_none())
-                    .map(HostKey::key)
-                    .collect();
+                let missing = keys_where(&keys, |k| idx.params_for(k).is_none());
                 if !missing.is_empty() {
                     return Err(AppError::bad(format!(
                         "Bad Request: no boot parameters exist for {}",
@@ -616,6 +604,11 @@ impl App {
         }
         Ok(out)
     }
+}
+
+/// The storage keys of the hosts for which `pred` holds.
+fn keys_where(keys: &[HostKey], pred: impl Fn(&HostKey) -> bool) -> Vec<String> {
+    keys.iter().filter(|k| pred(k)).map(HostKey::key).collect()
 }
 
 fn entry_sort_key(e: &BootParamsEntry) -> (u8, String) {
