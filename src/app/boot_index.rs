@@ -7,6 +7,10 @@
 //! a reader that sees a newer generation than its index rebuilds (one rebuild at a time,
 //! others wait for it). The generation is read before the store, so a write that lands
 //! during a rebuild is never lost: it leaves the new index stale and the next read rebuilds.
+//!
+//! The generation lives in this process. With several replicas on one PostgreSQL store (a
+//! later change), invalidation must come from the store itself (a generation row or
+//! LISTEN/NOTIFY), or a replica would serve scripts from another replica's stale writes.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
