@@ -11,7 +11,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
@@ -306,53 +306,38 @@ async fn version() -> Json<serde_json::Value> {
     Json(serde_json::json!({"bss-version": env!("CARGO_PKG_VERSION")}))
 }
 
-/// Inventory is built in, so "HSM" is always reachable when the store is.
+/// Probe the store once: the word BSS reports and the status code to answer with.
+async fn store_health(app: &App) -> (&'static str, StatusCode) {
+    match app.ready().await {
+        Ok(()) => ("connected", StatusCode::OK),
+        Err(_) => ("error", StatusCode::INTERNAL_SERVER_ERROR),
+    }
+}
+
+/// Inventory is built in, so "HSM" is reachable exactly when the store is.
 async fn hsm_status(State(app): S) -> Response {
-    let ok = app.ready().await.is_ok();
-    let v = serde_json::json!({"bss-status-hsm": if ok { "connected" } else { "error" }});
-    (
-        if ok {
-            StatusCode::OK
-        } else {
-            StatusCode::INTERNAL_SERVER_ERROR
-        },
-        Json(v),
-    )
-        .into_response()
+    let (word, code) = store_health(&app).await;
+    (code, Json(serde_json::json!({"bss-status-hsm": word}))).into_response()
 }
 
 async fn storage_status(State(app): S) -> Response {
-    let ok = app.ready().await.is_ok();
-    let v = serde_json::json!({"bss-storage-backend": {"name": "sqlite", "status": if ok { "connected" } else { "error" }}});
+    let (word, code) = store_health(&app).await;
     (
-        if ok {
-            StatusCode::OK
-        } else {
-            StatusCode::INTERNAL_SERVER_ERROR
-        },
-        Json(v),
+        code,
+        Json(serde_json::json!({"bss-storage-backend": {"name": "sqlite", "status": word}})),
     )
         .into_response()
 }
 
-async fn status_all(State(app): S, _h: HeaderMap) -> Response {
-    let ok = app.ready().await.is_ok();
-    let s = if ok { "connected" } else { "error" };
+async fn status_all(State(app): S) -> Response {
+    let (word, code) = store_health(&app).await;
     let v = serde_json::json!({
         "bss-status": "running",
         "bss-version": env!("CARGO_PKG_VERSION"),
-        "bss-status-hsm": s,
-        "bss-status-storage": s,
+        "bss-status-hsm": word,
+        "bss-status-storage": word,
     });
-    (
-        if ok {
-            StatusCode::OK
-        } else {
-            StatusCode::INTERNAL_SERVER_ERROR
-        },
-        Json(v),
-    )
-        .into_response()
+    (code, Json(v)).into_response()
 }
 
 #[cfg(test)]
