@@ -44,6 +44,21 @@ pub struct Settings {
     /// Seconds a node waits after a failed boot before asking for a new script [default: 30]
     #[arg(long, env = "RACKBOOT_BOOT_RETRY_DELAY_SECS")]
     pub boot_retry_delay_secs: Option<u64>,
+    /// Seconds a BMC request may take before it fails [default: 20]
+    #[arg(long, env = "RACKBOOT_BMC_TIMEOUT_SECS")]
+    pub bmc_timeout_secs: Option<u64>,
+    /// Requests in flight to one BMC at once [default: 2]
+    #[arg(long, env = "RACKBOOT_BMC_CONCURRENCY")]
+    pub bmc_concurrency: Option<usize>,
+    /// Requests in flight to all BMCs together [default: 1000]
+    #[arg(long, env = "RACKBOOT_BMC_GLOBAL_CONCURRENCY")]
+    pub bmc_global_concurrency: Option<usize>,
+    /// Seconds between power-state samples of every node [default: 30]
+    #[arg(long, env = "RACKBOOT_POWER_SAMPLE_SECS")]
+    pub power_sample_secs: Option<u64>,
+    /// Milliseconds between power-state polls while confirming a transition [default: 2000]
+    #[arg(long, env = "RACKBOOT_POWER_CONFIRM_MS")]
+    pub power_confirm_ms: Option<u64>,
 }
 
 impl Settings {
@@ -57,6 +72,11 @@ impl Settings {
             log_level: self.log_level.or(other.log_level),
             max_body_bytes: self.max_body_bytes.or(other.max_body_bytes),
             boot_retry_delay_secs: self.boot_retry_delay_secs.or(other.boot_retry_delay_secs),
+            bmc_timeout_secs: self.bmc_timeout_secs.or(other.bmc_timeout_secs),
+            bmc_concurrency: self.bmc_concurrency.or(other.bmc_concurrency),
+            bmc_global_concurrency: self.bmc_global_concurrency.or(other.bmc_global_concurrency),
+            power_sample_secs: self.power_sample_secs.or(other.power_sample_secs),
+            power_confirm_ms: self.power_confirm_ms.or(other.power_confirm_ms),
         }
     }
 
@@ -106,6 +126,17 @@ pub struct Config {
     pub log_level: String,
     pub max_body_bytes: usize,
     pub boot_retry_delay_secs: u64,
+    pub power: PowerSettings,
+}
+
+/// BMC traffic limits and power-operator timing.
+#[derive(Debug, Clone)]
+pub struct PowerSettings {
+    pub bmc_timeout: std::time::Duration,
+    pub bmc_concurrency: usize,
+    pub bmc_global_concurrency: usize,
+    pub sample_interval: std::time::Duration,
+    pub confirm_interval: std::time::Duration,
 }
 
 pub fn validate_advertise_url(raw: &str) -> Result<String, ConfigError> {
@@ -154,7 +185,38 @@ impl Config {
                 "max_body_bytes {max_body_bytes} is too small (at least 1024)"
             )));
         }
+        let positive = |name: &str, v: Option<u64>, default: u64| -> Result<u64, ConfigError> {
+            match v.unwrap_or(default) {
+                0 => Err(ConfigError::Invalid(format!("{name} must be at least 1"))),
+                n => Ok(n),
+            }
+        };
+        let power = PowerSettings {
+            bmc_timeout: std::time::Duration::from_secs(positive(
+                "bmc_timeout_secs",
+                s.bmc_timeout_secs,
+                20,
+            )?),
+            bmc_concurrency: positive("bmc_concurrency", s.bmc_concurrency.map(|n| n as u64), 2)?
+                as usize,
+            bmc_global_concurrency: positive(
+                "bmc_global_concurrency",
+                s.bmc_global_concurrency.map(|n| n as u64),
+                1000,
+            )? as usize,
+            sample_interval: std::time::Duration::from_secs(positive(
+                "power_sample_secs",
+                s.power_sample_secs,
+                30,
+            )?),
+            confirm_interval: std::time::Duration::from_millis(positive(
+                "power_confirm_ms",
+                s.power_confirm_ms,
+                2000,
+            )?),
+        };
         Ok(Config {
+            power,
             data_dir: s
                 .data_dir
                 .unwrap_or_else(|| PathBuf::from("./rackboot-data")),

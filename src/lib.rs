@@ -1,7 +1,8 @@
 //! rackboot: a self-contained bare-metal boot appliance.
 //!
 //! Layout (DESIGN §3): `model` (domain types) ← `store` (persistence) ← `app` (use cases)
-//! ← `api` (HTTP wire and handlers), with `bootscript` the pure iPXE renderer. [`start`] is
+//! ← `api` (HTTP wire and handlers), with `bootscript` the pure iPXE renderer; `operators`
+//! carry out recorded intent through the seams (`power` for BMCs). [`start`] is
 //! the one composition root: it takes a validated config, the backends, an already-bound
 //! listener and a shutdown future, and wires everything together; `main` only parses flags.
 
@@ -11,6 +12,8 @@ pub mod bootscript;
 pub mod cli;
 pub mod config;
 pub mod model;
+pub mod operators;
+pub mod power;
 pub mod store;
 pub mod telemetry;
 
@@ -26,11 +29,13 @@ use tokio::task::JoinHandle;
 
 use app::{App, AppSettings};
 use config::Config;
+use power::{PowerDriver, RedfishDriver, RedfishDriverSettings};
 use store::{SqliteStore, Store};
 
 /// The external systems the appliance is built on; tests may pass their own.
 pub struct Backends {
     pub store: Arc<dyn Store>,
+    pub power: Arc<dyn PowerDriver>,
 }
 
 impl Backends {
@@ -45,6 +50,13 @@ impl Backends {
             .with_context(|| format!("cannot open the store at {}", path.display()))?;
         Ok(Backends {
             store: Arc::new(store),
+            power: Arc::new(RedfishDriver::new(RedfishDriverSettings {
+                timeout: config.power.bmc_timeout,
+                connect_timeout: config.power.bmc_timeout.min(Duration::from_secs(5)),
+                per_bmc_concurrency: config.power.bmc_concurrency,
+                global_concurrency: config.power.bmc_global_concurrency,
+                retries: 3,
+            })),
         })
     }
 }
@@ -74,7 +86,7 @@ pub async fn start(
         .local_addr()
         .context("listener has no local address")?;
     let app = App::new(
-        backends.store,
+        backends.store.clone(),
         AppSettings {
             advertise_url: config.advertise_url.clone(),
             boot_retry_delay_secs: config.boot_retry_delay_secs,
@@ -88,6 +100,8 @@ pub async fn start(
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let flusher = tokio::spawn(flush_access_periodically(app.clone(), stop_rx.clone()));
+    let operators = spawn_operators(&app, &backends_power(&backends), &config, &stop_rx);
+    let driver = backends.power.clone();
     let mut server_stop = stop_rx.clone();
     let server = axum::serve(listener, router).with_graceful_shutdown(async move {
         stopped(&mut server_stop).await;
@@ -103,6 +117,10 @@ pub async fn start(
         });
         let served = server.await.context("HTTP server failed");
         let _ = flusher.await;
+        for op in operators {
+            let _ = op.await;
+        }
+        driver.close().await;
         app2.flush_access()
             .await
             .context("final flush of endpoint history failed")?;
@@ -113,6 +131,51 @@ pub async fn start(
         app,
         task,
     })
+}
+
+fn backends_power(b: &Backends) -> Arc<dyn PowerDriver> {
+    b.power.clone()
+}
+
+/// Start every operator; each stops when `stop` is set.
+fn spawn_operators(
+    app: &Arc<App>,
+    driver: &Arc<dyn PowerDriver>,
+    config: &Config,
+    stop: &watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    let store = app.store.clone();
+    let pokes = app.pokes().clone();
+    let reports = app.reports();
+    let cache = app.power_cache();
+    let discovery = operators::discovery::Discovery {
+        store: store.clone(),
+        driver: driver.clone(),
+        period: Duration::from_secs(60),
+        concurrency: 32,
+        monitor: pokes.monitor.clone(),
+    };
+    let transitions = operators::power::PowerTransitions::new(
+        operators::power::PowerContext {
+            store: store.clone(),
+            driver: driver.clone(),
+            cache: cache.clone(),
+            confirm_interval: config.power.confirm_interval,
+            flush_interval: Duration::from_millis(500),
+        },
+        Duration::from_secs(10),
+    );
+    let monitor = operators::power_monitor::PowerMonitor {
+        store,
+        driver: driver.clone(),
+        cache,
+        period: config.power.sample_interval,
+    };
+    vec![
+        operators::spawn(discovery, pokes.discovery, reports.clone(), stop.clone()),
+        operators::spawn(transitions, pokes.power, reports.clone(), stop.clone()),
+        operators::spawn(monitor, pokes.monitor, reports, stop.clone()),
+    ]
 }
 
 async fn flush_access_periodically(app: Arc<App>, mut stop: watch::Receiver<bool>) {
@@ -131,7 +194,7 @@ async fn flush_access_periodically(app: Arc<App>, mut stop: watch::Receiver<bool
 }
 
 /// Resolves once the stop flag is set (or its sender is gone).
-async fn stopped(rx: &mut watch::Receiver<bool>) {
+pub(crate) async fn stopped(rx: &mut watch::Receiver<bool>) {
     while !*rx.borrow_and_update() {
         if rx.changed().await.is_err() {
             return;

@@ -20,6 +20,7 @@ use crate::app::App;
 use crate::app::inventory::{
     ComponentFilter, ComponentPatch, EthernetFilter, EthernetPatch, LockStatus, without_password,
 };
+use crate::model::BmcTrust;
 use crate::model::component::{
     ARCHES, CLASSES, FLAGS, NET_TYPES, ROLES, STATES, SUBROLES, TYPES, canonical, canonical_open,
 };
@@ -76,6 +77,15 @@ pub fn routes() -> Router<Arc<App>> {
                 .post(create_endpoints)
                 .delete(delete_all_endpoints),
         )
+        .route(
+            "/Inventory/ComponentEndpoints",
+            get(list_component_endpoints),
+        )
+        .route(
+            "/Inventory/ComponentEndpoints/{xname}",
+            get(get_component_endpoint),
+        )
+        .route("/Inventory/Discover", post(discover))
         .route(
             "/Inventory/RedfishEndpoints/{xname}",
             get(get_endpoint)
@@ -1020,6 +1030,9 @@ struct DiscoveryInfoOut {
     last_status: String,
     #[serde(rename = "RedfishVersion", skip_serializing_if = "Option::is_none")]
     redfish_version: Option<String>,
+    /// rackboot extension: why the last discovery failed.
+    #[serde(rename = "LastDiscoveryError", skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }
 
 /// Output shape: every field but `Password`, which is never serialised.
@@ -1057,6 +1070,14 @@ struct EndpointOut {
     template_id: String,
     #[serde(rename = "DiscoveryInfo")]
     discovery_info: DiscoveryInfoOut,
+    // rackboot extensions
+    #[serde(rename = "Scheme")]
+    scheme: String,
+    /// How the BMC's certificate is trusted: `system`, `ca`, `pin:<sha256>` or `insecure`.
+    #[serde(rename = "TLS")]
+    tls: String,
+    #[serde(rename = "NodeXnames", skip_serializing_if = "Vec::is_empty")]
+    node_xnames: Vec<String>,
 }
 
 impl From<RedfishEndpoint> for EndpointOut {
@@ -1082,7 +1103,11 @@ impl From<RedfishEndpoint> for EndpointOut {
                 last_attempt: e.discovery_info.last_attempt.map(|t| t.to_rfc3339()),
                 last_status: e.discovery_info.last_status,
                 redfish_version: e.discovery_info.redfish_version,
+                error: e.discovery_info.error,
             },
+            scheme: e.scheme,
+            tls: e.trust.describe(),
+            node_xnames: e.node_xnames.iter().map(|x| x.to_string()).collect(),
         }
     }
 }
@@ -1121,6 +1146,22 @@ struct EndpointIn {
     rediscover_on_update: Option<bool>,
     #[serde(rename = "TemplateID")]
     template_id: Option<String>,
+    // rackboot extensions
+    /// `https` (default) or `http` (simulators).
+    #[serde(rename = "Scheme")]
+    scheme: Option<String>,
+    /// PEM of the CA (or the BMC's own certificate) to trust.
+    #[serde(rename = "CACert")]
+    ca_cert: Option<String>,
+    /// SHA-256 of the BMC's certificate to pin.
+    #[serde(rename = "CertSHA256")]
+    cert_sha256: Option<String>,
+    /// Skip certificate verification.
+    #[serde(rename = "Insecure")]
+    insecure: Option<bool>,
+    /// Names for the BMC's systems, in collection order.
+    #[serde(rename = "NodeXnames")]
+    node_xnames: Option<Vec<String>>,
 }
 
 impl EndpointIn {
@@ -1151,6 +1192,61 @@ impl EndpointIn {
         }
         if let Some(p) = self.password {
             ep.password = Secret(p);
+        }
+        if let Some(scheme) = self.scheme.filter(|s| !s.is_empty()) {
+            let scheme = scheme.to_ascii_lowercase();
+            if scheme != "https" && scheme != "http" {
+                return Err(Problem::bad_request(format!(
+                    "invalid Scheme '{scheme}': use https (or http for simulators)"
+                )));
+            }
+            ep.scheme = scheme;
+        }
+        let trust_fields = [
+            self.ca_cert.is_some(),
+            self.cert_sha256.is_some(),
+            self.insecure == Some(true),
+        ];
+        if trust_fields.iter().filter(|b| **b).count() > 1 {
+            return Err(Problem::bad_request(
+                "give at most one of CACert, CertSHA256 and Insecure",
+            ));
+        }
+        if let Some(pem) = self.ca_cert {
+            if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(Problem::bad_request(
+                    "invalid CACert: expected a PEM certificate (-----BEGIN CERTIFICATE-----)",
+                ));
+            }
+            ep.trust = BmcTrust::Ca { pem };
+        } else if let Some(pin) = self.cert_sha256 {
+            let sha256 = redfish::tls::normalise_pin(&pin).ok_or_else(|| {
+                Problem::bad_request(format!(
+                    "invalid CertSHA256 '{pin}': expected a SHA-256 fingerprint (64 hex digits, colons allowed)"
+                ))
+            })?;
+            ep.trust = BmcTrust::Pin { sha256 };
+        } else if let Some(insecure) = self.insecure {
+            if insecure {
+                ep.trust = BmcTrust::Insecure;
+            } else if ep.trust == BmcTrust::Insecure {
+                ep.trust = BmcTrust::System;
+            }
+        }
+        if let Some(names) = self.node_xnames {
+            ep.node_xnames = names
+                .iter()
+                .map(|n| {
+                    let x = xname(n)?;
+                    if x.kind() != crate::model::XnameKind::Node {
+                        return Err(Problem::bad_request(format!(
+                            "NodeXnames entry {n} is a {}, not a Node",
+                            x.kind().hms_type()
+                        )));
+                    }
+                    Ok(x)
+                })
+                .collect::<ApiResult<Vec<_>>>()?;
         }
         for (field, v) in [
             ("Hostname", &ep.hostname),
@@ -1192,6 +1288,9 @@ impl EndpointIn {
             rediscover_on_update: false,
             template_id: String::new(),
             discovery_info: Default::default(),
+            scheme: "https".into(),
+            trust: Default::default(),
+            node_xnames: vec![],
         };
         self.apply(&mut ep)?;
         Ok(ep)
@@ -1551,4 +1650,119 @@ async fn get_membership(
         .get(&id)
         .ok_or_else(|| Problem::not_found(format!("no such component: {id}")))?;
     Ok(Json(membership_out(&id, g, p)))
+}
+
+// ---------------------------------------------------------------- Component endpoints
+
+/// HSM's ComponentEndpoint shape (the parts discovery fills).
+fn component_endpoint_out(
+    ce: crate::model::ComponentEndpoint,
+    fqdn: Option<&str>,
+) -> serde_json::Value {
+    let fqdn = fqdn.unwrap_or("");
+    let nics: Vec<serde_json::Value> = ce
+        .macs
+        .iter()
+        .map(|m| serde_json::json!({"MACAddress": m}))
+        .collect();
+    serde_json::json!({
+        "ID": ce.id.to_string(),
+        "Type": ce.id.kind().hms_type(),
+        "RedfishType": "ComputerSystem",
+        "RedfishSubtype": "Physical",
+        "UUID": ce.uuid,
+        "OdataID": ce.odata_id,
+        "RedfishEndpointID": ce.redfish_endpoint_id.to_string(),
+        "RedfishEndpointFQDN": fqdn,
+        "RedfishURL": format!("{fqdn}{}", ce.odata_id),
+        "ComponentEndpointType": "ComponentEndpointComputerSystem",
+        "Enabled": true,
+        "RedfishSystemInfo": {
+            "Name": ce.name,
+            "Actions": {
+                "#ComputerSystem.Reset": {
+                    "ResetType@Redfish.AllowableValues": ce.reset_types,
+                    "target": ce.reset_target,
+                }
+            },
+            "BootSourceOverrideTarget@Redfish.AllowableValues": ce.boot_targets,
+            "EthernetNICInfo": nics,
+        }
+    })
+}
+
+async fn list_component_endpoints(State(app): S, q: Pairs) -> ApiResult<Json<serde_json::Value>> {
+    let ids = q
+        .all("id")
+        .iter()
+        .map(|s| xname(s))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let eps = q
+        .all("redfish_ep_id")
+        .iter()
+        .map(|s| xname(s))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let fqdns: std::collections::HashMap<Xname, String> = app
+        .list_redfish_endpoints()
+        .await?
+        .into_iter()
+        .map(|e| (e.id.clone(), e.fqdn))
+        .collect();
+    let out: Vec<serde_json::Value> = app
+        .list_component_endpoints()
+        .await?
+        .into_iter()
+        .filter(|c| ids.is_empty() || ids.contains(&c.id))
+        .filter(|c| eps.is_empty() || eps.contains(&c.redfish_endpoint_id))
+        .map(|c| {
+            let f = fqdns.get(&c.redfish_endpoint_id).cloned();
+            component_endpoint_out(c, f.as_deref())
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "ComponentEndpoints": out })))
+}
+
+async fn get_component_endpoint(
+    State(app): S,
+    Path(x): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let ce = app.get_component_endpoint(&xname(&x)?).await?;
+    let ep = app.get_redfish_endpoint(&ce.redfish_endpoint_id).await.ok();
+    Ok(Json(component_endpoint_out(
+        ce,
+        ep.as_ref().map(|e| e.fqdn.as_str()),
+    )))
+}
+
+#[derive(Deserialize, Default)]
+struct DiscoverIn {
+    #[serde(default)]
+    xnames: Vec<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    force: bool,
+}
+
+/// `POST /Inventory/Discover`: queue rediscovery of the named BMCs (all when empty).
+async fn discover(State(app): S, Body(b): Body<DiscoverIn>) -> ApiResult<Response> {
+    let mut ids = Vec::new();
+    for raw in &b.xnames {
+        let x = xname(raw)?;
+        if ids.contains(&x) {
+            return Err(Problem::bad_request(format!(
+                "{x} appears more than once in xnames"
+            )));
+        }
+        ids.push(x);
+    }
+    let queued = app.request_discovery(&ids).await?;
+    Ok(Json(
+        queued
+            .into_iter()
+            .map(|x| ResourceUri {
+                uri: format!("/hsm/v2/Inventory/RedfishEndpoints/{x}"),
+            })
+            .collect::<Vec<_>>(),
+    )
+    .into_response())
 }

@@ -8,6 +8,8 @@
 pub mod bss;
 pub mod extract;
 pub mod hsm;
+pub mod native;
+pub mod pcs;
 pub mod problem;
 
 use std::sync::Arc;
@@ -37,6 +39,8 @@ pub fn router(app: Arc<App>, metrics: PrometheusHandle, max_body_bytes: usize) -
             get(move || std::future::ready(metrics.render())),
         )
         .nest("/apis/smd/hsm/v2", hsm::routes())
+        .nest("/apis/power-control/v1", pcs::routes())
+        .nest("/apis/rackboot/v1", native::routes())
         .nest("/apis/bss/boot/v1", bss.clone())
         .nest("/boot/v1", bss)
         .fallback(not_found)

@@ -655,6 +655,7 @@ impl App {
                 }
                 e => e.into(),
             })?;
+        self.pokes.discovery.poke();
         Ok(eps)
     }
 
@@ -666,11 +667,12 @@ impl App {
     ) -> AppResult<RedfishEndpoint> {
         let old = self.get_redfish_endpoint(&ep.id).await?;
         if ep.password.0.is_empty() {
-            ep.password = old.password;
+            ep.password = old.password.clone();
         }
-        ep.discovery_info = old.discovery_info;
-        let ep = fill_endpoint_defaults(ep);
+        ep.discovery_info = old.discovery_info.clone();
+        let ep = requeue_if_access_changed(&old, fill_endpoint_defaults(ep));
         self.store.update_redfish_endpoint(&ep).await?;
+        self.pokes.discovery.poke();
         Ok(ep)
     }
 
@@ -679,10 +681,12 @@ impl App {
         id: &Xname,
         f: impl FnOnce(&mut RedfishEndpoint),
     ) -> AppResult<RedfishEndpoint> {
-        let mut ep = self.get_redfish_endpoint(id).await?;
+        let old = self.get_redfish_endpoint(id).await?;
+        let mut ep = old.clone();
         f(&mut ep);
-        let ep = fill_endpoint_defaults(ep);
+        let ep = requeue_if_access_changed(&old, fill_endpoint_defaults(ep));
         self.store.update_redfish_endpoint(&ep).await?;
+        self.pokes.discovery.poke();
         Ok(ep)
     }
 
@@ -728,6 +732,23 @@ fn fill_endpoint_defaults(mut ep: RedfishEndpoint) -> RedfishEndpoint {
     }
     if ep.discovery_info.last_status.is_empty() {
         ep.discovery_info.last_status = "NotYetQueried".into();
+    }
+    ep
+}
+
+/// A BMC whose address, credentials or trust changed (or that asks for it) is discovered
+/// again.
+fn requeue_if_access_changed(old: &RedfishEndpoint, mut ep: RedfishEndpoint) -> RedfishEndpoint {
+    let changed = old.base_url() != ep.base_url()
+        || old.user != ep.user
+        || old.password != ep.password
+        || old.trust != ep.trust
+        || old.node_xnames != ep.node_xnames
+        || (ep.enabled && !old.enabled);
+    if changed || ep.rediscover_on_update {
+        ep.discovery_info.last_status =
+            crate::model::redfish_endpoint::discovery_status::NOT_YET_QUERIED.into();
+        ep.discovery_info.error = None;
     }
     ep
 }

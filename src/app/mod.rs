@@ -9,9 +9,11 @@ pub mod boot_index;
 pub mod bss;
 pub mod endpoint_access;
 pub mod inventory;
+pub mod power;
 
 use std::sync::Arc;
 
+use crate::operators::{Activator, Reports};
 use crate::store::{Store, StoreError};
 
 pub use boot_index::BootIndexCache;
@@ -49,7 +51,15 @@ pub struct AppSettings {
     pub boot_retry_delay_secs: u64,
 }
 
-/// The application: the store, the boot read model and the settings.
+/// Pokes for the operators whose work the use cases record.
+#[derive(Clone, Default)]
+pub struct Pokes {
+    pub discovery: Activator,
+    pub power: Activator,
+    pub monitor: Activator,
+}
+
+/// The application: the store, the read models, the settings and the operator pokes.
 pub struct App {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) settings: AppSettings,
@@ -57,6 +67,10 @@ pub struct App {
     pub(crate) access: AccessRecorder,
     /// BSS writes check-then-write (POST refuses existing hosts); one at a time.
     pub(crate) bss_writes: tokio::sync::Mutex<()>,
+    /// Latest power samples (written by the power operators, read by power-status).
+    pub(crate) power: Arc<power::PowerCache>,
+    pub(crate) pokes: Pokes,
+    pub(crate) reports: Reports,
 }
 
 impl App {
@@ -67,7 +81,27 @@ impl App {
             store,
             settings,
             bss_writes: tokio::sync::Mutex::new(()),
+            power: Arc::default(),
+            pokes: Pokes::default(),
+            reports: Reports::default(),
         })
+    }
+
+    pub fn pokes(&self) -> &Pokes {
+        &self.pokes
+    }
+
+    pub fn power_cache(&self) -> Arc<power::PowerCache> {
+        self.power.clone()
+    }
+
+    /// The last report of every operator.
+    pub fn operator_reports(&self) -> Vec<crate::operators::Report> {
+        self.reports.all()
+    }
+
+    pub fn reports(&self) -> Reports {
+        self.reports.clone()
     }
 
     pub fn settings(&self) -> &AppSettings {

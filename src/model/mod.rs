@@ -9,16 +9,19 @@
 
 pub mod bootparams;
 pub mod component;
+pub mod component_endpoint;
 pub mod ethernet;
 pub mod group;
 pub mod mac;
+pub mod power;
 pub mod redfish_endpoint;
 pub mod xname;
 
 pub use bootparams::{BootParams, HostKey, ImageKind, ImageParams, ScriptValueError};
 pub use component::{Component, ComponentError};
+pub use component_endpoint::ComponentEndpoint;
 pub use ethernet::{EthernetInterface, IpMapping};
 pub use group::{Group, GroupKind};
 pub use mac::{Mac, MacError};
-pub use redfish_endpoint::{DiscoveryInfo, RedfishEndpoint};
+pub use redfish_endpoint::{BmcTrust, DiscoveryInfo, RedfishEndpoint};
 pub use xname::{Xname, XnameError, XnameKind};

@@ -43,6 +43,9 @@ fn endpoint(id: &str) -> RedfishEndpoint {
         rediscover_on_update: false,
         template_id: String::new(),
         discovery_info: Default::default(),
+        scheme: "https".into(),
+        trust: Default::default(),
+        node_xnames: vec![],
     }
 }
 
@@ -64,6 +67,130 @@ pub async fn run_all(store: &dyn Store) {
     redfish_endpoints(store).await;
     boot_params(store).await;
     endpoint_access(store).await;
+    discovery(store).await;
+    transitions(store).await;
+}
+
+pub async fn discovery(s: &dyn Store) {
+    use crate::model::ComponentEndpoint;
+    use crate::store::DiscoveryWrite;
+    let bmc = x("x9c0s0b0");
+    s.insert_redfish_endpoints(&[endpoint("x9c0s0b0")])
+        .await
+        .unwrap();
+    let node = Component::new(x("x9c0s0b0n0"));
+    let ce = |id: &str| ComponentEndpoint {
+        id: x(id),
+        redfish_endpoint_id: bmc.clone(),
+        odata_id: "/redfish/v1/Systems/1".into(),
+        system_id: "1".into(),
+        name: String::new(),
+        uuid: String::new(),
+        reset_target: "/redfish/v1/Systems/1/Actions/ComputerSystem.Reset".into(),
+        reset_types: vec!["On".into(), "ForceOff".into()],
+        boot_targets: vec![],
+        macs: vec!["02:00:00:00:00:01".into()],
+    };
+    let mut ep = endpoint("x9c0s0b0");
+    ep.discovery_info.last_status = "DiscoverOK".into();
+    let write = DiscoveryWrite {
+        endpoint: ep.clone(),
+        components: vec![node.clone()],
+        interfaces: vec![iface("02:00:00:00:00:01", Some("x9c0s0b0n0"))],
+        component_endpoints: vec![ce("x9c0s0b0n0")],
+    };
+    s.record_discovery(&write).await.unwrap();
+    // Discovery is repeatable: the same write again replaces, never conflicts.
+    s.record_discovery(&write).await.unwrap();
+    assert_eq!(s.get_redfish_endpoint(&bmc).await.unwrap(), Some(ep));
+    assert_eq!(s.get_component(&node.id).await.unwrap(), Some(node.clone()));
+    assert_eq!(
+        s.list_component_endpoints().await.unwrap(),
+        vec![ce("x9c0s0b0n0")]
+    );
+    assert!(
+        s.get_ethernet_interface("020000000001")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Deleting the BMC removes its component endpoints, not its nodes.
+    assert!(s.delete_redfish_endpoint(&bmc).await.unwrap());
+    assert!(s.get_component_endpoint(&node.id).await.unwrap().is_none());
+    assert!(s.get_component(&node.id).await.unwrap().is_some());
+    // A discovery of a BMC deleted meanwhile records nothing.
+    s.record_discovery(&write).await.unwrap();
+    assert!(s.list_component_endpoints().await.unwrap().is_empty());
+    s.delete_component(&node.id).await.unwrap();
+    s.delete_all_ethernet_interfaces().await.unwrap();
+}
+
+pub async fn transitions(s: &dyn Store) {
+    use crate::model::power::*;
+    let now = chrono::Utc::now();
+    let t = Transition {
+        id: uuid::Uuid::new_v4(),
+        operation: PowerOperation::On,
+        deadline_minutes: 1,
+        deadline_seconds: None,
+        boot_target: Some("Pxe".into()),
+        created: now,
+        expires: now + chrono::Duration::hours(24),
+        status: TransitionStatus::New,
+        counts: TaskCounts::default(),
+    };
+    let tasks = vec![
+        PowerTask::new("x1c0s0b0n0".into()),
+        PowerTask::new("FAKE".into()),
+    ];
+    s.insert_transition(&t, &tasks).await.unwrap();
+    assert!(matches!(
+        s.insert_transition(&t, &tasks).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let mut t2 = t.clone();
+    t2.status = TransitionStatus::InProgress;
+    let mut done = tasks[1].clone();
+    done.status = TaskStatus::Failed;
+    done.error = Some("Invalid xname".into());
+    assert!(
+        s.update_transition(&t2, std::slice::from_ref(&done))
+            .await
+            .unwrap()
+    );
+    let (got, got_tasks) = s.get_transition(t.id).await.unwrap().unwrap();
+    assert_eq!(got, t2);
+    assert_eq!(got_tasks, vec![tasks[0].clone(), done]);
+    assert!(
+        s.get_transition(uuid::Uuid::new_v4())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // An abort request survives progress writes and reads as abort-signaled.
+    assert!(!s.transition_abort_requested(t.id).await.unwrap());
+    assert!(s.request_transition_abort(t.id).await.unwrap());
+    assert!(
+        !s.request_transition_abort(uuid::Uuid::new_v4())
+            .await
+            .unwrap()
+    );
+    s.update_transition(&t2, &[]).await.unwrap();
+    assert!(s.transition_abort_requested(t.id).await.unwrap());
+    let (got, _) = s.get_transition(t.id).await.unwrap().unwrap();
+    assert_eq!(got.status, TransitionStatus::AbortSignaled);
+    let mut t3 = t2.clone();
+    t3.status = TransitionStatus::Aborted;
+    s.update_transition(&t3, &[]).await.unwrap();
+    assert_eq!(s.list_transitions().await.unwrap(), vec![t3.clone()]);
+    assert_eq!(s.delete_expired_transitions(now).await.unwrap(), 0);
+    assert_eq!(
+        s.delete_expired_transitions(now + chrono::Duration::hours(25))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(s.get_transition(t.id).await.unwrap().is_none());
 }
 
 pub async fn components(s: &dyn Store) {

@@ -12,9 +12,10 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 
+use crate::model::power::{PowerTask, Transition};
 use crate::model::{
-    BootParams, Component, EthernetInterface, Group, GroupKind, HostKey, ImageKind, ImageParams,
-    RedfishEndpoint, Xname,
+    BootParams, Component, ComponentEndpoint, EthernetInterface, Group, GroupKind, HostKey,
+    ImageKind, ImageParams, RedfishEndpoint, Xname,
 };
 
 pub use sqlite::SqliteStore;
@@ -53,6 +54,17 @@ pub struct BootWrite {
     pub delete_hosts: Vec<HostKey>,
     pub put_images: Vec<ImageParams>,
     pub delete_images: Vec<(ImageKind, String)>,
+}
+
+/// The outcome of discovering one BMC, written atomically: the endpoint (with its
+/// DiscoveryInfo), the nodes found (created or updated), their interfaces (upserted by
+/// MAC) and the BMC's component endpoints (replacing the previous set).
+#[derive(Debug, Clone)]
+pub struct DiscoveryWrite {
+    pub endpoint: RedfishEndpoint,
+    pub components: Vec<Component>,
+    pub interfaces: Vec<EthernetInterface>,
+    pub component_endpoints: Vec<ComponentEndpoint>,
 }
 
 /// When a node last fetched one of its endpoints (BSS `endpoint-history`).
@@ -99,6 +111,33 @@ pub trait Store: Send + Sync + 'static {
     async fn update_redfish_endpoint(&self, ep: &RedfishEndpoint) -> StoreResult<bool>;
     async fn delete_redfish_endpoint(&self, id: &Xname) -> StoreResult<bool>;
     async fn delete_all_redfish_endpoints(&self) -> StoreResult<u64>;
+
+    // --- Inventory/ComponentEndpoints (written by discovery)
+    async fn list_component_endpoints(&self) -> StoreResult<Vec<ComponentEndpoint>>;
+    async fn get_component_endpoint(&self, id: &Xname) -> StoreResult<Option<ComponentEndpoint>>;
+    async fn record_discovery(&self, write: &DiscoveryWrite) -> StoreResult<()>;
+
+    // --- power transitions
+    async fn insert_transition(&self, t: &Transition, tasks: &[PowerTask]) -> StoreResult<()>;
+    /// Replace the transition's header and the given tasks (matched by xname). False if
+    /// the transition does not exist.
+    async fn update_transition(&self, t: &Transition, tasks: &[PowerTask]) -> StoreResult<bool>;
+    async fn get_transition(
+        &self,
+        id: uuid::Uuid,
+    ) -> StoreResult<Option<(Transition, Vec<PowerTask>)>>;
+    /// Ask for a transition to be aborted (kept apart from progress writes, so neither can
+    /// overwrite the other); reads then report `abort-signaled` until it is done. False
+    /// if there is no such transition.
+    async fn request_transition_abort(&self, id: uuid::Uuid) -> StoreResult<bool>;
+    async fn transition_abort_requested(&self, id: uuid::Uuid) -> StoreResult<bool>;
+    /// Headers only, oldest first.
+    async fn list_transitions(&self) -> StoreResult<Vec<Transition>>;
+    /// Delete transitions whose expiry is before `now`; returns how many.
+    async fn delete_expired_transitions(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<u64>;
 
     // --- BSS boot parameters
     async fn list_boot_params(&self) -> StoreResult<Vec<(HostKey, BootParams)>>;

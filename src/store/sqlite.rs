@@ -17,17 +17,21 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::{BootWrite, EndpointAccess, Store, StoreError, StoreResult};
+use super::{BootWrite, DiscoveryWrite, EndpointAccess, Store, StoreError, StoreResult};
+use crate::model::power::{PowerTask, Transition};
 use crate::model::{
-    BootParams, Component, EthernetInterface, Group, GroupKind, HostKey, ImageParams,
-    RedfishEndpoint, Xname,
+    BootParams, Component, ComponentEndpoint, EthernetInterface, Group, GroupKind, HostKey,
+    ImageParams, RedfishEndpoint, Xname,
 };
 
 /// Embedded migrations, in order. Never edit one that has shipped; add a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../migrations/sqlite/0001_inventory_and_boot.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../migrations/sqlite/0001_inventory_and_boot.sql"),
+    ),
+    (2, include_str!("../../migrations/sqlite/0002_power.sql")),
+];
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -40,6 +44,14 @@ fn backend(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
 
 fn encode<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("domain records always serialise")
+}
+
+/// A transition whose abort was requested reads `abort-signaled` until it is done.
+fn with_abort(mut t: Transition, abort_requested: bool) -> Transition {
+    if abort_requested && !t.status.is_done() {
+        t.status = crate::model::power::TransitionStatus::AbortSignaled;
+    }
+    t
 }
 
 fn decode<T: DeserializeOwned>(what: &str, doc: &str) -> StoreResult<T> {
@@ -494,6 +506,210 @@ impl Store for SqliteStore {
             "DELETE FROM redfish_endpoints",
         )
         .await
+    }
+
+    async fn list_component_endpoints(&self) -> StoreResult<Vec<ComponentEndpoint>> {
+        self.docs(
+            "component endpoint",
+            "SELECT doc FROM component_endpoints ORDER BY id",
+        )
+        .await
+    }
+
+    async fn get_component_endpoint(&self, id: &Xname) -> StoreResult<Option<ComponentEndpoint>> {
+        self.doc(
+            "component endpoint",
+            "SELECT doc FROM component_endpoints WHERE id = ?",
+            id.as_str(),
+        )
+        .await
+    }
+
+    async fn record_discovery(&self, w: &DiscoveryWrite) -> StoreResult<()> {
+        let op = "record discovery";
+        let mut tx = self.pool.begin().await.map_err(backend(op))?;
+        let r = sqlx::query("UPDATE redfish_endpoints SET doc = ? WHERE id = ?")
+            .bind(encode(&w.endpoint))
+            .bind(w.endpoint.id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend(op))?;
+        if r.rows_affected() == 0 {
+            // Deleted while it was being discovered: record nothing.
+            return Ok(());
+        }
+        for c in &w.components {
+            sqlx::query("INSERT INTO components (id, nid, doc) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET nid = excluded.nid, doc = excluded.doc")
+                .bind(c.id.as_str())
+                .bind(c.nid)
+                .bind(encode(c))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend(op))?;
+        }
+        for i in &w.interfaces {
+            sqlx::query("INSERT INTO ethernet_interfaces (id, component_id, doc) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET component_id = excluded.component_id, doc = excluded.doc")
+                .bind(i.id())
+                .bind(i.component_id.as_ref().map(|x| x.as_str()))
+                .bind(encode(i))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend(op))?;
+        }
+        sqlx::query("DELETE FROM component_endpoints WHERE endpoint_id = ?")
+            .bind(w.endpoint.id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend(op))?;
+        for ce in &w.component_endpoints {
+            sqlx::query("INSERT INTO component_endpoints (id, endpoint_id, doc) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET endpoint_id = excluded.endpoint_id, doc = excluded.doc")
+                .bind(ce.id.as_str())
+                .bind(ce.redfish_endpoint_id.as_str())
+                .bind(encode(ce))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend(op))?;
+        }
+        tx.commit().await.map_err(backend(op))
+    }
+
+    async fn insert_transition(&self, t: &Transition, tasks: &[PowerTask]) -> StoreResult<()> {
+        let op = "insert transition";
+        let mut tx = self.pool.begin().await.map_err(backend(op))?;
+        let r =
+            sqlx::query("INSERT INTO transitions (id, created, expires, doc) VALUES (?, ?, ?, ?)")
+                .bind(t.id.to_string())
+                .bind(t.created.to_rfc3339())
+                .bind(t.expires.to_rfc3339())
+                .bind(encode(t))
+                .execute(&mut *tx)
+                .await;
+        match r {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict {
+                    what: format!("transition {}", t.id),
+                });
+            }
+            r => r.map_err(backend(op))?,
+        };
+        for (seq, task) in tasks.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO transition_tasks (transition_id, seq, xname, doc) VALUES (?, ?, ?, ?)",
+            )
+            .bind(t.id.to_string())
+            .bind(seq as i64)
+            .bind(&task.xname)
+            .bind(encode(task))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend(op))?;
+        }
+        tx.commit().await.map_err(backend(op))
+    }
+
+    async fn update_transition(&self, t: &Transition, tasks: &[PowerTask]) -> StoreResult<bool> {
+        let op = "update transition";
+        let mut tx = self.pool.begin().await.map_err(backend(op))?;
+        let r = sqlx::query("UPDATE transitions SET doc = ? WHERE id = ?")
+            .bind(encode(t))
+            .bind(t.id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend(op))?;
+        if r.rows_affected() == 0 {
+            return Ok(false);
+        }
+        for task in tasks {
+            sqlx::query(
+                "UPDATE transition_tasks SET doc = ? WHERE transition_id = ? AND xname = ?",
+            )
+            .bind(encode(task))
+            .bind(t.id.to_string())
+            .bind(&task.xname)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend(op))?;
+        }
+        tx.commit().await.map_err(backend(op))?;
+        Ok(true)
+    }
+
+    async fn get_transition(
+        &self,
+        id: uuid::Uuid,
+    ) -> StoreResult<Option<(Transition, Vec<PowerTask>)>> {
+        let what = "transition";
+        let row = sqlx::query("SELECT doc, abort_requested FROM transitions WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend(what))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let t = with_abort(
+            decode(what, &row.get::<String, _>(0))?,
+            row.get::<i64, _>(1) != 0,
+        );
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT doc FROM transition_tasks WHERE transition_id = ? ORDER BY seq",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend(what))?;
+        let tasks = rows
+            .iter()
+            .map(|d| decode("transition task", d))
+            .collect::<StoreResult<Vec<PowerTask>>>()?;
+        Ok(Some((t, tasks)))
+    }
+
+    async fn list_transitions(&self) -> StoreResult<Vec<Transition>> {
+        let what = "transition";
+        let rows = sqlx::query("SELECT doc, abort_requested FROM transitions ORDER BY created, id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend(what))?;
+        rows.iter()
+            .map(|r| {
+                Ok(with_abort(
+                    decode(what, &r.get::<String, _>(0))?,
+                    r.get::<i64, _>(1) != 0,
+                ))
+            })
+            .collect()
+    }
+
+    async fn request_transition_abort(&self, id: uuid::Uuid) -> StoreResult<bool> {
+        let r = sqlx::query("UPDATE transitions SET abort_requested = 1 WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(backend("request transition abort"))?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn transition_abort_requested(&self, id: uuid::Uuid) -> StoreResult<bool> {
+        let v: Option<i64> =
+            sqlx::query_scalar("SELECT abort_requested FROM transitions WHERE id = ?")
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend("read transition abort"))?;
+        Ok(v.unwrap_or(0) != 0)
+    }
+
+    async fn delete_expired_transitions(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<u64> {
+        let r = sqlx::query("DELETE FROM transitions WHERE expires < ?")
+            .bind(now.to_rfc3339())
+            .execute(&self.pool)
+            .await
+            .map_err(backend("delete expired transitions"))?;
+        Ok(r.rows_affected())
     }
 
     async fn list_boot_params(&self) -> StoreResult<Vec<(HostKey, BootParams)>> {

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs the real peers that the integration tests talk to, into $REPO/.peers/.
+# Today: the sushy-tools Redfish emulator (fake driver) in a Python venv. bcrypt (a dependency of
+# sushy-tools: its SUSHY_EMULATOR_AUTH_FILE takes bcrypt htpasswd entries only) is pinned too, and
+# can hash a password: .peers/venv/bin/python -c 'import bcrypt; print(bcrypt.hashpw(b"pw", bcrypt.gensalt(4)).decode())'
+# Used by tests/integration/sushy.rs.
+# Idempotent: when the pinned versions are already installed it only says so.
+# Can be executed (`bash scripts/peers.sh`) or sourced (`. scripts/peers.sh`); either way it
+# exits/returns non-zero on failure and leaves the caller's shell options alone.
+
+_peers_main() {
+    local repo venv py want_sushy want_bcrypt
+    repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+    venv="$repo/.peers/venv"
+    py="$venv/bin/python"
+    want_sushy="2.2.0"
+    want_bcrypt="4.2.0"
+
+    # Fast path: both packages importable at the pinned versions.
+    if [ -x "$py" ] && [ -x "$venv/bin/sushy-emulator" ] &&
+        "$py" - "$want_sushy" "$want_bcrypt" >/dev/null 2>&1 <<'EOF'
+import sys
+from importlib.metadata import version
+import bcrypt, sushy_tools  # noqa: F401  (must import, not just be listed)
+sys.exit(0 if (version("sushy-tools"), version("bcrypt")) == (sys.argv[1], sys.argv[2]) else 1)
+EOF
+    then
+        echo "peers: sushy-tools $want_sushy and bcrypt $want_bcrypt already in $venv" >&2
+        return 0
+    fi
+
+    # (Re)create the venv unless it exists with a working pip. A venv made without ensurepip
+    # (Debian without python3-venv) has bin/python but no pip: start over in that case.
+    if ! { [ -x "$py" ] && "$py" -m pip --version >/dev/null 2>&1; }; then
+        echo "peers: creating venv $venv" >&2
+        rm -rf "$venv"
+        mkdir -p "$repo/.peers" || return 1
+        if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+            rm -rf "$venv"
+            # Debian/Ubuntu split venv/ensurepip into python3-venv (python3.X-venv).
+            if [ "$(id -u)" -ne 0 ]; then
+                echo "peers: 'python3 -m venv' failed; run: sudo apt-get install python3-venv" >&2
+                return 1
+            fi
+            echo "peers: 'python3 -m venv' failed; installing python3-venv with apt-get" >&2
+            DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv >&2 ||
+                { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv >&2; } ||
+                return 1
+            python3 -m venv "$venv" || return 1
+        fi
+    fi
+
+    echo "peers: pip install sushy-tools==$want_sushy bcrypt==$want_bcrypt into $venv" >&2
+    "$py" -m pip install --disable-pip-version-check --quiet \
+        "sushy-tools==$want_sushy" "bcrypt==$want_bcrypt" >&2 || return 1
+    "$py" -c 'from importlib.metadata import version as v; print("peers: installed sushy-tools", v("sushy-tools"), "bcrypt", v("bcrypt"), "Flask", v("flask"))' >&2
+}
+
+# A subshell keeps `set -euo pipefail` and the helper's variables out of a sourcing shell.
+( set -euo pipefail; _peers_main "$@" )

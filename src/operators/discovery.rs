@@ -1,0 +1,246 @@
+//! Discovery: crawl BMCs whose endpoint is waiting for it (`NotYetQueried` after a POST,
+//! `DiscoveryStarted` after `Inventory/Discover`) and record what they have.
+//!
+//! Each system becomes a Node component (named by the endpoint's `node_xnames`, else the
+//! BMC's xname plus `n<index>` in collection order), its MACs become EthernetInterfaces,
+//! and its reset capabilities a ComponentEndpoint — all in one store write per BMC. A
+//! failure is recorded on the endpoint (`HTTPsGetFailed` and the cause) rather than
+//! retried in a loop: rediscovery is on demand.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use futures::StreamExt;
+
+use super::{Activator, Operator};
+use crate::model::redfish_endpoint::discovery_status as ds;
+use crate::model::{
+    Component, ComponentEndpoint, EthernetInterface, Mac, RedfishEndpoint, Xname, XnameKind,
+};
+use crate::power::{BmcAccess, DiscoveredBmc, PowerDriver, PowerErrorKind};
+use crate::store::{DiscoveryWrite, Store};
+
+pub struct Discovery {
+    pub store: Arc<dyn Store>,
+    pub driver: Arc<dyn PowerDriver>,
+    pub period: Duration,
+    /// BMCs crawled at once.
+    pub concurrency: usize,
+    /// Poked after a successful discovery so fresh nodes get a power sample.
+    pub monitor: Activator,
+}
+
+#[async_trait]
+impl Operator for Discovery {
+    fn name(&self) -> &'static str {
+        "discovery"
+    }
+
+    fn period(&self) -> Duration {
+        self.period
+    }
+
+    async fn activate(&mut self) -> serde_json::Value {
+        let endpoints = match self.store.list_redfish_endpoints().await {
+            Ok(e) => e,
+            Err(e) => return serde_json::json!({"error": crate::api::problem::chain(&e)}),
+        };
+        let pending: Vec<RedfishEndpoint> = endpoints
+            .into_iter()
+            .filter(|e| e.enabled && ds::pending(&e.discovery_info.last_status))
+            .collect();
+        if pending.is_empty() {
+            return serde_json::json!({"discovered": 0});
+        }
+        let interfaces: HashMap<String, EthernetInterface> =
+            match self.store.list_ethernet_interfaces().await {
+                Ok(v) => v.into_iter().map(|i| (i.id(), i)).collect(),
+                Err(e) => return serde_json::json!({"error": crate::api::problem::chain(&e)}),
+            };
+        let outcomes: Vec<(Xname, String)> = futures::stream::iter(pending)
+            .map(|ep| self.discover_one(ep, &interfaces))
+            .buffer_unordered(self.concurrency.max(1))
+            .collect()
+            .await;
+        let ok = outcomes.iter().filter(|(_, s)| s == ds::OK).count();
+        if ok > 0 {
+            self.monitor.poke();
+        }
+        serde_json::json!({
+            "discovered": ok,
+            "failed": outcomes.iter().filter(|(_, s)| s != ds::OK).map(|(x, s)| format!("{x}: {s}")).collect::<Vec<_>>(),
+        })
+    }
+}
+
+impl Discovery {
+    async fn discover_one(
+        &self,
+        mut ep: RedfishEndpoint,
+        interfaces: &HashMap<String, EthernetInterface>,
+    ) -> (Xname, String) {
+        let id = ep.id.clone();
+        tracing::info!(bmc = %id, url = %ep.base_url(), "discovering");
+        ep.discovery_info.last_attempt = Some(Utc::now());
+        let result = self.driver.discover(&BmcAccess::from(&ep)).await;
+        let write = match result {
+            Ok(found) => match self.plan(&ep, found, interfaces).await {
+                Ok(w) => w,
+                Err(msg) => {
+                    ep.discovery_info.last_status = ds::INVALID.into();
+                    ep.discovery_info.error = Some(msg);
+                    return self.record_failure(ep).await;
+                }
+            },
+            Err(e) => {
+                ep.discovery_info.last_status = match e.kind {
+                    PowerErrorKind::Config => ds::INVALID,
+                    PowerErrorKind::Refused if e.message.contains("unreadable") => {
+                        ds::DECODE_FAILED
+                    }
+                    _ => ds::HTTPS_GET_FAILED,
+                }
+                .into();
+                ep.discovery_info.error = Some(e.message.clone());
+                tracing::warn!(bmc = %id, error = %e, "discovery failed");
+                return self.record_failure(ep).await;
+            }
+        };
+        match self.store.record_discovery(&write).await {
+            Ok(()) => {
+                tracing::info!(bmc = %id, nodes = write.component_endpoints.len(), "discovered");
+                (id, ds::OK.into())
+            }
+            Err(e) => {
+                let mut ep = write.endpoint;
+                ep.discovery_info.last_status = ds::STORE_FAILED.into();
+                ep.discovery_info.error = Some(crate::api::problem::chain(&e));
+                self.record_failure(ep).await
+            }
+        }
+    }
+
+    async fn record_failure(&self, ep: RedfishEndpoint) -> (Xname, String) {
+        let status = ep.discovery_info.last_status.clone();
+        if let Err(e) = self.store.update_redfish_endpoint(&ep).await {
+            tracing::warn!(bmc = %ep.id, error = %crate::api::problem::chain(&e), "could not record the discovery failure");
+        }
+        (ep.id, status)
+    }
+
+    /// Turn what the BMC reported into the store write (pure apart from reading the
+    /// existing components, whose admin-set fields are kept).
+    async fn plan(
+        &self,
+        ep: &RedfishEndpoint,
+        found: DiscoveredBmc,
+        interfaces: &HashMap<String, EthernetInterface>,
+    ) -> Result<DiscoveryWrite, String> {
+        let names = node_names(ep, found.systems.len())?;
+        let mut components = Vec::new();
+        let mut ifaces = Vec::new();
+        let mut ces = Vec::new();
+        for (sys, node) in found.systems.iter().zip(names) {
+            let mut comp = match self.store.get_component(&node).await {
+                Ok(Some(c)) => c,
+                Ok(None) => {
+                    let mut c = Component::new(node.clone());
+                    c.role = Some("Compute".into());
+                    c.arch = Some("X86".into());
+                    c
+                }
+                Err(e) => return Err(crate::api::problem::chain(&e)),
+            };
+            // Hardware states follow the power state; software states (Ready, Standby…)
+            // belong to whoever set them.
+            if matches!(
+                comp.state.as_str(),
+                "Unknown" | "Empty" | "Populated" | "On" | "Off"
+            ) {
+                comp.state = match sys.power {
+                    crate::model::power::PowerState::On => "On",
+                    crate::model::power::PowerState::Off => "Off",
+                    _ => "Populated",
+                }
+                .into();
+            }
+            components.push(comp);
+            let mut macs = Vec::new();
+            for raw in &sys.macs {
+                let Ok(mac) = Mac::parse(raw) else {
+                    tracing::warn!(bmc = %ep.id, system = %sys.path, mac = raw, "ignoring an unreadable MAC");
+                    continue;
+                };
+                let mut iface = interfaces
+                    .get(&mac.id())
+                    .cloned()
+                    .unwrap_or(EthernetInterface {
+                        mac: mac.clone(),
+                        description: String::new(),
+                        ip_addresses: vec![],
+                        last_update: Utc::now(),
+                        component_id: None,
+                    });
+                iface.component_id = Some(node.clone());
+                if iface.description.is_empty() {
+                    iface.description = format!("discovered on {} {}", ep.id, sys.path);
+                }
+                iface.last_update = Utc::now();
+                macs.push(mac.to_string());
+                ifaces.push(iface);
+            }
+            ces.push(ComponentEndpoint {
+                id: node,
+                redfish_endpoint_id: ep.id.clone(),
+                odata_id: sys.path.clone(),
+                system_id: sys.id.clone(),
+                name: sys.name.clone(),
+                uuid: sys.uuid.clone(),
+                reset_target: sys.reset_target.clone(),
+                reset_types: sys.reset_types.clone(),
+                boot_targets: sys.boot_targets.clone(),
+                macs,
+            });
+        }
+        let mut endpoint = ep.clone();
+        endpoint.discovery_info.last_status = ds::OK.into();
+        endpoint.discovery_info.error = None;
+        endpoint.discovery_info.redfish_version = found.redfish_version;
+        Ok(DiscoveryWrite {
+            endpoint,
+            components,
+            interfaces: ifaces,
+            component_endpoints: ces,
+        })
+    }
+}
+
+/// Node names for `count` systems: the endpoint's explicit list, else `<bmc>n<i>`.
+pub fn node_names(ep: &RedfishEndpoint, count: usize) -> Result<Vec<Xname>, String> {
+    if !ep.node_xnames.is_empty() {
+        if ep.node_xnames.len() < count {
+            return Err(format!(
+                "BMC {} has {count} systems but only {} node xnames were given",
+                ep.id,
+                ep.node_xnames.len()
+            ));
+        }
+        return Ok(ep.node_xnames[..count].to_vec());
+    }
+    if ep.id.kind() != XnameKind::NodeBmc {
+        return Err(format!(
+            "cannot name the systems of {} ({}): give the nodes' xnames",
+            ep.id,
+            ep.id.kind().hms_type()
+        ));
+    }
+    (0..count)
+        .map(|i| {
+            Xname::parse(&format!("{}n{i}", ep.id))
+                .map_err(|e| format!("cannot name system {i} of {}: {e}", ep.id))
+        })
+        .collect()
+}

@@ -1,0 +1,518 @@
+//! Power transitions: carry out what `POST /transitions` recorded.
+//!
+//! An activation starts a runner for every transition that is not done and not already
+//! running (so transitions interrupted by a restart resume), tells runners whose abort was
+//! requested to stop, and deletes expired records. A runner resolves each task's node to
+//! its BMC, plans it (`model::power::plan`, pure) and acts: an optional boot override,
+//! then resets, each confirmed by polling the power state until the deadline, escalating
+//! graceful → forced where the operation allows. Progress is kept in memory and written to
+//! the store in batches, so ten thousand tasks cost a few writes a second, not ten
+//! thousand. Every failure is recorded on its task with the BMC's own message.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::Utc;
+use futures::StreamExt;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::Operator;
+use crate::app::power::PowerCache;
+use crate::model::power::{
+    Plan, PowerSample, PowerState, PowerTask, Step, TaskCounts, TaskStatus, Transition,
+    TransitionStatus, plan, supported_transitions,
+};
+use crate::model::{Xname, XnameKind};
+use crate::power::{BmcAccess, PowerDriver, SystemRef};
+use crate::store::{Store, StoreError};
+
+#[derive(Clone)]
+pub struct PowerContext {
+    pub store: Arc<dyn Store>,
+    pub driver: Arc<dyn PowerDriver>,
+    pub cache: Arc<PowerCache>,
+    /// Between power-state polls while confirming a step.
+    pub confirm_interval: Duration,
+    /// Between progress writes.
+    pub flush_interval: Duration,
+}
+
+pub struct PowerTransitions {
+    ctx: PowerContext,
+    period: Duration,
+    running: Arc<Mutex<HashMap<uuid::Uuid, watch::Sender<bool>>>>,
+    runners: JoinSet<()>,
+}
+
+impl PowerTransitions {
+    pub fn new(ctx: PowerContext, period: Duration) -> PowerTransitions {
+        PowerTransitions {
+            ctx,
+            period,
+            running: Arc::default(),
+            runners: JoinSet::new(),
+        }
+    }
+}
+
+#[async_trait]
+impl Operator for PowerTransitions {
+    fn name(&self) -> &'static str {
+        "power-transitions"
+    }
+
+    fn period(&self) -> Duration {
+        self.period
+    }
+
+    async fn activate(&mut self) -> serde_json::Value {
+        while self.runners.try_join_next().is_some() {}
+        let expired = self
+            .ctx
+            .store
+            .delete_expired_transitions(Utc::now())
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %crate::api::problem::chain(&e), "could not delete expired transitions");
+                0
+            });
+        let transitions = match self.ctx.store.list_transitions().await {
+            Ok(t) => t,
+            Err(e) => return serde_json::json!({"error": crate::api::problem::chain(&e)}),
+        };
+        let mut started = 0;
+        for t in transitions.into_iter().filter(|t| !t.status.is_done()) {
+            let mut running = self.running.lock().expect("runner map lock");
+            if let Some(abort) = running.get(&t.id) {
+                if t.status == TransitionStatus::AbortSignaled {
+                    let _ = abort.send(true);
+                }
+                continue;
+            }
+            let (tx, rx) = watch::channel(t.status == TransitionStatus::AbortSignaled);
+            running.insert(t.id, tx);
+            drop(running);
+            started += 1;
+            let ctx = self.ctx.clone();
+            let map = self.running.clone();
+            self.runners.spawn(async move {
+                let id = t.id;
+                if let Err(e) = run_transition(&ctx, id, rx).await {
+                    tracing::warn!(transition = %id, error = %crate::api::problem::chain(&e), "transition runner stopped on a store error; it resumes at the next activation");
+                }
+                map.lock().expect("runner map lock").remove(&id);
+            });
+        }
+        let running = self.running.lock().expect("runner map lock").len();
+        serde_json::json!({"started": started, "running": running, "expired_deleted": expired})
+    }
+}
+
+/// Task progress shared by a runner's task futures and its flusher.
+struct Progress {
+    tasks: Mutex<Vec<PowerTask>>,
+    dirty: Mutex<BTreeSet<usize>>,
+}
+
+impl Progress {
+    fn set(&self, i: usize, status: TaskStatus, description: String, error: Option<String>) {
+        let mut tasks = self.tasks.lock().expect("progress lock");
+        let t = &mut tasks[i];
+        t.status = status;
+        t.description = description;
+        t.error = error;
+        t.updated = Some(Utc::now());
+        self.dirty.lock().expect("progress lock").insert(i);
+    }
+
+    fn describe(&self, i: usize, description: String) {
+        self.set(i, TaskStatus::InProgress, description, None);
+    }
+
+    /// Changed tasks since the last call, and the counts over all tasks.
+    fn take(&self) -> (Vec<PowerTask>, TaskCounts) {
+        let tasks = self.tasks.lock().expect("progress lock");
+        let dirty = std::mem::take(&mut *self.dirty.lock().expect("progress lock"));
+        let changed = dirty.into_iter().map(|i| tasks[i].clone()).collect();
+        (changed, TaskCounts::of(tasks.iter()))
+    }
+}
+
+async fn run_transition(
+    ctx: &PowerContext,
+    id: uuid::Uuid,
+    mut abort: watch::Receiver<bool>,
+) -> Result<(), StoreError> {
+    let Some((mut t, tasks)) = ctx.store.get_transition(id).await? else {
+        return Ok(());
+    };
+    let progress = Arc::new(Progress {
+        tasks: Mutex::new(tasks),
+        dirty: Mutex::new(BTreeSet::new()),
+    });
+    let aborting = *abort.borrow();
+    let jobs = if aborting {
+        Vec::new()
+    } else {
+        resolve(ctx, &progress).await?
+    };
+    if t.status == TransitionStatus::New {
+        tracing::info!(transition = %id, operation = %t.operation, tasks = jobs.len(), "transition started");
+    } else {
+        tracing::info!(transition = %id, operation = %t.operation, tasks = jobs.len(), "transition resumed");
+    }
+    t.status = TransitionStatus::InProgress;
+    flush(ctx, &mut t, &progress).await?;
+
+    let deadline = t.step_deadline();
+    // Tasks watch `stop`; the runner sets it when the activation (or the store) says abort.
+    let (stop_tx, stop) = watch::channel(aborting);
+    let work = {
+        let t = t.clone();
+        let progress = progress.clone();
+        let abort = stop.clone();
+        async move {
+            futures::stream::iter(jobs)
+                .for_each_concurrent(None, |(i, x, sys)| {
+                    let t = &t;
+                    let progress = progress.clone();
+                    let abort = abort.clone();
+                    async move { run_task(ctx, t, deadline, i, x, sys, &progress, abort).await }
+                })
+                .await
+        }
+    };
+    tokio::pin!(work);
+    let mut tick = tokio::time::interval(ctx.flush_interval);
+    tick.tick().await;
+    loop {
+        let stopping = *stop_tx.borrow();
+        tokio::select! {
+            _ = &mut work => break,
+            set = aborted(&mut abort), if !stopping => {
+                if set {
+                    let _ = stop_tx.send(true);
+                }
+            }
+            _ = tick.tick() => {
+                flush(ctx, &mut t, &progress).await?;
+                if ctx.store.transition_abort_requested(id).await? {
+                    let _ = stop_tx.send(true);
+                }
+            }
+        }
+    }
+    let stopped = *stop_tx.borrow();
+    let aborted = stopped || ctx.store.transition_abort_requested(id).await?;
+    if aborted {
+        let n = progress.tasks.lock().expect("progress lock").len();
+        for i in 0..n {
+            let done = progress.tasks.lock().expect("progress lock")[i]
+                .status
+                .is_done();
+            if !done {
+                progress.set(
+                    i,
+                    TaskStatus::Failed,
+                    "Transition aborted".into(),
+                    Some("the transition was aborted before this task finished".into()),
+                );
+            }
+        }
+    }
+    t.status = if aborted {
+        TransitionStatus::Aborted
+    } else {
+        TransitionStatus::Completed
+    };
+    flush(ctx, &mut t, &progress).await?;
+    tracing::info!(transition = %id, status = t.status.as_str(), succeeded = t.counts.succeeded, failed = t.counts.failed + t.counts.unsupported, "transition finished");
+    Ok(())
+}
+
+async fn flush(
+    ctx: &PowerContext,
+    t: &mut Transition,
+    progress: &Progress,
+) -> Result<(), StoreError> {
+    let (changed, counts) = progress.take();
+    t.counts = counts;
+    ctx.store.update_transition(t, &changed).await?;
+    Ok(())
+}
+
+/// Resolve every unfinished task to its BMC system; tasks that cannot be resolved fail
+/// here with PCS's messages.
+async fn resolve(
+    ctx: &PowerContext,
+    progress: &Progress,
+) -> Result<Vec<(usize, Xname, SystemRef)>, StoreError> {
+    let ces: HashMap<Xname, crate::model::ComponentEndpoint> = ctx
+        .store
+        .list_component_endpoints()
+        .await?
+        .into_iter()
+        .map(|c| (c.id.clone(), c))
+        .collect();
+    let eps: HashMap<Xname, crate::model::RedfishEndpoint> = ctx
+        .store
+        .list_redfish_endpoints()
+        .await?
+        .into_iter()
+        .map(|e| (e.id.clone(), e))
+        .collect();
+    let components: std::collections::HashSet<Xname> = ctx
+        .store
+        .list_components()
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    let snapshot: Vec<PowerTask> = progress.tasks.lock().expect("progress lock").clone();
+    let mut jobs = Vec::new();
+    for (i, task) in snapshot.iter().enumerate() {
+        if task.status.is_done() {
+            continue;
+        }
+        let fail = |msg: String| {
+            progress.set(
+                i,
+                TaskStatus::Failed,
+                "Failed to achieve transition".into(),
+                Some(msg),
+            )
+        };
+        let x = match Xname::parse(&task.xname) {
+            Ok(x) => x,
+            Err(_) => {
+                fail("Invalid xname".into());
+                continue;
+            }
+        };
+        if x.kind() != XnameKind::Node {
+            fail(format!(
+                "No power control for component type {}",
+                x.kind().hms_type()
+            ));
+            continue;
+        }
+        if !components.contains(&x) {
+            fail("Xname not found in HSM".into());
+            continue;
+        }
+        let Some(ce) = ces.get(&x) else {
+            fail(
+                "Missing xname: no Redfish endpoint is known for this node; discover its BMC"
+                    .into(),
+            );
+            continue;
+        };
+        let Some(ep) = eps.get(&ce.redfish_endpoint_id) else {
+            fail(format!(
+                "Redfish endpoint {} not found",
+                ce.redfish_endpoint_id
+            ));
+            continue;
+        };
+        if !ep.enabled {
+            fail(format!("Redfish endpoint {} is disabled", ep.id));
+            continue;
+        }
+        jobs.push((i, x, SystemRef::new(BmcAccess::from(ep), ce)));
+    }
+    Ok(jobs)
+}
+
+fn sample(x: &Xname, sys: &SystemRef, state: Result<PowerState, String>) -> PowerSample {
+    let (state, available, error) = match state {
+        Ok(s) => (s, true, None),
+        Err(e) => (PowerState::Undefined, false, Some(e)),
+    };
+    PowerSample {
+        xname: x.clone(),
+        state,
+        available,
+        error,
+        supported: supported_transitions(&sys.reset_types),
+        updated: Utc::now(),
+    }
+}
+
+/// Resolves when the abort flag is set (true) or its sender is gone (false: never abort).
+async fn aborted(rx: &mut watch::Receiver<bool>) -> bool {
+    let set = rx.wait_for(|a| *a).await.is_ok();
+    if !set {
+        std::future::pending::<()>().await;
+    }
+    set
+}
+
+enum Wait {
+    Reached,
+    TimedOut(Option<String>),
+    Aborted,
+}
+
+/// Poll until the node reports `expect`, the deadline passes, or the transition is aborted.
+async fn wait_for(
+    ctx: &PowerContext,
+    x: &Xname,
+    sys: &SystemRef,
+    expect: PowerState,
+    deadline: Option<Duration>,
+    abort: &mut watch::Receiver<bool>,
+) -> Wait {
+    let until = deadline.map(|d| Instant::now() + d);
+    let mut last_error = None;
+    loop {
+        match ctx.driver.power_state(sys).await {
+            Ok(s) => {
+                ctx.cache.put(sample(x, sys, Ok(s)));
+                if s == expect {
+                    return Wait::Reached;
+                }
+            }
+            Err(e) => last_error = Some(e.message),
+        }
+        let pause = match until {
+            Some(u) => {
+                let left = u.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Wait::TimedOut(last_error);
+                }
+                left.min(ctx.confirm_interval)
+            }
+            None => ctx.confirm_interval,
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            true = aborted(abort) => return Wait::Aborted,
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_task(
+    ctx: &PowerContext,
+    t: &Transition,
+    deadline: Option<Duration>,
+    i: usize,
+    x: Xname,
+    sys: SystemRef,
+    progress: &Progress,
+    mut abort: watch::Receiver<bool>,
+) {
+    let fail = |msg: String| {
+        progress.set(
+            i,
+            TaskStatus::Failed,
+            "Failed to achieve transition".into(),
+            Some(msg),
+        )
+    };
+    progress.describe(i, "Gathering power state".into());
+    let state = match ctx.driver.power_state(&sys).await {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.cache.put(sample(&x, &sys, Err(e.message.clone())));
+            return fail(e.message);
+        }
+    };
+    ctx.cache.put(sample(&x, &sys, Ok(state)));
+    let steps = match plan(t.operation, state, &sys.reset_types) {
+        Plan::AlreadyThere => {
+            return progress.set(
+                i,
+                TaskStatus::Succeeded,
+                "Component already in desired state".into(),
+                None,
+            );
+        }
+        Plan::Refuse(status, msg) => {
+            let description = if status == TaskStatus::Unsupported {
+                "Unsupported for transition operation".to_string()
+            } else {
+                "Failed to achieve transition".to_string()
+            };
+            return progress.set(i, status, description, Some(msg));
+        }
+        Plan::Steps(steps) => steps,
+    };
+    let power_on_step = steps
+        .iter()
+        .rposition(|Step::Reset { expect, .. }| *expect == PowerState::On);
+    let mut last_action = String::new();
+    for (
+        k,
+        Step::Reset {
+            reset,
+            expect,
+            fallback,
+        },
+    ) in steps.iter().enumerate()
+    {
+        if *abort.borrow() {
+            return;
+        }
+        if Some(k) == power_on_step
+            && let Some(target) = &t.boot_target
+        {
+            progress.describe(i, format!("Setting one-time boot override, {target}"));
+            match ctx.driver.boot_once(&sys, target).await {
+                Ok(Some(note)) => {
+                    tracing::info!(node = %x, note, "boot override kept in a different form")
+                }
+                Ok(None) => {}
+                Err(e) => return fail(e.message),
+            }
+        }
+        let mut action = reset.to_ascii_lowercase();
+        progress.describe(i, format!("Applying transition, {action}"));
+        if let Err(e) = ctx.driver.reset(&sys, reset).await {
+            return fail(e.message);
+        }
+        if deadline == Some(Duration::ZERO) {
+            progress.describe(i, format!("Transition applied, {action}. Not confirming."));
+            last_action = action;
+            continue;
+        }
+        progress.describe(i, format!("Confirming successful transition, {action}"));
+        let mut outcome = wait_for(ctx, &x, &sys, *expect, deadline, &mut abort).await;
+        if let (Wait::TimedOut(_), Some(force)) = (&outcome, fallback) {
+            tracing::info!(node = %x, graceful = %reset, forced = %force, "graceful step timed out; escalating");
+            action = force.to_ascii_lowercase();
+            progress.describe(i, format!("Applying transition, {action}"));
+            if let Err(e) = ctx.driver.reset(&sys, force).await {
+                return fail(e.message);
+            }
+            progress.describe(i, format!("Confirming successful transition, {action}"));
+            outcome = wait_for(ctx, &x, &sys, *expect, deadline, &mut abort).await;
+        }
+        match outcome {
+            Wait::Reached => {}
+            Wait::Aborted => return,
+            Wait::TimedOut(err) => {
+                let msg = match err {
+                    Some(e) => format!("Timeout waiting for transition, {action}. Last error: {e}"),
+                    None => format!("Timeout waiting for transition, {action}."),
+                };
+                return progress.set(
+                    i,
+                    TaskStatus::Failed,
+                    "Failed to achieve transition".into(),
+                    Some(msg),
+                );
+            }
+        }
+        last_action = action;
+    }
+    let description = if deadline == Some(Duration::ZERO) {
+        format!("Transition applied, {last_action}. Not confirming.")
+    } else {
+        format!("Transition confirmed, {last_action}")
+    };
+    progress.set(i, TaskStatus::Succeeded, description, None);
+}

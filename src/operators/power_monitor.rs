@@ -1,0 +1,89 @@
+//! Power monitor: sample every BMC-managed node's power state into the power cache.
+//!
+//! `GET/POST /power-status` (and BOS's status operator after it) read the cache, so the
+//! BMCs see one request per node per period however often status is asked for. A node
+//! whose BMC does not answer is recorded as `undefined`/unavailable with the reason.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use futures::StreamExt;
+
+use super::Operator;
+use crate::app::power::PowerCache;
+use crate::model::power::{PowerSample, PowerState, supported_transitions};
+use crate::model::{RedfishEndpoint, Xname};
+use crate::power::{BmcAccess, PowerDriver, SystemRef};
+use crate::store::Store;
+
+pub struct PowerMonitor {
+    pub store: Arc<dyn Store>,
+    pub driver: Arc<dyn PowerDriver>,
+    pub cache: Arc<PowerCache>,
+    pub period: Duration,
+}
+
+#[async_trait]
+impl Operator for PowerMonitor {
+    fn name(&self) -> &'static str {
+        "power-monitor"
+    }
+
+    fn period(&self) -> Duration {
+        self.period
+    }
+
+    async fn activate(&mut self) -> serde_json::Value {
+        let (ces, eps) = match (
+            self.store.list_component_endpoints().await,
+            self.store.list_redfish_endpoints().await,
+        ) {
+            (Ok(c), Ok(e)) => (c, e),
+            (Err(e), _) | (_, Err(e)) => {
+                return serde_json::json!({"error": crate::api::problem::chain(&e)});
+            }
+        };
+        let eps: HashMap<Xname, RedfishEndpoint> =
+            eps.into_iter().map(|e| (e.id.clone(), e)).collect();
+        let keep: std::collections::HashSet<Xname> = ces.iter().map(|c| c.id.clone()).collect();
+        self.cache.retain(|x| keep.contains(x));
+        let targets: Vec<(Xname, SystemRef)> = ces
+            .iter()
+            .filter_map(|ce| {
+                let ep = eps.get(&ce.redfish_endpoint_id)?;
+                ep.enabled
+                    .then(|| (ce.id.clone(), SystemRef::new(BmcAccess::from(ep), ce)))
+            })
+            .collect();
+        let total = targets.len();
+        let driver = &self.driver;
+        let samples: Vec<PowerSample> = futures::stream::iter(targets)
+            .map(|(x, sys)| async move {
+                let r = driver.power_state(&sys).await;
+                let (state, available, error) = match r {
+                    Ok(s) => (s, true, None),
+                    Err(e) => (PowerState::Undefined, false, Some(e.message)),
+                };
+                PowerSample {
+                    xname: x,
+                    state,
+                    available,
+                    error,
+                    supported: supported_transitions(&sys.reset_types),
+                    updated: Utc::now(),
+                }
+            })
+            .buffer_unordered(4096)
+            .collect()
+            .await;
+        let unavailable = samples.iter().filter(|s| !s.available).count();
+        let on = samples.iter().filter(|s| s.state == PowerState::On).count();
+        for s in samples {
+            self.cache.put(s);
+        }
+        serde_json::json!({"sampled": total, "on": on, "unavailable": unavailable})
+    }
+}

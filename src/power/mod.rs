@@ -1,0 +1,125 @@
+//! The power seam: everything the operators need from BMCs, behind one small trait.
+//!
+//! [`PowerDriver`] speaks in the appliance's terms (a BMC's access details, a system
+//! reference, PCS power states); `redfish.rs` implements it with the `redfish` crate.
+//! Only operators hold a driver: API handlers record intent and never reach a BMC.
+
+pub mod redfish;
+
+use async_trait::async_trait;
+
+use crate::model::power::PowerState;
+use crate::model::{BmcTrust, ComponentEndpoint, RedfishEndpoint, Xname};
+
+pub use self::redfish::{RedfishDriver, RedfishDriverSettings};
+
+/// How to reach and log in to one BMC.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BmcAccess {
+    pub id: Xname,
+    pub url: String,
+    pub username: String,
+    pub password: String,
+    pub trust: BmcTrust,
+}
+
+impl std::fmt::Debug for BmcAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BmcAccess")
+            .field("id", &self.id)
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("trust", &self.trust)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<&RedfishEndpoint> for BmcAccess {
+    fn from(ep: &RedfishEndpoint) -> Self {
+        BmcAccess {
+            id: ep.id.clone(),
+            url: ep.base_url(),
+            username: ep.user.clone(),
+            password: ep.password.0.clone(),
+            trust: ep.trust.clone(),
+        }
+    }
+}
+
+/// One node's system on its BMC.
+#[derive(Debug, Clone)]
+pub struct SystemRef {
+    pub bmc: BmcAccess,
+    pub system: String,
+    pub reset_target: String,
+    pub reset_types: Vec<String>,
+}
+
+impl SystemRef {
+    pub fn new(bmc: BmcAccess, ce: &ComponentEndpoint) -> SystemRef {
+        SystemRef {
+            bmc,
+            system: ce.odata_id.clone(),
+            reset_target: ce.reset_target.clone(),
+            reset_types: ce.reset_types.clone(),
+        }
+    }
+}
+
+/// What discovery found on a BMC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveredBmc {
+    pub redfish_version: Option<String>,
+    pub systems: Vec<DiscoveredSystem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveredSystem {
+    pub path: String,
+    pub id: String,
+    pub name: String,
+    pub uuid: String,
+    pub power: PowerState,
+    pub reset_target: String,
+    pub reset_types: Vec<String>,
+    pub boot_targets: Vec<String>,
+    pub macs: Vec<String>,
+}
+
+/// Why a BMC call failed. `message` names the BMC and the cause and is shown to users as is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct PowerError {
+    pub kind: PowerErrorKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowerErrorKind {
+    /// Could not talk to the BMC (connection, timeout, TLS).
+    Unreachable,
+    /// Wrong credentials.
+    Auth,
+    /// The BMC answered with an error or an unreadable document.
+    Refused,
+    /// The BMC does not allow the requested reset type or boot target.
+    NotAllowed,
+    /// The BMC accepted a boot override but did not keep it.
+    NotKept,
+    /// The BMC's access details are unusable (bad URL, CA file, pin).
+    Config,
+}
+
+#[async_trait]
+pub trait PowerDriver: Send + Sync + 'static {
+    /// Crawl a BMC: its systems, their power state, reset capabilities and MACs.
+    async fn discover(&self, bmc: &BmcAccess) -> Result<DiscoveredBmc, PowerError>;
+    async fn power_state(&self, sys: &SystemRef) -> Result<PowerState, PowerError>;
+    /// Send one Redfish reset type.
+    async fn reset(&self, sys: &SystemRef, reset_type: &str) -> Result<(), PowerError>;
+    /// Set a one-time boot override and check it stuck; returns a note when the BMC keeps
+    /// it in an equivalent but different form (e.g. `Continuous` instead of `Once`).
+    async fn boot_once(&self, sys: &SystemRef, target: &str) -> Result<Option<String>, PowerError>;
+    /// Log out of every BMC session (at shutdown).
+    async fn close(&self);
+}

@@ -1,0 +1,159 @@
+//! The Redfish implementation of [`PowerDriver`], on the `redfish` crate.
+//!
+//! It keeps one client per BMC (keyed by the BMC's xname and replaced when its access
+//! details change) so sessions and connections are reused across operator activations,
+//! and shares the global concurrency cap across all of them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{
+    BmcAccess, DiscoveredBmc, DiscoveredSystem, PowerDriver, PowerError, PowerErrorKind, SystemRef,
+};
+use crate::model::BmcTrust;
+use crate::model::power::PowerState;
+
+/// Limits and timeouts for BMC traffic.
+#[derive(Debug, Clone)]
+pub struct RedfishDriverSettings {
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub per_bmc_concurrency: usize,
+    pub global_concurrency: usize,
+    pub retries: u32,
+}
+
+impl Default for RedfishDriverSettings {
+    fn default() -> Self {
+        RedfishDriverSettings {
+            timeout: Duration::from_secs(20),
+            connect_timeout: Duration::from_secs(5),
+            per_bmc_concurrency: 2,
+            global_concurrency: 1000,
+            retries: 3,
+        }
+    }
+}
+
+pub struct RedfishDriver {
+    settings: RedfishDriverSettings,
+    pool: ::redfish::Pool,
+    bmcs: Mutex<HashMap<crate::model::Xname, (BmcAccess, Arc<::redfish::Bmc>)>>,
+}
+
+impl RedfishDriver {
+    pub fn new(settings: RedfishDriverSettings) -> RedfishDriver {
+        RedfishDriver {
+            pool: ::redfish::Pool::new(settings.global_concurrency, settings.connect_timeout),
+            settings,
+            bmcs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn bmc(&self, access: &BmcAccess) -> Result<Arc<::redfish::Bmc>, PowerError> {
+        let mut bmcs = self.bmcs.lock().expect("bmc cache lock");
+        if let Some((known, bmc)) = bmcs.get(&access.id)
+            && known == access
+        {
+            return Ok(bmc.clone());
+        }
+        let mut cfg = ::redfish::BmcConfig::new(&access.url, &access.username, &access.password);
+        cfg.trust = match &access.trust {
+            BmcTrust::System => ::redfish::TlsTrust::System,
+            BmcTrust::Ca { pem } => ::redfish::TlsTrust::Ca(pem.clone()),
+            BmcTrust::Pin { sha256 } => ::redfish::TlsTrust::Pin(sha256.clone()),
+            BmcTrust::Insecure => ::redfish::TlsTrust::Insecure,
+        };
+        cfg.timeout = self.settings.timeout;
+        cfg.retries = self.settings.retries;
+        cfg.max_concurrency = self.settings.per_bmc_concurrency;
+        let bmc = Arc::new(self.pool.bmc(cfg).map_err(map_err)?);
+        if let Some((_, old)) = bmcs.insert(access.id.clone(), (access.clone(), bmc.clone())) {
+            tokio::spawn(async move { old.logout().await });
+        }
+        Ok(bmc)
+    }
+}
+
+fn map_err(e: ::redfish::Error) -> PowerError {
+    use ::redfish::Error as E;
+    let kind = match &e {
+        E::Unreachable { .. } | E::Timeout { .. } | E::Untrusted { .. } => {
+            PowerErrorKind::Unreachable
+        }
+        E::Auth { .. } => PowerErrorKind::Auth,
+        E::Http { .. } | E::Decode { .. } => PowerErrorKind::Refused,
+        E::ResetNotAllowed { .. } | E::Unsupported { .. } => PowerErrorKind::NotAllowed,
+        E::OverrideNotKept { .. } => PowerErrorKind::NotKept,
+        E::Config { .. } => PowerErrorKind::Config,
+    };
+    PowerError {
+        kind,
+        message: e.to_string(),
+    }
+}
+
+fn state(p: &::redfish::PowerState) -> PowerState {
+    PowerState::from_redfish(p.as_str())
+}
+
+#[async_trait]
+impl PowerDriver for RedfishDriver {
+    async fn discover(&self, access: &BmcAccess) -> Result<DiscoveredBmc, PowerError> {
+        let bmc = self.bmc(access)?;
+        let d = bmc.discover().await.map_err(map_err)?;
+        Ok(DiscoveredBmc {
+            redfish_version: d.redfish_version,
+            systems: d
+                .systems
+                .into_iter()
+                .map(|s| DiscoveredSystem {
+                    power: state(&s.power_state),
+                    path: s.path,
+                    id: s.id,
+                    name: s.name,
+                    uuid: s.uuid.unwrap_or_default(),
+                    reset_target: s.reset_target,
+                    reset_types: s.reset_types,
+                    boot_targets: s.boot.allowed_targets,
+                    macs: s.macs,
+                })
+                .collect(),
+        })
+    }
+
+    async fn power_state(&self, sys: &SystemRef) -> Result<PowerState, PowerError> {
+        let bmc = self.bmc(&sys.bmc)?;
+        Ok(state(&bmc.power_state(&sys.system).await.map_err(map_err)?))
+    }
+
+    async fn reset(&self, sys: &SystemRef, reset_type: &str) -> Result<(), PowerError> {
+        let bmc = self.bmc(&sys.bmc)?;
+        bmc.reset_known(&sys.system, &sys.reset_target, &sys.reset_types, reset_type)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn boot_once(&self, sys: &SystemRef, target: &str) -> Result<Option<String>, PowerError> {
+        let bmc = self.bmc(&sys.bmc)?;
+        let applied = bmc
+            .set_boot_override(&sys.system, &::redfish::BootOverride::once(target))
+            .await
+            .map_err(map_err)?;
+        Ok(applied.note)
+    }
+
+    async fn close(&self) {
+        let bmcs: Vec<Arc<::redfish::Bmc>> = self
+            .bmcs
+            .lock()
+            .expect("bmc cache lock")
+            .drain()
+            .map(|(_, (_, b))| b)
+            .collect();
+        futures::future::join_all(bmcs.iter().map(|b| b.logout())).await;
+    }
+}
