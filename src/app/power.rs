@@ -90,6 +90,7 @@ impl App {
                 )));
             }
         }
+        self.check_supported(req.operation, &req.xnames).await?;
         let now = Utc::now();
         let mut seen = std::collections::HashSet::new();
         let tasks: Vec<PowerTask> = req
@@ -112,6 +113,43 @@ impl App {
         self.store.insert_transition(&t, &tasks).await?;
         self.pokes.power.poke();
         Ok(t)
+    }
+
+    /// Refuse up front an operation that a known node's BMC cannot do (as discovered),
+    /// naming what it allows; unknown nodes are left to fail as tasks, as PCS does.
+    async fn check_supported(&self, op: PowerOperation, xnames: &[String]) -> AppResult<()> {
+        let wanted: std::collections::HashSet<Xname> =
+            xnames.iter().filter_map(|x| Xname::parse(x).ok()).collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let mut refused = Vec::new();
+        for ce in self.store.list_component_endpoints().await? {
+            if !wanted.contains(&ce.id) || ce.reset_types.is_empty() {
+                continue;
+            }
+            let supported = crate::model::power::supported_transitions(&ce.reset_types);
+            if !supported.contains(&op) {
+                refused.push(format!(
+                    "{} (its BMC allows reset types {}, i.e. {})",
+                    ce.id,
+                    ce.reset_types.join(", "),
+                    supported
+                        .iter()
+                        .map(|o| o.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::bad(format!(
+                "{op} is not supported for {}",
+                refused.join("; ")
+            )))
+        }
     }
 
     pub async fn list_transitions(&self) -> AppResult<Vec<Transition>> {

@@ -5,11 +5,13 @@
 //! prints the server's problem detail (or why the server could not be reached) and exits
 //! non-zero.
 
+pub mod bmc;
 pub mod bss;
 pub mod client;
 pub mod hsm;
 pub mod inventory;
 pub mod output;
+pub mod power;
 
 use clap::{Parser, Subcommand};
 
@@ -38,6 +40,10 @@ pub enum Command {
     Hsm(ClientArgs<hsm::HsmCommand>),
     /// Import nodes, MACs, groups and BMCs from a YAML or JSON file
     Inventory(ClientArgs<inventory::InventoryCommand>),
+    /// Power nodes on, off or restart them through their BMCs; show power status
+    Power(ClientArgs<power::PowerCommand>),
+    /// Register BMCs and discover their nodes
+    Bmc(ClientArgs<bmc::BmcCommand>),
 }
 
 #[derive(clap::Args, Debug)]
@@ -73,6 +79,8 @@ pub async fn run_client(cmd: Command) -> anyhow::Result<()> {
         Command::Bss(a) => bss::run(&Client::new(&a.url), a.format, a.command).await,
         Command::Hsm(a) => hsm::run(&Client::new(&a.url), a.format, a.command).await,
         Command::Inventory(a) => inventory::run(&Client::new(&a.url), a.format, a.command).await,
+        Command::Power(a) => power::run(&Client::new(&a.url), a.format, a.command).await,
+        Command::Bmc(a) => bmc::run(&Client::new(&a.url), a.format, a.command).await,
     }
 }
 

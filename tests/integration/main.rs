@@ -6,4 +6,5 @@ mod bss;
 mod cli;
 mod common;
 mod hsm;
+mod power;
 mod restart;

@@ -1,0 +1,304 @@
+//! `rackboot bmc add|list|discover`: register BMCs and see what discovery found.
+//!
+//! `add` records the BMC (HSM `RedfishEndpoints`), then waits for discovery to crawl it
+//! and prints the nodes it created, or exits non-zero with the reason discovery failed
+//! (unreachable, wrong password, untrusted certificate — with the pin to use).
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::Client;
+use super::output::{Format, field, json as to_json, table};
+use crate::model::{Xname, XnameKind};
+
+#[derive(Subcommand, Debug)]
+pub enum BmcCommand {
+    /// Register a BMC and discover its systems
+    Add {
+        /// The BMC's address: https://host[:port] (http:// only for simulators)
+        url: String,
+        #[arg(long, short = 'u')]
+        username: String,
+        #[arg(
+            long,
+            short = 'p',
+            env = "RACKBOOT_BMC_PASSWORD",
+            hide_env_values = true
+        )]
+        password: String,
+        /// Trust this CA certificate (PEM file), e.g. the BMC's own self-signed certificate
+        #[arg(long, conflicts_with_all = ["pin", "insecure"])]
+        ca: Option<std::path::PathBuf>,
+        /// Trust exactly the certificate with this SHA-256 fingerprint
+        #[arg(long, conflicts_with = "insecure")]
+        pin: Option<String>,
+        /// Do not verify the BMC's certificate at all
+        #[arg(long)]
+        insecure: bool,
+        /// The BMC's xname (e.g. x3000c0s1b0; nodes become x3000c0s1b0n0, n1, ...) or the
+        /// xname of its one node; default: the URL's host name when it is an xname
+        #[arg(long)]
+        xname: Option<String>,
+        /// Do not wait for discovery
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// List registered BMCs and their discovery status
+    List,
+    /// Discover BMCs again (all when none are named)
+    Discover {
+        xnames: Vec<String>,
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
+
+const EP: &str = "/apis/smd/hsm/v2/Inventory/RedfishEndpoints";
+
+pub async fn run(c: &Client, format: Format, cmd: BmcCommand) -> anyhow::Result<()> {
+    match cmd {
+        BmcCommand::Add {
+            url,
+            username,
+            password,
+            ca,
+            pin,
+            insecure,
+            xname,
+            no_wait,
+        } => {
+            let u = url::Url::parse(&url)
+                .or_else(|_| url::Url::parse(&format!("https://{url}")))
+                .with_context(|| format!("'{url}' is not a BMC address"))?;
+            if !matches!(u.scheme(), "http" | "https") {
+                anyhow::bail!("'{url}': the BMC address must be https:// (or http://)");
+            }
+            let host = u
+                .host_str()
+                .filter(|h| !h.is_empty())
+                .with_context(|| format!("'{url}' has no host"))?;
+            let fqdn = match u.port() {
+                Some(p) => format!("{host}:{p}"),
+                None => host.to_string(),
+            };
+            let (id, nodes) = bmc_xname(xname.as_deref(), host)?;
+            let mut body = json!({
+                "ID": id.to_string(),
+                "FQDN": fqdn,
+                "Scheme": u.scheme(),
+                "User": username,
+                "Password": password,
+                "Enabled": true,
+            });
+            if let Some(path) = ca {
+                let pem = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read CA file {}", path.display()))?;
+                body["CACert"] = pem.into();
+            }
+            if let Some(p) = pin {
+                body["CertSHA256"] = p.into();
+            }
+            if insecure {
+                body["Insecure"] = true.into();
+            }
+            if !nodes.is_empty() {
+                body["NodeXnames"] = json!(nodes);
+            }
+            match c.send(Method::POST, EP, Some(&body)).await {
+                Ok(_) => {}
+                Err(super::ClientError::Api { status, .. })
+                    if status == reqwest::StatusCode::CONFLICT =>
+                {
+                    anyhow::bail!(
+                        "BMC {id} is already registered; use `rackboot bmc discover {id}` to discover it again"
+                    );
+                }
+                Err(e) => return Err(e.into()),
+            }
+            if no_wait {
+                println!("BMC {id} registered; discovery queued");
+                return Ok(());
+            }
+            let ep = wait_discovered(c, &[id.to_string()]).await?;
+            show_outcome(c, format, &ep).await
+        }
+        BmcCommand::List => {
+            let v: Value = c.get(EP).await?;
+            match format {
+                Format::Json => println!("{}", to_json(&v)),
+                Format::Table => {
+                    let rows = v["RedfishEndpoints"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|e| {
+                            vec![
+                                field(e, "ID"),
+                                format!("{}://{}", field(e, "Scheme"), field(e, "FQDN")),
+                                field(e, "User"),
+                                field(e, "TLS"),
+                                field(&e["DiscoveryInfo"], "LastDiscoveryStatus"),
+                                field(&e["DiscoveryInfo"], "LastDiscoveryError"),
+                            ]
+                        })
+                        .collect();
+                    println!(
+                        "{}",
+                        table(&["BMC", "URL", "USER", "TLS", "DISCOVERY", "ERROR"], rows)
+                    );
+                }
+            }
+            Ok(())
+        }
+        BmcCommand::Discover { xnames, no_wait } => {
+            let ids = xnames
+                .iter()
+                .map(|x| Xname::parse(x).map(|x| x.to_string()))
+                .collect::<Result<Vec<_>, _>>()?;
+            let queued: Value = c
+                .json(
+                    Method::POST,
+                    "/apis/smd/hsm/v2/Inventory/Discover",
+                    Some(&json!({ "xnames": ids })),
+                )
+                .await?;
+            let ids: Vec<String> = queued
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|u| {
+                    u["URI"]
+                        .as_str()
+                        .and_then(|s| s.rsplit('/').next())
+                        .map(str::to_string)
+                })
+                .collect();
+            if no_wait || ids.is_empty() {
+                println!("discovery queued for {} BMCs", ids.len());
+                return Ok(());
+            }
+            let mut failed = 0;
+            for id in &ids {
+                let ep = wait_discovered(c, std::slice::from_ref(id)).await?;
+                if let Err(e) = show_outcome(c, format, &ep).await {
+                    eprintln!("{e}");
+                    failed += 1;
+                }
+            }
+            if failed > 0 {
+                anyhow::bail!("discovery failed for {failed} of {} BMCs", ids.len());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The endpoint ID, and explicit node names when a node xname was given.
+fn bmc_xname(given: Option<&str>, host: &str) -> anyhow::Result<(Xname, Vec<String>)> {
+    let raw = match given {
+        Some(g) => g,
+        None => host,
+    };
+    let x = Xname::parse(raw).map_err(|e| match given {
+        Some(_) => anyhow::anyhow!("--xname {raw}: {e}"),
+        None => anyhow::anyhow!(
+            "give --xname: the BMC's host '{host}' is not an xname (e.g. x3000c0s1b0)"
+        ),
+    })?;
+    match x.kind() {
+        XnameKind::NodeBmc => Ok((x, vec![])),
+        XnameKind::Node => {
+            let bmc = x.parent().context("a node xname has a BMC parent")?;
+            Ok((bmc, vec![x.to_string()]))
+        }
+        other => anyhow::bail!(
+            "--xname {x} is a {}; give the BMC's xname (e.g. x3000c0s1b0) or its node's",
+            other.hms_type()
+        ),
+    }
+}
+
+async fn wait_discovered(c: &Client, ids: &[String]) -> anyhow::Result<Value> {
+    let spinner = ProgressBar::new_spinner();
+    spinner
+        .set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("template"));
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    let id = &ids[0];
+    spinner.set_message(format!("discovering {id}"));
+    let start = Instant::now();
+    loop {
+        let ep: Value = c.get(&format!("{EP}/{id}")).await?;
+        let status = field(&ep["DiscoveryInfo"], "LastDiscoveryStatus");
+        if status != "NotYetQueried" && status != "DiscoveryStarted" {
+            spinner.finish_and_clear();
+            return Ok(ep);
+        }
+        if start.elapsed() > Duration::from_secs(300) {
+            spinner.finish_and_clear();
+            anyhow::bail!("discovery of {id} did not finish within 5 minutes (status {status})");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn show_outcome(c: &Client, format: Format, ep: &Value) -> anyhow::Result<()> {
+    let id = field(ep, "ID");
+    let status = field(&ep["DiscoveryInfo"], "LastDiscoveryStatus");
+    if status != "DiscoverOK" {
+        let err = field(&ep["DiscoveryInfo"], "LastDiscoveryError");
+        anyhow::bail!("discovery of {id} failed ({status}): {err}");
+    }
+    let ces: Value = c
+        .get(&format!(
+            "/apis/smd/hsm/v2/Inventory/ComponentEndpoints?redfish_ep_id={id}"
+        ))
+        .await?;
+    match format {
+        Format::Json => println!(
+            "{}",
+            to_json(
+                &json!({"RedfishEndpoint": ep, "ComponentEndpoints": ces["ComponentEndpoints"]})
+            )
+        ),
+        Format::Table => {
+            let rows = ces["ComponentEndpoints"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|ce| {
+                    let info = &ce["RedfishSystemInfo"];
+                    let macs: Vec<String> = info["EthernetNICInfo"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|n| field(n, "MACAddress"))
+                        .collect();
+                    vec![
+                        field(ce, "ID"),
+                        field(ce, "OdataID"),
+                        macs.join(","),
+                        field(
+                            &info["Actions"]["#ComputerSystem.Reset"],
+                            "ResetType@Redfish.AllowableValues",
+                        ),
+                    ]
+                })
+                .collect();
+            println!(
+                "{}",
+                table(&["NODE", "SYSTEM", "MACS", "RESET TYPES"], rows)
+            );
+            println!("BMC {id}: {status}");
+        }
+    }
+    Ok(())
+}
