@@ -21,7 +21,8 @@ pub enum BmcCommand {
     /// Register a BMC and discover its systems
     Add {
         /// The BMC's address: https://host[:port] (http:// only for simulators)
-        url: String,
+        #[arg(value_name = "URL")]
+        address: String,
         #[arg(long, short = 'u')]
         username: String,
         #[arg(
@@ -63,7 +64,7 @@ const EP: &str = "/apis/smd/hsm/v2/Inventory/RedfishEndpoints";
 pub async fn run(c: &Client, format: Format, cmd: BmcCommand) -> anyhow::Result<()> {
     match cmd {
         BmcCommand::Add {
-            url,
+            address: url,
             username,
             password,
             ca,

@@ -157,7 +157,7 @@ fn plan(file: InventoryFile) -> anyhow::Result<Vec<Planned>> {
                 let bx = x.parent().expect("a node has a BMC parent");
                 Some((
                     bx.clone(),
-                    serde_json::json!({ "ID": bx.to_string(), "FQDN": fqdn, "User": b.username, "Password": b.password, "Enabled": true }),
+                    serde_json::json!({ "ID": bx.to_string(), "FQDN": fqdn, "Scheme": u.scheme(), "User": b.username, "Password": b.password, "Enabled": true }),
                 ))
             }
         };

@@ -178,7 +178,7 @@ impl Discovery {
                     .get(&mac.id())
                     .cloned()
                     .unwrap_or(EthernetInterface {
-                        mac: mac.clone(),
+                        mac,
                         description: String::new(),
                         ip_addresses: vec![],
                         last_update: Utc::now(),

@@ -227,3 +227,174 @@ fn serve_refuses_a_missing_or_bad_advertise_url() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
+
+/// Run the CLI against `base`; returns (success, stdout, stderr).
+async fn rackboot(base: &str, args: &[&str]) -> (bool, String, String) {
+    let base = base.to_string();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let o = Command::new(env!("CARGO_BIN_EXE_rackboot"))
+            .args(&args)
+            .env("RACKBOOT_URL", base)
+            .output()
+            .unwrap();
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).to_string(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn bmc_add_then_power_on_status_and_off_by_group_and_all() {
+    use redfish::sim::{SimBmc, SimConfig};
+    let (s, _d) = crate::power::start_fast().await;
+    let bmc = SimBmc::start(SimConfig {
+        systems: 3,
+        tls: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let pin = bmc.cert_sha256().unwrap();
+
+    // Without trust: refused, and told how to pin.
+    let url = bmc.url();
+    let (ok, out, err) = rackboot(
+        &s.base,
+        &[
+            "bmc",
+            "add",
+            &url,
+            "-u",
+            "admin",
+            "-p",
+            "password",
+            "--xname",
+            "x3000c0s9b0",
+        ],
+    )
+    .await;
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("not trusted") && err.contains(&format!("--pin {pin}")),
+        "{err}"
+    );
+
+    // Pinned: the nodes are listed.
+    let (ok, out, err) = rackboot(
+        &s.base,
+        &[
+            "bmc",
+            "add",
+            &url,
+            "-u",
+            "admin",
+            "-p",
+            "password",
+            "--pin",
+            &pin,
+            "--xname",
+            "x3000c0s8b0",
+        ],
+    )
+    .await;
+    assert!(ok, "{out}{err}");
+    for n in 0..3 {
+        assert!(out.contains(&format!("x3000c0s8b0n{n}")), "{out}");
+    }
+    assert!(out.contains(&bmc.macs(2)[0]), "{out}");
+    // Adding it again says how to rediscover.
+    let (ok, _, err) = rackboot(
+        &s.base,
+        &[
+            "bmc",
+            "add",
+            &url,
+            "-u",
+            "admin",
+            "-p",
+            "password",
+            "--pin",
+            &pin,
+            "--xname",
+            "x3000c0s8b0",
+        ],
+    )
+    .await;
+    assert!(
+        !ok && err.contains("rackboot bmc discover x3000c0s8b0"),
+        "{err}"
+    );
+    let (ok, out, err) = rackboot(&s.base, &["bmc", "list"]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("x3000c0s8b0") && out.contains("DiscoverOK") && out.contains("HTTPsGetFailed"),
+        "{out}"
+    );
+    let (ok, out, err) = rackboot(&s.base, &["bmc", "discover", "x3000c0s8b0"]).await;
+    assert!(ok, "{out}{err}");
+
+    // A group of two, then all three.
+    let (st, v) = s
+        .send(
+            reqwest::Method::POST,
+            "/apis/smd/hsm/v2/groups",
+            serde_json::json!({"label": "pair", "members": {"ids": ["x3000c0s8b0n0", "x3000c0s8b0n1"]}}),
+        )
+        .await;
+    assert_eq!(st, reqwest::StatusCode::CREATED, "{v}");
+    let (ok, out, err) = rackboot(&s.base, &["power", "on", "pair", "--netboot"]).await;
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("Transition confirmed, on") && !out.contains("x3000c0s8b0n2"),
+        "{out}"
+    );
+    assert_eq!(bmc.power_state(0), "On");
+    assert_eq!(bmc.power_state(2), "Off");
+
+    let (ok, out, err) = rackboot(&s.base, &["power", "status", "all"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("x3000c0s8b0n2"), "{out}");
+
+    let (ok, out, err) = rackboot(
+        &s.base,
+        &["power", "--format", "json", "off", "--force", "all"],
+    )
+    .await;
+    assert!(ok, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["transitionStatus"], "completed");
+    assert_eq!(v["taskCounts"]["succeeded"], 3, "{v}");
+    for i in 0..3 {
+        assert_eq!(bmc.power_state(i), "Off");
+    }
+
+    // A failing node makes the command fail, with the BMC's reason in the table.
+    bmc.set_unresponsive(true);
+    let (ok, out, err) = rackboot(&s.base, &["power", "on", "x3000c0s8b0n1"]).await;
+    assert!(!ok, "{out}");
+    assert!(out.contains("did not answer"), "{out}");
+    assert!(
+        err.contains("1 of 1 nodes did not reach the requested state"),
+        "{err}"
+    );
+    bmc.set_unresponsive(false);
+
+    // Bad input: an unknown group, an unknown boot target.
+    let (ok, _, err) = rackboot(&s.base, &["power", "on", "nosuchgroup"]).await;
+    assert!(
+        !ok && err.contains("'nosuchgroup' is neither an xname nor a known group"),
+        "{err}"
+    );
+    let (ok, _, err) = rackboot(
+        &s.base,
+        &["power", "on", "x3000c0s8b0n0", "--boot-target", "Tape"],
+    )
+    .await;
+    assert!(!ok && err.contains("unknown boot target 'Tape'"), "{err}");
+    s.stop().await;
+}

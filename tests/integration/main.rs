@@ -8,3 +8,5 @@ mod common;
 mod hsm;
 mod power;
 mod restart;
+mod sushy;
+mod sushy_peer;

@@ -193,11 +193,11 @@ impl Sushy {
                     read_log(log_path)
                 );
             }
-            if read_log(log_path).contains(&banner) {
-                if let Ok(stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
-                    let _ = stream.shutdown(Shutdown::Both);
-                    return;
-                }
+            if read_log(log_path).contains(&banner)
+                && let Ok(stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200))
+            {
+                let _ = stream.shutdown(Shutdown::Both);
+                return;
             }
             if Instant::now() >= deadline {
                 let _ = self.child.kill();
