@@ -152,7 +152,7 @@ fn spawn_operators(
         store: store.clone(),
         driver: driver.clone(),
         period: Duration::from_secs(60),
-        concurrency: 32,
+        concurrency: 128,
         monitor: pokes.monitor.clone(),
     };
     let transitions = operators::power::PowerTransitions::new(
@@ -200,4 +200,23 @@ pub(crate) async fn stopped(rx: &mut watch::Receiver<bool>) {
             return;
         }
     }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }

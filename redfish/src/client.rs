@@ -384,9 +384,15 @@ impl Bmc {
         Ok((sys, reply.etag))
     }
 
-    /// Power state of a system.
+    /// Power state of a system. Decodes only `PowerState` (the hot path of power
+    /// operations: confirmation polls read it thousands of times).
     pub async fn power_state(&self, path: &str) -> Result<PowerState> {
-        Ok(self.system(path).await?.0.power_state())
+        let op = format!("GET {path}");
+        let reply = self
+            .call(Method::GET, path, None, None, Auth::Required, &op)
+            .await?;
+        let only: crate::model::PowerOnly = self.decode(&reply, &op)?;
+        Ok(only.power_state())
     }
 
     /// The reset types a system allows: inline AllowableValues, else its ActionInfo.
@@ -418,10 +424,14 @@ impl Bmc {
             .map(|l| l.odata_id.clone())
             .unwrap_or_else(|| "/redfish/v1/Systems".to_string());
         let members: Collection = self.get(&systems_path, "GET Systems").await?;
-        let mut systems = Vec::new();
-        for m in members.members {
-            systems.push(self.system_info(&m.odata_id).await?);
-        }
+        // Systems are read concurrently; the per-BMC cap still bounds what the BMC sees.
+        let systems = futures::future::try_join_all(
+            members
+                .members
+                .iter()
+                .map(|m| self.system_info(&m.odata_id)),
+        )
+        .await?;
         let mut managers = Vec::new();
         if let Some(mp) = &root.managers {
             let ms: Collection = self.get(&mp.odata_id, "GET Managers").await?;
@@ -679,12 +689,14 @@ impl Bmc {
         auth: Auth,
         op: &str,
     ) -> Result<Reply> {
-        let _global = self.global.acquire().await.expect("semaphore never closed");
+        // Per-BMC first: a request waiting for its busy BMC must not hold a global permit
+        // that a request to an idle BMC could use (head-of-line blocking across BMCs).
         let _local = self
             .per_bmc
             .acquire()
             .await
             .expect("semaphore never closed");
+        let _global = self.global.acquire().await.expect("semaphore never closed");
         let mut attempt = 0u32;
         let mut relogged = false;
         loop {

@@ -262,6 +262,19 @@ impl ComputerSystem {
     }
 }
 
+/// Just the power state of a ComputerSystem.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PowerOnly {
+    #[serde(rename = "PowerState", default, deserialize_with = "lenient_string")]
+    power_state: Option<String>,
+}
+
+impl PowerOnly {
+    pub fn power_state(&self) -> PowerState {
+        PowerState::parse(self.power_state.as_deref())
+    }
+}
+
 /// `ActionInfo` (AMI-style BMCs publish reset types here instead of inline).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ActionInfo {

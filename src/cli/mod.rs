@@ -12,6 +12,7 @@ pub mod hsm;
 pub mod inventory;
 pub mod output;
 pub mod power;
+pub mod sim;
 
 use clap::{Parser, Subcommand};
 
@@ -44,6 +45,9 @@ pub enum Command {
     Power(ClientArgs<power::PowerCommand>),
     /// Register BMCs and discover their nodes
     Bmc(ClientArgs<bmc::BmcCommand>),
+    /// Simulators for labs, demos and benchmarks (no hardware needed)
+    #[command(subcommand)]
+    Sim(sim::SimCommand),
 }
 
 #[derive(clap::Args, Debug)]
@@ -81,6 +85,7 @@ pub async fn run_client(cmd: Command) -> anyhow::Result<()> {
         Command::Inventory(a) => inventory::run(&Client::new(&a.url), a.format, a.command).await,
         Command::Power(a) => power::run(&Client::new(&a.url), a.format, a.command).await,
         Command::Bmc(a) => bmc::run(&Client::new(&a.url), a.format, a.command).await,
+        Command::Sim(c) => sim::run(c).await,
     }
 }
 

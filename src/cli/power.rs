@@ -145,7 +145,14 @@ async fn follow(c: &Client, id: &str, total: u64) -> anyhow::Result<Value> {
     );
     let path = format!("/apis/power-control/v1/transitions/{id}");
     loop {
-        let t: Value = c.get(&path).await?;
+        // Poll the list (headers and counts); the full record, with a task per node, is
+        // read once at the end.
+        let all: Value = c.get("/apis/power-control/v1/transitions").await?;
+        let t = all["transitions"]
+            .as_array()
+            .and_then(|ts| ts.iter().find(|t| t["transitionID"] == id))
+            .cloned()
+            .with_context(|| format!("transition {id} disappeared"))?;
         let counts = &t["taskCounts"];
         let n = |k: &str| counts[k].as_u64().unwrap_or(0);
         bar.set_position(n("succeeded") + n("failed") + n("un-supported"));
@@ -159,7 +166,7 @@ async fn follow(c: &Client, id: &str, total: u64) -> anyhow::Result<Value> {
             Some("completed") | Some("aborted")
         ) {
             bar.finish_and_clear();
-            return Ok(t);
+            return Ok(c.get(&path).await?);
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::Utc;
-use futures::StreamExt;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -132,12 +131,18 @@ impl Progress {
         self.set(i, TaskStatus::InProgress, description, None);
     }
 
-    /// Changed tasks since the last call, and the counts over all tasks.
-    fn take(&self) -> (Vec<PowerTask>, TaskCounts) {
+    /// Changed tasks since the last call (their indices and copies), and the counts over
+    /// all tasks.
+    fn take(&self) -> (BTreeSet<usize>, Vec<PowerTask>, TaskCounts) {
         let tasks = self.tasks.lock().expect("progress lock");
         let dirty = std::mem::take(&mut *self.dirty.lock().expect("progress lock"));
-        let changed = dirty.into_iter().map(|i| tasks[i].clone()).collect();
-        (changed, TaskCounts::of(tasks.iter()))
+        let changed = dirty.iter().map(|&i| tasks[i].clone()).collect();
+        (dirty, changed, TaskCounts::of(tasks.iter()))
+    }
+
+    /// Put back changes whose write failed, so the next flush writes them.
+    fn restore(&self, indices: BTreeSet<usize>) {
+        self.dirty.lock().expect("progress lock").extend(indices);
     }
 }
 
@@ -170,24 +175,52 @@ async fn run_transition(
     let deadline = t.step_deadline();
     // Tasks watch `stop`; the runner sets it when the activation (or the store) says abort.
     let (stop_tx, stop) = watch::channel(aborting);
+    // Each task is its own tokio task, so thousands of them spread over every core.
     let work = {
-        let t = t.clone();
-        let progress = progress.clone();
-        let abort = stop.clone();
-        async move {
-            futures::stream::iter(jobs)
-                .for_each_concurrent(None, |(i, x, sys)| {
-                    let t = &t;
-                    let progress = progress.clone();
-                    let abort = abort.clone();
-                    async move { run_task(ctx, t, deadline, i, x, sys, &progress, abort).await }
-                })
-                .await
+        let t = Arc::new(t.clone());
+        let mut set = JoinSet::new();
+        for (i, x, sys) in jobs {
+            let (ctx, t, progress, abort) =
+                (ctx.clone(), t.clone(), progress.clone(), stop.clone());
+            set.spawn(
+                async move { run_task(&ctx, &t, deadline, i, x, sys, &progress, abort).await },
+            );
         }
+        async move { while set.join_next().await.is_some() {} }
+    };
+    // Progress is written by its own task, so a slow store write never stalls the tasks.
+    let (done_tx, mut done_rx) = watch::channel(false);
+    let flusher = {
+        let ctx = ctx.clone();
+        let progress = progress.clone();
+        let stop_tx = stop_tx.clone();
+        let mut t = t.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(ctx.flush_interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                // Stops only between writes, so no drained change is ever dropped.
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = done_rx.changed() => break,
+                }
+                if let Err(e) = flush(&ctx, &mut t, &progress).await {
+                    tracing::warn!(transition = %t.id, error = %crate::api::problem::chain(&e), "could not record progress; will retry");
+                }
+                match ctx.store.transition_abort_requested(t.id).await {
+                    Ok(true) => {
+                        let _ = stop_tx.send(true);
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(transition = %t.id, error = %crate::api::problem::chain(&e), "could not read the abort flag")
+                    }
+                }
+            }
+        })
     };
     tokio::pin!(work);
-    let mut tick = tokio::time::interval(ctx.flush_interval);
-    tick.tick().await;
     loop {
         let stopping = *stop_tx.borrow();
         tokio::select! {
@@ -197,14 +230,10 @@ async fn run_transition(
                     let _ = stop_tx.send(true);
                 }
             }
-            _ = tick.tick() => {
-                flush(ctx, &mut t, &progress).await?;
-                if ctx.store.transition_abort_requested(id).await? {
-                    let _ = stop_tx.send(true);
-                }
-            }
         }
     }
+    let _ = done_tx.send(true);
+    let _ = flusher.await;
     let stopped = *stop_tx.borrow();
     let aborted = stopped || ctx.store.transition_abort_requested(id).await?;
     if aborted {
@@ -238,9 +267,12 @@ async fn flush(
     t: &mut Transition,
     progress: &Progress,
 ) -> Result<(), StoreError> {
-    let (changed, counts) = progress.take();
+    let (indices, changed, counts) = progress.take();
     t.counts = counts;
-    ctx.store.update_transition(t, &changed).await?;
+    if let Err(e) = ctx.store.update_transition(t, &changed).await {
+        progress.restore(indices);
+        return Err(e);
+    }
     Ok(())
 }
 

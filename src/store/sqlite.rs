@@ -592,18 +592,14 @@ impl Store for SqliteStore {
             }
             r => r.map_err(backend(op))?,
         };
-        for (seq, task) in tasks.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO transition_tasks (transition_id, seq, xname, doc) VALUES (?, ?, ?, ?)",
-            )
+        // One statement for all tasks (a transition may have tens of thousands): the
+        // array index becomes the task's order.
+        sqlx::query("INSERT INTO transition_tasks (transition_id, seq, xname, doc) SELECT ?1, key, json_extract(value, '$.xname'), value FROM json_each(?2)")
             .bind(t.id.to_string())
-            .bind(seq as i64)
-            .bind(&task.xname)
-            .bind(encode(task))
+            .bind(encode(&tasks))
             .execute(&mut *tx)
             .await
             .map_err(backend(op))?;
-        }
         tx.commit().await.map_err(backend(op))
     }
 
@@ -619,16 +615,17 @@ impl Store for SqliteStore {
         if r.rows_affected() == 0 {
             return Ok(false);
         }
-        for task in tasks {
-            sqlx::query(
-                "UPDATE transition_tasks SET doc = ? WHERE transition_id = ? AND xname = ?",
-            )
-            .bind(encode(task))
-            .bind(t.id.to_string())
-            .bind(&task.xname)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend(op))?;
+        if !tasks.is_empty() {
+            // One statement per batch of progress, however many tasks changed.
+            // An upsert driven by the array: one primary-key lookup per changed task (an
+            // UPDATE … FROM json_each makes SQLite scan the whole table per element). Tasks
+            // always exist, so it only ever updates.
+            sqlx::query("INSERT INTO transition_tasks (transition_id, seq, xname, doc) SELECT ?2, key, json_extract(value, '$.xname'), value FROM json_each(?1) WHERE true ON CONFLICT (transition_id, xname) DO UPDATE SET doc = excluded.doc")
+                .bind(encode(&tasks))
+                .bind(t.id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend(op))?;
         }
         tx.commit().await.map_err(backend(op))?;
         Ok(true)
