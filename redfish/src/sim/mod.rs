@@ -315,6 +315,12 @@ impl SimBmc {
         self.state().knobs().session_limit = n;
     }
 
+    /// Forget every live session (a BMC reboot or a session timeout): requests with an old
+    /// token get 401. Returns how many sessions there were.
+    pub fn expire_sessions(&self) -> usize {
+        self.state().expire_sessions()
+    }
+
     /// While on, GracefulShutdown/GracefulRestart are accepted (204) but nothing happens:
     /// an OS that ignores ACPI.
     pub fn set_ignore_graceful(&self, on: bool) {

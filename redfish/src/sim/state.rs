@@ -412,6 +412,16 @@ impl SimState {
         true
     }
 
+    /// Forget every session (as a BMC reboot or session timeout does); not counted as
+    /// deletions. Returns how many there were.
+    pub(crate) fn expire_sessions(&self) -> usize {
+        let mut sessions = self.sessions();
+        let n = sessions.by_id.len();
+        sessions.by_id.clear();
+        sessions.by_token.clear();
+        n
+    }
+
     /// Consume one injected fault, if any are left.
     pub(crate) fn take_fault(&self) -> Option<u16> {
         let mut k = self.knobs();
