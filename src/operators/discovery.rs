@@ -111,6 +111,7 @@ impl Discovery {
         };
         match self.store.record_discovery(&write).await {
             Ok(()) => {
+                metrics::counter!("rackboot_discoveries_total", "status" => ds::OK).increment(1);
                 tracing::info!(bmc = %id, nodes = write.component_endpoints.len(), "discovered");
                 (id, ds::OK.into())
             }
@@ -125,6 +126,7 @@ impl Discovery {
 
     async fn record_failure(&self, ep: RedfishEndpoint) -> (Xname, String) {
         let status = ep.discovery_info.last_status.clone();
+        metrics::counter!("rackboot_discoveries_total", "status" => status.clone()).increment(1);
         if let Err(e) = self.store.update_redfish_endpoint(&ep).await {
             tracing::warn!(bmc = %ep.id, error = %crate::api::problem::chain(&e), "could not record the discovery failure");
         }

@@ -120,6 +120,10 @@ impl Progress {
     fn set(&self, i: usize, status: TaskStatus, description: String, error: Option<String>) {
         let mut tasks = self.tasks.lock().expect("progress lock");
         let t = &mut tasks[i];
+        if status.is_done() && !t.status.is_done() {
+            metrics::counter!("rackboot_power_tasks_total", "status" => status.as_str())
+                .increment(1);
+        }
         t.status = status;
         t.description = description;
         t.error = error;

@@ -79,3 +79,59 @@ async fn a_restart_keeps_every_record() {
     s2.stop().await;
     drop(keep);
 }
+
+/// A transition interrupted by a restart resumes where it was recorded and completes.
+#[tokio::test]
+async fn a_transition_in_progress_resumes_after_a_restart() {
+    use std::time::Duration;
+
+    use redfish::sim::{SimBmc, SimConfig};
+
+    use crate::power::{discovered, fast, finished, register, task, transition};
+
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_in(dir.path(), fast()).await;
+    let bmc = SimBmc::start(SimConfig {
+        initial_power: "On".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    register(&s, "x1000c0s0b0", &bmc.url(), json!({})).await;
+    assert_eq!(
+        discovered(&s, "x1000c0s0b0").await["DiscoveryInfo"]["LastDiscoveryStatus"],
+        "DiscoverOK"
+    );
+    // The node ignores the graceful shutdown, so the task waits (deadline: forever).
+    bmc.set_ignore_graceful(true);
+    let id = transition(
+        &s,
+        json!({"operation": "soft-off", "location": [{"xname": "x1000c0s0b0n0"}], "taskDeadlineMinutes": -1}),
+    )
+    .await;
+    let start = std::time::Instant::now();
+    loop {
+        let (_, t) = s
+            .get(&format!("/apis/power-control/v1/transitions/{id}"))
+            .await;
+        if task(&t, "x1000c0s0b0n0")["taskStatusDescription"]
+            .as_str()
+            .unwrap()
+            .starts_with("Confirming")
+        {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "{t}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    s.stop().await;
+
+    // While rackboot is down the node's OS finally obeys.
+    bmc.set_ignore_graceful(false);
+    let s = Server::start_in(dir.path(), fast()).await;
+    let t = finished(&s, &id, Duration::from_secs(15)).await;
+    assert_eq!(t["transitionStatus"], "completed", "{t}");
+    assert_eq!(task(&t, "x1000c0s0b0n0")["taskStatus"], "succeeded", "{t}");
+    assert_eq!(bmc.power_state(0), "Off");
+    s.stop().await;
+}
