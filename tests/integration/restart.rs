@@ -25,7 +25,7 @@ async fn a_restart_keeps_every_record() {
     s.send(
         Method::POST,
         "/apis/smd/hsm/v2/Inventory/RedfishEndpoints",
-        json!({"ID": "x1c0s0b0", "FQDN": "bmc", "Password": "pw"}),
+        json!({"ID": "x1c0s0b0", "FQDN": "bmc", "Password": "pw", "Enabled": false}),
     )
     .await;
     let (_, h, _) = s
