@@ -847,11 +847,13 @@ impl Bmc {
                 };
                 Ok(Cred::Token(token))
             }
-            // Advertised but not really there: fall back to Basic.
+            // Advertised but missing, broken, or full (session limit reached, still after
+            // the busy retries): Basic auth works on such BMCs. Wrong credentials are not
+            // retried another way.
             Err(Error::Http {
-                status: 404 | 405 | 501,
-                ..
+                status, message, ..
             }) if self.cfg.auth == AuthMode::Auto => {
+                tracing::info!(bmc = %self.label, status, message, "cannot create a session; using Basic auth");
                 *auth = AuthState::Basic;
                 Ok(Cred::Basic)
             }

@@ -228,3 +228,14 @@ async fn unreachable_and_unresponsive_bmcs_are_named() {
     assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
     sim.set_unresponsive(false);
 }
+
+#[tokio::test]
+async fn a_full_session_table_falls_back_to_basic_auth() {
+    let sim = SimBmc::start(SimConfig::default()).await.unwrap();
+    sim.set_session_limit(0);
+    let mut c = cfg(&sim);
+    c.retries = 1;
+    let bmc = pool().bmc(c).unwrap();
+    assert_eq!(bmc.system_paths().await.unwrap(), sim.system_paths());
+    assert_eq!(sim.counters().sessions_created, 0);
+}
