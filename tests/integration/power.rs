@@ -787,3 +787,42 @@ async fn operators_report_their_activity() {
     assert_eq!(monitor["last_report"]["sampled"], 1, "{monitor}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_node_powering_on_reports_transition() {
+    let (s, _d) = start_fast().await;
+    let _bmc = ready_bmc(
+        &s,
+        SimConfig {
+            power_delay: Duration::from_secs(3),
+            ..Default::default()
+        },
+    )
+    .await;
+    let id = transition(
+        &s,
+        json!({"operation": "on", "location": [{"xname": "x1000c0s0b0n0"}]}),
+    )
+    .await;
+    let start = Instant::now();
+    loop {
+        let (_, v) = s
+            .get(&format!("{PCS}/power-status?xname=x1000c0s0b0n0"))
+            .await;
+        if v["status"][0]["powerState"] == "transition" {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "never saw the transition: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let t = finished(&s, &id, Duration::from_secs(15)).await;
+    assert_eq!(task(&t, "x1000c0s0b0n0")["taskStatus"], "succeeded", "{t}");
+    let (_, v) = s
+        .get(&format!("{PCS}/power-status?xname=x1000c0s0b0n0"))
+        .await;
+    assert_eq!(v["status"][0]["powerState"], "on", "{v}");
+    s.stop().await;
+}
