@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod app;
+pub mod artifacts;
 pub mod bootscript;
 pub mod cli;
 pub mod config;
