@@ -6,6 +6,7 @@
 //! never see these names or any credential; they fetch `/artifacts/<token>/<name>` from the
 //! appliance.
 
+pub mod cache;
 pub mod manifest;
 pub mod source;
 
