@@ -59,6 +59,25 @@ pub struct Settings {
     /// Milliseconds between power-state polls while confirming a transition [default: 2000]
     #[arg(long, env = "RACKBOOT_POWER_CONFIRM_MS")]
     pub power_confirm_ms: Option<u64>,
+    /// Local artifact directory (each top-level directory is a bucket) [default: <data-dir>/artifacts]
+    #[arg(long, env = "RACKBOOT_ARTIFACTS_DIR")]
+    pub artifacts_dir: Option<PathBuf>,
+    /// S3 endpoint for artifacts, e.g. https://rgw.example:8080 (instead of the local directory)
+    #[arg(long, env = "RACKBOOT_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// S3 region [default: us-east-1]
+    #[arg(long, env = "RACKBOOT_S3_REGION")]
+    pub s3_region: Option<String>,
+    #[arg(long, env = "RACKBOOT_S3_ACCESS_KEY")]
+    pub s3_access_key: Option<String>,
+    #[arg(long, env = "RACKBOOT_S3_SECRET_KEY", hide_env_values = true)]
+    pub s3_secret_key: Option<String>,
+    /// PEM file of a CA to trust for the S3 endpoint
+    #[arg(long, env = "RACKBOOT_S3_CA_FILE")]
+    pub s3_ca_file: Option<PathBuf>,
+    /// Largest total size of the artifact cache, in bytes [default: 21474836480 (20 GiB)]
+    #[arg(long, env = "RACKBOOT_CACHE_MAX_BYTES")]
+    pub cache_max_bytes: Option<u64>,
 }
 
 impl Settings {
@@ -77,6 +96,13 @@ impl Settings {
             bmc_global_concurrency: self.bmc_global_concurrency.or(other.bmc_global_concurrency),
             power_sample_secs: self.power_sample_secs.or(other.power_sample_secs),
             power_confirm_ms: self.power_confirm_ms.or(other.power_confirm_ms),
+            artifacts_dir: self.artifacts_dir.or(other.artifacts_dir),
+            s3_endpoint: self.s3_endpoint.or(other.s3_endpoint),
+            s3_region: self.s3_region.or(other.s3_region),
+            s3_access_key: self.s3_access_key.or(other.s3_access_key),
+            s3_secret_key: self.s3_secret_key.or(other.s3_secret_key),
+            s3_ca_file: self.s3_ca_file.or(other.s3_ca_file),
+            cache_max_bytes: self.cache_max_bytes.or(other.cache_max_bytes),
         }
     }
 
@@ -127,6 +153,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub boot_retry_delay_secs: u64,
     pub power: PowerSettings,
+    pub artifacts: crate::artifacts::SourceConfig,
+    pub cache_dir: PathBuf,
+    pub cache_max_bytes: u64,
 }
 
 /// BMC traffic limits and power-operator timing.
@@ -215,11 +244,52 @@ impl Config {
                 2000,
             )?),
         };
+        let data_dir = s
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from("./rackboot-data"));
+        let artifacts = match s.s3_endpoint {
+            Some(endpoint) => {
+                let u = url::Url::parse(&endpoint).map_err(|e| {
+                    ConfigError::Invalid(format!("s3_endpoint '{endpoint}' is not a URL: {e}"))
+                })?;
+                if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+                    return Err(ConfigError::Invalid(format!(
+                        "s3_endpoint '{endpoint}' must be an http(s) URL with a host"
+                    )));
+                }
+                let (Some(access_key), Some(secret_key)) = (s.s3_access_key, s.s3_secret_key)
+                else {
+                    return Err(ConfigError::Invalid(
+                        "s3_endpoint needs s3_access_key and s3_secret_key".into(),
+                    ));
+                };
+                let ca_pem = match s.s3_ca_file {
+                    Some(p) => Some(std::fs::read_to_string(&p).map_err(|source| {
+                        ConfigError::Read { path: p.clone(), source }
+                    })?),
+                    None => None,
+                };
+                crate::artifacts::SourceConfig::S3 {
+                    endpoint: endpoint.trim_end_matches('/').to_string(),
+                    region: s.s3_region.unwrap_or_else(|| "us-east-1".into()),
+                    access_key,
+                    secret_key,
+                    path_style: true,
+                    ca_pem,
+                }
+            }
+            None => crate::artifacts::SourceConfig::Local {
+                root: s
+                    .artifacts_dir
+                    .unwrap_or_else(|| data_dir.join("artifacts")),
+            },
+        };
         Ok(Config {
             power,
-            data_dir: s
-                .data_dir
-                .unwrap_or_else(|| PathBuf::from("./rackboot-data")),
+            artifacts,
+            cache_dir: data_dir.join("cache"),
+            cache_max_bytes: s.cache_max_bytes.unwrap_or(20 << 30),
+            data_dir,
             listen,
             advertise_url,
             log_format: s.log_format.unwrap_or(LogFormat::Human),

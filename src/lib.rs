@@ -37,6 +37,7 @@ use store::{SqliteStore, Store};
 pub struct Backends {
     pub store: Arc<dyn Store>,
     pub power: Arc<dyn PowerDriver>,
+    pub artifacts: Arc<dyn artifacts::ArtifactSource>,
 }
 
 impl Backends {
@@ -49,8 +50,11 @@ impl Backends {
         let store = SqliteStore::open(&path)
             .await
             .with_context(|| format!("cannot open the store at {}", path.display()))?;
+        let artifacts = artifacts::open_source(&config.artifacts)
+            .context("cannot open the artifact source")?;
         Ok(Backends {
             store: Arc::new(store),
+            artifacts,
             power: Arc::new(RedfishDriver::new(RedfishDriverSettings {
                 timeout: config.power.bmc_timeout,
                 connect_timeout: config.power.bmc_timeout.min(Duration::from_secs(5)),
@@ -86,12 +90,23 @@ pub async fn start(
     let local_addr = listener
         .local_addr()
         .context("listener has no local address")?;
+    let cache = Arc::new(
+        artifacts::cache::ArtifactCache::open(
+            &config.cache_dir,
+            config.cache_max_bytes,
+            backends.artifacts.clone(),
+        )
+        .with_context(|| format!("cannot open the artifact cache in {}", config.cache_dir.display()))?,
+    );
+    let secret = artifact_secret(&config.data_dir)?;
     let app = App::new(
         backends.store.clone(),
         AppSettings {
             advertise_url: config.advertise_url.clone(),
             boot_retry_delay_secs: config.boot_retry_delay_secs,
         },
+        cache,
+        secret,
     );
     let router = api::router(
         app.clone(),
@@ -104,7 +119,11 @@ pub async fn start(
     let operators = spawn_operators(&app, &backends_power(&backends), &config, &stop_rx);
     let driver = backends.power.clone();
     let mut server_stop = stop_rx.clone();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
         stopped(&mut server_stop).await;
     });
     tracing::info!(%local_addr, advertise_url = %config.advertise_url, data_dir = %config.data_dir.display(), "rackboot serving");
@@ -132,6 +151,24 @@ pub async fn start(
         app,
         task,
     })
+}
+
+/// The key of the per-node artifact tokens: random, made once, kept in the data directory.
+fn artifact_secret(data_dir: &std::path::Path) -> anyhow::Result<Arc<[u8]>> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let path = data_dir.join("artifact-token.key");
+    match std::fs::read(&path) {
+        Ok(k) if k.len() >= 32 => return Ok(k.into()),
+        Ok(_) | Err(_) => {}
+    }
+    let key: Vec<u8> = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()]
+        .iter()
+        .flat_map(|u| u.as_bytes().to_vec())
+        .collect();
+    std::fs::write(&path, &key)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(key.into())
 }
 
 fn backends_power(b: &Backends) -> Arc<dyn PowerDriver> {

@@ -5,6 +5,7 @@
 //! request is counted in `/metrics` under its route template (not its raw path, so label
 //! cardinality stays bounded).
 
+pub mod artifacts;
 pub mod bss;
 pub mod extract;
 pub mod hsm;
@@ -41,6 +42,7 @@ pub fn router(app: Arc<App>, metrics: PrometheusHandle, max_body_bytes: usize) -
         .nest("/apis/smd/hsm/v2", hsm::routes())
         .nest("/apis/power-control/v1", pcs::routes())
         .nest("/apis/rackboot/v1", native::routes())
+        .nest("/artifacts", artifacts::routes())
         .nest("/apis/bss/boot/v1", bss.clone())
         .nest("/boot/v1", bss)
         .fallback(not_found)

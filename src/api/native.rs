@@ -9,7 +9,9 @@ use axum::{Json, Router};
 use crate::app::App;
 
 pub fn routes() -> Router<Arc<App>> {
-    Router::new().route("/operators", get(operators))
+    Router::new()
+        .route("/operators", get(operators))
+        .route("/nodes/{xname}/timeline", get(super::artifacts::timeline))
 }
 
 /// Each operator's period, activation count, timing and last report.

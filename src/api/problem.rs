@@ -68,6 +68,7 @@ impl From<AppError> for Problem {
             AppError::BadRequest(d) => Problem::bad_request(d),
             AppError::NotFound(d) => Problem::not_found(d),
             AppError::Conflict(d) => Problem::new(StatusCode::CONFLICT, d),
+            AppError::Upstream(d) => Problem::new(StatusCode::BAD_GATEWAY, d),
             AppError::Store(e) => {
                 tracing::error!(error = %chain(&e), "store failure");
                 Problem::new(

@@ -16,6 +16,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use crate::artifacts::ObjectRef;
+use crate::artifacts::links;
 use crate::model::{BootParams, Component, HostKey, ImageKind, Mac, Xname};
 use crate::store::{Store, StoreResult};
 
@@ -28,6 +30,25 @@ pub struct BootIndex {
     pub macs_of: HashMap<Xname, Vec<Mac>>,
     pub params: HashMap<String, BootParams>,
     pub images: HashMap<(ImageKind, String), String>,
+    /// Artifact token → the node it was minted for and the artifacts it may fetch. Only
+    /// tokens of current boot parameters are here, so superseded ones resolve to nothing.
+    pub tokens: HashMap<String, NodeArtifacts>,
+}
+
+/// What one artifact token opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeArtifacts {
+    pub node: Xname,
+    pub objects: std::collections::BTreeMap<String, ObjectRef>,
+}
+
+/// Which write of boot parameters a token belongs to: its referral token, or (for records
+/// without one) a digest of its contents.
+pub fn params_version(bp: &BootParams) -> String {
+    match &bp.referral_token {
+        Some(t) => t.clone(),
+        None => links::token(b"", &bp.kernel, &format!("{}\0{}", bp.initrd, bp.params)),
+    }
 }
 
 impl BootIndex {
@@ -45,15 +66,17 @@ impl BootIndex {
 
 pub struct BootIndexCache {
     store: Arc<dyn Store>,
+    secret: Arc<[u8]>,
     wanted: AtomicU64,
     current: RwLock<(u64, Arc<BootIndex>)>,
     rebuild: tokio::sync::Mutex<()>,
 }
 
 impl BootIndexCache {
-    pub fn new(store: Arc<dyn Store>) -> BootIndexCache {
+    pub fn new(store: Arc<dyn Store>, secret: Arc<[u8]>) -> BootIndexCache {
         BootIndexCache {
             store,
+            secret,
             wanted: AtomicU64::new(1),
             current: RwLock::new((0, Arc::new(BootIndex::default()))),
             rebuild: tokio::sync::Mutex::new(()),
@@ -78,13 +101,13 @@ impl BootIndexCache {
             return Ok(idx);
         }
         let generation = self.wanted.load(Ordering::SeqCst);
-        let idx = Arc::new(build(self.store.as_ref()).await?);
+        let idx = Arc::new(build(self.store.as_ref(), &self.secret).await?);
         *self.current.write().expect("boot index poisoned") = (generation, idx.clone());
         Ok(idx)
     }
 }
 
-async fn build(store: &dyn Store) -> StoreResult<BootIndex> {
+async fn build(store: &dyn Store, secret: &[u8]) -> StoreResult<BootIndex> {
     let mut idx = BootIndex::default();
     for c in store.list_components().await? {
         if let Some(n) = c.nid {
@@ -107,5 +130,38 @@ async fn build(store: &dyn Store) -> StoreResult<BootIndex> {
     for img in store.list_image_params().await? {
         idx.images.insert((img.kind, img.path), img.params);
     }
+    // Every boot-parameter record a node may boot from (by xname, MAC, NID, role or
+    // Default) gives it a token for that record's artifacts.
+    let mut tokens = HashMap::new();
+    for c in idx.components.values() {
+        let mut keys = vec![c.id.to_string()];
+        if let Some(macs) = idx.macs_of.get(&c.id) {
+            keys.extend(macs.iter().map(|m| m.to_string()));
+        }
+        if let Some(n) = c.nid {
+            keys.push(format!("nid{n}"));
+        }
+        if let Some(r) = &c.role {
+            keys.push(r.clone());
+        }
+        keys.push("Default".into());
+        for k in keys {
+            let Some(bp) = idx.params.get(&k) else {
+                continue;
+            };
+            let objects = links::artifact_names(&bp.kernel, &bp.initrd, &bp.params);
+            if objects.is_empty() {
+                continue;
+            }
+            tokens.insert(
+                links::token(secret, c.id.as_str(), &params_version(bp)),
+                NodeArtifacts {
+                    node: c.id.clone(),
+                    objects,
+                },
+            );
+        }
+    }
+    idx.tokens = tokens;
     Ok(idx)
 }

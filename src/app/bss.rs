@@ -17,6 +17,7 @@
 use std::collections::BTreeSet;
 
 use super::{App, AppError, AppResult};
+use crate::artifacts::links;
 use crate::bootscript::{self, BootScript, Injections};
 use crate::model::{
     BootParams, Component, HostKey, ImageKind, ImageParams, Mac, Xname,
@@ -503,9 +504,17 @@ impl App {
             },
             has_initrd,
         );
+        // s3:// artifacts become this node's /artifacts/<token>/… URLs on the appliance.
+        let token = links::token(
+            &self.artifact_secret,
+            c.id.as_str(),
+            &super::boot_index::params_version(d),
+        );
+        let prefix = format!("{}/artifacts/{token}", self.settings.advertise_url);
+        let (kernel_url, initrd_url, params) = links::rewrite(&d.kernel, &d.initrd, &params, &prefix);
         let script = bootscript::render_boot(&BootScript {
-            kernel_url: &d.kernel,
-            initrd_url: has_initrd.then_some(d.initrd.as_str()),
+            kernel_url: &kernel_url,
+            initrd_url: has_initrd.then_some(initrd_url.as_str()),
             params: &params,
             retry_delay_secs: self.settings.boot_retry_delay_secs,
             chain_url: &chain,

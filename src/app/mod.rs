@@ -5,11 +5,13 @@
 //! never touch the store themselves, and nothing here speaks HTTP: errors are [`AppError`]
 //! values that the API turns into problem+json.
 
+pub mod artifacts;
 pub mod boot_index;
 pub mod bss;
 pub mod endpoint_access;
 pub mod inventory;
 pub mod power;
+pub mod timeline;
 
 use std::sync::Arc;
 
@@ -27,6 +29,9 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Something the appliance depends on (an artifact origin) failed; names it and why.
+    #[error("{0}")]
+    Upstream(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -71,12 +76,26 @@ pub struct App {
     pub(crate) power: Arc<power::PowerCache>,
     pub(crate) pokes: Pokes,
     pub(crate) reports: Reports,
+    /// Keys the per-node artifact tokens (kept in the data directory, so tokens survive
+    /// a restart).
+    pub(crate) artifact_secret: Arc<[u8]>,
+    /// The boot-artifact cache in front of the artifact source.
+    pub(crate) artifacts: Arc<crate::artifacts::cache::ArtifactCache>,
+    pub(crate) timeline: timeline::Timeline,
 }
 
 impl App {
-    pub fn new(store: Arc<dyn Store>, settings: AppSettings) -> Arc<App> {
+    pub fn new(
+        store: Arc<dyn Store>,
+        settings: AppSettings,
+        artifacts: Arc<crate::artifacts::cache::ArtifactCache>,
+        artifact_secret: Arc<[u8]>,
+    ) -> Arc<App> {
         Arc::new(App {
-            boot: BootIndexCache::new(store.clone()),
+            boot: BootIndexCache::new(store.clone(), artifact_secret.clone()),
+            artifact_secret,
+            artifacts,
+            timeline: timeline::Timeline::default(),
             access: AccessRecorder::new(store.clone()),
             store,
             settings,
@@ -85,6 +104,18 @@ impl App {
             pokes: Pokes::default(),
             reports: Reports::default(),
         })
+    }
+
+    /// A node's boot timeline (oldest first); 404 for a node the inventory does not know.
+    pub async fn timeline(&self, node: &crate::model::Xname) -> AppResult<Vec<timeline::BootEvent>> {
+        if self.store.get_component(node).await?.is_none() {
+            return Err(AppError::not_found(format!("no such node: {node}")));
+        }
+        Ok(self.timeline.events(node))
+    }
+
+    pub fn record_boot_event(&self, node: &crate::model::Xname, event: timeline::BootEvent) {
+        self.timeline.record(node, event);
     }
 
     pub fn pokes(&self) -> &Pokes {

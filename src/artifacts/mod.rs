@@ -7,6 +7,7 @@
 //! appliance.
 
 pub mod cache;
+pub mod links;
 pub mod manifest;
 pub mod source;
 

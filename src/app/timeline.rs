@@ -1,0 +1,54 @@
+//! Boot evidence: what each node fetched from the appliance, and when.
+//!
+//! Every script and artifact a node fetches is an event (time, what, bytes, duration,
+//! client address, whether it completed). A completed initrd fetch under the node's current
+//! token is evidence of which artifacts it is booting, without any agent on the node; BOS
+//! turns that into actual state. Kept in memory, bounded per node (the newest events win).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+
+use crate::model::Xname;
+
+/// Events kept per node.
+const PER_NODE: usize = 200;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BootEvent {
+    pub time: DateTime<Utc>,
+    /// `bootscript`, `kernel`, `initrd`, `rootfs`, …
+    pub what: String,
+    pub bytes: u64,
+    pub duration_ms: u64,
+    pub client: Option<String>,
+    /// `complete`, `partial` (a Range request), `aborted` (the client went away) or `failed`.
+    pub outcome: String,
+    /// The artifact token used, for artifact fetches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+#[derive(Default)]
+pub struct Timeline(Mutex<HashMap<Xname, VecDeque<BootEvent>>>);
+
+impl Timeline {
+    pub fn record(&self, node: &Xname, event: BootEvent) {
+        let mut all = self.0.lock().expect("timeline lock");
+        let q = all.entry(node.clone()).or_default();
+        if q.len() == PER_NODE {
+            q.pop_front();
+        }
+        q.push_back(event);
+    }
+
+    pub fn events(&self, node: &Xname) -> Vec<BootEvent> {
+        self.0
+            .lock()
+            .expect("timeline lock")
+            .get(node)
+            .map(|q| q.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
