@@ -263,12 +263,16 @@ impl Config {
                         "s3_endpoint needs s3_access_key and s3_secret_key".into(),
                     ));
                 };
-                let ca_pem = match s.s3_ca_file {
-                    Some(p) => Some(std::fs::read_to_string(&p).map_err(|source| {
-                        ConfigError::Read { path: p.clone(), source }
-                    })?),
-                    None => None,
-                };
+                let ca_pem =
+                    match s.s3_ca_file {
+                        Some(p) => Some(std::fs::read_to_string(&p).map_err(|source| {
+                            ConfigError::Read {
+                                path: p.clone(),
+                                source,
+                            }
+                        })?),
+                        None => None,
+                    };
                 crate::artifacts::SourceConfig::S3 {
                     endpoint: endpoint.trim_end_matches('/').to_string(),
                     region: s.s3_region.unwrap_or_else(|| "us-east-1".into()),

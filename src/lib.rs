@@ -50,8 +50,8 @@ impl Backends {
         let store = SqliteStore::open(&path)
             .await
             .with_context(|| format!("cannot open the store at {}", path.display()))?;
-        let artifacts = artifacts::open_source(&config.artifacts)
-            .context("cannot open the artifact source")?;
+        let artifacts =
+            artifacts::open_source(&config.artifacts).context("cannot open the artifact source")?;
         Ok(Backends {
             store: Arc::new(store),
             artifacts,
@@ -96,7 +96,12 @@ pub async fn start(
             config.cache_max_bytes,
             backends.artifacts.clone(),
         )
-        .with_context(|| format!("cannot open the artifact cache in {}", config.cache_dir.display()))?,
+        .with_context(|| {
+            format!(
+                "cannot open the artifact cache in {}",
+                config.cache_dir.display()
+            )
+        })?,
     );
     let secret = artifact_secret(&config.data_dir)?;
     let app = App::new(
@@ -166,8 +171,7 @@ fn artifact_secret(data_dir: &std::path::Path) -> anyhow::Result<Arc<[u8]>> {
         .iter()
         .flat_map(|u| u.as_bytes().to_vec())
         .collect();
-    std::fs::write(&path, &key)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::write(&path, &key).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(key.into())
 }
 

@@ -95,9 +95,11 @@ async fn fetch(
     let (node, cached) = app.open_artifact(&token, &name).await?;
     let meta = cached.meta.clone();
     let size = meta.size;
-    let etag = meta.etag.as_deref().map(quoted).unwrap_or_else(|| {
-        format!("\"{size:x}-{:x}\"", meta.last_modified.timestamp())
-    });
+    let etag = meta
+        .etag
+        .as_deref()
+        .map(quoted)
+        .unwrap_or_else(|| format!("\"{size:x}-{:x}\"", meta.last_modified.timestamp()));
     let last_modified = meta
         .last_modified
         .format("%a, %d %b %Y %H:%M:%S GMT")
@@ -107,7 +109,9 @@ async fn fetch(
         .header(header::LAST_MODIFIED, &last_modified)
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::CACHE_CONTROL, "private, max-age=3600");
-    if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok())
+    if let Some(inm) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
         && etag_matches(inm, &etag)
     {
         return Ok(builder
@@ -161,7 +165,6 @@ async fn fetch(
         bytes: 0,
         expected: span.end - span.start,
         failed: false,
-        done: false,
         record: Some(Box::new(move |bytes, outcome: &str| {
             app.record_boot_event(
                 &node,
@@ -194,7 +197,6 @@ struct Recorded<S> {
     bytes: u64,
     expected: u64,
     failed: bool,
-    done: bool,
     record: Option<RecordFn>,
 }
 
@@ -209,8 +211,7 @@ where
         match &next {
             Poll::Ready(Some(Ok(b))) => self.bytes += b.len() as u64,
             Poll::Ready(Some(Err(_))) => self.failed = true,
-            Poll::Ready(None) => self.done = true,
-            Poll::Pending => {}
+            Poll::Ready(None) | Poll::Pending => {}
         }
         next
     }
@@ -220,7 +221,9 @@ impl<S> Drop for Recorded<S> {
     fn drop(&mut self) {
         let outcome = if self.failed {
             "failed"
-        } else if self.done && self.bytes == self.expected {
+        } else if self.bytes == self.expected {
+            // hyper stops polling once Content-Length bytes are out, so the end of the
+            // stream may never be seen: all the bytes is complete.
             "complete"
         } else {
             "aborted"

@@ -23,7 +23,9 @@ impl App {
             Err(e @ SourceError::NotFound { .. }) => Err(AppError::not_found(format!(
                 "artifact '{name}' of {node}: {e}"
             ))),
-            Err(e) => Err(AppError::Upstream(format!("artifact '{name}' of {node}: {e}"))),
+            Err(e) => Err(AppError::Upstream(format!(
+                "artifact '{name}' of {node}: {e}"
+            ))),
         }
     }
 }

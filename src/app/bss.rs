@@ -511,7 +511,8 @@ impl App {
             &super::boot_index::params_version(d),
         );
         let prefix = format!("{}/artifacts/{token}", self.settings.advertise_url);
-        let (kernel_url, initrd_url, params) = links::rewrite(&d.kernel, &d.initrd, &params, &prefix);
+        let (kernel_url, initrd_url, params) =
+            links::rewrite(&d.kernel, &d.initrd, &params, &prefix);
         let script = bootscript::render_boot(&BootScript {
             kernel_url: &kernel_url,
             initrd_url: has_initrd.then_some(initrd_url.as_str()),

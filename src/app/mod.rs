@@ -107,7 +107,10 @@ impl App {
     }
 
     /// A node's boot timeline (oldest first); 404 for a node the inventory does not know.
-    pub async fn timeline(&self, node: &crate::model::Xname) -> AppResult<Vec<timeline::BootEvent>> {
+    pub async fn timeline(
+        &self,
+        node: &crate::model::Xname,
+    ) -> AppResult<Vec<timeline::BootEvent>> {
         if self.store.get_component(node).await?.is_none() {
             return Err(AppError::not_found(format!("no such node: {node}")));
         }

@@ -106,7 +106,10 @@ pub fn token(secret: &[u8], node: &str, version: &str) -> String {
     h.update(node.as_bytes());
     h.update(b"\0");
     h.update(version.as_bytes());
-    h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -117,7 +120,10 @@ mod tests {
     fn s3_artifacts_are_named_and_rewritten_and_http_passes_through() {
         let params = "console=ttyS0 root=live:s3://boot-images/i1/rootfs nmd_data=url=s3://boot-images/i1/rootfs,etag=abc metal.server=s3://other/r2 ip=dhcp";
         let names = artifact_names("s3://boot-images/i1/kernel", "http://x/initrd", params);
-        let got: Vec<(&str, String)> = names.iter().map(|(n, o)| (n.as_str(), o.to_string())).collect();
+        let got: Vec<(&str, String)> = names
+            .iter()
+            .map(|(n, o)| (n.as_str(), o.to_string()))
+            .collect();
         assert_eq!(
             got,
             [
@@ -126,7 +132,12 @@ mod tests {
                 ("rootfs-2", "s3://other/r2".to_string()),
             ]
         );
-        let (k, i, p) = rewrite("s3://boot-images/i1/kernel", "http://x/initrd", params, "http://a/artifacts/T");
+        let (k, i, p) = rewrite(
+            "s3://boot-images/i1/kernel",
+            "http://x/initrd",
+            params,
+            "http://a/artifacts/T",
+        );
         assert_eq!(k, "http://a/artifacts/T/kernel");
         assert_eq!(i, "http://x/initrd");
         assert_eq!(

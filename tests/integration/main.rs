@@ -2,6 +2,7 @@
 //! driven over HTTP (and through the CLI binary), as a user or an existing client would.
 //! One test binary, a module per area.
 
+mod artifacts;
 mod bss;
 mod cli;
 mod common;

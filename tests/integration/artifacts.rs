@@ -1,0 +1,271 @@
+//! The boot-artifact proxy with the local-directory source: tokens, rewriting in scripts,
+//! Range/ETag/HEAD/304, superseded tokens, the timeline, and origin failures.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::common::{ADVERTISE, Server, assert_problem};
+
+fn body(n: usize, seed: u8) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed))
+        .collect()
+}
+
+/// Put an object into the local source's directory, as an admin (or `images import`) would.
+fn put_local(s: &Server, key: &str, data: &[u8]) {
+    let path = s.data_dir.join("artifacts").join(key);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, data).unwrap();
+}
+
+/// The `/artifacts/<token>` prefix in a node's boot script, pointed at the test server.
+async fn artifact_prefix(s: &Server, mac: &str) -> String {
+    let (st, script) = s.get(&format!("/boot/v1/bootscript?mac={mac}")).await;
+    assert_eq!(st, StatusCode::OK, "{script}");
+    let script = script.as_str().unwrap().to_string();
+    let at = script
+        .find(&format!("{ADVERTISE}/artifacts/"))
+        .unwrap_or_else(|| panic!("no artifact URL in {script}"));
+    let rest = &script[at + ADVERTISE.len()..];
+    let token_end = rest["/artifacts/".len()..].find('/').unwrap() + "/artifacts/".len();
+    rest[..token_end].to_string()
+}
+
+#[tokio::test]
+async fn nodes_fetch_their_artifacts_through_tokens_with_ranges_etags_and_a_timeline() {
+    let s = Server::start().await;
+    let kernel = body(300_000, 1);
+    let initrd = body(1_000_000, 2);
+    put_local(&s, "boot-images/img1/kernel", &kernel);
+    put_local(&s, "boot-images/img1/initrd", &initrd);
+    put_local(&s, "boot-images/img1/rootfs", b"squash");
+    s.add_node("x1c0s0b0n0", 1, "Compute", "aa:bb:cc:00:00:01")
+        .await;
+    s.add_node("x1c0s0b0n1", 2, "Compute", "aa:bb:cc:00:00:02")
+        .await;
+    let (st, v) = s
+        .send(
+            Method::PUT,
+            "/boot/v1/bootparameters",
+            json!({"hosts": ["x1c0s0b0n0"], "kernel": "s3://boot-images/img1/kernel",
+                   "initrd": "s3://boot-images/img1/initrd",
+                   "params": "console=ttyS0 root=live:s3://boot-images/img1/rootfs"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (_, script) = s.get("/boot/v1/bootscript?mac=aa:bb:cc:00:00:01").await;
+    let script = script.as_str().unwrap();
+    assert!(
+        !script.contains("s3://"),
+        "no S3 reference reaches a node: {script}"
+    );
+    let prefix = artifact_prefix(&s, "aa:bb:cc:00:00:01").await;
+    assert!(
+        script.contains(&format!("root=live:{ADVERTISE}{prefix}/rootfs")),
+        "{script}"
+    );
+
+    // Whole objects.
+    let resp = s
+        .http
+        .get(s.url(&format!("{prefix}/kernel")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let etag = resp.headers()["etag"].to_str().unwrap().to_string();
+    assert!(resp.headers().contains_key("last-modified"));
+    assert_eq!(
+        resp.headers()["content-length"],
+        kernel.len().to_string().as_str()
+    );
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), kernel);
+    let got = s
+        .http
+        .get(s.url(&format!("{prefix}/initrd")))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(got.to_vec(), initrd);
+    // HEAD, Range, bad range, If-None-Match.
+    let resp = s
+        .http
+        .head(s.url(&format!("{prefix}/initrd")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-length"], "1000000");
+    let resp = s
+        .http
+        .get(s.url(&format!("{prefix}/initrd")))
+        .header("Range", "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(resp.headers()["content-range"], "bytes 100-199/1000000");
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), initrd[100..200]);
+    let resp = s
+        .http
+        .get(s.url(&format!("{prefix}/initrd")))
+        .header("Range", "bytes=2000000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(resp.headers()["content-range"], "bytes */1000000");
+    let resp = s
+        .http
+        .get(s.url(&format!("{prefix}/kernel")))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
+
+    // The timeline shows the fetches, with the client's address.
+    let (st, tl) = s.get("/apis/rackboot/v1/nodes/x1c0s0b0n0/timeline").await;
+    assert_eq!(st, StatusCode::OK, "{tl}");
+    let events = tl["events"].as_array().unwrap();
+    let kernel_ev = events.iter().find(|e| e["what"] == "kernel").unwrap();
+    assert_eq!(kernel_ev["outcome"], "complete", "{tl}");
+    assert_eq!(kernel_ev["bytes"], kernel.len() as u64);
+    assert_eq!(kernel_ev["client"], "127.0.0.1");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["what"] == "initrd" && e["outcome"] == "partial"),
+        "{tl}"
+    );
+
+    // Not an open proxy: unknown tokens, names the boot does not have, and another node's.
+    let (st, h, v) = s
+        .call(
+            Method::GET,
+            "/artifacts/0123456789abcdef0123456789abcdef/kernel",
+            None,
+        )
+        .await;
+    assert_problem(
+        st,
+        &h,
+        &v,
+        StatusCode::NOT_FOUND,
+        "unknown or superseded token",
+    );
+    let (st, h, v) = s
+        .call(Method::GET, &format!("{prefix}/manifest"), None)
+        .await;
+    assert_problem(st, &h, &v, StatusCode::NOT_FOUND, "no artifact 'manifest'");
+    // Node 2 boots another image under its own token; each token opens only its node's.
+    put_local(&s, "boot-images/img2/kernel", b"kernel two");
+    let (st, _) = s
+        .send(
+            Method::PUT,
+            "/boot/v1/bootparameters",
+            json!({"hosts": ["x1c0s0b0n1"], "kernel": "s3://boot-images/img2/kernel"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let other = artifact_prefix(&s, "aa:bb:cc:00:00:02").await;
+    assert_ne!(other, prefix);
+    let two = s
+        .http
+        .get(s.url(&format!("{other}/kernel")))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&two[..], b"kernel two");
+    let (st, _) = s.get(&format!("{other}/initrd")).await;
+    assert_eq!(
+        st,
+        StatusCode::NOT_FOUND,
+        "node 2's boot has no initrd; node 1's is not reachable through it"
+    );
+
+    // A new write supersedes the token.
+    let (st, _) = s
+        .send(
+            Method::PUT,
+            "/boot/v1/bootparameters",
+            json!({"hosts": ["x1c0s0b0n0"], "kernel": "s3://boot-images/img1/kernel", "params": "console=ttyS1"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = s.get(&format!("{prefix}/kernel")).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let fresh = artifact_prefix(&s, "aa:bb:cc:00:00:01").await;
+    assert_ne!(fresh, prefix);
+    let resp = s
+        .http
+        .get(s.url(&format!("{fresh}/kernel")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    // An object the boot names but the origin does not have.
+    let (st, _) = s
+        .send(
+            Method::PUT,
+            "/boot/v1/bootparameters",
+            json!({"hosts": ["x1c0s0b0n0"], "kernel": "s3://boot-images/missing/kernel"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let gone = artifact_prefix(&s, "aa:bb:cc:00:00:01").await;
+    let (st, h, v) = s.call(Method::GET, &format!("{gone}/kernel"), None).await;
+    assert_problem(
+        st,
+        &h,
+        &v,
+        StatusCode::NOT_FOUND,
+        "s3://boot-images/missing/kernel not found",
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_origin_is_a_502_naming_the_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let s = Server::start_in(
+        dir.path(),
+        rackboot::config::Settings {
+            s3_endpoint: Some(endpoint.clone()),
+            s3_access_key: Some("k".into()),
+            s3_secret_key: Some("s".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    s.add_node("x1c0s0b0n0", 1, "Compute", "aa:bb:cc:00:00:01")
+        .await;
+    s.send(
+        Method::PUT,
+        "/boot/v1/bootparameters",
+        json!({"hosts": ["x1c0s0b0n0"], "kernel": "s3://boot-images/img1/kernel"}),
+    )
+    .await;
+    let prefix = artifact_prefix(&s, "aa:bb:cc:00:00:01").await;
+    let (st, h, v) = s.call(Method::GET, &format!("{prefix}/kernel"), None).await;
+    assert_problem(
+        st,
+        &h,
+        &v,
+        StatusCode::BAD_GATEWAY,
+        &format!("S3 {endpoint}"),
+    );
+    s.stop().await;
+}
