@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real peers that the integration tests talk to, into $REPO/.peers/.
-# Today: the sushy-tools Redfish emulator (fake driver) in a Python venv. bcrypt (a dependency of
+# Today: the sushy-tools Redfish emulator (fake driver) in a Python venv, and the s3s-fs S3
+# server (built with cargo into .peers/bin). bcrypt (a dependency of
 # sushy-tools: its SUSHY_EMULATOR_AUTH_FILE takes bcrypt htpasswd entries only) is pinned too, and
 # can hash a password: .peers/venv/bin/python -c 'import bcrypt; print(bcrypt.hashpw(b"pw", bcrypt.gensalt(4)).decode())'
 # Used by tests/integration/sushy.rs.
@@ -56,5 +57,22 @@ EOF
     "$py" -c 'from importlib.metadata import version as v; print("peers: installed sushy-tools", v("sushy-tools"), "bcrypt", v("bcrypt"), "Flask", v("flask"))' >&2
 }
 
+# s3s-fs: a real S3 server (checks signatures) for the artifact tests, built from crates.io
+# (0.15 and later need rustc 1.96). Takes about 3 minutes the first time; then a no-op.
+_s3s_main() {
+    local repo want bin
+    repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+    want="0.14.1"
+    bin="$repo/.peers/bin/s3s-fs"
+    if [ -x "$bin" ] && [ -f "$repo/.peers/s3s-fs.version" ] &&
+        [ "$(cat "$repo/.peers/s3s-fs.version")" = "$want" ]; then
+        echo "peers: s3s-fs $want already in $bin" >&2
+        return 0
+    fi
+    echo "peers: cargo install --locked s3s-fs@$want --features binary (about 3 minutes)" >&2
+    cargo install --locked --quiet "s3s-fs@$want" --features binary --root "$repo/.peers" >&2 || return 1
+    echo "$want" >"$repo/.peers/s3s-fs.version"
+}
+
 # A subshell keeps `set -euo pipefail` and the helper's variables out of a sourcing shell.
-( set -euo pipefail; _peers_main "$@" )
+( set -euo pipefail; _peers_main "$@"; _s3s_main )

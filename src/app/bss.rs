@@ -90,6 +90,21 @@ impl App {
         check_params("params", &req.params).map_err(|e| AppError::bad(e.to_string()))?;
         check_path("kernel", &req.kernel).map_err(|e| AppError::bad(e.to_string()))?;
         check_path("initrd", &req.initrd).map_err(|e| AppError::bad(e.to_string()))?;
+        // s3:// artifacts are served by the appliance: they must be references it can
+        // resolve (no '..', no absolute keys), in kernel, initrd and root= parameters alike.
+        for (field, v) in [("kernel", &req.kernel), ("initrd", &req.initrd)] {
+            if v.starts_with("s3://") {
+                crate::artifacts::ObjectRef::parse(v)
+                    .map_err(|e| AppError::bad(format!("invalid {field}: {e}")))?;
+            }
+        }
+        for word in req.params.split_whitespace() {
+            if let Some(at) = word.find("s3://") {
+                let raw = word[at..].split(',').next().unwrap_or_default();
+                crate::artifacts::ObjectRef::parse(raw)
+                    .map_err(|e| AppError::bad(format!("invalid params: {e}")))?;
+            }
+        }
         if let Some(ci) = &req.cloud_init
             && !ci.is_object()
             && !ci.is_null()

@@ -215,6 +215,7 @@ impl ArtifactCache {
                 let file = std::fs::File::open(self.data_path(obj)).map_err(io)?;
                 drop(st);
                 self.stats.lock().expect("stats lock").hits += 1;
+                metrics::counter!("rackboot_artifact_cache_hits_total").increment(1);
                 return Ok(Cached {
                     meta,
                     file,
@@ -287,6 +288,7 @@ impl ArtifactCache {
         tx: &watch::Sender<FillState>,
     ) -> Result<(), String> {
         self.stats.lock().expect("stats lock").origin_gets += 1;
+        metrics::counter!("rackboot_artifact_origin_gets_total").increment(1);
         let (got, mut stream) = self.source.get(obj).await.map_err(|e| e.to_string())?;
         if got.etag.is_some() && origin.etag.is_some() && got.etag != origin.etag {
             return Err(format!(

@@ -269,3 +269,33 @@ async fn an_unreachable_origin_is_a_502_naming_the_endpoint() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn s3_references_that_escape_are_refused_at_write_time() {
+    let s = Server::start().await;
+    for (field, value) in [
+        ("kernel", "s3://boot-images/../etc/passwd"),
+        ("initrd", "s3://boot-images//abs"),
+        ("params", "root=live:s3://boot-images/a/../../x"),
+    ] {
+        let mut body = json!({"hosts": ["Default"], "kernel": "s3://boot-images/ok/kernel"});
+        body[field] = value.into();
+        let (st, h, v) = s
+            .call(Method::PUT, "/boot/v1/bootparameters", Some(body))
+            .await;
+        assert_problem(
+            st,
+            &h,
+            &v,
+            StatusCode::BAD_REQUEST,
+            &format!("invalid {field}"),
+        );
+    }
+    let (_, all) = s.get("/boot/v1/bootparameters").await;
+    assert_eq!(
+        all.as_array().map(|a| a.len()),
+        Some(0),
+        "nothing was written: {all}"
+    );
+    s.stop().await;
+}

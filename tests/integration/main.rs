@@ -9,5 +9,6 @@ mod common;
 mod hsm;
 mod power;
 mod restart;
+mod s3_peer;
 mod sushy;
 mod sushy_peer;
