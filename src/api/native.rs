@@ -2,19 +2,89 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::routing::get;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::StatusCode;
+use axum::routing::{get, put};
 use axum::{Json, Router};
+use futures::TryStreamExt;
 
+use super::extract::Body;
+use super::problem::ApiResult;
 use crate::app::App;
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/operators", get(operators))
         .route("/nodes/{xname}/timeline", get(super::artifacts::timeline))
+        .route("/images", get(list_images))
+        .route(
+            "/images/{name}",
+            get(get_image).post(finish_image).delete(delete_image),
+        )
+        .route(
+            "/images/{name}/{artifact}",
+            // Artifacts are streamed to the source: no body limit.
+            put(upload_artifact).layer(DefaultBodyLimit::disable()),
+        )
 }
 
 /// Each operator's period, activation count, timing and last report.
 async fn operators(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "operators": app.operator_reports() }))
+}
+
+async fn list_images(State(app): State<Arc<App>>) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(
+        serde_json::json!({ "images": app.list_images().await? }),
+    ))
+}
+
+async fn get_image(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<crate::app::images::ImageSummary>> {
+    Ok(Json(app.get_image(&name).await?))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FinishIn {
+    #[serde(default)]
+    params: Option<String>,
+}
+
+/// Write the manifest of an image whose artifacts have been uploaded.
+async fn finish_image(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    Body(b): Body<FinishIn>,
+) -> ApiResult<(StatusCode, Json<crate::app::images::ImageSummary>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(app.finish_image(&name, b.params.as_deref()).await?),
+    ))
+}
+
+async fn delete_image(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let n = app.delete_image(&name).await?;
+    Ok(Json(serde_json::json!({ "deleted": n })))
+}
+
+/// Stream one artifact (kernel, initrd or rootfs) of an image into the artifact source.
+async fn upload_artifact(
+    State(app): State<Arc<App>>,
+    Path((name, artifact)): Path<(String, String)>,
+    req: Request,
+) -> ApiResult<(StatusCode, Json<crate::app::images::ImageArtifact>)> {
+    let stream = req
+        .into_body()
+        .into_data_stream()
+        .map_err(|e| format!("the upload was interrupted: {e}"));
+    let a = app
+        .upload_image_artifact(&name, &artifact, Box::pin(stream))
+        .await?;
+    Ok((StatusCode::CREATED, Json(a)))
 }

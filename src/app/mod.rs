@@ -9,6 +9,7 @@ pub mod artifacts;
 pub mod boot_index;
 pub mod bss;
 pub mod endpoint_access;
+pub mod images;
 pub mod inventory;
 pub mod power;
 pub mod timeline;

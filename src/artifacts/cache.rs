@@ -526,6 +526,13 @@ mod tests {
         async fn put(&self, obj: &ObjectRef, data: Bytes) -> Result<ObjectMeta, SourceError> {
             self.inner.put(obj, data).await
         }
+        async fn put_stream(
+            &self,
+            obj: &ObjectRef,
+            data: BoxStream<'static, Result<Bytes, String>>,
+        ) -> Result<ObjectMeta, SourceError> {
+            self.inner.put_stream(obj, data).await
+        }
         async fn delete(&self, obj: &ObjectRef) -> Result<(), SourceError> {
             self.inner.delete(obj).await
         }

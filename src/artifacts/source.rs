@@ -86,6 +86,13 @@ pub trait ArtifactSource: Send + Sync + 'static {
     /// The whole object, streamed.
     async fn get(&self, obj: &ObjectRef) -> Result<(ObjectMeta, ByteStream), SourceError>;
     async fn put(&self, obj: &ObjectRef, data: Bytes) -> Result<ObjectMeta, SourceError>;
+    /// Write an object of any size from a stream (multipart); nothing is left behind if
+    /// the stream fails.
+    async fn put_stream(
+        &self,
+        obj: &ObjectRef,
+        data: BoxStream<'static, Result<Bytes, String>>,
+    ) -> Result<ObjectMeta, SourceError>;
     async fn delete(&self, obj: &ObjectRef) -> Result<(), SourceError>;
     /// Keys under `prefix` in `bucket`.
     async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, SourceError>;
@@ -282,6 +289,41 @@ impl ArtifactSource for StoreSource {
             .put(&path, PutPayload::from_bytes(data))
             .await
             .map_err(|e| self.error(obj, e))?;
+        let m = store.head(&path).await.map_err(|e| self.error(obj, e))?;
+        Ok(meta(&m))
+    }
+
+    async fn put_stream(
+        &self,
+        obj: &ObjectRef,
+        mut data: BoxStream<'static, Result<Bytes, String>>,
+    ) -> Result<ObjectMeta, SourceError> {
+        let store = self.store(&obj.bucket)?;
+        let path = StorePath::from(obj.key.as_str());
+        let upload = store
+            .put_multipart(&path)
+            .await
+            .map_err(|e| self.error(obj, e))?;
+        let mut w = object_store::WriteMultipart::new_with_chunk_size(upload, 8 << 20);
+        while let Some(chunk) = data.next().await {
+            match chunk {
+                Ok(b) => {
+                    w.wait_for_capacity(4)
+                        .await
+                        .map_err(|e| self.error(obj, e))?;
+                    w.put(b);
+                }
+                Err(cause) => {
+                    let _ = w.abort().await;
+                    return Err(SourceError::Unavailable {
+                        source_name: "the upload".into(),
+                        object: obj.to_string(),
+                        cause,
+                    });
+                }
+            }
+        }
+        w.finish().await.map_err(|e| self.error(obj, e))?;
         let m = store.head(&path).await.map_err(|e| self.error(obj, e))?;
         Ok(meta(&m))
     }

@@ -129,6 +129,42 @@ impl Client {
         })
     }
 
+    /// PUT a (streamed) body; the answer is checked like any other call.
+    pub async fn upload(&self, path: &str, body: reqwest::Body) -> Result<Answer, ClientError> {
+        let url = format!("{}{}", self.base, path);
+        let resp = self
+            .http
+            .put(&url)
+            .timeout(std::time::Duration::from_secs(24 * 3600))
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable {
+                url: self.base.clone(),
+                cause: cause_chain(&e),
+            })?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+        if !status.is_success() {
+            let detail = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_string))
+                .unwrap_or_else(|| String::from_utf8_lossy(&body).trim().to_string());
+            return Err(ClientError::Api {
+                method: Method::PUT,
+                path: path.to_string(),
+                status,
+                detail,
+            });
+        }
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         self.json(Method::GET, path, None).await
     }

@@ -9,6 +9,7 @@ pub mod bmc;
 pub mod bss;
 pub mod client;
 pub mod hsm;
+pub mod images;
 pub mod inventory;
 pub mod output;
 pub mod power;
@@ -45,6 +46,8 @@ pub enum Command {
     Power(ClientArgs<power::PowerCommand>),
     /// Register BMCs and discover their nodes
     Bmc(ClientArgs<bmc::BmcCommand>),
+    /// Boot images (kernel, initrd, rootfs and manifest) in the artifact source
+    Images(ClientArgs<images::ImagesCommand>),
     /// Simulators for labs, demos and benchmarks (no hardware needed)
     #[command(subcommand)]
     Sim(sim::SimCommand),
@@ -86,6 +89,7 @@ pub async fn run_client(cmd: Command) -> anyhow::Result<()> {
         Command::Power(a) => power::run(&Client::new(&a.url), a.format, a.command).await,
         Command::Bmc(a) => bmc::run(&Client::new(&a.url), a.format, a.command).await,
         Command::Sim(c) => sim::run(c).await,
+        Command::Images(a) => images::run(&Client::new(&a.url), a.format, a.command).await,
     }
 }
 

@@ -398,3 +398,105 @@ async fn bmc_add_then_power_on_status_and_off_by_group_and_all() {
     assert!(!ok && err.contains("unknown boot target 'Tape'"), "{err}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn images_import_list_boot_and_delete() {
+    let s = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kernel: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(dir.path().join("vmlinuz"), &kernel).unwrap();
+    std::fs::write(dir.path().join("initrd.img"), b"initrd").unwrap();
+    let k = dir.path().join("vmlinuz").to_str().unwrap().to_string();
+    let i = dir.path().join("initrd.img").to_str().unwrap().to_string();
+    let (ok, out, err) = rackboot(
+        &s.base,
+        &[
+            "images",
+            "import",
+            "--name",
+            "tiny-1",
+            "--kernel",
+            &k,
+            "--initrd",
+            &i,
+            "--params",
+            "console=ttyS0",
+            "--quiet",
+        ],
+    )
+    .await;
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("s3://boot-images/tiny-1/manifest.json"),
+        "{out}"
+    );
+    let (ok, out, _) = rackboot(&s.base, &["images", "list"]).await;
+    assert!(
+        ok && out.contains("tiny-1") && out.contains("kernel,initrd,boot_parameters"),
+        "{out}"
+    );
+    // The manifest is IMS-shaped.
+    let manifest = std::fs::read(
+        s.data_dir
+            .join("artifacts/boot-images/tiny-1/manifest.json"),
+    )
+    .unwrap();
+    let m = rackboot::artifacts::manifest::parse("m", &manifest).unwrap();
+    assert_eq!(m.kernel.path.to_string(), "s3://boot-images/tiny-1/kernel");
+    assert!(m.initrd.is_some() && m.boot_parameters.is_some() && m.rootfs.is_none());
+
+    // A node booting it gets the kernel through the proxy.
+    s.add_node("x1c0s0b0n0", 1, "Compute", "aa:bb:cc:00:00:01")
+        .await;
+    let (st, _) = s
+        .send(
+            reqwest::Method::PUT,
+            "/boot/v1/bootparameters",
+            serde_json::json!({"hosts": ["x1c0s0b0n0"], "kernel": m.kernel.path.to_string(), "initrd": m.initrd.unwrap().path.to_string()}),
+        )
+        .await;
+    assert_eq!(st, reqwest::StatusCode::OK);
+    let (_, script) = s.get("/boot/v1/bootscript?mac=aa:bb:cc:00:00:01").await;
+    let url = script
+        .as_str()
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("kernel --name kernel "))
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap()
+        .replace(crate::common::ADVERTISE, &s.base);
+    let got = s.http.get(url).send().await.unwrap().bytes().await.unwrap();
+    assert!(got.to_vec() == kernel);
+
+    // Bad input: a missing file sends nothing; an unknown image.
+    let (ok, _, err) = rackboot(
+        &s.base,
+        &[
+            "images",
+            "import",
+            "--name",
+            "x",
+            "--kernel",
+            "/nonexistent/k",
+        ],
+    )
+    .await;
+    assert!(
+        !ok && err.contains("--kernel /nonexistent/k: cannot read it"),
+        "{err}"
+    );
+    let (ok, _, err) = rackboot(&s.base, &["images", "delete", "nope"]).await;
+    assert!(!ok && err.contains("no such image: nope"), "{err}");
+    let (ok, _, err) = rackboot(
+        &s.base,
+        &["images", "import", "--name", "../x", "--kernel", &k],
+    )
+    .await;
+    assert!(!ok && err.contains("invalid image name"), "{err}");
+
+    let (ok, out, err) = rackboot(&s.base, &["images", "delete", "tiny-1"]).await;
+    assert!(ok, "{out}{err}");
+    let (_, out, _) = rackboot(&s.base, &["images", "list"]).await;
+    assert!(!out.contains("tiny-1"), "{out}");
+    s.stop().await;
+}

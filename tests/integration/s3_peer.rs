@@ -157,6 +157,32 @@ async fn artifacts_stream_from_s3_once_for_many_nodes_and_bad_credentials_are_na
         1,
         "one origin read for eight nodes"
     );
+    // Images import over real S3: artifacts streamed in, manifest written and read back.
+    let resp = s
+        .http
+        .put(s.url("/apis/rackboot/v1/images/img2/kernel"))
+        .body(vec![7u8; 100_000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let (st, img) = s
+        .send(
+            Method::POST,
+            "/apis/rackboot/v1/images/img2",
+            json!({"params": "quiet"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{img}");
+    assert_eq!(img["manifest"], "s3://boot-images/img2/manifest.json");
+    let (_, list) = s.get("/apis/rackboot/v1/images").await;
+    let names: Vec<&str> = list["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["img2"], "img1 has no manifest: {list}");
     s.stop().await;
 
     // Wrong credentials: the origin refuses, and the node's request says so (502).
