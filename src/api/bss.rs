@@ -191,7 +191,11 @@ fn go_int(s: &str) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
-async fn bootscript(State(app): S, q: Pairs) -> Response {
+async fn bootscript(
+    State(app): S,
+    connect: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    q: Pairs,
+) -> Response {
     let nid = q.first("nid").and_then(|s| go_int(&s)).filter(|n| *n >= 0);
     let retry = match q.first("retry").map(|s| go_int(&s)) {
         None => 0,
@@ -211,6 +215,7 @@ async fn bootscript(State(app): S, q: Pairs) -> Response {
         arch: q.all("arch").concat(),
         retry,
         ts: q.first("ts").and_then(|s| go_int(&s)),
+        client: connect.map(|c| c.0.0.ip().to_string()),
     };
     match app.bootscript(&query).await {
         Ok((script, kind)) => {

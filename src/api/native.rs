@@ -16,6 +16,7 @@ pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/operators", get(operators))
         .route("/nodes/{xname}/timeline", get(super::artifacts::timeline))
+        .route("/manifest", get(read_manifest))
         .route("/images", get(list_images))
         .route(
             "/images/{name}",
@@ -87,4 +88,25 @@ async fn upload_artifact(
         .upload_image_artifact(&name, &artifact, Box::pin(stream))
         .await?;
     Ok((StatusCode::CREATED, Json(a)))
+}
+
+/// Validate and show the manifest at `?path=s3://…/manifest.json` (what a boot set names).
+async fn read_manifest(
+    State(app): State<Arc<App>>,
+    q: super::extract::Pairs,
+) -> ApiResult<Json<serde_json::Value>> {
+    let path = q
+        .first("path")
+        .ok_or_else(|| super::problem::Problem::bad_request("missing query parameter 'path'"))?;
+    let m = app.read_manifest(&path).await?;
+    let art = |a: Option<&crate::artifacts::manifest::Artifact>| {
+        a.map(|a| serde_json::json!({"path": a.path.to_string(), "etag": a.etag}))
+    };
+    Ok(Json(serde_json::json!({
+        "path": path,
+        "kernel": art(Some(&m.kernel)),
+        "initrd": art(m.initrd.as_ref()),
+        "rootfs": art(m.rootfs.as_ref()),
+        "boot_parameters": art(m.boot_parameters.as_ref()),
+    })))
 }

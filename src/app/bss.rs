@@ -52,6 +52,8 @@ pub struct BootscriptQuery {
     pub arch: String,
     pub retry: u64,
     pub ts: Option<i64>,
+    /// The requesting client's address, for the node's boot timeline.
+    pub client: Option<String>,
 }
 
 /// What kind of answer a bootscript request got (for metrics and logs).
@@ -537,6 +539,18 @@ impl App {
         });
         self.access
             .record(c.id.as_str(), "bootscript", chrono::Utc::now().timestamp());
+        self.timeline.record(
+            &c.id,
+            super::timeline::BootEvent {
+                time: chrono::Utc::now(),
+                what: "bootscript".into(),
+                bytes: script.len() as u64,
+                duration_ms: 0,
+                client: q.client.clone(),
+                outcome: "complete".into(),
+                token: Some(token.clone()),
+            },
+        );
         Ok((script, ScriptKind::Node))
     }
 

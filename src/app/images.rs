@@ -135,6 +135,45 @@ impl App {
         self.get_image(name).await
     }
 
+    /// Read and parse the manifest at `path` (`s3://…/manifest.json`), as boot-set
+    /// validation and session setup do: errors name the path and what is wrong.
+    pub async fn read_manifest(&self, path: &str) -> AppResult<manifest::Manifest> {
+        let obj =
+            ObjectRef::parse(path).map_err(|e| AppError::bad(format!("manifest path {e}")))?;
+        let src = self.artifacts.source();
+        let head = src.head(&obj).await.map_err(|e| match e {
+            SourceError::NotFound { .. } => {
+                AppError::bad(format!("manifest {path} does not exist"))
+            }
+            other => AppError::Upstream(other.to_string()),
+        })?;
+        if head.size as usize > manifest::MAX_MANIFEST_BYTES {
+            return Err(AppError::bad(format!(
+                "manifest {path} is larger than {} bytes",
+                manifest::MAX_MANIFEST_BYTES
+            )));
+        }
+        let (_, stream) = src.get(&obj).await.map_err(source_error)?;
+        let bytes: Vec<Bytes> = futures::TryStreamExt::try_collect(stream)
+            .await
+            .map_err(|e: SourceError| AppError::Upstream(e.to_string()))?;
+        let m = manifest::parse(path, &bytes.concat()).map_err(|e| AppError::bad(e.to_string()))?;
+        // The artifacts it names must exist.
+        for a in [Some(&m.kernel), m.initrd.as_ref(), m.rootfs.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            src.head(&a.path).await.map_err(|e| match e {
+                SourceError::NotFound { .. } => AppError::bad(format!(
+                    "manifest {path} names {}, which does not exist",
+                    a.path
+                )),
+                other => AppError::Upstream(other.to_string()),
+            })?;
+        }
+        Ok(m)
+    }
+
     pub async fn get_image(&self, name: &str) -> AppResult<ImageSummary> {
         check_name(name)?;
         let src = self.artifacts.source();

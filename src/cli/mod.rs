@@ -11,6 +11,7 @@ pub mod client;
 pub mod hsm;
 pub mod images;
 pub mod inventory;
+pub mod nodes;
 pub mod output;
 pub mod power;
 pub mod sim;
@@ -46,6 +47,8 @@ pub enum Command {
     Power(ClientArgs<power::PowerCommand>),
     /// Register BMCs and discover their nodes
     Bmc(ClientArgs<bmc::BmcCommand>),
+    /// Nodes: boot timelines
+    Nodes(ClientArgs<nodes::NodesCommand>),
     /// Boot images (kernel, initrd, rootfs and manifest) in the artifact source
     Images(ClientArgs<images::ImagesCommand>),
     /// Simulators for labs, demos and benchmarks (no hardware needed)
@@ -89,6 +92,7 @@ pub async fn run_client(cmd: Command) -> anyhow::Result<()> {
         Command::Power(a) => power::run(&Client::new(&a.url), a.format, a.command).await,
         Command::Bmc(a) => bmc::run(&Client::new(&a.url), a.format, a.command).await,
         Command::Sim(c) => sim::run(c).await,
+        Command::Nodes(a) => nodes::run(&Client::new(&a.url), a.format, a.command).await,
         Command::Images(a) => images::run(&Client::new(&a.url), a.format, a.command).await,
     }
 }

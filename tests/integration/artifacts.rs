@@ -132,6 +132,12 @@ async fn nodes_fetch_their_artifacts_through_tokens_with_ranges_etags_and_a_time
     let (st, tl) = s.get("/apis/rackboot/v1/nodes/x1c0s0b0n0/timeline").await;
     assert_eq!(st, StatusCode::OK, "{tl}");
     let events = tl["events"].as_array().unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["what"] == "bootscript" && e["client"] == "127.0.0.1"),
+        "{tl}"
+    );
     let kernel_ev = events.iter().find(|e| e["what"] == "kernel").unwrap();
     assert_eq!(kernel_ev["outcome"], "complete", "{tl}");
     assert_eq!(kernel_ev["bytes"], kernel.len() as u64);
@@ -297,5 +303,53 @@ async fn s3_references_that_escape_are_refused_at_write_time() {
         Some(0),
         "nothing was written: {all}"
     );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn manifests_are_validated_naming_the_path_and_the_problem() {
+    let s = Server::start().await;
+    put_local(&s, "boot-images/good/kernel", b"k");
+    let good = json!({"artifacts": [{"type": "application/vnd.cray.image.kernel", "link": {"path": "s3://boot-images/good/kernel", "etag": "e", "type": "s3"}}]});
+    put_local(
+        &s,
+        "boot-images/good/manifest.json",
+        good.to_string().as_bytes(),
+    );
+    let broken = json!({"artifacts": [{"type": "application/vnd.cray.image.kernel", "link": {"path": "s3://boot-images/gone/kernel", "type": "s3"}}]});
+    put_local(
+        &s,
+        "boot-images/broken/manifest.json",
+        broken.to_string().as_bytes(),
+    );
+    put_local(
+        &s,
+        "boot-images/nokernel/manifest.json",
+        br#"{"artifacts": []}"#,
+    );
+    let m = "/apis/rackboot/v1/manifest?path=";
+    let (st, v) = s
+        .get(&format!("{m}s3://boot-images/good/manifest.json"))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["kernel"]["path"], "s3://boot-images/good/kernel");
+    for (path, needle) in [
+        (
+            "s3://boot-images/none/manifest.json",
+            "manifest s3://boot-images/none/manifest.json does not exist",
+        ),
+        (
+            "s3://boot-images/broken/manifest.json",
+            "names s3://boot-images/gone/kernel, which does not exist",
+        ),
+        (
+            "s3://boot-images/nokernel/manifest.json",
+            "has no artifact of type application/vnd.cray.image.kernel",
+        ),
+        ("s3://boot-images/../x", "manifest path"),
+    ] {
+        let (st, h, v) = s.call(Method::GET, &format!("{m}{path}"), None).await;
+        assert_problem(st, &h, &v, StatusCode::BAD_REQUEST, needle);
+    }
     s.stop().await;
 }

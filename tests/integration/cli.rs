@@ -467,6 +467,12 @@ async fn images_import_list_boot_and_delete() {
         .replace(crate::common::ADVERTISE, &s.base);
     let got = s.http.get(url).send().await.unwrap().bytes().await.unwrap();
     assert!(got.to_vec() == kernel);
+    let (ok, out, err) = rackboot(&s.base, &["nodes", "timeline", "x1c0s0b0n0"]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("bootscript") && out.contains("kernel") && out.contains("3000000"),
+        "{out}"
+    );
 
     // Bad input: a missing file sends nothing; an unknown image.
     let (ok, _, err) = rackboot(
