@@ -353,3 +353,66 @@ async fn manifests_are_validated_naming_the_path_and_the_problem() {
     }
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_node_that_disconnects_mid_transfer_does_not_poison_the_cache() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let s = Server::start().await;
+    let big = body(32 << 20, 5);
+    put_local(&s, "boot-images/big/kernel", &big);
+    s.add_node("x1c0s0b0n0", 1, "Compute", "aa:bb:cc:00:00:01")
+        .await;
+    s.send(
+        Method::PUT,
+        "/boot/v1/bootparameters",
+        json!({"hosts": ["x1c0s0b0n0"], "kernel": "s3://boot-images/big/kernel"}),
+    )
+    .await;
+    let prefix = artifact_prefix(&s, "aa:bb:cc:00:00:01").await;
+    // A raw client reads a little of the (uncached) kernel, then hangs up.
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    conn.write_all(format!("GET {prefix}/kernel HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 65536];
+    let n = conn.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    drop(conn);
+    // The next node gets all of it, and the origin was read once.
+    let got = s
+        .http
+        .get(s.url(&format!("{prefix}/kernel")))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(got.to_vec() == big);
+    let (_, m) = s.get("/metrics").await;
+    let gets: f64 = m
+        .as_str()
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("rackboot_artifact_origin_gets_total"))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        gets, 1.0,
+        "one origin read (nextest runs each test in its own process)"
+    );
+    let (_, tl) = s.get("/apis/rackboot/v1/nodes/x1c0s0b0n0/timeline").await;
+    let outcomes: Vec<&str> = tl["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["what"] == "kernel")
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["aborted", "complete"], "{tl}");
+    s.stop().await;
+}
