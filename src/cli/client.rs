@@ -53,6 +53,20 @@ fn cause_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+/// An error answer: the server's problem detail, or its text.
+fn api_error(method: Method, path: &str, status: StatusCode, body: &[u8]) -> ClientError {
+    let detail = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_string))
+        .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_string());
+    ClientError::Api {
+        method,
+        path: path.to_string(),
+        status,
+        detail,
+    }
+}
+
 impl Client {
     pub fn new(base: &str) -> Client {
         let http = reqwest::Client::builder()
@@ -97,16 +111,7 @@ impl Client {
             })?
             .to_vec();
         if !status.is_success() {
-            let detail = serde_json::from_slice::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_string))
-                .unwrap_or_else(|| String::from_utf8_lossy(&body).trim().to_string());
-            return Err(ClientError::Api {
-                method,
-                path: path.to_string(),
-                status,
-                detail,
-            });
+            return Err(api_error(method, path, status, &body));
         }
         Ok(Answer {
             status,
@@ -147,16 +152,7 @@ impl Client {
         let headers = resp.headers().clone();
         let body = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
         if !status.is_success() {
-            let detail = serde_json::from_slice::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_string))
-                .unwrap_or_else(|| String::from_utf8_lossy(&body).trim().to_string());
-            return Err(ClientError::Api {
-                method: Method::PUT,
-                path: path.to_string(),
-                status,
-                detail,
-            });
+            return Err(api_error(Method::PUT, path, status, &body));
         }
         Ok(Answer {
             status,
