@@ -166,6 +166,9 @@ async fn fetch(
         expected: span.end - span.start,
         failed: false,
         record: Some(Box::new(move |bytes, outcome: &str| {
+            let Some(node) = node else {
+                return;
+            };
             app.record_boot_event(
                 &node,
                 BootEvent {

@@ -8,7 +8,13 @@ use crate::artifacts::cache::Cached;
 use crate::model::Xname;
 
 impl App {
-    pub async fn open_artifact(&self, token: &str, name: &str) -> AppResult<(Xname, Cached)> {
+    /// The node the token belongs to (`None` for an unknown node's discovery boot) and the
+    /// opened artifact.
+    pub async fn open_artifact(
+        &self,
+        token: &str,
+        name: &str,
+    ) -> AppResult<(Option<Xname>, Cached)> {
         let idx = self.boot.get().await?;
         let unknown = || {
             AppError::not_found(format!(
@@ -18,13 +24,17 @@ impl App {
         let arts = idx.tokens.get(token).ok_or_else(unknown)?;
         let obj = arts.objects.get(name).ok_or_else(unknown)?;
         let node = arts.node.clone();
+        let whose = node
+            .as_ref()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "unknown nodes".into());
         match self.artifacts.open_object(obj).await {
             Ok(c) => Ok((node, c)),
             Err(e @ SourceError::NotFound { .. }) => Err(AppError::not_found(format!(
-                "artifact '{name}' of {node}: {e}"
+                "artifact '{name}' of {whose}: {e}"
             ))),
             Err(e) => Err(AppError::Upstream(format!(
-                "artifact '{name}' of {node}: {e}"
+                "artifact '{name}' of {whose}: {e}"
             ))),
         }
     }

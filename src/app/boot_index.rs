@@ -38,7 +38,9 @@ pub struct BootIndex {
 /// What one artifact token opens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeArtifacts {
-    pub node: Xname,
+    /// The node it was minted for; `None` for the `Unknown-<arch>` boot of nodes the
+    /// inventory does not know (discovery images).
+    pub node: Option<Xname>,
     pub objects: std::collections::BTreeMap<String, ObjectRef>,
 }
 
@@ -156,10 +158,25 @@ async fn build(store: &dyn Store, secret: &[u8]) -> StoreResult<BootIndex> {
             tokens.insert(
                 links::token(secret, c.id.as_str(), &params_version(bp)),
                 NodeArtifacts {
-                    node: c.id.clone(),
+                    node: Some(c.id.clone()),
                     objects,
                 },
             );
+        }
+    }
+    // Nodes the inventory does not know boot `Unknown-<arch>`: one token per such record.
+    for (k, bp) in &idx.params {
+        if k.starts_with("Unknown-") {
+            let objects = links::artifact_names(&bp.kernel, &bp.initrd, &bp.params);
+            if !objects.is_empty() {
+                tokens.insert(
+                    links::token(secret, k, &params_version(bp)),
+                    NodeArtifacts {
+                        node: None,
+                        objects,
+                    },
+                );
+            }
         }
     }
     idx.tokens = tokens;

@@ -487,9 +487,18 @@ impl App {
                     &Injections::default(),
                     has_initrd,
                 );
+                // s3:// artifacts of the discovery boot: one token per Unknown-<arch> record.
+                let token = links::token(
+                    &self.artifact_secret,
+                    &format!("Unknown-{}", q.arch),
+                    &super::boot_index::params_version(u),
+                );
+                let prefix = format!("{}/artifacts/{token}", self.settings.advertise_url);
+                let (kernel_url, initrd_url, params) =
+                    links::rewrite(&u.kernel, &u.initrd, &params, &prefix);
                 let script = bootscript::render_boot(&BootScript {
-                    kernel_url: &u.kernel,
-                    initrd_url: has_initrd.then_some(u.initrd.as_str()),
+                    kernel_url: &kernel_url,
+                    initrd_url: has_initrd.then_some(initrd_url.as_str()),
                     params: &params,
                     retry_delay_secs: self.settings.boot_retry_delay_secs,
                     chain_url: &chain,

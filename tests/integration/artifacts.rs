@@ -416,3 +416,32 @@ async fn a_node_that_disconnects_mid_transfer_does_not_poison_the_cache() {
     assert_eq!(outcomes, ["aborted", "complete"], "{tl}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn unknown_nodes_get_their_discovery_boot_artifacts_through_the_proxy_too() {
+    let s = Server::start().await;
+    put_local(&s, "boot-images/discovery/kernel", b"discovery kernel");
+    let (st, v) = s
+        .send(
+            Method::PUT,
+            "/boot/v1/bootparameters",
+            json!({"hosts": ["Unknown-x86_64"], "kernel": "s3://boot-images/discovery/kernel"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, script) = s
+        .get("/boot/v1/bootscript?mac=0e:ff:ff:ff:ff:ff&arch=x86_64")
+        .await;
+    assert_eq!(st, StatusCode::OK, "{script}");
+    let script = script.as_str().unwrap();
+    assert!(!script.contains("s3://"), "{script}");
+    let url = script
+        .lines()
+        .find_map(|l| l.strip_prefix("kernel --name kernel "))
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap()
+        .replace(ADVERTISE, &s.base);
+    let got = s.http.get(url).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(&got[..], b"discovery kernel");
+    s.stop().await;
+}
