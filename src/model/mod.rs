@@ -12,6 +12,7 @@ pub mod component;
 pub mod component_endpoint;
 pub mod ethernet;
 pub mod group;
+pub mod limit;
 pub mod mac;
 pub mod power;
 pub mod redfish_endpoint;
