@@ -171,7 +171,16 @@ fn artifact_secret(data_dir: &std::path::Path) -> anyhow::Result<Arc<[u8]>> {
         .iter()
         .flat_map(|u| u.as_bytes().to_vec())
         .collect();
-    std::fs::write(&path, &key).with_context(|| format!("cannot write {}", path.display()))?;
+    // Created private (0600 on Unix) rather than restricted after the fact.
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut file = opts
+        .open(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    std::io::Write::write_all(&mut file, &key)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(key.into())
 }
 

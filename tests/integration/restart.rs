@@ -135,3 +135,44 @@ async fn a_transition_in_progress_resumes_after_a_restart() {
     assert_eq!(bmc.power_state(0), "Off");
     s.stop().await;
 }
+
+/// Artifact tokens survive a restart (their key is kept, private, in the data directory).
+#[tokio::test]
+async fn artifact_tokens_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_in(dir.path(), Default::default()).await;
+    s.add_node("x1c0s0b0n0", 1, "Compute", "aa:bb:cc:00:00:01")
+        .await;
+    s.send(
+        Method::PUT,
+        "/boot/v1/bootparameters",
+        json!({"hosts": ["x1c0s0b0n0"], "kernel": "s3://boot-images/i/kernel"}),
+    )
+    .await;
+    let (_, before) = s.get("/boot/v1/bootscript?mac=aa:bb:cc:00:00:01").await;
+    s.stop().await;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("artifact-token.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let s = Server::start_in(dir.path(), Default::default()).await;
+    let (_, after) = s.get("/boot/v1/bootscript?mac=aa:bb:cc:00:00:01").await;
+    let kernel_line = |v: &serde_json::Value| {
+        v.as_str()
+            .unwrap()
+            .lines()
+            .find(|l| l.starts_with("kernel "))
+            .unwrap()
+            .split_whitespace()
+            .nth(3)
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(kernel_line(&before), kernel_line(&after));
+    s.stop().await;
+}
