@@ -16,6 +16,7 @@ pub mod limit;
 pub mod mac;
 pub mod power;
 pub mod redfish_endpoint;
+pub mod template;
 pub mod xname;
 
 pub use bootparams::{BootParams, HostKey, ImageKind, ImageParams, ScriptValueError};
