@@ -14,6 +14,7 @@ pub mod ethernet;
 pub mod group;
 pub mod limit;
 pub mod mac;
+pub mod options;
 pub mod power;
 pub mod redfish_endpoint;
 pub mod template;

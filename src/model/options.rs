@@ -1,0 +1,193 @@
+//! BOS v2 options (`/apis/bos/v2/options`): every option with its default and limits
+//! (reference bos.md §3.5), and the PATCH rule: known keys are checked and merged, anything
+//! out of range is refused whole, nothing is half-applied.
+
+use std::time::Duration;
+
+/// An integer option: name, default, minimum, maximum.
+const INTS: &[(&str, i64, i64, i64)] = &[
+    ("bss_read_timeout", 20, 10, 86_400),
+    ("cfs_read_timeout", 20, 10, 86_400),
+    ("hsm_read_timeout", 20, 10, 86_400),
+    ("ims_read_timeout", 20, 10, 86_400),
+    ("pcs_read_timeout", 20, 10, 86_400),
+    ("default_retry_policy", 3, 0, 1_048_576),
+    ("discovery_frequency", 300, 0, 33_554_432),
+    ("max_boot_wait_time", 1200, 0, 1_048_576),
+    ("max_component_batch_size", 2800, 0, 131_071),
+    ("max_power_off_wait_time", 300, 0, 1_048_576),
+    ("max_power_on_wait_time", 120, 0, 1_048_576),
+    ("polling_frequency", 15, 0, 1_048_576),
+];
+
+const BOOLS: &[(&str, bool)] = &[
+    ("clear_stage", false),
+    ("ims_errors_fatal", false),
+    ("ims_images_must_exist", false),
+    ("reject_nids", false),
+    ("session_limit_required", false),
+];
+
+const LOG_LEVELS: &[&str] = &["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
+
+/// The options as a JSON object with every default filled in.
+pub fn defaults() -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    for (k, d, _, _) in INTS {
+        m.insert(k.to_string(), (*d).into());
+    }
+    for (k, d) in BOOLS {
+        m.insert(k.to_string(), (*d).into());
+    }
+    m.insert("cleanup_completed_session_ttl".into(), "7d".into());
+    m.insert("component_actual_state_ttl".into(), "4h".into());
+    m.insert("logging_level".into(), "INFO".into());
+    m
+}
+
+/// `^(0|0[mMhHdDwW]|[1-9][0-9]*[mMhHdDwW])$`, at most 8 characters: a duration (zero allowed).
+pub fn parse_age(s: &str) -> Option<Duration> {
+    if s.is_empty() || s.len() > 8 {
+        return None;
+    }
+    if s == "0" {
+        return Some(Duration::ZERO);
+    }
+    let (num, unit) = s.split_at(s.len() - 1);
+    if num.is_empty()
+        || (num.starts_with('0') && num != "0")
+        || !num.chars().all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let n: u64 = num.parse().ok()?;
+    let secs = match unit.to_ascii_lowercase().as_str() {
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return None,
+    };
+    Some(Duration::from_secs(n * secs))
+}
+
+/// Apply a PATCH to the stored options (defaults filled in). Every key is checked first;
+/// an unknown key, a wrong type or a value out of range refuses the whole patch.
+pub fn patch(
+    stored: &serde_json::Map<String, serde_json::Value>,
+    body: &serde_json::Value,
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let Some(p) = body.as_object() else {
+        return Err("the options patch must be a JSON object".into());
+    };
+    let mut out = defaults();
+    for (k, v) in stored {
+        if out.contains_key(k) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    for (k, v) in p {
+        if let Some((_, _, min, max)) = INTS.iter().find(|(n, ..)| n == k) {
+            let n = v
+                .as_i64()
+                .ok_or_else(|| format!("{k} must be an integer"))?;
+            if n < *min || n > *max {
+                return Err(format!("{k} must be between {min} and {max}, not {n}"));
+            }
+        } else if BOOLS.iter().any(|(n, _)| n == k) {
+            if !v.is_boolean() {
+                return Err(format!("{k} must be true or false"));
+            }
+        } else if k == "cleanup_completed_session_ttl" {
+            let s = v.as_str().ok_or_else(|| format!("{k} must be a string"))?;
+            parse_age(s).ok_or_else(|| {
+                format!("{k} '{s}' is not an age such as 30m, 12h, 7d or 2w (0 disables cleanup)")
+            })?;
+        } else if k == "component_actual_state_ttl" {
+            let s = v.as_str().ok_or_else(|| format!("{k} must be a string"))?;
+            let ok = parse_age(s).is_some_and(|d| d >= Duration::from_secs(3600))
+                && !s.ends_with(['m', 'M']);
+            if !ok {
+                return Err(format!(
+                    "{k} '{s}' must be at least one hour, in hours, days or weeks (e.g. 4h)"
+                ));
+            }
+        } else if k == "logging_level" {
+            let s = v.as_str().ok_or_else(|| format!("{k} must be a string"))?;
+            let up = s.to_ascii_uppercase();
+            if !LOG_LEVELS.contains(&up.as_str()) {
+                return Err(format!("{k} '{s}' is not one of {}", LOG_LEVELS.join(", ")));
+            }
+        } else {
+            return Err(format!("unknown option '{k}'"));
+        }
+    }
+    for (k, v) in p {
+        let v = if k == "logging_level" {
+            v.as_str().expect("checked").to_ascii_uppercase().into()
+        } else {
+            v.clone()
+        };
+        out.insert(k.clone(), v);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_are_bos_defaults() {
+        let d = defaults();
+        assert_eq!(d["max_power_off_wait_time"], 300);
+        assert_eq!(d["default_retry_policy"], 3);
+        assert_eq!(d["component_actual_state_ttl"], "4h");
+        assert_eq!(d["reject_nids"], false);
+        assert_eq!(d.len(), 20);
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!(parse_age("0"), Some(Duration::ZERO));
+        assert_eq!(parse_age("0d"), Some(Duration::ZERO));
+        assert_eq!(parse_age("7d"), Some(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_age("4H"), Some(Duration::from_secs(4 * 3600)));
+        for bad in ["", "07d", "7", "7y", "d", "123456789m"] {
+            assert_eq!(parse_age(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn patches_are_checked_whole() {
+        let stored = defaults();
+        let p = patch(
+            &stored,
+            &json!({"polling_frequency": 5, "logging_level": "debug"}),
+        )
+        .unwrap();
+        assert_eq!(p["polling_frequency"], 5);
+        assert_eq!(p["logging_level"], "DEBUG");
+        for (body, needle) in [
+            (json!({"bss_read_timeout": 5}), "between 10 and 86400"),
+            (json!({"reject_nids": "yes"}), "true or false"),
+            (
+                json!({"component_actual_state_ttl": "30m"}),
+                "at least one hour",
+            ),
+            (
+                json!({"cleanup_completed_session_ttl": "soon"}),
+                "not an age",
+            ),
+            (json!({"bogus": 1}), "unknown option 'bogus'"),
+            (
+                json!({"polling_frequency": 5, "bogus": 1}),
+                "unknown option",
+            ),
+        ] {
+            let e = patch(&stored, &body).unwrap_err();
+            assert!(e.contains(needle), "{body}: {e}");
+        }
+    }
+}
