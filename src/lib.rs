@@ -12,6 +12,7 @@ pub mod artifacts;
 pub mod bootscript;
 pub mod cli;
 pub mod config;
+pub mod errors;
 pub mod model;
 pub mod operators;
 pub mod power;
@@ -236,7 +237,7 @@ async fn flush_access_periodically(app: Arc<App>, mut stop: watch::Receiver<bool
         tokio::select! {
             _ = tick.tick() => {
                 if let Err(e) = app.flush_access().await {
-                    tracing::warn!(error = %api::problem::chain(&e), "could not record endpoint history; will retry");
+                    tracing::warn!(error = %errors::chain(&e), "could not record endpoint history; will retry");
                 }
             }
             _ = stopped(&mut stop) => return,

@@ -228,11 +228,7 @@ pub struct Reply {
     pub etag: Option<String>,
     pub location: Option<String>,
     pub token: Option<String>,
-    pub body: bytes_body::Bytes,
-}
-
-mod bytes_body {
-    pub type Bytes = Vec<u8>;
+    pub body: Vec<u8>,
 }
 
 /// What the client found on a BMC.

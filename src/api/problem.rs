@@ -50,17 +50,7 @@ impl IntoResponse for Problem {
     }
 }
 
-/// Log an error with every cause in its chain, on one line.
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
-}
+pub use crate::errors::chain;
 
 impl From<AppError> for Problem {
     fn from(e: AppError) -> Problem {

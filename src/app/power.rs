@@ -181,13 +181,7 @@ impl App {
 
     /// Power status of the given nodes, or of every node with a BMC when `xnames` is empty.
     pub async fn power_status(&self, xnames: &[Xname]) -> AppResult<Vec<StatusEntry>> {
-        let ces: HashMap<Xname, ComponentEndpoint> = self
-            .store
-            .list_component_endpoints()
-            .await?
-            .into_iter()
-            .map(|c| (c.id.clone(), c))
-            .collect();
+        let ces = self.store.component_endpoints_by_node().await?;
         let wanted: Vec<Xname> = if xnames.is_empty() {
             let mut all: Vec<Xname> = ces.keys().cloned().collect();
             all.sort();

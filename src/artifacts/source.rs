@@ -201,7 +201,7 @@ impl StoreSource {
                 object,
             },
             other => {
-                let cause = chain(&other);
+                let cause = crate::errors::chain(&other);
                 let lower = cause.to_ascii_lowercase();
                 if lower.contains("403")
                     || lower.contains("forbidden")
@@ -224,20 +224,6 @@ impl StoreSource {
             }
         }
     }
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = c.source();
-    }
-    s
 }
 
 fn meta(m: &object_store::ObjectMeta) -> ObjectMeta {
@@ -276,7 +262,7 @@ impl ArtifactSource for StoreSource {
             .map_err(move |e| SourceError::Unavailable {
                 source_name: name.clone(),
                 object: object.clone(),
-                cause: chain(&e),
+                cause: crate::errors::chain(&e),
             })
             .boxed();
         Ok((m, stream))

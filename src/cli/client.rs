@@ -39,20 +39,6 @@ pub struct Answer {
     pub body: Vec<u8>,
 }
 
-fn cause_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = c.source();
-    }
-    s
-}
-
 /// An error answer: the server's problem detail, or its text.
 fn api_error(method: Method, path: &str, status: StatusCode, body: &[u8]) -> ClientError {
     let detail = serde_json::from_slice::<serde_json::Value>(body)
@@ -97,7 +83,7 @@ impl Client {
         }
         let resp = req.send().await.map_err(|e| ClientError::Unreachable {
             url: self.base.clone(),
-            cause: cause_chain(&e),
+            cause: crate::errors::chain(&e),
         })?;
         let status = resp.status();
         let headers = resp.headers().clone();
@@ -107,7 +93,7 @@ impl Client {
             .map_err(|e| ClientError::Decode {
                 method: method.clone(),
                 path: path.to_string(),
-                cause: cause_chain(&e),
+                cause: crate::errors::chain(&e),
             })?
             .to_vec();
         if !status.is_success() {
@@ -146,7 +132,7 @@ impl Client {
             .await
             .map_err(|e| ClientError::Unreachable {
                 url: self.base.clone(),
-                cause: cause_chain(&e),
+                cause: crate::errors::chain(&e),
             })?;
         let status = resp.status();
         let headers = resp.headers().clone();

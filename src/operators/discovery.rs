@@ -46,7 +46,7 @@ impl Operator for Discovery {
     async fn activate(&mut self) -> serde_json::Value {
         let endpoints = match self.store.list_redfish_endpoints().await {
             Ok(e) => e,
-            Err(e) => return serde_json::json!({"error": crate::api::problem::chain(&e)}),
+            Err(e) => return serde_json::json!({"error": crate::errors::chain(&e)}),
         };
         let pending: Vec<RedfishEndpoint> = endpoints
             .into_iter()
@@ -58,7 +58,7 @@ impl Operator for Discovery {
         let interfaces: HashMap<String, EthernetInterface> =
             match self.store.list_ethernet_interfaces().await {
                 Ok(v) => v.into_iter().map(|i| (i.id(), i)).collect(),
-                Err(e) => return serde_json::json!({"error": crate::api::problem::chain(&e)}),
+                Err(e) => return serde_json::json!({"error": crate::errors::chain(&e)}),
             };
         let outcomes: Vec<(Xname, String)> = futures::stream::iter(pending)
             .map(|ep| self.discover_one(ep, &interfaces))
@@ -118,7 +118,7 @@ impl Discovery {
             Err(e) => {
                 let mut ep = write.endpoint;
                 ep.discovery_info.last_status = ds::STORE_FAILED.into();
-                ep.discovery_info.error = Some(crate::api::problem::chain(&e));
+                ep.discovery_info.error = Some(crate::errors::chain(&e));
                 self.record_failure(ep).await
             }
         }
@@ -128,7 +128,7 @@ impl Discovery {
         let status = ep.discovery_info.last_status.clone();
         metrics::counter!("rackboot_discoveries_total", "status" => status.clone()).increment(1);
         if let Err(e) = self.store.update_redfish_endpoint(&ep).await {
-            tracing::warn!(bmc = %ep.id, error = %crate::api::problem::chain(&e), "could not record the discovery failure");
+            tracing::warn!(bmc = %ep.id, error = %crate::errors::chain(&e), "could not record the discovery failure");
         }
         (ep.id, status)
     }
@@ -154,7 +154,7 @@ impl Discovery {
                     c.arch = Some("X86".into());
                     c
                 }
-                Err(e) => return Err(crate::api::problem::chain(&e)),
+                Err(e) => return Err(crate::errors::chain(&e)),
             };
             // Hardware states follow the power state; software states (Ready, Standby…)
             // belong to whoever set them.

@@ -75,12 +75,12 @@ impl Operator for PowerTransitions {
             .delete_expired_transitions(Utc::now())
             .await
             .unwrap_or_else(|e| {
-                tracing::warn!(error = %crate::api::problem::chain(&e), "could not delete expired transitions");
+                tracing::warn!(error = %crate::errors::chain(&e), "could not delete expired transitions");
                 0
             });
         let transitions = match self.ctx.store.list_transitions().await {
             Ok(t) => t,
-            Err(e) => return serde_json::json!({"error": crate::api::problem::chain(&e)}),
+            Err(e) => return serde_json::json!({"error": crate::errors::chain(&e)}),
         };
         let mut started = 0;
         for t in transitions.into_iter().filter(|t| !t.status.is_done()) {
@@ -100,7 +100,7 @@ impl Operator for PowerTransitions {
             self.runners.spawn(async move {
                 let id = t.id;
                 if let Err(e) = run_transition(&ctx, id, rx).await {
-                    tracing::warn!(transition = %id, error = %crate::api::problem::chain(&e), "transition runner stopped on a store error; it resumes at the next activation");
+                    tracing::warn!(transition = %id, error = %crate::errors::chain(&e), "transition runner stopped on a store error; it resumes at the next activation");
                 }
                 map.lock().expect("runner map lock").remove(&id);
             });
@@ -210,7 +210,7 @@ async fn run_transition(
                     _ = done_rx.changed() => break,
                 }
                 if let Err(e) = flush(&ctx, &mut t, &progress).await {
-                    tracing::warn!(transition = %t.id, error = %crate::api::problem::chain(&e), "could not record progress; will retry");
+                    tracing::warn!(transition = %t.id, error = %crate::errors::chain(&e), "could not record progress; will retry");
                 }
                 match ctx.store.transition_abort_requested(t.id).await {
                     Ok(true) => {
@@ -218,7 +218,7 @@ async fn run_transition(
                     }
                     Ok(false) => {}
                     Err(e) => {
-                        tracing::warn!(transition = %t.id, error = %crate::api::problem::chain(&e), "could not read the abort flag")
+                        tracing::warn!(transition = %t.id, error = %crate::errors::chain(&e), "could not read the abort flag")
                     }
                 }
             }
@@ -286,20 +286,8 @@ async fn resolve(
     ctx: &PowerContext,
     progress: &Progress,
 ) -> Result<Vec<(usize, Xname, SystemRef)>, StoreError> {
-    let ces: HashMap<Xname, crate::model::ComponentEndpoint> = ctx
-        .store
-        .list_component_endpoints()
-        .await?
-        .into_iter()
-        .map(|c| (c.id.clone(), c))
-        .collect();
-    let eps: HashMap<Xname, crate::model::RedfishEndpoint> = ctx
-        .store
-        .list_redfish_endpoints()
-        .await?
-        .into_iter()
-        .map(|e| (e.id.clone(), e))
-        .collect();
+    let ces = ctx.store.component_endpoints_by_node().await?;
+    let eps = ctx.store.redfish_endpoints_by_id().await?;
     let components: std::collections::HashSet<Xname> = ctx
         .store
         .list_components()

@@ -4,7 +4,6 @@
 //! BMCs see one request per node per period however often status is asked for. A node
 //! whose BMC does not answer is recorded as `undefined`/unavailable with the reason.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,8 +13,8 @@ use futures::StreamExt;
 
 use super::Operator;
 use crate::app::power::PowerCache;
+use crate::model::Xname;
 use crate::model::power::{PowerSample, PowerState, supported_transitions};
-use crate::model::{RedfishEndpoint, Xname};
 use crate::power::{BmcAccess, PowerDriver, SystemRef};
 use crate::store::Store;
 
@@ -39,15 +38,13 @@ impl Operator for PowerMonitor {
     async fn activate(&mut self) -> serde_json::Value {
         let (ces, eps) = match (
             self.store.list_component_endpoints().await,
-            self.store.list_redfish_endpoints().await,
+            self.store.redfish_endpoints_by_id().await,
         ) {
             (Ok(c), Ok(e)) => (c, e),
             (Err(e), _) | (_, Err(e)) => {
-                return serde_json::json!({"error": crate::api::problem::chain(&e)});
+                return serde_json::json!({"error": crate::errors::chain(&e)});
             }
         };
-        let eps: HashMap<Xname, RedfishEndpoint> =
-            eps.into_iter().map(|e| (e.id.clone(), e)).collect();
         let keep: std::collections::HashSet<Xname> = ces.iter().map(|c| c.id.clone()).collect();
         self.cache.retain(|x| keep.contains(x));
         let targets: Vec<(Xname, SystemRef)> = ces

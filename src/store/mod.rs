@@ -116,6 +116,28 @@ pub trait Store: Send + Sync + 'static {
     async fn list_component_endpoints(&self) -> StoreResult<Vec<ComponentEndpoint>>;
     async fn get_component_endpoint(&self, id: &Xname) -> StoreResult<Option<ComponentEndpoint>>;
     async fn record_discovery(&self, write: &DiscoveryWrite) -> StoreResult<()>;
+    /// Component endpoints keyed by node (what the power operators look nodes up by).
+    async fn component_endpoints_by_node(
+        &self,
+    ) -> StoreResult<std::collections::HashMap<Xname, ComponentEndpoint>> {
+        Ok(self
+            .list_component_endpoints()
+            .await?
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect())
+    }
+    /// Redfish endpoints keyed by BMC xname.
+    async fn redfish_endpoints_by_id(
+        &self,
+    ) -> StoreResult<std::collections::HashMap<Xname, RedfishEndpoint>> {
+        Ok(self
+            .list_redfish_endpoints()
+            .await?
+            .into_iter()
+            .map(|e| (e.id.clone(), e))
+            .collect())
+    }
 
     // --- power transitions
     async fn insert_transition(&self, t: &Transition, tasks: &[PowerTask]) -> StoreResult<()>;
