@@ -6,6 +6,7 @@
 //! cardinality stays bounded).
 
 pub mod artifacts;
+pub mod bos_v2;
 pub mod bss;
 pub mod extract;
 pub mod hsm;
@@ -41,6 +42,7 @@ pub fn router(app: Arc<App>, metrics: PrometheusHandle, max_body_bytes: usize) -
         )
         .nest("/apis/smd/hsm/v2", hsm::routes())
         .nest("/apis/power-control/v1", pcs::routes())
+        .nest("/apis/bos", bos_v2::routes())
         .nest("/apis/rackboot/v1", native::routes())
         .nest("/artifacts", artifacts::routes())
         .nest("/apis/bss/boot/v1", bss.clone())

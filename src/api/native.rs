@@ -15,6 +15,11 @@ use crate::app::App;
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/operators", get(operators))
+        .route("/tenants", get(list_tenants))
+        .route(
+            "/tenants/{name}",
+            get(get_tenant).put(put_tenant).delete(delete_tenant),
+        )
         .route("/nodes/{xname}/timeline", get(super::artifacts::timeline))
         .route("/manifest", get(read_manifest))
         .route("/images", get(list_images))
@@ -27,6 +32,45 @@ pub fn routes() -> Router<Arc<App>> {
             // Artifacts are streamed to the source: no body limit.
             put(upload_artifact).layer(DefaultBodyLimit::disable()),
         )
+}
+
+async fn list_tenants(State(app): State<Arc<App>>) -> ApiResult<Json<Vec<crate::model::Tenant>>> {
+    Ok(Json(app.list_tenants().await?))
+}
+
+async fn get_tenant(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<crate::model::Tenant>> {
+    Ok(Json(app.get_tenant(&name).await?))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantBody {
+    #[serde(default)]
+    xnames: Vec<String>,
+}
+
+/// Create or replace a tenant and the nodes it owns: `{"xnames": [...]}`.
+async fn put_tenant(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    Body(body): Body<TenantBody>,
+) -> ApiResult<Json<crate::model::Tenant>> {
+    let t = crate::model::Tenant {
+        name: name.clone(),
+        xnames: body.xnames,
+    };
+    Ok(Json(app.put_tenant(&name, t).await?))
+}
+
+async fn delete_tenant(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+) -> ApiResult<axum::http::StatusCode> {
+    app.delete_tenant(&name).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// Each operator's period, activation count, timing and last report.

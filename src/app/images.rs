@@ -174,6 +174,20 @@ impl App {
         Ok(m)
     }
 
+    /// Read a small text object (an image's boot-parameters file), at most 1 MiB.
+    pub async fn read_small_object(&self, obj: &ObjectRef) -> AppResult<String> {
+        let src = self.artifacts.source();
+        let (_, stream) = src.get(obj).await.map_err(source_error)?;
+        let bytes: Vec<Bytes> = futures::TryStreamExt::try_collect(stream)
+            .await
+            .map_err(|e: SourceError| AppError::Upstream(e.to_string()))?;
+        let all = bytes.concat();
+        if all.len() > manifest::MAX_MANIFEST_BYTES {
+            return Err(AppError::bad(format!("{obj} is larger than 1 MiB")));
+        }
+        Ok(String::from_utf8_lossy(&all).into_owned())
+    }
+
     pub async fn get_image(&self, name: &str) -> AppResult<ImageSummary> {
         check_name(name)?;
         let src = self.artifacts.source();

@@ -6,6 +6,7 @@
 //! values that the API turns into problem+json.
 
 pub mod artifacts;
+pub mod bos;
 pub mod boot_index;
 pub mod bss;
 pub mod endpoint_access;
@@ -83,6 +84,7 @@ pub struct App {
     /// The boot-artifact cache in front of the artifact source.
     pub(crate) artifacts: Arc<crate::artifacts::cache::ArtifactCache>,
     pub(crate) timeline: timeline::Timeline,
+    pub(crate) bos_pokes: bos::BosPokes,
 }
 
 impl App {
@@ -104,6 +106,7 @@ impl App {
             power: Arc::default(),
             pokes: Pokes::default(),
             reports: Reports::default(),
+            bos_pokes: bos::BosPokes::default(),
         })
     }
 

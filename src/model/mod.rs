@@ -7,6 +7,8 @@
 //! and the store persists them. Serde derives here describe the *storage* document form
 //! (snake_case); the upstream wire shapes (PascalCase HSM, BSS JSON) live in `api`.
 
+pub mod boot_component;
+pub mod boot_plan;
 pub mod bootparams;
 pub mod component;
 pub mod component_endpoint;
@@ -17,9 +19,12 @@ pub mod mac;
 pub mod options;
 pub mod power;
 pub mod redfish_endpoint;
+pub mod session;
 pub mod template;
+pub mod tenant;
 pub mod xname;
 
+pub use boot_component::{BootArtifacts, BootComponent};
 pub use bootparams::{BootParams, HostKey, ImageKind, ImageParams, ScriptValueError};
 pub use component::{Component, ComponentError};
 pub use component_endpoint::ComponentEndpoint;
@@ -27,4 +32,7 @@ pub use ethernet::{EthernetInterface, IpMapping};
 pub use group::{Group, GroupKind};
 pub use mac::{Mac, MacError};
 pub use redfish_endpoint::{BmcTrust, DiscoveryInfo, RedfishEndpoint};
+pub use session::{ExtendedStatus, Session};
+pub use template::SessionTemplate;
+pub use tenant::Tenant;
 pub use xname::{Xname, XnameError, XnameKind};

@@ -18,6 +18,9 @@ const INTS: &[(&str, i64, i64, i64)] = &[
     ("max_power_off_wait_time", 300, 0, 1_048_576),
     ("max_power_on_wait_time", 120, 0, 1_048_576),
     ("polling_frequency", 15, 0, 1_048_576),
+    // rackboot's own: how long a node must stay powered on after a complete initrd fetch
+    // under its current token before that counts as booted (boot evidence, DESIGN §5).
+    ("boot_evidence_wait", 10, 0, 86_400),
 ];
 
 const BOOLS: &[(&str, bool)] = &[
@@ -26,6 +29,8 @@ const BOOLS: &[(&str, bool)] = &[
     ("ims_images_must_exist", false),
     ("reject_nids", false),
     ("session_limit_required", false),
+    // rackboot's own: infer actual state from boot evidence for nodes with no reporter.
+    ("boot_evidence", true),
 ];
 
 const LOG_LEVELS: &[&str] = &["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
@@ -189,5 +194,77 @@ mod tests {
             let e = patch(&stored, &body).unwrap_err();
             assert!(e.contains(needle), "{body}: {e}");
         }
+    }
+}
+
+/// The options the operators and use cases act on, read from the stored JSON (anything
+/// missing or unreadable falls back to its default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub default_retry_policy: u32,
+    pub max_boot_wait: Duration,
+    pub max_power_on_wait: Duration,
+    pub max_power_off_wait: Duration,
+    pub max_component_batch_size: usize,
+    pub cleanup_completed_session_ttl: Duration,
+    pub component_actual_state_ttl: Duration,
+    pub clear_stage: bool,
+    pub reject_nids: bool,
+    pub session_limit_required: bool,
+    pub boot_evidence: bool,
+    pub boot_evidence_wait: Duration,
+}
+
+impl Options {
+    pub fn from_json(stored: &serde_json::Map<String, serde_json::Value>) -> Options {
+        let d = defaults();
+        let get = |k: &str| stored.get(k).or_else(|| d.get(k)).cloned();
+        let int = |k: &str| {
+            get(k)
+                .and_then(|v| v.as_i64())
+                .or_else(|| d.get(k).and_then(|v| v.as_i64()))
+                .unwrap_or(0)
+                .max(0) as u64
+        };
+        let boolean = |k: &str| get(k).and_then(|v| v.as_bool()).unwrap_or(false);
+        let age = |k: &str| {
+            get(k)
+                .and_then(|v| v.as_str().and_then(parse_age))
+                .or_else(|| d.get(k).and_then(|v| v.as_str()).and_then(parse_age))
+                .unwrap_or(Duration::ZERO)
+        };
+        let ttl = age("component_actual_state_ttl");
+        Options {
+            default_retry_policy: int("default_retry_policy") as u32,
+            max_boot_wait: Duration::from_secs(int("max_boot_wait_time")),
+            max_power_on_wait: Duration::from_secs(int("max_power_on_wait_time")),
+            max_power_off_wait: Duration::from_secs(int("max_power_off_wait_time")),
+            max_component_batch_size: int("max_component_batch_size") as usize,
+            cleanup_completed_session_ttl: age("cleanup_completed_session_ttl"),
+            // Stored values below an hour are ignored, as BOS 2.50 does.
+            component_actual_state_ttl: if ttl >= Duration::from_secs(3600) {
+                ttl
+            } else {
+                Duration::from_secs(4 * 3600)
+            },
+            clear_stage: boolean("clear_stage"),
+            reject_nids: boolean("reject_nids"),
+            session_limit_required: boolean("session_limit_required"),
+            boot_evidence: boolean("boot_evidence"),
+            boot_evidence_wait: Duration::from_secs(int("boot_evidence_wait")),
+        }
+    }
+
+    /// `bos_update_frequency=` as BOS writes it: the TTL option's text.
+    pub fn update_frequency(stored: &serde_json::Map<String, serde_json::Value>) -> String {
+        stored
+            .get("component_actual_state_ttl")
+            .and_then(|v| v.as_str())
+            .filter(|s| {
+                parse_age(s).is_some_and(|d| d >= Duration::from_secs(3600))
+                    && !s.ends_with(['m', 'M'])
+            })
+            .unwrap_or("4h")
+            .to_string()
     }
 }

@@ -14,8 +14,9 @@ use async_trait::async_trait;
 
 use crate::model::power::{PowerTask, Transition};
 use crate::model::{
-    BootParams, Component, ComponentEndpoint, EthernetInterface, Group, GroupKind, HostKey,
-    ImageKind, ImageParams, RedfishEndpoint, Xname,
+    BootArtifacts, BootComponent, BootParams, Component, ComponentEndpoint, EthernetInterface,
+    ExtendedStatus, Group, GroupKind, HostKey, ImageKind, ImageParams, RedfishEndpoint, Session,
+    SessionTemplate, Tenant, Xname,
 };
 
 pub use sqlite::SqliteStore;
@@ -65,6 +66,14 @@ pub struct DiscoveryWrite {
     pub components: Vec<Component>,
     pub interfaces: Vec<EthernetInterface>,
     pub component_endpoints: Vec<ComponentEndpoint>,
+}
+
+/// A record with the generation it was read at: writing it back with
+/// [`Store::update_boot_components`] succeeds only if nobody wrote it in between.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub generation: i64,
 }
 
 /// When a node last fetched one of its endpoints (BSS `endpoint-history`).
@@ -169,4 +178,71 @@ pub trait Store: Send + Sync + 'static {
     // --- BSS endpoint history
     async fn record_endpoint_access(&self, entries: &[EndpointAccess]) -> StoreResult<()>;
     async fn list_endpoint_access(&self) -> StoreResult<Vec<EndpointAccess>>;
+
+    // --- BOS components
+    /// All components (or only enabled ones), sorted by id.
+    async fn list_boot_components(
+        &self,
+        enabled_only: bool,
+    ) -> StoreResult<Vec<Versioned<BootComponent>>>;
+    async fn get_boot_component(&self, id: &str) -> StoreResult<Option<Versioned<BootComponent>>>;
+    /// Create or replace, whatever their generation (API PUT, discovery).
+    async fn put_boot_components(&self, components: &[BootComponent]) -> StoreResult<()>;
+    /// Compare-and-set: write each component only if its stored generation is still the
+    /// one it was read at. Returns the ids that were not written (changed meanwhile).
+    async fn update_boot_components(
+        &self,
+        components: &[Versioned<BootComponent>],
+    ) -> StoreResult<Vec<String>>;
+    async fn delete_boot_component(&self, id: &str) -> StoreResult<bool>;
+
+    // --- BOS session templates, keyed by (tenant, name); no tenant is ""
+    async fn list_session_templates(&self) -> StoreResult<Vec<SessionTemplate>>;
+    async fn get_session_template(
+        &self,
+        tenant: &str,
+        name: &str,
+    ) -> StoreResult<Option<SessionTemplate>>;
+    async fn put_session_template(&self, t: &SessionTemplate) -> StoreResult<()>;
+    async fn delete_session_template(&self, tenant: &str, name: &str) -> StoreResult<bool>;
+
+    // --- BOS sessions, keyed by (tenant, name)
+    async fn list_sessions(&self) -> StoreResult<Vec<Session>>;
+    async fn get_session(&self, tenant: &str, name: &str) -> StoreResult<Option<Session>>;
+    /// A session of the same tenant and name is a conflict.
+    async fn insert_session(&self, s: &Session) -> StoreResult<()>;
+    /// Replace a session; its saved status is kept. False if it does not exist.
+    async fn update_session(&self, s: &Session) -> StoreResult<bool>;
+    /// Delete sessions (and their saved status); returns how many existed.
+    async fn delete_sessions(&self, keys: &[(String, String)]) -> StoreResult<u64>;
+    async fn save_session_status(
+        &self,
+        tenant: &str,
+        name: &str,
+        status: &ExtendedStatus,
+    ) -> StoreResult<()>;
+    async fn saved_session_status(
+        &self,
+        tenant: &str,
+        name: &str,
+    ) -> StoreResult<Option<ExtendedStatus>>;
+
+    // --- BSS referral token -> the boot artifacts it was minted for
+    async fn put_boot_token(&self, token: &str, artifacts: &BootArtifacts) -> StoreResult<()>;
+    async fn get_boot_token(&self, token: &str) -> StoreResult<Option<BootArtifacts>>;
+
+    // --- BOS options (a JSON object; defaults are filled by the model)
+    async fn get_bos_options(
+        &self,
+    ) -> StoreResult<Option<serde_json::Map<String, serde_json::Value>>>;
+    async fn put_bos_options(
+        &self,
+        options: &serde_json::Map<String, serde_json::Value>,
+    ) -> StoreResult<()>;
+
+    // --- tenants
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>>;
+    async fn get_tenant(&self, name: &str) -> StoreResult<Option<Tenant>>;
+    async fn put_tenant(&self, t: &Tenant) -> StoreResult<()>;
+    async fn delete_tenant(&self, name: &str) -> StoreResult<bool>;
 }

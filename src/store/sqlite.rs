@@ -17,11 +17,12 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, Transaction};
 
-use super::{BootWrite, DiscoveryWrite, EndpointAccess, Store, StoreError, StoreResult};
+use super::{BootWrite, DiscoveryWrite, EndpointAccess, Store, StoreError, StoreResult, Versioned};
 use crate::model::power::{PowerTask, Transition};
 use crate::model::{
-    BootParams, Component, ComponentEndpoint, EthernetInterface, Group, GroupKind, HostKey,
-    ImageParams, RedfishEndpoint, Xname,
+    BootArtifacts, BootComponent, BootParams, Component, ComponentEndpoint, EthernetInterface,
+    ExtendedStatus, Group, GroupKind, HostKey, ImageParams, RedfishEndpoint, Session,
+    SessionTemplate, Tenant, Xname,
 };
 
 /// Embedded migrations, in order. Never edit one that has shipped; add a new one.
@@ -31,6 +32,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0001_inventory_and_boot.sql"),
     ),
     (2, include_str!("../../migrations/sqlite/0002_power.sql")),
+    (3, include_str!("../../migrations/sqlite/0003_bos.sql")),
 ];
 
 #[derive(Clone)]
@@ -125,6 +127,22 @@ impl SqliteStore {
             tx.commit().await.map_err(backend("migrate"))?;
         }
         Ok(())
+    }
+
+    async fn keyed_doc<T: DeserializeOwned>(
+        &self,
+        what: &'static str,
+        sql: &'static str,
+        tenant: &str,
+        name: &str,
+    ) -> StoreResult<Option<T>> {
+        let doc: Option<String> = sqlx::query_scalar(sql)
+            .bind(tenant)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend(what))?;
+        doc.map(|d| decode(what, &d)).transpose()
     }
 
     async fn docs<T: DeserializeOwned>(
@@ -799,6 +817,307 @@ impl Store for SqliteStore {
                 last_epoch: r.get(2),
             })
             .collect())
+    }
+
+    async fn list_boot_components(
+        &self,
+        enabled_only: bool,
+    ) -> StoreResult<Vec<Versioned<BootComponent>>> {
+        let what = "BOS components";
+        let sql = if enabled_only {
+            "SELECT doc, gen FROM boot_components WHERE enabled = 1 ORDER BY id"
+        } else {
+            "SELECT doc, gen FROM boot_components ORDER BY id"
+        };
+        let rows = sqlx::query(sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend(what))?;
+        rows.iter()
+            .map(|r| {
+                Ok(Versioned {
+                    value: decode(what, &r.get::<String, _>(0))?,
+                    generation: r.get(1),
+                })
+            })
+            .collect()
+    }
+
+    async fn get_boot_component(&self, id: &str) -> StoreResult<Option<Versioned<BootComponent>>> {
+        let what = "BOS component";
+        let row = sqlx::query("SELECT doc, gen FROM boot_components WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend(what))?;
+        row.map(|r| {
+            Ok(Versioned {
+                value: decode(what, &r.get::<String, _>(0))?,
+                generation: r.get(1),
+            })
+        })
+        .transpose()
+    }
+
+    async fn put_boot_components(&self, components: &[BootComponent]) -> StoreResult<()> {
+        let op = "put BOS components";
+        for chunk in components.chunks(5000) {
+            sqlx::query("INSERT INTO boot_components (id, gen, enabled, doc) SELECT json_extract(value, '$.id'), 1, json_extract(value, '$.enabled'), value FROM json_each(?1) WHERE true ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, enabled = excluded.enabled, gen = boot_components.gen + 1")
+                .bind(encode(&chunk))
+                .execute(&self.pool)
+                .await
+                .map_err(backend(op))?;
+        }
+        Ok(())
+    }
+
+    async fn update_boot_components(
+        &self,
+        components: &[Versioned<BootComponent>],
+    ) -> StoreResult<Vec<String>> {
+        let op = "update BOS components";
+        let mut conflicts = Vec::new();
+        for chunk in components.chunks(5000) {
+            let items: Vec<serde_json::Value> = chunk
+                .iter()
+                .map(|v| serde_json::json!({"gen": v.generation, "doc": v.value}))
+                .collect();
+            // One upsert whose update only fires where the generation still matches; the
+            // rows it wrote come back, so the rest are the conflicts.
+            let written: Vec<String> = sqlx::query_scalar("INSERT INTO boot_components (id, gen, enabled, doc) SELECT json_extract(value, '$.doc.id'), json_extract(value, '$.gen') + 1, json_extract(value, '$.doc.enabled'), json_extract(value, '$.doc') FROM json_each(?1) WHERE true ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, enabled = excluded.enabled, gen = boot_components.gen + 1 WHERE boot_components.gen + 1 = excluded.gen RETURNING id")
+                .bind(serde_json::Value::Array(items).to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend(op))?;
+            let written: std::collections::HashSet<String> = written.into_iter().collect();
+            conflicts.extend(
+                chunk
+                    .iter()
+                    .filter(|v| !written.contains(&v.value.id))
+                    .map(|v| v.value.id.clone()),
+            );
+        }
+        Ok(conflicts)
+    }
+
+    async fn delete_boot_component(&self, id: &str) -> StoreResult<bool> {
+        let r = sqlx::query("DELETE FROM boot_components WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend("delete BOS component"))?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn list_session_templates(&self) -> StoreResult<Vec<SessionTemplate>> {
+        self.docs(
+            "session templates",
+            "SELECT doc FROM session_templates ORDER BY tenant, name",
+        )
+        .await
+    }
+
+    async fn get_session_template(
+        &self,
+        tenant: &str,
+        name: &str,
+    ) -> StoreResult<Option<SessionTemplate>> {
+        self.keyed_doc(
+            "session template",
+            "SELECT doc FROM session_templates WHERE tenant = ? AND name = ?",
+            tenant,
+            name,
+        )
+        .await
+    }
+
+    async fn put_session_template(&self, t: &SessionTemplate) -> StoreResult<()> {
+        sqlx::query("INSERT INTO session_templates (tenant, name, doc) VALUES (?, ?, ?) ON CONFLICT (tenant, name) DO UPDATE SET doc = excluded.doc")
+            .bind(t.tenant.as_deref().unwrap_or(""))
+            .bind(&t.name)
+            .bind(encode(t))
+            .execute(&self.pool)
+            .await
+            .map_err(backend("put session template"))?;
+        Ok(())
+    }
+
+    async fn delete_session_template(&self, tenant: &str, name: &str) -> StoreResult<bool> {
+        let r = sqlx::query("DELETE FROM session_templates WHERE tenant = ? AND name = ?")
+            .bind(tenant)
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(backend("delete session template"))?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn list_sessions(&self) -> StoreResult<Vec<Session>> {
+        self.docs("sessions", "SELECT doc FROM sessions ORDER BY tenant, name")
+            .await
+    }
+
+    async fn get_session(&self, tenant: &str, name: &str) -> StoreResult<Option<Session>> {
+        self.keyed_doc(
+            "session",
+            "SELECT doc FROM sessions WHERE tenant = ? AND name = ?",
+            tenant,
+            name,
+        )
+        .await
+    }
+
+    async fn insert_session(&self, s: &Session) -> StoreResult<()> {
+        let r = sqlx::query("INSERT INTO sessions (tenant, name, doc) VALUES (?, ?, ?)")
+            .bind(s.tenant.as_deref().unwrap_or(""))
+            .bind(&s.name)
+            .bind(encode(s))
+            .execute(&self.pool)
+            .await;
+        match r {
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
+                what: format!("session {}", s.name),
+            }),
+            r => r.map(|_| ()).map_err(backend("insert session")),
+        }
+    }
+
+    async fn update_session(&self, s: &Session) -> StoreResult<bool> {
+        let r = sqlx::query("UPDATE sessions SET doc = ? WHERE tenant = ? AND name = ?")
+            .bind(encode(s))
+            .bind(s.tenant.as_deref().unwrap_or(""))
+            .bind(&s.name)
+            .execute(&self.pool)
+            .await
+            .map_err(backend("update session"))?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn delete_sessions(&self, keys: &[(String, String)]) -> StoreResult<u64> {
+        let op = "delete sessions";
+        let mut tx = self.pool.begin().await.map_err(backend(op))?;
+        let mut n = 0;
+        for (tenant, name) in keys {
+            n += sqlx::query("DELETE FROM sessions WHERE tenant = ? AND name = ?")
+                .bind(tenant)
+                .bind(name)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend(op))?
+                .rows_affected();
+        }
+        tx.commit().await.map_err(backend(op))?;
+        Ok(n)
+    }
+
+    async fn save_session_status(
+        &self,
+        tenant: &str,
+        name: &str,
+        status: &ExtendedStatus,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET saved_status = ? WHERE tenant = ? AND name = ?")
+            .bind(encode(status))
+            .bind(tenant)
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(backend("save session status"))?;
+        Ok(())
+    }
+
+    async fn saved_session_status(
+        &self,
+        tenant: &str,
+        name: &str,
+    ) -> StoreResult<Option<ExtendedStatus>> {
+        let what = "saved session status";
+        let doc: Option<Option<String>> =
+            sqlx::query_scalar("SELECT saved_status FROM sessions WHERE tenant = ? AND name = ?")
+                .bind(tenant)
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend(what))?;
+        doc.flatten().map(|d| decode(what, &d)).transpose()
+    }
+
+    async fn put_boot_token(&self, token: &str, artifacts: &BootArtifacts) -> StoreResult<()> {
+        sqlx::query("INSERT INTO boot_tokens (token, created, doc) VALUES (?, ?, ?) ON CONFLICT (token) DO UPDATE SET doc = excluded.doc")
+            .bind(token)
+            .bind(chrono::Utc::now().to_rfc3339())
+            .bind(encode(artifacts))
+            .execute(&self.pool)
+            .await
+            .map_err(backend("put boot token"))?;
+        Ok(())
+    }
+
+    async fn get_boot_token(&self, token: &str) -> StoreResult<Option<BootArtifacts>> {
+        let what = "boot token";
+        let doc: Option<String> = sqlx::query_scalar("SELECT doc FROM boot_tokens WHERE token = ?")
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend(what))?;
+        doc.map(|d| decode(what, &d)).transpose()
+    }
+
+    async fn get_bos_options(
+        &self,
+    ) -> StoreResult<Option<serde_json::Map<String, serde_json::Value>>> {
+        let what = "BOS options";
+        let doc: Option<String> = sqlx::query_scalar("SELECT doc FROM bos_options WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend(what))?;
+        doc.map(|d| decode(what, &d)).transpose()
+    }
+
+    async fn put_bos_options(
+        &self,
+        options: &serde_json::Map<String, serde_json::Value>,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO bos_options (id, doc) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc")
+            .bind(encode(options))
+            .execute(&self.pool)
+            .await
+            .map_err(backend("put BOS options"))?;
+        Ok(())
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        self.docs("tenants", "SELECT doc FROM tenants ORDER BY name")
+            .await
+    }
+
+    async fn get_tenant(&self, name: &str) -> StoreResult<Option<Tenant>> {
+        let what = "tenant";
+        let doc: Option<String> = sqlx::query_scalar("SELECT doc FROM tenants WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend(what))?;
+        doc.map(|d| decode(what, &d)).transpose()
+    }
+
+    async fn put_tenant(&self, t: &Tenant) -> StoreResult<()> {
+        sqlx::query("INSERT INTO tenants (name, doc) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET doc = excluded.doc")
+            .bind(&t.name)
+            .bind(encode(t))
+            .execute(&self.pool)
+            .await
+            .map_err(backend("put tenant"))?;
+        Ok(())
+    }
+
+    async fn delete_tenant(&self, name: &str) -> StoreResult<bool> {
+        let r = sqlx::query("DELETE FROM tenants WHERE name = ?")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(backend("delete tenant"))?;
+        Ok(r.rows_affected() > 0)
     }
 }
 

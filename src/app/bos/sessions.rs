@@ -1,0 +1,287 @@
+//! Sessions: creation with BOS's validation order (bos.md §4.3), listing and deletion with
+//! the age and status filters, and the extended status (§3.3). Creating a session only
+//! records it as `pending`; the session-setup operator does the rest.
+
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::Scope;
+use crate::app::{App, AppError, AppResult};
+use crate::model::boot_component::timestamp;
+use crate::model::session::{self, OPERATIONS, SessionState};
+use crate::model::{ExtendedStatus, Session, limit, options, template};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionCreate {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub operation: String,
+    pub template_name: String,
+    #[serde(default)]
+    pub limit: Option<String>,
+    #[serde(default)]
+    pub stage: bool,
+    #[serde(default)]
+    pub include_disabled: bool,
+}
+
+/// The list and bulk-delete filters.
+#[derive(Debug, Default, Clone)]
+pub struct SessionFilter {
+    pub min_age: Option<String>,
+    pub max_age: Option<String>,
+    pub status: Option<String>,
+}
+
+impl App {
+    pub async fn create_session(&self, scope: &Scope, body: serde_json::Value) -> AppResult<Session> {
+        let req: SessionCreate = serde_json::from_value(body)
+            .map_err(|e| AppError::bad(format!("The session could not be created: {e}")))?;
+        let op = req.operation.to_ascii_lowercase();
+        if !OPERATIONS.contains(&op.as_str()) {
+            return Err(AppError::bad(format!(
+                "operation '{}' is not one of boot, reboot or shutdown",
+                req.operation
+            )));
+        }
+        let name = req.name.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        if !template::valid_name(&name) {
+            return Err(AppError::bad(format!(
+                "invalid session name '{name}': use 1-127 letters, digits, '.', '-' or '_', starting and ending with a letter or digit"
+            )));
+        }
+        let lim = req.limit.clone().unwrap_or_default();
+        if lim.len() > 524_288 {
+            return Err(AppError::bad("limit is longer than 524288 characters"));
+        }
+        let opts = self.options().await?;
+        if opts.session_limit_required && lim.trim().is_empty() {
+            return Err(AppError::bad(
+                "session_limit_required is set: a session must have a limit",
+            ));
+        }
+        let nids = limit::nid_items(&lim);
+        if !nids.is_empty() {
+            if opts.reject_nids {
+                return Err(AppError::bad(format!(
+                    "reject_nids is set and the limit names NIDs: {}",
+                    nids.join(", ")
+                )));
+            }
+            tracing::warn!(session = %name, "limit names NIDs, which BOS does not resolve: {}", nids.join(", "));
+        }
+        let t = self
+            .store
+            .get_session_template(scope.key(), &req.template_name)
+            .await?
+            .ok_or_else(|| {
+                AppError::bad(format!("Session Template Name invalid: {}", req.template_name))
+            })?;
+        let findings = self.validate_boot_sets(&t, &op).await;
+        if !findings.errors.is_empty() {
+            return Err(AppError::bad(format!(
+                "Session template fails check: {}",
+                findings.errors.join("; ")
+            )));
+        }
+        let s = Session {
+            name: name.clone(),
+            tenant: scope.name(),
+            operation: op,
+            template_name: req.template_name,
+            limit: lim,
+            stage: req.stage,
+            components: String::new(),
+            include_disabled: req.include_disabled,
+            status: SessionState {
+                status: "pending".into(),
+                start_time: Some(timestamp(Utc::now())),
+                end_time: None,
+                error: None,
+            },
+        };
+        match self.store.insert_session(&s).await {
+            Err(crate::store::StoreError::Conflict { .. }) => {
+                return Err(AppError::Conflict(format!(
+                    "Session '{name}' already exists{}",
+                    scope.suffix()
+                )));
+            }
+            r => r?,
+        }
+        self.bos_pokes.setup.poke();
+        Ok(s)
+    }
+
+    fn session_matches(&self, s: &Session, scope: &Scope, f: &SessionFilter, now: chrono::DateTime<Utc>) -> bool {
+        if let Some(t) = &scope.tenant
+            && s.tenant.as_deref() != Some(t.name.as_str())
+        {
+            return false;
+        }
+        if let Some(st) = &f.status
+            && &s.status.status != st
+        {
+            return false;
+        }
+        let started = s.started();
+        if let Some(a) = f.min_age.as_deref().and_then(options::parse_age) {
+            let cutoff = now - chrono::Duration::from_std(a).unwrap_or_default();
+            if started.is_none_or(|t| t > cutoff) {
+                return false;
+            }
+        }
+        if let Some(a) = f.max_age.as_deref().and_then(options::parse_age) {
+            let cutoff = now - chrono::Duration::from_std(a).unwrap_or_default();
+            if started.is_none_or(|t| t < cutoff) {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn check_filter(f: &SessionFilter) -> AppResult<()> {
+        for (k, v) in [("min_age", &f.min_age), ("max_age", &f.max_age)] {
+            if let Some(v) = v
+                && options::parse_age(v).is_none()
+            {
+                return Err(AppError::bad(format!(
+                    "{k} '{v}' is not an age such as 30m, 12h, 7d or 2w"
+                )));
+            }
+        }
+        if let Some(s) = &f.status
+            && !["pending", "running", "complete"].contains(&s.as_str())
+        {
+            return Err(AppError::bad(format!(
+                "status '{s}' is not one of pending, running or complete"
+            )));
+        }
+        Ok(())
+    }
+
+    pub async fn list_sessions(&self, scope: &Scope, f: &SessionFilter) -> AppResult<Vec<Session>> {
+        Self::check_filter(f)?;
+        let now = Utc::now();
+        Ok(self
+            .store
+            .list_sessions()
+            .await?
+            .into_iter()
+            .filter(|s| self.session_matches(s, scope, f, now))
+            .collect())
+    }
+
+    /// Bulk delete. Unlike BOS (bos.md §11.3) a call without a tenant deletes matching
+    /// sessions of every tenant, the same set it lists.
+    pub async fn delete_sessions(&self, scope: &Scope, f: &SessionFilter) -> AppResult<u64> {
+        let gone: Vec<(String, String)> = self
+            .list_sessions(scope, f)
+            .await?
+            .into_iter()
+            .map(|s| (s.tenant.unwrap_or_default(), s.name))
+            .collect();
+        Ok(self.store.delete_sessions(&gone).await?)
+    }
+
+    pub async fn get_session(&self, scope: &Scope, name: &str) -> AppResult<Session> {
+        self.store
+            .get_session(scope.key(), name)
+            .await?
+            .ok_or_else(|| {
+                AppError::not_found(format!("Session '{name}' does not exist{}", scope.suffix()))
+            })
+    }
+
+    pub async fn delete_session(&self, scope: &Scope, name: &str) -> AppResult<()> {
+        let n = self
+            .store
+            .delete_sessions(&[(scope.key().to_string(), name.to_string())])
+            .await?;
+        if n == 0 {
+            return Err(AppError::not_found(format!(
+                "Session '{name}' does not exist{}",
+                scope.suffix()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The internal session PATCH: `status` merged, `components` replaced.
+    pub async fn patch_session(
+        &self,
+        scope: &Scope,
+        name: &str,
+        body: serde_json::Value,
+    ) -> AppResult<Session> {
+        let mut s = self.get_session(scope, name).await?;
+        let Some(o) = body.as_object() else {
+            return Err(AppError::bad("the session patch must be a JSON object"));
+        };
+        for (k, v) in o {
+            match k.as_str() {
+                "components" => {
+                    s.components = v
+                        .as_str()
+                        .ok_or_else(|| AppError::bad("components must be a string"))?
+                        .to_string()
+                }
+                "status" => {
+                    let mut cur = serde_json::to_value(&s.status).expect("serialises");
+                    if let (Some(c), Some(p)) = (cur.as_object_mut(), v.as_object()) {
+                        c.extend(p.clone());
+                    }
+                    s.status = serde_json::from_value(cur)
+                        .map_err(|e| AppError::bad(format!("status: {e}")))?;
+                }
+                other => return Err(AppError::bad(format!("'{other}' cannot be patched"))),
+            }
+        }
+        self.store.update_session(&s).await?;
+        self.bos_pokes.completion.poke();
+        Ok(s)
+    }
+
+    /// The extended status: the saved copy of a completed session, else computed now.
+    pub async fn session_status(&self, scope: &Scope, name: &str) -> AppResult<ExtendedStatus> {
+        let s = self.get_session(scope, name).await?;
+        if s.status.status == "complete"
+            && let Some(saved) = self.store.saved_session_status(scope.key(), name).await?
+        {
+            return Ok(saved);
+        }
+        self.compute_session_status(&s).await
+    }
+
+    /// Compute and save the extended status (`POST .../status`).
+    pub async fn save_session_status(&self, scope: &Scope, name: &str) -> AppResult<ExtendedStatus> {
+        let s = self.get_session(scope, name).await?;
+        let st = self.compute_session_status(&s).await?;
+        self.store.save_session_status(scope.key(), name, &st).await?;
+        Ok(st)
+    }
+
+    pub async fn compute_session_status(&self, s: &Session) -> AppResult<ExtendedStatus> {
+        let comps = self.store.list_boot_components(false).await?;
+        let owned: Option<std::collections::HashSet<String>> = match &s.tenant {
+            Some(t) => self
+                .store
+                .get_tenant(t)
+                .await?
+                .map(|t| t.xnames.into_iter().collect()),
+            None => None,
+        };
+        let in_scope = |id: &str| owned.as_ref().is_none_or(|o| o.contains(id));
+        let active: Vec<&crate::model::BootComponent> = comps
+            .iter()
+            .map(|v| &v.value)
+            .filter(|c| c.session == s.name && in_scope(&c.id))
+            .collect();
+        let staged = comps
+            .iter()
+            .filter(|v| v.value.staged_state.session == s.name && in_scope(&v.value.id))
+            .count();
+        Ok(session::extended_status(s, &active, staged, Utc::now()))
+    }
+}

@@ -1,0 +1,216 @@
+//! Session templates: save-time sanitising (model::template) plus the checks that need the
+//! artifact source, and the boot-set validation sessions and `sessiontemplatesvalid` run
+//! (bos.md §4.1, §4.2).
+
+use serde_json::Value;
+
+use super::Scope;
+use crate::app::{App, AppError, AppResult};
+use crate::model::SessionTemplate;
+use crate::model::template::{self, SessionTemplate as Template};
+
+/// What validation found: errors stop a session; warnings do not.
+#[derive(Debug, Default)]
+pub struct Findings {
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Findings {
+    /// BOS's message: errors if any, else warnings, else `Valid`.
+    pub fn message(&self) -> String {
+        if !self.errors.is_empty() {
+            self.errors.join("; ")
+        } else if !self.warnings.is_empty() {
+            self.warnings.join("; ")
+        } else {
+            "Valid".into()
+        }
+    }
+}
+
+fn parse_template(body: Value, what: &str) -> AppResult<Template> {
+    let mut body = body;
+    if let Some(o) = body.as_object_mut() {
+        // Read-only fields a client may echo back from a GET.
+        o.remove("links");
+        o.remove("name");
+        o.remove("tenant");
+    }
+    serde_json::from_value(body).map_err(|e| {
+        AppError::bad(format!("The session template could not be {what}: {e}"))
+    })
+}
+
+impl App {
+    pub async fn list_session_templates(&self, scope: &Scope) -> AppResult<Vec<SessionTemplate>> {
+        let all = self.store.list_session_templates().await?;
+        Ok(match &scope.tenant {
+            None => all,
+            Some(t) => all
+                .into_iter()
+                .filter(|x| x.tenant.as_deref() == Some(t.name.as_str()))
+                .collect(),
+        })
+    }
+
+    pub async fn get_session_template(&self, scope: &Scope, name: &str) -> AppResult<SessionTemplate> {
+        self.store
+            .get_session_template(scope.key(), name)
+            .await?
+            .ok_or_else(|| {
+                AppError::not_found(format!(
+                    "Session template '{name}' does not exist{}",
+                    scope.suffix()
+                ))
+            })
+    }
+
+    pub async fn put_session_template(
+        &self,
+        scope: &Scope,
+        name: &str,
+        body: Value,
+    ) -> AppResult<SessionTemplate> {
+        let t = parse_template(body, "created")?;
+        self.save_template(scope, name, t, "created").await
+    }
+
+    pub async fn patch_session_template(
+        &self,
+        scope: &Scope,
+        name: &str,
+        body: Value,
+    ) -> AppResult<SessionTemplate> {
+        let stored = self.get_session_template(scope, name).await?;
+        if !body.is_object() {
+            return Err(AppError::bad(
+                "The session template could not be patched: the body must be a JSON object",
+            ));
+        }
+        for k in body.as_object().expect("object").keys() {
+            if !["description", "enable_cfs", "cfs", "boot_sets"].contains(&k.as_str()) {
+                return Err(AppError::bad(format!(
+                    "The session template could not be patched: '{k}' cannot be patched"
+                )));
+            }
+        }
+        let merged = template::merge_patch(
+            &serde_json::to_value(&stored).expect("template serialises"),
+            &body,
+        );
+        let t = parse_template(merged, "patched")?;
+        self.save_template(scope, name, t, "patched").await
+    }
+
+    async fn save_template(
+        &self,
+        scope: &Scope,
+        name: &str,
+        t: Template,
+        what: &str,
+    ) -> AppResult<SessionTemplate> {
+        let opts = self.options().await?;
+        let (mut t, warnings) = template::sanitize(name, t, opts.reject_nids).map_err(|e| {
+            AppError::bad(format!("The session template could not be {what}: {e}"))
+        })?;
+        t.tenant = scope.name();
+        // Artifacts are checked at save time for warnings only, as BOS does.
+        let findings = self.validate_boot_sets(&t, "boot").await;
+        for w in warnings.iter().chain(&findings.errors).chain(&findings.warnings) {
+            tracing::warn!(template = name, "{w}");
+        }
+        self.store.put_session_template(&t).await?;
+        Ok(t)
+    }
+
+    pub async fn delete_session_template(&self, scope: &Scope, name: &str) -> AppResult<()> {
+        if self.store.delete_session_template(scope.key(), name).await? {
+            Ok(())
+        } else {
+            Err(AppError::not_found(format!(
+                "Session template '{name}' does not exist{}",
+                scope.suffix()
+            )))
+        }
+    }
+
+    /// `GET /v2/sessiontemplatesvalid/{id}`: validate as for a boot.
+    pub async fn validate_session_template(&self, scope: &Scope, name: &str) -> AppResult<String> {
+        let t = self.get_session_template(scope, name).await?;
+        Ok(self.validate_boot_sets(&t, "boot").await.message())
+    }
+
+    /// Boot-set validation for an operation (bos.md §4.2; there is no IMS here, so its
+    /// checks are left out).
+    pub async fn validate_boot_sets(&self, t: &SessionTemplate, operation: &str) -> Findings {
+        let mut f = Findings::default();
+        let reject_nids = self.options().await.map(|o| o.reject_nids).unwrap_or(false);
+        for (bs_name, bs) in &t.boot_sets {
+            let at = |m: String| format!("Session template: '{}' boot set: '{bs_name}': {m}", t.name);
+            let present = |v: &Option<Vec<String>>| v.as_ref().is_some_and(|l| !l.is_empty());
+            if !present(&bs.node_list) && !present(&bs.node_groups) && !present(&bs.node_roles_groups) {
+                f.errors.push(at("No non-empty hardware specifier field".into()));
+            }
+            if let Some(p) = bs.rootfs_provider.as_deref()
+                && p != "sbps"
+            {
+                f.warnings.push(at(format!("Unsupported rootfs_provider '{p}'")));
+            }
+            let nids: Vec<&str> = bs
+                .node_list
+                .iter()
+                .flatten()
+                .filter(|x| x.starts_with("nid"))
+                .map(String::as_str)
+                .collect();
+            if !nids.is_empty() {
+                let m = at(format!("node_list contains NIDs: {}", nids.join(", ")));
+                if reject_nids {
+                    f.errors.push(m);
+                } else {
+                    f.warnings.push(m);
+                }
+            }
+            if operation == "boot" || operation == "reboot" {
+                if bs.kind != "s3" {
+                    f.errors.push(at(format!(
+                        "Can't find boot artifacts: boot set type '{}' is not supported (only s3)",
+                        bs.kind
+                    )));
+                    continue;
+                }
+                match self.read_manifest(&bs.path).await {
+                    Ok(m) => {
+                        if m.initrd.is_none() {
+                            f.warnings.push(at("the image has no initrd".into()));
+                        }
+                    }
+                    Err(e) => f.errors.push(at(format!("Can't find boot artifacts: {e}"))),
+                }
+            }
+        }
+        f
+    }
+
+    /// `GET /v2/sessiontemplatetemplate`: an example to start from.
+    pub fn session_template_skeleton() -> Value {
+        serde_json::json!({
+            "description": "An example session template: replace the node list and the image path",
+            "enable_cfs": true,
+            "cfs": {"configuration": "desired-cfs-config"},
+            "boot_sets": {
+                "name_your_boot_set": {
+                    "type": "s3",
+                    "etag": "your_boot_image_etag",
+                    "kernel_parameters": "console=ttyS0,115200 bad_page=panic crashkernel=340M hugepagelist=2m-2g intel_iommu=off intel_pstate=disable iommu=pt ip=dhcp numa_interleave_omit=headless numa_zonelist_order=node oops=panic pageblock_order=14 rd.neednet=1 rd.retry=10 rd.shell split_lock_detect=off systemd.unified_cgroup_hierarchy=1 ${SPIRE_JOIN_TOKEN}",
+                    "cfs": {"configuration": "desired-cfs-config"},
+                    "node_list": ["xname1", "xname2", "xname3"],
+                    "path": "s3://boot-images/boot-image-ims-id/manifest.json",
+                    "rootfs_provider": "sbps",
+                    "rootfs_provider_passthrough": "sbps:v1:iqn.2023-06.csm.iscsi:_sbps-hsn._tcp.my-system.my-site-domain:300"
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,75 @@
+//! The configuration handoff seam: after a node boots, BOS hands it to a Configuration
+//! Framework Service and waits until it is configured (reference bos.md §5.2 power-on
+//! step 5, the configuration operator and the status state machine).
+//!
+//! [`ConfigHandoff`] is what the BOS operators need from CFS: prepare nodes before power-on,
+//! ask for their desired configuration to be applied, and read back each node's view.
+//! This file ships [`NoHandoff`] (`none`: no configuration service, so a node that booted
+//! the right artifacts is configured by definition); the CFS issue adds the built-in and
+//! external CSM CFS implementations behind the same trait.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+
+use crate::model::boot_plan::ConfigView;
+
+/// A CFS call that failed; the message names the endpoint and the cause.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct HandoffError(pub String);
+
+#[async_trait]
+pub trait ConfigHandoff: Send + Sync + 'static {
+    /// Before power-on: disable configuration of `ids` and clear their state, recording the
+    /// configuration they should get and the session asking (CFS `PATCH /v3/components`).
+    async fn prepare(&self, ids: &[String], configuration: &str, session: &str)
+    -> Result<(), HandoffError>;
+    /// Ask for `configuration` to be applied to `ids` (the configuration operator).
+    async fn configure(
+        &self,
+        ids: &[String],
+        configuration: &str,
+        session: &str,
+    ) -> Result<(), HandoffError>;
+    /// Each node's desired configuration and configuration status. `desired` is what BOS
+    /// wants per node (used by handoffs without a service of their own). A node missing
+    /// from the answer is one the service does not know.
+    async fn status(
+        &self,
+        desired: &[(String, String)],
+    ) -> Result<HashMap<String, ConfigView>, HandoffError>;
+}
+
+/// No configuration service: every node reports exactly the configuration BOS wants, and
+/// reports it applied, so booted means stable.
+pub struct NoHandoff;
+
+#[async_trait]
+impl ConfigHandoff for NoHandoff {
+    async fn prepare(&self, _: &[String], _: &str, _: &str) -> Result<(), HandoffError> {
+        Ok(())
+    }
+
+    async fn configure(&self, _: &[String], _: &str, _: &str) -> Result<(), HandoffError> {
+        Ok(())
+    }
+
+    async fn status(
+        &self,
+        desired: &[(String, String)],
+    ) -> Result<HashMap<String, ConfigView>, HandoffError> {
+        Ok(desired
+            .iter()
+            .map(|(id, cfg)| {
+                (
+                    id.clone(),
+                    ConfigView {
+                        desired_config: cfg.clone(),
+                        status: "configured".into(),
+                    },
+                )
+            })
+            .collect())
+    }
+}
