@@ -30,6 +30,8 @@ pub enum ClientError {
 pub struct Client {
     base: String,
     http: reqwest::Client,
+    /// Sent with every request (e.g. BOS's `Cray-Tenant-Name`); empty unless `with_header`.
+    headers: reqwest::header::HeaderMap,
 }
 
 /// A response with its headers, for calls whose headers matter (the referral token).
@@ -63,7 +65,19 @@ impl Client {
         Client {
             base: base.trim_end_matches('/').to_string(),
             http,
+            headers: reqwest::header::HeaderMap::new(),
         }
+    }
+
+    /// The same client, sending `name: value` with every request (replacing an earlier
+    /// value for that name).
+    pub fn with_header(
+        mut self,
+        name: reqwest::header::HeaderName,
+        value: reqwest::header::HeaderValue,
+    ) -> Client {
+        self.headers.insert(name, value);
+        self
     }
 
     pub fn base(&self) -> &str {
@@ -77,7 +91,10 @@ impl Client {
         body: Option<&B>,
     ) -> Result<Answer, ClientError> {
         let url = format!("{}{}", self.base, path);
-        let mut req = self.http.request(method.clone(), &url);
+        let mut req = self
+            .http
+            .request(method.clone(), &url)
+            .headers(self.headers.clone());
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -126,6 +143,7 @@ impl Client {
         let resp = self
             .http
             .put(&url)
+            .headers(self.headers.clone())
             .timeout(std::time::Duration::from_secs(24 * 3600))
             .body(body)
             .send()

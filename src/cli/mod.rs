@@ -6,6 +6,7 @@
 //! non-zero.
 
 pub mod bmc;
+pub mod bos;
 pub mod bss;
 pub mod client;
 pub mod hsm;
@@ -51,6 +52,8 @@ pub enum Command {
     Nodes(ClientArgs<nodes::NodesCommand>),
     /// Boot images (kernel, initrd, rootfs and manifest) in the artifact source
     Images(ClientArgs<images::ImagesCommand>),
+    /// Boot Orchestration Service (BOS v2): session templates, sessions, components, options
+    Bos(bos::BosArgs),
     /// Simulators for labs, demos and benchmarks (no hardware needed)
     #[command(subcommand)]
     Sim(sim::SimCommand),
@@ -94,6 +97,16 @@ pub async fn run_client(cmd: Command) -> anyhow::Result<()> {
         Command::Sim(c) => sim::run(c).await,
         Command::Nodes(a) => nodes::run(&Client::new(&a.url), a.format, a.command).await,
         Command::Images(a) => images::run(&Client::new(&a.url), a.format, a.command).await,
+        Command::Bos(a) => {
+            let c = a.client;
+            bos::run(
+                &Client::new(&c.url),
+                c.format,
+                a.tenant.as_deref(),
+                c.command,
+            )
+            .await
+        }
     }
 }
 
