@@ -7,6 +7,7 @@ mod bss;
 mod cli;
 mod common;
 mod hsm;
+mod openapi;
 mod power;
 mod restart;
 mod s3_peer;
