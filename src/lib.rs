@@ -16,6 +16,7 @@ pub mod errors;
 pub mod model;
 pub mod operators;
 pub mod power;
+pub mod sim;
 pub mod store;
 pub mod telemetry;
 

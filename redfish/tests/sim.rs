@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use redfish::sim::{SimBmc, SimConfig, SimFleet, self_signed_cert};
+use redfish::sim::{PowerEvent, SimBmc, SimConfig, SimFleet, self_signed_cert};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -693,6 +693,63 @@ async fn power_delay_shows_transitional_states() {
     bmc.set_power_state(0, "PoweringOn");
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(bmc.power_state(0), "PoweringOn");
+    bmc.shutdown().await;
+}
+
+#[tokio::test]
+async fn power_events_show_every_change_and_count_restarts() {
+    let bmc = start(SimConfig {
+        power_delay: Duration::from_millis(200),
+        ..SimConfig::default()
+    })
+    .await;
+    let c = client();
+    let ev = |state, power_ons| PowerEvent { state, power_ons };
+    let mut rx = bmc.power_events(0);
+    assert_eq!(*rx.borrow_and_update(), ev("Off", 0));
+    let next = async |rx: &mut tokio::sync::watch::Receiver<PowerEvent>| {
+        tokio::time::timeout(Duration::from_secs(10), rx.changed())
+            .await
+            .expect("a power event in time")
+            .unwrap();
+        *rx.borrow_and_update()
+    };
+
+    // A delayed power-on is seen twice, and lands by itself: nobody reads the system here.
+    reset(&c, &bmc, 0, "On").await;
+    assert_eq!(next(&mut rx).await, ev("PoweringOn", 0));
+    assert_eq!(next(&mut rx).await, ev("On", 1));
+
+    // A restart with no visible Off still counts.
+    reset(&c, &bmc, 0, "ForceRestart").await;
+    assert_eq!(next(&mut rx).await, ev("On", 2));
+    reset(&c, &bmc, 0, "PowerCycle").await;
+    assert_eq!(next(&mut rx).await, ev("On", 3));
+    // A graceful restart goes through PoweringOff and lands On again.
+    reset(&c, &bmc, 0, "GracefulRestart").await;
+    assert_eq!(next(&mut rx).await, ev("PoweringOff", 3));
+    assert_eq!(next(&mut rx).await, ev("On", 4));
+    // ...unless the OS ignores it.
+    bmc.set_ignore_graceful(true);
+    reset(&c, &bmc, 0, "GracefulRestart").await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(!rx.has_changed().unwrap());
+    bmc.set_ignore_graceful(false);
+
+    // The test-facing setter is published too; a second watcher starts from the present.
+    bmc.set_power_state(0, "Off");
+    assert_eq!(next(&mut rx).await, ev("Off", 4));
+    let mut late = bmc.power_events(0);
+    assert_eq!(*late.borrow_and_update(), ev("Off", 4));
+    bmc.set_power_state(0, "On");
+    assert_eq!(next(&mut rx).await, ev("On", 5));
+    assert_eq!(next(&mut late).await, ev("On", 5));
+
+    // A watcher that looks only now and then misses the states in between, never the count.
+    reset(&c, &bmc, 0, "ForceOff").await;
+    reset(&c, &bmc, 0, "On").await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(*rx.borrow_and_update(), ev("On", 6));
     bmc.shutdown().await;
 }
 

@@ -11,5 +11,6 @@ mod openapi;
 mod power;
 mod restart;
 mod s3_peer;
+mod sim_node;
 mod sushy;
 mod sushy_peer;

@@ -37,6 +37,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use state::{Power, SimState};
@@ -136,6 +137,22 @@ impl Counters {
     }
 }
 
+/// One system's power as [`SimBmc::power_events`] publishes it.
+///
+/// `power_ons` is what makes restarts observable: a `watch` channel keeps only the newest
+/// value, so a watcher can miss the Off (or PoweringOff) in the middle of a restart, but it
+/// cannot miss the count going up. "The host booted again" is `power_ons` changing while
+/// `state` is On.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PowerEvent {
+    /// "On", "Off", "PoweringOn" or "PoweringOff", as a client would see it.
+    pub state: &'static str,
+    /// How many times the host has powered on since the BMC started: reaching On from any
+    /// other state, and every restart (GracefulRestart, ForceRestart, PowerCycle), including
+    /// an instant On -> On one. A system that starts On starts at 0.
+    pub power_ons: u64,
+}
+
 /// A running simulated BMC. A cheap handle: clones share one BMC, and knobs take `&self`.
 /// The BMC stops on [`SimBmc::shutdown`] or when the last handle is dropped.
 ///
@@ -178,7 +195,7 @@ impl SimBmc {
     /// Start a BMC on an already bound listener. Fails with `InvalidInput` on a bad
     /// `initial_power`.
     pub async fn start_on(listener: TcpListener, cfg: SimConfig) -> io::Result<SimBmc> {
-        let state = Arc::new(SimState::new(&cfg)?);
+        let state = SimState::new(&cfg)?;
         let addr = listener.local_addr()?;
         let (cert, acceptor) = if cfg.tls {
             let cert =
@@ -253,6 +270,19 @@ impl SimBmc {
     pub fn power_state(&self, system: usize) -> String {
         self.state()
             .with_system(system, |s| s.visible().as_str().to_string())
+    }
+
+    /// Watch a system's power: the receiver holds the current [`PowerEvent`] and is told
+    /// about every change, however it happened (a Redfish reset, [`SimBmc::set_power_state`],
+    /// or a delayed PoweringOn -> On landing, which is landed on time by a timer while the
+    /// system is watched). Any number of watchers; unwatched systems cost nothing extra.
+    pub fn power_events(&self, system: usize) -> watch::Receiver<PowerEvent> {
+        self.state().power_events(system)
+    }
+
+    /// How many systems this BMC has.
+    pub fn systems(&self) -> usize {
+        self.state().fixed.systems
     }
 
     /// Put a system in `state` now, cancelling any transition in flight. Reaching "On" from
@@ -367,6 +397,10 @@ pub struct SimFleet {
 }
 
 impl SimFleet {
+    pub fn bmcs(&self) -> &[SimBmc] {
+        &self.bmcs
+    }
+
     /// Start `count` BMCs each with `cfg.systems` systems (distinct `mac_seed` per BMC, the
     /// first one starting at `cfg.mac_seed`), each on its own `127.0.0.1:0` listener.
     pub async fn start(count: usize, cfg: SimConfig) -> io::Result<SimFleet> {

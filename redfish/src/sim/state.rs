@@ -7,19 +7,25 @@
 //! meanwhile (`PoweringOn`/`PoweringOff`), the final state and a deadline, and every read
 //! settles the transition if the deadline has passed. No timer task exists per system, so one
 //! process can host tens of thousands of systems for the price of their memory.
+//!
+//! Power can also be *watched* ([`SimState::power_events`]): a system someone watches gets a
+//! `watch` sender, every access publishes its (state, power-on count) if it changed, and a
+//! transition with a delay on a watched system gets one short-lived timer task that lands it
+//! on time, so watchers see PoweringOn -> On without anyone polling. Unwatched systems pay
+//! nothing for this.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::{Counters, SimConfig};
+use super::{Counters, PowerEvent, SimConfig};
 
 /// `BootSourceOverrideTarget@Redfish.AllowableValues`.
 pub(crate) const BOOT_TARGETS: &[&str] = &["None", "Pxe", "Hdd", "Cd", "UefiHttp", "BiosSetup"];
@@ -91,6 +97,12 @@ pub(crate) struct System {
     pub(crate) boot: BootOverride,
     /// Bumped on every visible change; the ETag is `W/"<generation>"`.
     generation: u64,
+    /// Power-ons so far: every landing that powers the host on (restarts included).
+    power_ons: u64,
+    /// Present once someone has asked to watch this system's power.
+    events: Option<watch::Sender<PowerEvent>>,
+    /// The deadline a timer task is already sleeping towards (watched systems only).
+    timer_at: Option<Instant>,
 }
 
 impl System {
@@ -104,6 +116,17 @@ impl System {
                 mode: "UEFI",
             },
             generation: 1,
+            power_ons: 0,
+            events: None,
+            timer_at: None,
+        }
+    }
+
+    /// What a watcher of this system sees now (call [`System::settle`] first).
+    fn event(&self) -> PowerEvent {
+        PowerEvent {
+            state: self.visible().as_str(),
+            power_ons: self.power_ons,
         }
     }
 
@@ -132,9 +155,12 @@ impl System {
 
     fn land(&mut self, target: Power, powers_on: bool) {
         self.power = target;
-        if powers_on && self.boot.enabled == "Once" {
-            // Real BMCs consume a one-shot override when the host next boots.
-            self.boot.enabled = "Disabled";
+        if powers_on {
+            self.power_ons += 1;
+            if self.boot.enabled == "Once" {
+                // Real BMCs consume a one-shot override when the host next boots.
+                self.boot.enabled = "Disabled";
+            }
         }
         self.touch();
     }
@@ -260,6 +286,8 @@ pub(crate) enum SessionError {
 
 #[derive(Debug)]
 pub(crate) struct SimState {
+    /// This state itself, for the timer tasks that land watched transitions.
+    me: Weak<SimState>,
     pub(crate) fixed: Fixed,
     knobs: Mutex<Knobs>,
     systems: Mutex<Vec<System>>,
@@ -274,7 +302,7 @@ pub(crate) struct SimState {
 }
 
 impl SimState {
-    pub(crate) fn new(cfg: &SimConfig) -> io::Result<SimState> {
+    pub(crate) fn new(cfg: &SimConfig) -> io::Result<Arc<SimState>> {
         let initial = Power::parse(&cfg.initial_power).ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -284,7 +312,8 @@ impl SimState {
                 ),
             )
         })?;
-        Ok(SimState {
+        Ok(Arc::new_cyclic(|me| SimState {
+            me: me.clone(),
             fixed: Fixed {
                 systems: cfg.systems,
                 nics_per_system: cfg.nics_per_system,
@@ -316,7 +345,7 @@ impl SimState {
             token_seed: std::collections::hash_map::RandomState::new()
                 .build_hasher()
                 .finish(),
-        })
+        }))
     }
 
     pub(crate) fn knobs(&self) -> MutexGuard<'_, Knobs> {
@@ -332,7 +361,53 @@ impl SimState {
             .get_mut(i)
             .unwrap_or_else(|| panic!("SimBmc: system index {i} out of range (this BMC has {n})"));
         system.settle(Instant::now());
-        f(system)
+        let out = f(system);
+        if system.events.is_some() {
+            self.publish(i, system);
+        }
+        out
+    }
+
+    /// Tell a watched system's watchers what changed, and make sure a transition in flight
+    /// lands on time even if nobody reads the system meanwhile.
+    fn publish(&self, i: usize, system: &mut System) {
+        let event = system.event();
+        if let Some(tx) = &system.events {
+            tx.send_if_modified(|v| {
+                let changed = *v != event;
+                *v = event;
+                changed
+            });
+        }
+        let Some(p) = system.pending else {
+            system.timer_at = None;
+            return;
+        };
+        if system.timer_at == Some(p.at) {
+            return;
+        }
+        // Outside a runtime there is no timer to start; the next read lands it instead.
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        system.timer_at = Some(p.at);
+        let me = self.me.clone();
+        rt.spawn(async move {
+            tokio::time::sleep_until(p.at).await;
+            if let Some(st) = me.upgrade() {
+                st.with_system(i, |_| ());
+            }
+        });
+    }
+
+    /// Watch one system's power (see [`super::SimBmc::power_events`]).
+    pub(crate) fn power_events(&self, i: usize) -> watch::Receiver<PowerEvent> {
+        self.with_system(i, |s| {
+            let event = s.event();
+            s.events
+                .get_or_insert_with(|| watch::Sender::new(event))
+                .subscribe()
+        })
     }
 
     pub(crate) fn sessions(&self) -> MutexGuard<'_, Sessions> {
