@@ -59,6 +59,10 @@ pub struct Settings {
     /// Milliseconds between power-state polls while confirming a transition [default: 2000]
     #[arg(long, env = "RACKBOOT_POWER_CONFIRM_MS")]
     pub power_confirm_ms: Option<u64>,
+    /// Milliseconds between passes of the BOS operators when nothing pokes them; every
+    /// write pokes them at once anyway [default: 2000]
+    #[arg(long, env = "RACKBOOT_BOS_POLL_MS")]
+    pub bos_poll_ms: Option<u64>,
     /// Local artifact directory (each top-level directory is a bucket) [default: <data-dir>/artifacts]
     #[arg(long, env = "RACKBOOT_ARTIFACTS_DIR")]
     pub artifacts_dir: Option<PathBuf>,
@@ -96,6 +100,7 @@ impl Settings {
             bmc_global_concurrency: self.bmc_global_concurrency.or(other.bmc_global_concurrency),
             power_sample_secs: self.power_sample_secs.or(other.power_sample_secs),
             power_confirm_ms: self.power_confirm_ms.or(other.power_confirm_ms),
+            bos_poll_ms: self.bos_poll_ms.or(other.bos_poll_ms),
             artifacts_dir: self.artifacts_dir.or(other.artifacts_dir),
             s3_endpoint: self.s3_endpoint.or(other.s3_endpoint),
             s3_region: self.s3_region.or(other.s3_region),
@@ -156,6 +161,8 @@ pub struct Config {
     pub artifacts: crate::artifacts::SourceConfig,
     pub cache_dir: PathBuf,
     pub cache_max_bytes: u64,
+    /// Period of the BOS operators (they are also poked on every write).
+    pub bos_poll: std::time::Duration,
 }
 
 /// BMC traffic limits and power-operator timing.
@@ -293,6 +300,11 @@ impl Config {
             artifacts,
             cache_dir: data_dir.join("cache"),
             cache_max_bytes: s.cache_max_bytes.unwrap_or(20 << 30),
+            bos_poll: std::time::Duration::from_millis(positive(
+                "bos_poll_ms",
+                s.bos_poll_ms,
+                2000,
+            )?),
             data_dir,
             listen,
             advertise_url,

@@ -13,6 +13,7 @@ pub mod bootscript;
 pub mod cli;
 pub mod config;
 pub mod errors;
+pub mod handoff;
 pub mod model;
 pub mod operators;
 pub mod power;
@@ -40,6 +41,8 @@ pub struct Backends {
     pub store: Arc<dyn Store>,
     pub power: Arc<dyn PowerDriver>,
     pub artifacts: Arc<dyn artifacts::ArtifactSource>,
+    /// Where booted nodes are handed for configuration (`none` for now).
+    pub handoff: Arc<dyn handoff::ConfigHandoff>,
 }
 
 impl Backends {
@@ -57,6 +60,7 @@ impl Backends {
         Ok(Backends {
             store: Arc::new(store),
             artifacts,
+            handoff: Arc::new(handoff::NoHandoff),
             power: Arc::new(RedfishDriver::new(RedfishDriverSettings {
                 timeout: config.power.bmc_timeout,
                 connect_timeout: config.power.bmc_timeout.min(Duration::from_secs(5)),
@@ -123,7 +127,8 @@ pub async fn start(
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let flusher = tokio::spawn(flush_access_periodically(app.clone(), stop_rx.clone()));
-    let operators = spawn_operators(&app, &backends_power(&backends), &config, &stop_rx);
+    let mut operators = spawn_operators(&app, &backends_power(&backends), &config, &stop_rx);
+    operators.extend(spawn_bos_operators(&app, &backends, &config, &stop_rx));
     let driver = backends.power.clone();
     let mut server_stop = stop_rx.clone();
     let server = axum::serve(
@@ -228,6 +233,49 @@ fn spawn_operators(
         operators::spawn(discovery, pokes.discovery, reports.clone(), stop.clone()),
         operators::spawn(transitions, pokes.power, reports.clone(), stop.clone()),
         operators::spawn(monitor, pokes.monitor, reports, stop.clone()),
+    ]
+}
+
+/// Start the BOS operators (DESIGN §4).
+fn spawn_bos_operators(
+    app: &Arc<App>,
+    backends: &Backends,
+    config: &Config,
+    stop: &watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    use operators::bos::{self, BosContext};
+    let ctx = BosContext {
+        app: app.clone(),
+        store: app.store.clone(),
+        driver: backends.power.clone(),
+        handoff: backends.handoff.clone(),
+        period: config.bos_poll,
+        concurrency: config.power.bmc_global_concurrency.max(1),
+    };
+    let p = app.bos_pokes().clone();
+    let r = app.reports();
+    vec![
+        operators::spawn(bos::session_setup::SessionSetup(ctx.clone()), p.setup.clone(), r.clone(), stop.clone()),
+        operators::spawn(bos::status::Status(ctx.clone()), p.status.clone(), r.clone(), stop.clone()),
+        operators::spawn(bos::power_on::PowerOn(ctx.clone()), p.power_on.clone(), r.clone(), stop.clone()),
+        operators::spawn(
+            bos::power_off::PowerOff { ctx: ctx.clone(), mode: bos::power_off::Mode::Graceful },
+            p.power_off.clone(),
+            r.clone(),
+            stop.clone(),
+        ),
+        operators::spawn(
+            bos::power_off::PowerOff { ctx: ctx.clone(), mode: bos::power_off::Mode::Forceful },
+            p.power_off.clone(),
+            r.clone(),
+            stop.clone(),
+        ),
+        operators::spawn(bos::configuration::Configuration(ctx.clone()), p.status.clone(), r.clone(), stop.clone()),
+        operators::spawn(bos::lifecycle::SessionCompletion(ctx.clone()), p.completion.clone(), r.clone(), stop.clone()),
+        operators::spawn(bos::lifecycle::SessionCleanup(ctx.clone()), Default::default(), r.clone(), stop.clone()),
+        operators::spawn(bos::lifecycle::ActualStateCleanup(ctx.clone()), Default::default(), r.clone(), stop.clone()),
+        operators::spawn(bos::evidence::Evidence(ctx.clone()), p.status.clone(), r.clone(), stop.clone()),
+        operators::spawn(bos::discovery::Discovery(ctx), p.discovery.clone(), r, stop.clone()),
     ]
 }
 

@@ -2,8 +2,8 @@
 //! and their extended status, components, applystaged, options, version and health.
 //!
 //! Handlers decode the wire form, resolve the `Cray-Tenant-Name` header to a scope and call
-//! `app::bos`; they never act on nodes. Errors carry BOS's titles ("The resource was not
-//! found", "Invalid tenant", …) so clients that match on them keep working.
+//! `app::bos`; they never act on nodes. Errors carry the contract's titles ("The resource
+//! was not found", …) so clients that match on them keep working.
 
 use std::sync::Arc;
 
@@ -71,17 +71,21 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/v2/options", get(get_options).patch(patch_options))
 }
 
-/// AppError → problem+json with BOS's titles.
+/// AppError → problem+json with the titles the BOS contract fixes for each status. (BOS
+/// itself answers an unknown tenant with the title "Invalid tenant" and a component
+/// conflict with "Actual state can not be updated."; the spec allows only the titles here,
+/// so those words go in the detail instead.)
 fn problem(e: AppError) -> Problem {
     let mut p = Problem::from(e);
     p.title = match p.status {
-        400 if p.detail.starts_with("Invalid tenant") => "Invalid tenant".into(),
         400 => "Bad Request".into(),
         404 => "The resource was not found".into(),
         409 if p.detail.starts_with("Session ") => {
             "The resource to be created already exists".into()
         }
-        409 => "Actual state can not be updated.".into(),
+        409 => "The update was not allowed due to a conflict".into(),
+        500 => "An Internal Server Error occurred handling the request".into(),
+        503 => "Service Unavailable".into(),
         _ => p.title,
     };
     p

@@ -8,6 +8,7 @@
 //! nothing, and only one activation of an operator runs at a time. Each activation returns
 //! a JSON report, served at `GET /apis/rackboot/v1/operators`.
 
+pub mod bos;
 pub mod discovery;
 pub mod power;
 pub mod power_monitor;

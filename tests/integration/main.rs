@@ -3,6 +3,7 @@
 //! One test binary, a module per area.
 
 mod artifacts;
+mod bos;
 mod bss;
 mod cli;
 mod common;

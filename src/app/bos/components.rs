@@ -181,7 +181,7 @@ impl App {
                 && value.last_action.action != "powering_on"
             {
                 return Err(AppError::Conflict(format!(
-                    "Component '{id}' is being acted on ({}); its actual state can be updated once it is powering on or stable",
+                    "Actual state can not be updated: component '{id}' is being acted on ({}); its actual state can be updated once it is powering on or stable",
                     value.derived_status()
                 )));
             }
@@ -217,6 +217,32 @@ impl App {
             .patch_one(id, &p, true)
             .await?
             .ok_or_else(|| Self::not_found_component(id, scope))?;
+        // A node's own report (bos-reporter) belongs on its boot timeline.
+        if let Some(tok) = p
+            .get("actual_state")
+            .and_then(|a| a.get("bss_token"))
+            .and_then(Value::as_str)
+            && let Ok(x) = crate::model::Xname::parse(id)
+        {
+            self.record_boot_event(
+                &x,
+                crate::app::timeline::BootEvent {
+                    time: Utc::now(),
+                    what: "reported".into(),
+                    bytes: 0,
+                    duration_ms: 0,
+                    client: None,
+                    outcome: if c.actual_state.bss_token == tok
+                        && !c.actual_state.boot_artifacts.is_empty()
+                    {
+                        "known token".into()
+                    } else {
+                        "unknown token".into()
+                    },
+                    token: Some(tok.to_string()),
+                },
+            );
+        }
         self.bos_pokes.all();
         Ok(c.with_derived_status())
     }

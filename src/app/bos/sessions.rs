@@ -262,6 +262,15 @@ impl App {
         Ok(st)
     }
 
+    /// Compute and save the status of a session the caller already holds (operators).
+    pub async fn save_session_status_of(&self, s: &Session) -> AppResult<ExtendedStatus> {
+        let st = self.compute_session_status(s).await?;
+        self.store
+            .save_session_status(s.tenant.as_deref().unwrap_or(""), &s.name, &st)
+            .await?;
+        Ok(st)
+    }
+
     pub async fn compute_session_status(&self, s: &Session) -> AppResult<ExtendedStatus> {
         let comps = self.store.list_boot_components(false).await?;
         let owned: Option<std::collections::HashSet<String>> = match &s.tenant {

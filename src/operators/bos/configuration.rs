@@ -1,0 +1,85 @@
+//! The configuration operator (bos.md §5.2): components in the `configuring` phase whose
+//! configuration service does not yet want their desired configuration are handed it,
+//! grouped by (configuration, session). No retries are counted, as in BOS; a failure is
+//! the component's error until the next pass succeeds.
+
+use std::collections::{BTreeMap, HashSet};
+
+use async_trait::async_trait;
+
+use super::BosContext;
+use crate::operators::Operator;
+
+pub struct Configuration(pub BosContext);
+
+#[async_trait]
+impl Operator for Configuration {
+    fn name(&self) -> &'static str {
+        "bos-configuration"
+    }
+
+    fn period(&self) -> std::time::Duration {
+        self.0.period
+    }
+
+    async fn activate(&mut self) -> serde_json::Value {
+        let ctx = &self.0;
+        let comps = match ctx.store.list_boot_components(true).await {
+            Ok(c) => c,
+            Err(e) => return super::store_error(&e),
+        };
+        let configuring: Vec<_> = comps
+            .into_iter()
+            .map(|v| v.value)
+            .filter(|c| c.derived_status() == "configuring")
+            .collect();
+        if configuring.is_empty() {
+            return serde_json::json!({"configuring": 0});
+        }
+        let desired: Vec<(String, String)> = configuring
+            .iter()
+            .map(|c| (c.id.clone(), c.desired_state.configuration.clone()))
+            .collect();
+        let views = match ctx.handoff.status(&desired).await {
+            Ok(v) => v,
+            Err(e) => return serde_json::json!({"error": e.to_string()}),
+        };
+        let mut groups: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for c in &configuring {
+            let wanted = &c.desired_state.configuration;
+            if views.get(&c.id).is_none_or(|v| &v.desired_config != wanted) {
+                groups
+                    .entry((wanted.clone(), c.session.clone()))
+                    .or_default()
+                    .push(c.id.clone());
+            }
+        }
+        let mut errors = std::collections::HashMap::new();
+        let mut handed = 0;
+        for ((cfg, session), ids) in groups {
+            match ctx.handoff.configure(&ids, &cfg, &session).await {
+                Ok(()) => handed += ids.len(),
+                Err(e) => {
+                    for id in ids {
+                        errors.insert(id, e.to_string());
+                    }
+                }
+            }
+        }
+        let ids: HashSet<String> = configuring.iter().map(|c| c.id.clone()).collect();
+        let r = ctx
+            .update(&ids, |c| {
+                let e = errors.get(&c.id).cloned().unwrap_or_default();
+                if c.error == e {
+                    return false;
+                }
+                c.error = e;
+                true
+            })
+            .await;
+        match r {
+            Ok(_) => serde_json::json!({"configuring": configuring.len(), "handed_off": handed, "failed": errors.len()}),
+            Err(e) => super::store_error(&e),
+        }
+    }
+}

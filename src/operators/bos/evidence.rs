@@ -1,0 +1,156 @@
+//! Boot evidence (DESIGN §5): actual state for nodes that run no reporter.
+//!
+//! The rule: a component waiting for its node to boot (enabled, phase `powering_on`, last
+//! action `powering_on`, a desired referral token T) is taken to have booted T's artifacts
+//! once the node has fetched its initrd (its kernel when the image has no initrd) completely
+//! under T's artifact token after the power-on call, and has then stayed powered on for
+//! `boot_evidence_wait` seconds. The artifact token is derived from the node and T, so a
+//! fetch under an older token (a stale iPXE retry) never counts. The BOS option
+//! `boot_evidence` (default true) turns the rule off; a node's own report (the
+//! bos-reporter PATCH) always wins, since it sets the same fields first.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use chrono::Utc;
+
+use super::BosContext;
+use crate::app::timeline::BootEvent;
+use crate::artifacts::links;
+use crate::model::boot_component::timestamp;
+use crate::model::power::PowerState;
+use crate::model::{BootArtifacts, BootComponent, Xname};
+use crate::operators::Operator;
+
+pub struct Evidence(pub BosContext);
+
+/// The complete fetch that proves the boot, if any.
+fn proof(
+    c: &BootComponent,
+    events: &[BootEvent],
+    artifact_token: &str,
+) -> Option<chrono::DateTime<Utc>> {
+    let since = c.last_action_time()? - chrono::Duration::seconds(1);
+    let wanted = if c.desired_state.boot_artifacts.initrd.is_empty() {
+        "kernel"
+    } else {
+        "initrd"
+    };
+    events
+        .iter()
+        .rev()
+        .find(|e| {
+            e.what == wanted
+                && e.outcome == "complete"
+                && e.token.as_deref() == Some(artifact_token)
+                && e.time >= since
+        })
+        .map(|e| e.time)
+}
+
+#[async_trait]
+impl Operator for Evidence {
+    fn name(&self) -> &'static str {
+        "bos-boot-evidence"
+    }
+
+    fn period(&self) -> std::time::Duration {
+        self.0.period
+    }
+
+    async fn activate(&mut self) -> serde_json::Value {
+        let ctx = &self.0;
+        let opts = ctx.options().await;
+        if !opts.boot_evidence {
+            return serde_json::json!({"disabled": true});
+        }
+        let wait = chrono::Duration::from_std(opts.boot_evidence_wait).unwrap_or_default();
+        let comps = match ctx.store.list_boot_components(true).await {
+            Ok(c) => c,
+            Err(e) => return super::store_error(&e),
+        };
+        let now = Utc::now();
+        let mut candidates: Vec<(BootComponent, String)> = Vec::new();
+        let mut waiting = 0;
+        for v in comps {
+            let c = v.value;
+            let tok = c.desired_state.bss_token.clone();
+            if c.status.phase != "powering_on"
+                || c.last_action.action != "powering_on"
+                || tok.is_empty()
+                || c.actual_state.boot_artifacts.matches(&c.desired_state.boot_artifacts)
+            {
+                continue;
+            }
+            let Ok(x) = Xname::parse(&c.id) else { continue };
+            let at = links::token(&ctx.app.artifact_secret, &c.id, &tok);
+            match proof(&c, &ctx.app.timeline.events(&x), &at) {
+                Some(t) if now >= t + wait => candidates.push((c, tok)),
+                Some(_) => waiting += 1,
+                None => {}
+            }
+        }
+        if candidates.is_empty() {
+            return serde_json::json!({"proven": 0, "waiting": waiting});
+        }
+        // Still powered on? Ask the BMC.
+        let systems = match ctx.systems().await {
+            Ok(s) => s,
+            Err(e) => return super::store_error(&e),
+        };
+        let mut proven: HashMap<String, (String, BootArtifacts)> = HashMap::new();
+        for (c, tok) in candidates {
+            let Some(sys) = systems.get(&c.id) else { continue };
+            if !matches!(ctx.driver.power_state(sys).await, Ok(PowerState::On)) {
+                continue;
+            }
+            let arts = match ctx.store.get_boot_token(&tok).await {
+                Ok(Some(a)) => a,
+                Ok(None) => continue,
+                Err(e) => return super::store_error(&e),
+            };
+            proven.insert(c.id.clone(), (tok, arts));
+        }
+        let ids: HashSet<String> = proven.keys().cloned().collect();
+        let ts = timestamp(now);
+        let r = ctx
+            .update(&ids, |c| {
+                let Some((tok, arts)) = proven.get(&c.id) else {
+                    return false;
+                };
+                // Only if nothing else reported meanwhile and the token is still current.
+                if &c.desired_state.bss_token != tok
+                    || c.actual_state.boot_artifacts.matches(&c.desired_state.boot_artifacts)
+                {
+                    return false;
+                }
+                c.actual_state.boot_artifacts = arts.clone();
+                c.actual_state.bss_token = tok.clone();
+                c.actual_state.last_updated = Some(ts.clone());
+                true
+            })
+            .await;
+        match r {
+            Ok(w) => {
+                for c in &w {
+                    if let Ok(x) = Xname::parse(&c.id) {
+                        ctx.app.record_boot_event(
+                            &x,
+                            BootEvent {
+                                time: now,
+                                what: "booted".into(),
+                                bytes: 0,
+                                duration_ms: 0,
+                                client: None,
+                                outcome: "inferred from boot evidence".into(),
+                                token: Some(c.actual_state.bss_token.clone()),
+                            },
+                        );
+                    }
+                }
+                serde_json::json!({"proven": w.len(), "waiting": waiting})
+            }
+            Err(e) => super::store_error(&e),
+        }
+    }
+}

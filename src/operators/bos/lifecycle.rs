@@ -1,0 +1,163 @@
+//! Bookkeeping operators (bos.md §5.2, §7.2, §7.4): session completion (a running session
+//! with no enabled component and no staged component left is complete, and its extended
+//! status is saved), session cleanup (completed sessions older than
+//! `cleanup_completed_session_ttl` are deleted) and actual-state cleanup (actual state not
+//! reported for `component_actual_state_ttl` is forgotten).
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use chrono::Utc;
+
+use super::BosContext;
+use crate::model::boot_component::{ActualState, parse_timestamp};
+use crate::operators::Operator;
+
+pub struct SessionCompletion(pub BosContext);
+
+#[async_trait]
+impl Operator for SessionCompletion {
+    fn name(&self) -> &'static str {
+        "bos-session-completion"
+    }
+
+    fn period(&self) -> std::time::Duration {
+        self.0.period
+    }
+
+    async fn activate(&mut self) -> serde_json::Value {
+        let ctx = &self.0;
+        let sessions = match ctx.store.list_sessions().await {
+            Ok(s) => s,
+            Err(e) => return super::store_error(&e),
+        };
+        let running: Vec<_> = sessions
+            .into_iter()
+            .filter(|s| s.status.status == "running")
+            .collect();
+        if running.is_empty() {
+            return serde_json::json!({"running": 0});
+        }
+        let comps = match ctx.store.list_boot_components(false).await {
+            Ok(c) => c,
+            Err(e) => return super::store_error(&e),
+        };
+        let mut completed = Vec::new();
+        for mut s in running {
+            let owned: Option<HashSet<String>> = match &s.tenant {
+                Some(t) => match ctx.store.get_tenant(t).await {
+                    Ok(t) => t.map(|t| t.xnames.into_iter().collect()),
+                    Err(e) => return super::store_error(&e),
+                },
+                None => None,
+            };
+            let busy = comps.iter().any(|v| {
+                let c = &v.value;
+                owned.as_ref().is_none_or(|o| o.contains(&c.id))
+                    && ((c.session == s.name && c.enabled) || c.staged_state.session == s.name)
+            });
+            if busy {
+                continue;
+            }
+            s.complete(Utc::now(), None);
+            if let Err(e) = ctx.store.update_session(&s).await {
+                return super::store_error(&e);
+            }
+            if let Err(e) = ctx.app.save_session_status_of(&s).await {
+                tracing::warn!(session = %s.name, error = %crate::errors::chain(&e), "cannot save the session status");
+            }
+            tracing::info!(session = %s.name, "session complete");
+            completed.push(s.name);
+        }
+        serde_json::json!({ "completed": completed })
+    }
+}
+
+pub struct SessionCleanup(pub BosContext);
+
+#[async_trait]
+impl Operator for SessionCleanup {
+    fn name(&self) -> &'static str {
+        "bos-session-cleanup"
+    }
+
+    fn period(&self) -> std::time::Duration {
+        self.0.period.max(std::time::Duration::from_secs(60))
+    }
+
+    async fn activate(&mut self) -> serde_json::Value {
+        let ctx = &self.0;
+        let ttl = ctx.options().await.cleanup_completed_session_ttl;
+        if ttl.is_zero() {
+            return serde_json::json!({"disabled": true});
+        }
+        let cutoff = Utc::now() - chrono::Duration::from_std(ttl).unwrap_or_default();
+        let sessions = match ctx.store.list_sessions().await {
+            Ok(s) => s,
+            Err(e) => return super::store_error(&e),
+        };
+        let old: Vec<(String, String)> = sessions
+            .into_iter()
+            .filter(|s| s.status.status == "complete" && s.started().is_some_and(|t| t <= cutoff))
+            .map(|s| (s.tenant.unwrap_or_default(), s.name))
+            .collect();
+        match ctx.store.delete_sessions(&old).await {
+            Ok(n) => serde_json::json!({"deleted": n}),
+            Err(e) => super::store_error(&e),
+        }
+    }
+}
+
+pub struct ActualStateCleanup(pub BosContext);
+
+#[async_trait]
+impl Operator for ActualStateCleanup {
+    fn name(&self) -> &'static str {
+        "bos-actual-state-cleanup"
+    }
+
+    fn period(&self) -> std::time::Duration {
+        self.0.period.max(std::time::Duration::from_secs(60))
+    }
+
+    async fn activate(&mut self) -> serde_json::Value {
+        let ctx = &self.0;
+        let ttl = ctx.options().await.component_actual_state_ttl;
+        let now = Utc::now();
+        let cutoff = now - chrono::Duration::from_std(ttl).unwrap_or_default();
+        let stale = |a: &ActualState| {
+            !a.boot_artifacts.is_empty()
+                && a
+                    .last_updated
+                    .as_deref()
+                    .and_then(parse_timestamp)
+                    .is_none_or(|t| t < cutoff)
+        };
+        let comps = match ctx.store.list_boot_components(false).await {
+            Ok(c) => c,
+            Err(e) => return super::store_error(&e),
+        };
+        let ids: HashSet<String> = comps
+            .iter()
+            .filter(|v| stale(&v.value.actual_state))
+            .map(|v| v.value.id.clone())
+            .collect();
+        if ids.is_empty() {
+            return serde_json::json!({"cleared": 0});
+        }
+        match ctx
+            .update(&ids, |c| {
+                if !stale(&c.actual_state) {
+                    return false;
+                }
+                c.actual_state = ActualState::default();
+                c.act("actual_state_cleanup", now);
+                true
+            })
+            .await
+        {
+            Ok(w) => serde_json::json!({"cleared": w.len()}),
+            Err(e) => super::store_error(&e),
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Power-off (bos.md §5.2): graceful first (`GracefulShutdown`), then forceful (`ForceOff`)
+//! for components still not off `max_power_off_wait_time` after the last power-off call.
+//! One file, two operators: they differ only in which components they pick and the reset
+//! they send.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use chrono::Utc;
+use futures::StreamExt;
+
+use super::BosContext;
+use crate::model::BootComponent;
+use crate::operators::Operator;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Graceful,
+    Forceful,
+}
+
+pub struct PowerOff {
+    pub ctx: BosContext,
+    pub mode: Mode,
+}
+
+impl PowerOff {
+    fn selects(&self, c: &BootComponent, wait: chrono::Duration, now: chrono::DateTime<Utc>) -> bool {
+        match self.mode {
+            Mode::Graceful => c.derived_status() == "power_off_pending",
+            Mode::Forceful => {
+                matches!(
+                    c.derived_status(),
+                    "power_off_gracefully_called" | "power_off_forcefully_called"
+                ) && c.last_action_time().is_none_or(|t| now >= t + wait)
+            }
+        }
+    }
+
+    fn attempts(&self, c: &BootComponent) -> u32 {
+        match self.mode {
+            Mode::Graceful => c.event_stats.power_off_graceful_attempts,
+            Mode::Forceful => c.event_stats.power_off_forceful_attempts,
+        }
+    }
+}
+
+#[async_trait]
+impl Operator for PowerOff {
+    fn name(&self) -> &'static str {
+        match self.mode {
+            Mode::Graceful => "bos-power-off-graceful",
+            Mode::Forceful => "bos-power-off-forceful",
+        }
+    }
+
+    fn period(&self) -> std::time::Duration {
+        self.ctx.period
+    }
+
+    async fn activate(&mut self) -> serde_json::Value {
+        let ctx = &self.ctx;
+        let opts = ctx.options().await;
+        let wait = chrono::Duration::from_std(opts.max_power_off_wait).unwrap_or_default();
+        let now = Utc::now();
+        let comps = match ctx.store.list_boot_components(true).await {
+            Ok(c) => c,
+            Err(e) => return super::store_error(&e),
+        };
+        let selected: Vec<BootComponent> = comps
+            .into_iter()
+            .map(|v| v.value)
+            .filter(|c| self.selects(c, wait, now))
+            .collect();
+        if selected.is_empty() {
+            return serde_json::json!({"selected": 0});
+        }
+        let (go, exhausted) = match super::retry_gate(
+            ctx,
+            selected,
+            |c| self.attempts(c),
+            opts.default_retry_policy,
+        )
+        .await
+        {
+            Ok(x) => x,
+            Err(e) => return super::store_error(&e),
+        };
+        let systems = match ctx.systems().await {
+            Ok(s) => s,
+            Err(e) => return super::store_error(&e),
+        };
+        let (reset, action) = match self.mode {
+            Mode::Graceful => ("GracefulShutdown", "powering_off_gracefully"),
+            Mode::Forceful => ("ForceOff", "powering_off_forcefully"),
+        };
+        let jobs: Vec<(String, Option<crate::power::SystemRef>)> = go
+            .iter()
+            .map(|c| (c.id.clone(), systems.get(&c.id).cloned()))
+            .collect();
+        let driver = ctx.driver.clone();
+        let outcomes: HashMap<String, Result<(), String>> = futures::stream::iter(jobs)
+            .map(move |(id, sys)| {
+                let driver = driver.clone();
+                async move {
+                    let r = match sys {
+                        None => Err(format!(
+                            "no Redfish endpoint is known for {id}; register and discover its BMC"
+                        )),
+                        Some(sys) => driver
+                            .reset(&sys, reset)
+                            .await
+                            .map_err(|e| format!("{reset}: {e}")),
+                    };
+                    (id, r)
+                }
+            })
+            .buffer_unordered(ctx.concurrency)
+            .collect()
+            .await;
+        let ids: HashSet<String> = go.iter().map(|c| c.id.clone()).collect();
+        let mode = self.mode;
+        let now = Utc::now();
+        let written = ctx
+            .update(&ids, |c| {
+                c.act(action, now);
+                match mode {
+                    Mode::Graceful => c.event_stats.power_off_graceful_attempts += 1,
+                    Mode::Forceful => c.event_stats.power_off_forceful_attempts += 1,
+                }
+                match outcomes.get(&c.id) {
+                    Some(Err(e)) => c.error = e.clone(),
+                    _ => c.error.clear(),
+                }
+                true
+            })
+            .await;
+        let failed = outcomes.values().filter(|r| r.is_err()).count();
+        match written {
+            Ok(_) => serde_json::json!({"called": ids.len() - failed, "failed": failed, "exhausted": exhausted}),
+            Err(e) => super::store_error(&e),
+        }
+    }
+}

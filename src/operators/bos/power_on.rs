@@ -1,0 +1,214 @@
+//! Power-on (bos.md §5.2): for components waiting to be powered on, record the attempt,
+//! write their boot parameters to the Boot Script Service (one write, one referral token,
+//! per distinct kernel/parameters/initrd), remember what each token stands for, prepare
+//! the configuration handoff, set a one-time network boot and power on through the BMC.
+//! Every failure lands on the component it concerns; attempts count toward its retry policy.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use async_trait::async_trait;
+use chrono::Utc;
+use futures::StreamExt;
+
+use super::BosContext;
+use crate::app::bss::BootParamsRequest;
+use crate::model::BootArtifacts;
+use crate::operators::Operator;
+
+pub struct PowerOn(pub BosContext);
+
+#[async_trait]
+impl Operator for PowerOn {
+    fn name(&self) -> &'static str {
+        "bos-power-on"
+    }
+
+    fn period(&self) -> std::time::Duration {
+        self.0.period
+    }
+
+    async fn activate(&mut self) -> serde_json::Value {
+        let ctx = &self.0;
+        let opts = ctx.options().await;
+        let comps = match ctx.store.list_boot_components(true).await {
+            Ok(c) => c,
+            Err(e) => return super::store_error(&e),
+        };
+        let selected: Vec<_> = comps
+            .into_iter()
+            .map(|v| v.value)
+            .filter(|c| c.derived_status() == "power_on_pending")
+            .collect();
+        if selected.is_empty() {
+            return serde_json::json!({"pending": 0});
+        }
+        let (go, exhausted) = match super::retry_gate(
+            ctx,
+            selected,
+            |c| c.event_stats.power_on_attempts,
+            opts.default_retry_policy,
+        )
+        .await
+        {
+            Ok(x) => x,
+            Err(e) => return super::store_error(&e),
+        };
+        let now = Utc::now();
+        // Record the attempt first, so a node that comes up quickly is not mistaken for
+        // one on with the wrong artifacts.
+        let ids: HashSet<String> = go.iter().map(|c| c.id.clone()).collect();
+        let go = match ctx
+            .update(&ids, |c| {
+                if !c.enabled || c.derived_status() != "power_on_pending" {
+                    return false;
+                }
+                c.act("powering_on", now);
+                c.event_stats.power_on_attempts += 1;
+                c.error.clear();
+                true
+            })
+            .await
+        {
+            Ok(w) => w,
+            Err(e) => return super::store_error(&e),
+        };
+        if go.is_empty() {
+            return serde_json::json!({"exhausted": exhausted, "powered_on": 0});
+        }
+        let mut errors: HashMap<String, String> = HashMap::new();
+        let mut tokens: HashMap<String, String> = HashMap::new();
+        // One BSS write per distinct set of artifacts.
+        let mut groups: BTreeMap<BootArtifacts, Vec<String>> = BTreeMap::new();
+        for c in &go {
+            groups
+                .entry(c.desired_state.boot_artifacts.clone())
+                .or_default()
+                .push(c.id.clone());
+        }
+        for (arts, hosts) in &groups {
+            if arts.kernel.is_empty() {
+                continue;
+            }
+            let req = BootParamsRequest {
+                hosts: hosts.clone(),
+                params: arts.kernel_parameters.clone(),
+                kernel: arts.kernel.clone(),
+                initrd: arts.initrd.clone(),
+                ..Default::default()
+            };
+            let written = match ctx.app.write_boot_params(req, false).await {
+                Ok(Some(tok)) => match ctx.store.put_boot_token(&tok, arts).await {
+                    Ok(()) => Ok(tok),
+                    Err(e) => Err(crate::errors::chain(&e)),
+                },
+                Ok(None) => Err("the Boot Script Service minted no referral token".into()),
+                Err(e) => Err(format!("writing boot parameters: {e}")),
+            };
+            for h in hosts {
+                match &written {
+                    Ok(t) => {
+                        tokens.insert(h.clone(), t.clone());
+                    }
+                    Err(e) => {
+                        errors.insert(h.clone(), e.clone());
+                    }
+                }
+            }
+        }
+        // Hand off to configuration, per (configuration, session).
+        let mut handoffs: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for c in go.iter().filter(|c| !errors.contains_key(&c.id)) {
+            handoffs
+                .entry((c.desired_state.configuration.clone(), c.session.clone()))
+                .or_default()
+                .push(c.id.clone());
+        }
+        for ((cfg, session), ids) in handoffs {
+            if let Err(e) = ctx.handoff.prepare(&ids, &cfg, &session).await {
+                for id in ids {
+                    errors.insert(id, format!("configuration handoff: {e}"));
+                }
+            }
+        }
+        let systems = match ctx.systems().await {
+            Ok(s) => s,
+            Err(e) => return super::store_error(&e),
+        };
+        let driver = &ctx.driver;
+        let targets: Vec<String> = go
+            .iter()
+            .map(|c| c.id.clone())
+            .filter(|id| !errors.contains_key(id))
+            .collect();
+        let outcomes: Vec<(String, Result<(), String>)> = futures::stream::iter(targets)
+            .map(|id| {
+                let sys = systems.get(&id).cloned();
+                async move {
+                    let Some(sys) = sys else {
+                        return (
+                            id.clone(),
+                            Err(format!(
+                                "no Redfish endpoint is known for {id}; register and discover its BMC"
+                            )),
+                        );
+                    };
+                    if let Err(e) = driver.boot_once(&sys, "Pxe").await {
+                        return (id, Err(format!("setting a one-time network boot: {e}")));
+                    }
+                    let r = driver
+                        .reset(&sys, "On")
+                        .await
+                        .map_err(|e| format!("powering on: {e}"));
+                    (id, r)
+                }
+            })
+            .buffer_unordered(ctx.concurrency)
+            .collect()
+            .await;
+        for (id, r) in outcomes {
+            if let Err(e) = r {
+                errors.insert(id, e);
+            }
+        }
+        let ids: HashSet<String> = go.iter().map(|c| c.id.clone()).collect();
+        for id in &ids {
+            if let Some(t) = tokens.get(id) {
+                ctx.app.record_boot_event(
+                    &match crate::model::Xname::parse(id) {
+                        Ok(x) => x,
+                        Err(_) => continue,
+                    },
+                    crate::app::timeline::BootEvent {
+                        time: Utc::now(),
+                        what: if errors.contains_key(id) {
+                            "power-on-failed".into()
+                        } else {
+                            "power-on".into()
+                        },
+                        bytes: 0,
+                        duration_ms: 0,
+                        client: None,
+                        outcome: errors.get(id).cloned().unwrap_or_else(|| "called".into()),
+                        token: Some(t.clone()),
+                    },
+                );
+            }
+        }
+        let failed = errors.len();
+        let written = ctx
+            .update(&ids, |c| {
+                if let Some(t) = tokens.get(&c.id) {
+                    c.desired_state.bss_token = t.clone();
+                }
+                if let Some(e) = errors.get(&c.id) {
+                    c.error = e.clone();
+                }
+                true
+            })
+            .await;
+        if let Err(e) = written {
+            return super::store_error(&e);
+        }
+        serde_json::json!({"powered_on": ids.len() - failed, "failed": failed, "exhausted": exhausted, "bss_writes": groups.len()})
+    }
+}

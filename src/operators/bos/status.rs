@@ -1,0 +1,118 @@
+//! The status operator (bos.md §5.3): for every enabled component, read its power state
+//! straight from its BMC and its configuration view from the handoff, run the pure state
+//! machine (`model::boot_plan::plan_status`) and write what changed.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use chrono::Utc;
+use futures::StreamExt;
+
+use super::BosContext;
+use crate::model::boot_plan::{PowerReading, Waits, plan_status};
+use crate::operators::Operator;
+
+pub struct Status(pub BosContext);
+
+#[async_trait]
+impl Operator for Status {
+    fn name(&self) -> &'static str {
+        "bos-status"
+    }
+
+    fn period(&self) -> std::time::Duration {
+        self.0.period
+    }
+
+    async fn activate(&mut self) -> serde_json::Value {
+        let ctx = &self.0;
+        let opts = ctx.options().await;
+        let comps = match ctx.store.list_boot_components(true).await {
+            Ok(c) => c,
+            Err(e) => return super::store_error(&e),
+        };
+        if comps.is_empty() {
+            return serde_json::json!({"enabled": 0});
+        }
+        let systems = match ctx.systems().await {
+            Ok(s) => s,
+            Err(e) => return super::store_error(&e),
+        };
+        let jobs: Vec<(String, Option<crate::power::SystemRef>)> = comps
+            .iter()
+            .map(|v| (v.value.id.clone(), systems.get(&v.value.id).cloned()))
+            .collect();
+        let driver = ctx.driver.clone();
+        let readings: HashMap<String, PowerReading> = futures::stream::iter(jobs)
+            .map(move |(id, sys)| {
+                let driver = driver.clone();
+                async move {
+                    let r = match sys {
+                        None => PowerReading::Unavailable(format!(
+                            "no Redfish endpoint is known for {id}; register and discover its BMC"
+                        )),
+                        Some(sys) => match driver.power_state(&sys).await {
+                            Ok(s) => PowerReading::State(s),
+                            Err(e) => PowerReading::Unavailable(e.message),
+                        },
+                    };
+                    (id, r)
+                }
+            })
+            .buffer_unordered(ctx.concurrency)
+            .collect()
+            .await;
+        let desired: Vec<(String, String)> = comps
+            .iter()
+            .map(|v| (v.value.id.clone(), v.value.desired_state.configuration.clone()))
+            .collect();
+        let config = match ctx.handoff.status(&desired).await {
+            Ok(c) => c,
+            Err(e) => {
+                return serde_json::json!({"error": format!("configuration status: {e}")});
+            }
+        };
+        let waits = Waits {
+            max_power_on_wait: chrono::Duration::from_std(opts.max_power_on_wait).unwrap_or_default(),
+            max_boot_wait: chrono::Duration::from_std(opts.max_boot_wait).unwrap_or_default(),
+        };
+        let now = Utc::now();
+        let mut plans = HashMap::new();
+        for v in &comps {
+            let c = &v.value;
+            let reading = readings
+                .get(&c.id)
+                .cloned()
+                .unwrap_or(PowerReading::Unavailable("not read".into()));
+            if let Some(next) = plan_status(c, &reading, config.get(&c.id), waits, now) {
+                plans.insert(c.id.clone(), next);
+            }
+        }
+        let ids: HashSet<String> = plans.keys().cloned().collect();
+        let changed = ids.len();
+        // Re-plan on fresh data if a component changed since it was read.
+        let result = ctx
+            .update(&ids, |c| {
+                let reading = readings
+                    .get(&c.id)
+                    .cloned()
+                    .unwrap_or(PowerReading::Unavailable("not read".into()));
+                match plan_status(c, &reading, config.get(&c.id), waits, now) {
+                    Some(next) if c.enabled => {
+                        *c = next;
+                        true
+                    }
+                    _ => false,
+                }
+            })
+            .await;
+        let unavailable = readings
+            .values()
+            .filter(|r| matches!(r, PowerReading::Unavailable(_)))
+            .count();
+        match result {
+            Ok(w) => serde_json::json!({"enabled": comps.len(), "changed": changed, "written": w.len(), "power_unavailable": unavailable}),
+            Err(e) => super::store_error(&e),
+        }
+    }
+}
