@@ -212,6 +212,10 @@ fn spawn_operators(
         period: Duration::from_secs(60),
         concurrency: 128,
         monitor: pokes.monitor.clone(),
+        inventory_changed: {
+            let app = app.clone();
+            Arc::new(move || app.inventory_changed())
+        },
     };
     let transitions = operators::power::PowerTransitions::new(
         operators::power::PowerContext {
@@ -260,21 +264,21 @@ fn spawn_bos_operators(
         operators::spawn(bos::power_on::PowerOn(ctx.clone()), p.power_on.clone(), r.clone(), stop.clone()),
         operators::spawn(
             bos::power_off::PowerOff { ctx: ctx.clone(), mode: bos::power_off::Mode::Graceful },
-            p.power_off.clone(),
+            p.power_off_graceful.clone(),
             r.clone(),
             stop.clone(),
         ),
         operators::spawn(
             bos::power_off::PowerOff { ctx: ctx.clone(), mode: bos::power_off::Mode::Forceful },
-            p.power_off.clone(),
+            p.power_off_forceful.clone(),
             r.clone(),
             stop.clone(),
         ),
-        operators::spawn(bos::configuration::Configuration(ctx.clone()), p.status.clone(), r.clone(), stop.clone()),
+        operators::spawn(bos::configuration::Configuration(ctx.clone()), p.configuration.clone(), r.clone(), stop.clone()),
         operators::spawn(bos::lifecycle::SessionCompletion(ctx.clone()), p.completion.clone(), r.clone(), stop.clone()),
-        operators::spawn(bos::lifecycle::SessionCleanup(ctx.clone()), Default::default(), r.clone(), stop.clone()),
-        operators::spawn(bos::lifecycle::ActualStateCleanup(ctx.clone()), Default::default(), r.clone(), stop.clone()),
-        operators::spawn(bos::evidence::Evidence(ctx.clone()), p.status.clone(), r.clone(), stop.clone()),
+        operators::spawn(bos::lifecycle::SessionCleanup(ctx.clone()), p.session_cleanup.clone(), r.clone(), stop.clone()),
+        operators::spawn(bos::lifecycle::ActualStateCleanup(ctx.clone()), p.actual_state_cleanup.clone(), r.clone(), stop.clone()),
+        operators::spawn(bos::evidence::Evidence(ctx.clone()), p.evidence.clone(), r.clone(), stop.clone()),
         operators::spawn(bos::discovery::Discovery(ctx), p.discovery.clone(), r, stop.clone()),
     ]
 }

@@ -162,5 +162,11 @@ impl App {
     /// Every write that can change what a node boots ends here.
     fn changed(&self) {
         self.boot.invalidate();
+        self.bos_pokes.discovery.poke();
+    }
+
+    /// An operator changed the inventory (discovery found nodes or MACs).
+    pub fn inventory_changed(&self) {
+        self.changed();
     }
 }

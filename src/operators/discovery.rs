@@ -31,6 +31,9 @@ pub struct Discovery {
     pub concurrency: usize,
     /// Poked after a successful discovery so fresh nodes get a power sample.
     pub monitor: Activator,
+    /// Called after a discovery changed the inventory (the boot read model and BOS must
+    /// learn about new nodes and MACs).
+    pub inventory_changed: Arc<dyn Fn() + Send + Sync>,
 }
 
 #[async_trait]
@@ -111,6 +114,7 @@ impl Discovery {
         };
         match self.store.record_discovery(&write).await {
             Ok(()) => {
+                (self.inventory_changed)();
                 metrics::counter!("rackboot_discoveries_total", "status" => ds::OK).increment(1);
                 tracing::info!(bmc = %id, nodes = write.component_endpoints.len(), "discovered");
                 (id, ds::OK.into())

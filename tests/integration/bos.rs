@@ -257,3 +257,507 @@ async fn bos_boot_of_powered_off_nodes_reaches_stable_with_reports() {
     let (st, list) = bos(&lab.s, Method::GET, "/sessions?status=complete", None).await;
     assert_eq!((st, list.as_array().unwrap().len()), (StatusCode::OK, 1));
 }
+
+#[tokio::test]
+async fn bos_boot_without_a_reporter_is_inferred_from_boot_evidence() {
+    let lab = Lab::start(2).await;
+    lab.nodes.set_report(false);
+    lab.options(json!({"boot_evidence_wait": 0})).await;
+    let path = put_image(&lab.s, "img-a");
+    lab.template("compute", &path, &lab.xnames).await;
+    let done = lab.run("compute", "boot", None).await;
+    assert_all_stable(&done);
+    for (i, x) in lab.xnames.iter().enumerate() {
+        let c = lab.component(x).await;
+        assert_eq!(c["actual_state"]["bss_token"], c["desired_state"]["bss_token"], "{c:#}");
+        assert_eq!(lab.nodes.nodes()[i].status().reports_sent, 0);
+        let (_, tl) = lab.s.get(&format!("/apis/rackboot/v1/nodes/{x}/timeline")).await;
+        assert!(tl.to_string().contains("inferred from boot evidence"), "{tl:#}");
+    }
+}
+
+#[tokio::test]
+async fn bos_boot_evidence_can_be_turned_off_and_then_nodes_wait_for_a_report() {
+    let lab = Lab::start(1).await;
+    lab.nodes.set_report(false);
+    lab.options(json!({"boot_evidence": false, "max_boot_wait_time": 600})).await;
+    let path = put_image(&lab.s, "img-a");
+    lab.template("compute", &path, &lab.xnames).await;
+    let name = lab.create("compute", "boot", None).await;
+    // The node boots (fetches its initrd) but nothing may conclude that it did.
+    let node = &lab.nodes.nodes()[0];
+    tokio::time::timeout(Duration::from_secs(20), node.wait_booted(1))
+        .await
+        .expect("the node never booted");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let c = lab.component(&lab.xnames[0]).await;
+    assert_eq!(c["status"]["status"], "power_on_called", "{c:#}");
+    assert_eq!(c["actual_state"]["bss_token"], "", "{c:#}");
+    // Turning it back on lets the evidence count.
+    lab.options(json!({"boot_evidence": true, "boot_evidence_wait": 0})).await;
+    let done = lab.wait_complete(&name).await;
+    assert_all_stable(&done);
+}
+
+#[tokio::test]
+async fn bos_boot_of_nodes_already_on_reboots_only_those_with_other_artifacts() {
+    let lab = Lab::start(2).await;
+    let a = put_image(&lab.s, "img-a");
+    let b = put_image(&lab.s, "img-b");
+    lab.template("a", &a, &lab.xnames).await;
+    lab.template("b", &b, &lab.xnames[..1]).await;
+    assert_all_stable(&lab.run("a", "boot", None).await);
+    let resets: Vec<u64> = (0..2).map(|i| lab.resets(i)).collect();
+    let tokens: Vec<Value> = {
+        let mut t = Vec::new();
+        for x in &lab.xnames {
+            t.push(lab.component(x).await["actual_state"]["bss_token"].clone());
+        }
+        t
+    };
+    // The right artifacts already: a Boot does nothing to the power.
+    assert_all_stable(&lab.run("a", "boot", None).await);
+    assert_eq!(lab.resets(0), resets[0]);
+    assert_eq!(lab.resets(1), resets[1]);
+    // Other artifacts: node 0 is powered off and on again into image b.
+    assert_all_stable(&lab.run("b", "boot", None).await);
+    assert!(lab.resets(0) >= resets[0] + 2, "node 0 was not power-cycled");
+    assert_eq!(lab.resets(1), resets[1], "node 1 is not in template b");
+    let c0 = lab.component(&lab.xnames[0]).await;
+    assert_eq!(c0["actual_state"]["boot_artifacts"]["kernel"], "s3://boot-images/img-b/kernel");
+    assert_ne!(c0["actual_state"]["bss_token"], tokens[0]);
+    assert_eq!(lab.nodes.nodes()[0].status().boots_completed, 2);
+}
+
+#[tokio::test]
+async fn bos_reboot_power_cycles_and_the_actual_state_moves_to_the_new_token() {
+    let lab = Lab::start(2).await;
+    let a = put_image(&lab.s, "img-a");
+    lab.template("a", &a, &lab.xnames).await;
+    assert_all_stable(&lab.run("a", "boot", None).await);
+    let before = lab.component(&lab.xnames[0]).await;
+    let done = lab.run("a", "reboot", None).await;
+    assert_all_stable(&done);
+    for (i, x) in lab.xnames.iter().enumerate() {
+        let c = lab.component(x).await;
+        assert_ne!(c["actual_state"]["bss_token"], before["actual_state"]["bss_token"]);
+        assert_eq!(c["actual_state"]["bss_token"], c["desired_state"]["bss_token"]);
+        assert_eq!(lab.nodes.nodes()[i].status().boots_completed, 2, "{x}");
+        assert_eq!(c["last_action"]["action"], "powering_on");
+    }
+}
+
+#[tokio::test]
+async fn bos_shutdown_is_graceful_and_forceful_after_the_wait_when_ignored() {
+    let lab = Lab::start(2).await;
+    lab.options(json!({"max_power_off_wait_time": 1})).await;
+    let a = put_image(&lab.s, "img-a");
+    lab.template("a", &a, &lab.xnames).await;
+    assert_all_stable(&lab.run("a", "boot", None).await);
+    // Node 1 ignores graceful shutdown.
+    lab.fleet.bmcs()[1].set_ignore_graceful(true);
+    let done = lab.run("a", "shutdown", None).await;
+    assert_all_stable(&done);
+    assert_eq!(lab.power(0), "Off");
+    assert_eq!(lab.power(1), "Off");
+    let c0 = lab.component(&lab.xnames[0]).await;
+    let c1 = lab.component(&lab.xnames[1]).await;
+    assert_eq!(c0["last_action"]["action"], "powering_off_gracefully", "{c0:#}");
+    assert_eq!(c1["last_action"]["action"], "powering_off_forcefully", "{c1:#}");
+    assert_eq!(c1["desired_state"]["boot_artifacts"]["kernel"], "");
+    assert_eq!(c1["actual_state"]["boot_artifacts"]["kernel"], "", "{c1:#}");
+}
+
+#[tokio::test]
+async fn bos_a_node_that_never_boots_fails_when_its_retries_are_spent() {
+    let lab = Lab::start(2).await;
+    lab.options(json!({"max_boot_wait_time": 1, "max_power_off_wait_time": 0, "default_retry_policy": 2}))
+        .await;
+    lab.nodes.nodes()[1].set_behaviour(Behaviour::NeverBoots);
+    let a = put_image(&lab.s, "img-a");
+    lab.template("a", &a, &lab.xnames).await;
+    let done = lab.run("a", "boot", None).await;
+    let st = &done["status"];
+    assert_eq!(st["percent_successful"], 50.0, "{done:#}");
+    assert_eq!(st["percent_failed"], 50.0, "{done:#}");
+    let summary = st["error_summary"].as_object().unwrap();
+    assert_eq!(summary.len(), 1, "{done:#}");
+    let (err, entry) = summary.iter().next().unwrap();
+    assert!(err.contains("retry limit"), "{err}");
+    assert_eq!(entry["list"], lab.xnames[1].as_str());
+    let c = lab.component(&lab.xnames[1]).await;
+    assert_eq!(c["status"]["status"], "failed", "{c:#}");
+    assert_eq!(c["event_stats"]["power_on_attempts"], 2, "{c:#}");
+    assert_eq!(c["enabled"], false);
+}
+
+#[tokio::test]
+async fn bos_limit_grammar_selects_nodes_from_groups_and_roles() {
+    let lab = Lab::start(4).await;
+    let x = &lab.xnames;
+    // Roles and a group in the inventory.
+    for (i, role) in ["Compute", "Compute", "Application", "Compute"].iter().enumerate() {
+        let (st, v) = lab
+            .s
+            .send(
+                Method::PATCH,
+                &format!("/apis/smd/hsm/v2/State/Components/{}/Role", x[i]),
+                json!({"Role": role}),
+            )
+            .await;
+        assert!(st.is_success(), "{v}");
+    }
+    let (st, v) = lab
+        .s
+        .send(
+            Method::POST,
+            "/apis/smd/hsm/v2/groups",
+            json!({"label": "blue", "members": {"ids": [x[0], x[2]]}}),
+        )
+        .await;
+    assert!(st.is_success(), "{v}");
+    let a = put_image(&lab.s, "img-a");
+    let (st, v) = bos(
+        &lab.s,
+        Method::PUT,
+        "/sessiontemplates/roles",
+        Some(json!({"enable_cfs": false, "boot_sets": {"compute": {"type": "s3", "path": a,
+            "node_roles_groups": ["Compute", "Application"]}}})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let cases: Vec<(&str, Vec<&String>)> = vec![
+        ("blue", vec![&x[0], &x[2]]),
+        ("Compute,!blue", vec![&x[1], &x[3]]),
+        ("all,&blue,!Application", vec![&x[0]]),
+        (&x[3], vec![&x[3]]),
+        ("*,!Compute", vec![&x[2]]),
+        ("&blue", vec![]),
+    ];
+    for (limit, want) in cases {
+        let (st, v) = bos(
+            &lab.s,
+            Method::POST,
+            "/sessions",
+            Some(json!({"template_name": "roles", "operation": "boot", "limit": limit, "stage": true})),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let done = lab.wait_complete_or_running(v["name"].as_str().unwrap()).await;
+        let mut got: Vec<String> = done["components"]
+            .as_str()
+            .unwrap()
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        got.sort();
+        let want: Vec<String> = want.into_iter().cloned().collect();
+        assert_eq!(got, want, "limit {limit}: {done:#}");
+        if want.is_empty() {
+            assert_eq!(done["status"]["error"], "No nodes were found to act upon.");
+        }
+    }
+}
+
+impl Lab {
+    /// Wait until a session has left `pending`; returns the session record.
+    pub async fn wait_complete_or_running(&self, name: &str) -> Value {
+        let start = Instant::now();
+        loop {
+            let (_, v) = bos(&self.s, Method::GET, &format!("/sessions/{name}"), None).await;
+            if v["status"]["status"] != "pending" {
+                return v;
+            }
+            assert!(start.elapsed() < Duration::from_secs(20), "{v:#}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn bos_staged_sessions_apply_with_applystaged() {
+    let lab = Lab::start(2).await;
+    let a = put_image(&lab.s, "img-a");
+    lab.template("a", &a, &lab.xnames).await;
+    let (st, v) = bos(
+        &lab.s,
+        Method::POST,
+        "/sessions",
+        Some(json!({"name": "staged", "template_name": "a", "operation": "boot", "stage": true})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(v["stage"], true);
+    let s = lab.wait_complete_or_running("staged").await;
+    assert_eq!(s["status"]["status"], "running", "{s:#}");
+    let c = lab.component(&lab.xnames[0]).await;
+    assert_eq!(c["staged_state"]["session"], "staged", "{c:#}");
+    assert_eq!(c["enabled"], false);
+    assert_eq!(lab.power(0), "Off", "staging must not touch the node");
+    let (st, status) = bos(&lab.s, Method::GET, "/sessions/staged/status", None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(status["percent_staged"], 100.0, "{status:#}");
+    // Apply one node; an unknown one is ignored.
+    let (st, v) = bos(
+        &lab.s,
+        Method::POST,
+        "/applystaged",
+        Some(json!({"xnames": [lab.xnames[0], "x9999c0s0b0n0"]})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["succeeded"], json!([lab.xnames[0]]));
+    assert_eq!(v["ignored"], json!(["x9999c0s0b0n0"]));
+    // The applied node boots.
+    let start = Instant::now();
+    loop {
+        let c = lab.component(&lab.xnames[0]).await;
+        if c["status"]["status"] == "stable" && c["actual_state"]["bss_token"] != "" {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{c:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(lab.power(0), "On");
+    assert_eq!(lab.power(1), "Off");
+    // Clearing the stage on the second node lets the session complete.
+    lab.options(json!({"clear_stage": true})).await;
+    let (st, v) = bos(&lab.s, Method::POST, "/applystaged", Some(json!({"xnames": [lab.xnames[1]]}))).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, v) = bos(
+        &lab.s,
+        Method::PATCH,
+        "/components",
+        Some(json!({"patch": {"staged_state": {"session": ""}}, "filters": {"ids": lab.xnames[0]}})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let done = lab.wait_complete("staged").await;
+    assert_all_stable(&done);
+    assert_eq!(lab.power(1), "On");
+}
+
+#[tokio::test]
+async fn bos_sessions_delete_one_and_in_bulk_and_completed_ones_expire() {
+    let lab = Lab::start(1).await;
+    let a = put_image(&lab.s, "img-a");
+    lab.template("a", &a, &lab.xnames).await;
+    let first = lab.create("a", "boot", None).await;
+    lab.wait_complete(&first).await;
+    let second = lab.create("a", "boot", None).await;
+    lab.wait_complete(&second).await;
+    // One by name; the saved status goes with it.
+    let (st, _) = bos(&lab.s, Method::DELETE, &format!("/sessions/{first}"), None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, v) = bos(&lab.s, Method::GET, &format!("/sessions/{first}/status"), None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
+    assert_eq!(v["detail"], format!("Session '{first}' does not exist"));
+    // Bulk with filters: a max_age of 1 week matches it, status=pending does not.
+    let (st, _) = bos(&lab.s, Method::DELETE, "/sessions?status=pending", None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, list) = bos(&lab.s, Method::GET, "/sessions", None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let (st, v) = bos(&lab.s, Method::DELETE, "/sessions?min_age=soon", None).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    // TTL cleanup: a completed session older than the TTL is deleted by the cleanup
+    // operator (poked by the options write). Its start is moved back two hours through the
+    // internal session PATCH.
+    let third = lab.create("a", "boot", None).await;
+    lab.wait_complete(&third).await;
+    let old = chrono::Utc::now() - chrono::Duration::hours(2);
+    let (st, v) = bos(
+        &lab.s,
+        Method::PATCH,
+        &format!("/sessions/{third}"),
+        Some(json!({"status": {"start_time": old.format("%Y-%m-%dT%H:%M:%S").to_string()}})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    lab.options(json!({"cleanup_completed_session_ttl": "1h"})).await;
+    let start = Instant::now();
+    loop {
+        let (st, _) = bos(&lab.s, Method::GET, &format!("/sessions/{third}"), None).await;
+        if st == StatusCode::NOT_FOUND {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "session {third} was not cleaned up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, list) = bos(&lab.s, Method::GET, "/sessions", None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list:#}");
+    assert_eq!(list[0]["name"], second.as_str());
+}
+
+#[tokio::test]
+async fn bos_tenants_scope_templates_sessions_and_components() {
+    let lab = Lab::start(3).await;
+    let a = put_image(&lab.s, "img-a");
+    let (st, v) = lab
+        .s
+        .send(
+            Method::PUT,
+            "/apis/rackboot/v1/tenants/vcluster-blue",
+            json!({"xnames": [lab.xnames[0], lab.xnames[1]]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let t = Some("vcluster-blue");
+    // Unknown tenants are refused.
+    let (st, v) = bos_as(
+        &lab.s,
+        Some("nobody"),
+        Method::POST,
+        "/sessions",
+        Some(json!({"template_name": "mine", "operation": "boot"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["detail"].as_str().unwrap().starts_with("Invalid tenant"), "{v}");
+    // A template of the tenant's nodes; another with a node it does not own.
+    let body = |nodes: &[String]| {
+        json!({"enable_cfs": false, "boot_sets": {"c": {"type": "s3", "path": a, "node_list": nodes}}})
+    };
+    let (st, v) = bos_as(&lab.s, t, Method::PUT, "/sessiontemplates/mine", Some(body(&lab.xnames[..2]))).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["tenant"], "vcluster-blue");
+    let (st, _) = bos_as(&lab.s, t, Method::PUT, "/sessiontemplates/greedy", Some(body(&lab.xnames))).await;
+    assert_eq!(st, StatusCode::OK);
+    // Without the header the tenant's template is not found by name, but is listed.
+    let (st, _) = bos(&lab.s, Method::GET, "/sessiontemplates/mine", None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (_, all) = bos(&lab.s, Method::GET, "/sessiontemplates", None).await;
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    // Components: the tenant sees only its nodes.
+    let (_, comps) = bos_as(&lab.s, t, Method::GET, "/components", None).await;
+    let ids: Vec<&str> = comps.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![lab.xnames[0].as_str(), lab.xnames[1].as_str()]);
+    let (st, _) = bos_as(&lab.s, t, Method::GET, &format!("/components/{}", lab.xnames[2]), None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // A tenant session boots only the tenant's nodes.
+    let (st, v) = bos_as(
+        &lab.s,
+        t,
+        Method::POST,
+        "/sessions",
+        Some(json!({"name": "blue-boot", "template_name": "mine", "operation": "boot"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(v["tenant"], "vcluster-blue");
+    let start = Instant::now();
+    loop {
+        let (_, s) = bos_as(&lab.s, t, Method::GET, "/sessions/blue-boot", None).await;
+        if s["status"]["status"] == "complete" {
+            assert!(s["status"]["error"].is_null(), "{s:#}");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{s:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!((lab.power(0), lab.power(1), lab.power(2)), ("On".into(), "On".into(), "Off".into()));
+    // The same session name may exist for another scope; a duplicate in one scope is a 409.
+    let (st, v) = bos_as(
+        &lab.s,
+        t,
+        Method::POST,
+        "/sessions",
+        Some(json!({"name": "blue-boot", "template_name": "mine", "operation": "boot"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    // A template naming a node the tenant does not own fails its session whole.
+    let (_, v) = bos_as(
+        &lab.s,
+        t,
+        Method::POST,
+        "/sessions",
+        Some(json!({"name": "greedy-boot", "template_name": "greedy", "operation": "boot"})),
+    )
+    .await;
+    let start = Instant::now();
+    let s = loop {
+        let (_, s) = bos_as(&lab.s, t, Method::GET, &format!("/sessions/{}", v["name"].as_str().unwrap()), None).await;
+        if s["status"]["status"] == "complete" {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(s["status"]["error"].as_str().unwrap().contains("not available to this tenant"), "{s:#}");
+    assert_eq!(lab.power(2), "Off");
+}
+
+#[tokio::test]
+async fn bos_bad_input_is_refused_with_the_contract_shape() {
+    let lab = Lab::start(1).await;
+    let a = put_image(&lab.s, "img-a");
+    let s = &lab.s;
+    let bad = |st: StatusCode, v: &Value, needle: &str| {
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+        assert_eq!(v["title"], "Bad Request");
+        assert!(v["detail"].as_str().unwrap().contains(needle), "{needle}: {v}");
+    };
+    // Templates: unknown field, no nodes, bad arch, bad name.
+    let (st, v) = bos(s, Method::PUT, "/sessiontemplates/t1", Some(json!({"boot_sets": {"b": {"type": "s3", "path": a, "node_list": ["x1"], "colour": "red"}}}))).await;
+    bad(st, &v, "colour");
+    let (st, v) = bos(s, Method::PUT, "/sessiontemplates/t1", Some(json!({"boot_sets": {"b": {"type": "s3", "path": a}}}))).await;
+    bad(st, &v, "names no nodes");
+    let (st, v) = bos(s, Method::PUT, "/sessiontemplates/t1", Some(json!({"boot_sets": {"b": {"type": "s3", "path": a, "node_list": ["x1"], "arch": "Sparc"}}}))).await;
+    bad(st, &v, "arch 'Sparc'");
+    let (st, v) = bos(s, Method::PUT, "/sessiontemplates/-bad-", Some(json!({"boot_sets": {"b": {"type": "s3", "path": a, "node_list": ["x1"]}}}))).await;
+    bad(st, &v, "invalid session template name");
+    let (st, _) = bos(s, Method::GET, "/sessiontemplates/t1", None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "nothing half-written");
+    // A template whose image does not exist saves (warnings only) but fails validation and sessions.
+    let (st, v) = bos(s, Method::PUT, "/sessiontemplates/ghost", Some(json!({"enable_cfs": false, "boot_sets": {"b": {"type": "s3", "path": "s3://boot-images/nope/manifest.json", "node_list": lab.xnames}}}))).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (_, v) = bos(s, Method::GET, "/sessiontemplatesvalid/ghost", None).await;
+    assert!(v.as_str().unwrap().contains("Can't find boot artifacts"), "{v}");
+    let (st, v) = bos(s, Method::POST, "/sessions", Some(json!({"template_name": "ghost", "operation": "boot"}))).await;
+    bad(st, &v, "Session template fails check");
+    // ...but a shutdown needs no artifacts.
+    let (st, v) = bos(s, Method::POST, "/sessions", Some(json!({"template_name": "ghost", "operation": "shutdown"}))).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    // Sessions: unknown template, bad operation, unknown field, limit required.
+    let (st, v) = bos(s, Method::POST, "/sessions", Some(json!({"template_name": "nope", "operation": "boot"}))).await;
+    bad(st, &v, "Session Template Name invalid: nope");
+    let (st, v) = bos(s, Method::POST, "/sessions", Some(json!({"template_name": "ghost", "operation": "dance"}))).await;
+    bad(st, &v, "operation 'dance'");
+    let (st, v) = bos(s, Method::POST, "/sessions", Some(json!({"template_name": "ghost", "operation": "boot", "x": 1}))).await;
+    bad(st, &v, "unknown field");
+    lab.options(json!({"session_limit_required": true})).await;
+    let (st, v) = bos(s, Method::POST, "/sessions", Some(json!({"template_name": "ghost", "operation": "shutdown"}))).await;
+    bad(st, &v, "session_limit_required");
+    // Options: out of range and unknown keys are refused whole.
+    let (st, v) = bos(s, Method::PATCH, "/options", Some(json!({"max_power_on_wait_time": 5, "default_retry_policy": -1}))).await;
+    bad(st, &v, "default_retry_policy");
+    let (_, o) = bos(s, Method::GET, "/options", None).await;
+    assert_eq!(o["max_power_on_wait_time"], 120, "nothing half-applied");
+    let (st, v) = bos(s, Method::PATCH, "/options", Some(json!({"component_actual_state_ttl": "30m"}))).await;
+    bad(st, &v, "at least one hour");
+    // Components: unknown, bad phase, the 409 guard.
+    let (st, v) = bos(s, Method::GET, "/components/x9c0s0b0n0", None).await;
+    assert_eq!((st, v["title"].as_str()), (StatusCode::NOT_FOUND, Some("The resource was not found")));
+    let x = &lab.xnames[0];
+    let (st, v) = bos(s, Method::PATCH, &format!("/components/{x}"), Some(json!({"status": {"phase": "dancing"}}))).await;
+    bad(st, &v, "status.phase");
+    lab.template("a", &a, &lab.xnames).await;
+    lab.options(json!({"session_limit_required": false, "max_power_off_wait_time": 600})).await;
+    lab.fleet.bmcs()[0].set_power_state(0, "On");
+    lab.fleet.bmcs()[0].set_ignore_graceful(true);
+    let name = lab.create("a", "reboot", None).await;
+    let start = Instant::now();
+    loop {
+        let c = lab.component(x).await;
+        if c["status"]["status"] == "power_off_gracefully_called" {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{c:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (st, v) = bos(s, Method::PATCH, &format!("/components/{x}"), Some(json!({"actual_state": {"bss_token": "stale"}}))).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    assert!(v["detail"].as_str().unwrap().starts_with("Actual state can not be updated"), "{v}");
+    let _ = name;
+}

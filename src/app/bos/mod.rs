@@ -55,24 +55,39 @@ impl Scope {
     }
 }
 
-/// Which BOS operators a write concerns: all of them are cheap to poke.
+/// One poke per BOS operator (a poke wakes exactly one operator). Every BOS write pokes
+/// them all: an activation with nothing to do costs one store read.
 #[derive(Clone, Default)]
 pub struct BosPokes {
     pub setup: crate::operators::Activator,
     pub status: crate::operators::Activator,
     pub power_on: crate::operators::Activator,
-    pub power_off: crate::operators::Activator,
+    pub power_off_graceful: crate::operators::Activator,
+    pub power_off_forceful: crate::operators::Activator,
+    pub configuration: crate::operators::Activator,
     pub completion: crate::operators::Activator,
+    pub session_cleanup: crate::operators::Activator,
+    pub actual_state_cleanup: crate::operators::Activator,
+    pub evidence: crate::operators::Activator,
     pub discovery: crate::operators::Activator,
 }
 
 impl BosPokes {
     pub fn all(&self) {
-        self.setup.poke();
-        self.status.poke();
-        self.power_on.poke();
-        self.power_off.poke();
-        self.completion.poke();
+        for a in [
+            &self.setup,
+            &self.status,
+            &self.power_on,
+            &self.power_off_graceful,
+            &self.power_off_forceful,
+            &self.configuration,
+            &self.completion,
+            &self.session_cleanup,
+            &self.actual_state_cleanup,
+            &self.evidence,
+        ] {
+            a.poke();
+        }
     }
 }
 

@@ -239,7 +239,7 @@ impl App {
             }
         }
         self.store.update_session(&s).await?;
-        self.bos_pokes.completion.poke();
+        self.bos_pokes.all();
         Ok(s)
     }
 
