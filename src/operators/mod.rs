@@ -82,6 +82,9 @@ impl Reports {
     }
 }
 
+/// How long a stop waits for a running activation.
+const STOP_GRACE: Duration = Duration::from_secs(15);
+
 /// Run `op` until `stop` is set: on every period tick and every poke, one at a time.
 pub fn spawn(
     mut op: impl Operator,
@@ -106,9 +109,24 @@ pub fn spawn(
                 r.running = true;
                 r.last_started = Some(Utc::now());
             });
+            // A stop lets a running activation finish (up to a grace period), so an
+            // operator is not cut off between acting on a node and recording it.
+            let activation = op.activate();
+            tokio::pin!(activation);
             let report = tokio::select! {
-                rep = op.activate() => rep,
-                _ = crate::stopped(&mut stop) => break,
+                rep = &mut activation => rep,
+                _ = crate::stopped(&mut stop) => {
+                    match tokio::time::timeout(STOP_GRACE, activation).await {
+                        Ok(rep) => {
+                            tracing::debug!(operator = name, %rep, "last activation finished");
+                        }
+                        Err(_) => tracing::warn!(
+                            operator = name,
+                            "activation still running {STOP_GRACE:?} after stop; abandoned"
+                        ),
+                    }
+                    break;
+                }
             };
             let ms = started.elapsed().as_millis() as u64;
             tracing::debug!(operator = name, ms, %report, "activation finished");

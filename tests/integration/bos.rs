@@ -761,3 +761,96 @@ async fn bos_bad_input_is_refused_with_the_contract_shape() {
     assert!(v["detail"].as_str().unwrap().starts_with("Actual state can not be updated"), "{v}");
     let _ = name;
 }
+
+#[tokio::test]
+async fn bos_a_session_survives_a_restart_of_the_appliance() {
+    // Slow power-ons, so the restart lands while nodes are being powered on.
+    let bmc = SimConfig {
+        power_delay: Duration::from_millis(1500),
+        ..SimConfig::default()
+    };
+    let lab = Lab::start_with(3, quick(), bmc).await;
+    let a = put_image(&lab.s, "img-a");
+    lab.template("a", &a, &lab.xnames).await;
+    let name = lab.create("a", "boot", None).await;
+    let start = Instant::now();
+    loop {
+        let (_, comps) = bos(&lab.s, Method::GET, "/components?status=power_on_called", None).await;
+        if !comps.as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "nothing was powered on");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let addr = lab.s.base.trim_start_matches("http://").to_string();
+    let data = lab.s.data_dir.clone();
+    let Lab {
+        s,
+        _dir,
+        fleet,
+        nodes,
+        xnames,
+    } = lab;
+    s.stop().await;
+    let s = Server::start_at(&data, quick(), &addr).await;
+    let lab = Lab {
+        s,
+        _dir,
+        fleet,
+        nodes,
+        xnames,
+    };
+    let done = lab.wait_complete(&name).await;
+    assert_all_stable(&done);
+    for i in 0..3 {
+        assert_eq!(lab.power(i), "On");
+    }
+}
+
+#[tokio::test]
+async fn bos_boot_from_an_image_in_s3_with_boot_parameters_and_an_sbps_rootfs() {
+    let s3 = crate::s3_peer::S3::start(&["boot-images"]);
+    let src = s3.source();
+    let put = |key: &str, data: Vec<u8>| {
+        let src = src.clone();
+        let obj = rackboot::artifacts::ObjectRef::new("boot-images", key).unwrap();
+        async move { src.put(&obj, bytes::Bytes::from(data)).await.unwrap() }
+    };
+    put("s3img/kernel", vec![1u8; 200_000]).await;
+    put("s3img/initrd", vec![2u8; 500_000]).await;
+    let rootfs = put("s3img/rootfs", vec![3u8; 1000]).await;
+    put("s3img/boot_parameters", b"quiet  rd.shell\n".to_vec()).await;
+    let manifest = json!({"version": "1.0", "created": "2026-11-25", "artifacts": [
+        {"link": {"path": "s3://boot-images/s3img/kernel", "etag": "k", "type": "s3"}, "type": "application/vnd.cray.image.kernel"},
+        {"link": {"path": "s3://boot-images/s3img/initrd", "etag": "i", "type": "s3"}, "type": "application/vnd.cray.image.initrd"},
+        {"link": {"path": "s3://boot-images/s3img/rootfs", "etag": "r00t", "type": "s3"}, "type": "application/vnd.cray.image.rootfs.squashfs"},
+        {"link": {"path": "s3://boot-images/s3img/boot_parameters", "etag": "p", "type": "s3"}, "type": "application/vnd.cray.image.parameters.boot"}]});
+    put("s3img/manifest.json", manifest.to_string().into_bytes()).await;
+    let _ = rootfs;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_in(dir.path(), quick().or(s3.settings(crate::s3_peer::SECRET))).await;
+    let lab = Lab::around(s, dir, 2, SimConfig::default()).await;
+    let (st, v) = bos(
+        &lab.s,
+        Method::PUT,
+        "/sessiontemplates/s3",
+        Some(json!({"enable_cfs": false, "boot_sets": {"compute": {
+            "type": "s3", "path": "s3://boot-images/s3img/manifest.json", "node_list": lab.xnames,
+            "kernel_parameters": "console=ttyS0", "rootfs_provider": "sbps",
+            "rootfs_provider_passthrough": "sbps:v1:iqn.x:300"}}})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let done = lab.run("s3", "boot", None).await;
+    assert_all_stable(&done);
+    let c = lab.component(&lab.xnames[0]).await;
+    assert_eq!(
+        c["desired_state"]["boot_artifacts"]["kernel_parameters"],
+        "quiet rd.shell console=ttyS0 root=sbps-s3:s3://boot-images/s3img/rootfs:r00t:sbps:v1:iqn.x:300 nmd_data=url=s3://boot-images/s3img/rootfs,etag=r00t bos_update_frequency=4h",
+        "{c:#}"
+    );
+    // The nodes fetched 200 kB kernels and 500 kB initrds from S3 through the appliance.
+    for n in lab.nodes.nodes() {
+        assert!(n.status().bytes_fetched >= 700_000, "{:?}", n.status());
+    }
+}

@@ -28,13 +28,18 @@ impl Server {
     }
 
     pub async fn start_in(data_dir: &Path, extra: Settings) -> Server {
+        Server::start_at(data_dir, extra, "127.0.0.1:0").await
+    }
+
+    /// Start on a given address (a restart that nodes must find where they left it).
+    pub async fn start_at(data_dir: &Path, extra: Settings, addr: &str) -> Server {
         let settings = extra.or(Settings {
             data_dir: Some(data_dir.to_path_buf()),
             advertise_url: Some(ADVERTISE.into()),
             ..Default::default()
         });
         let config = Config::resolve(settings).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let backends = rackboot::Backends::open(&config).await.unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let running = rackboot::start(config, backends, listener, async move {
