@@ -94,6 +94,12 @@ pub struct LastAction {
     pub last_updated: Option<String>,
 }
 
+impl LastAction {
+    pub fn is_unset(&self) -> bool {
+        self.action.is_empty() && !self.failed && self.last_updated.is_none()
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventStats {
@@ -141,7 +147,8 @@ pub struct BootComponent {
     pub desired_state: DesiredState,
     #[serde(default)]
     pub staged_state: StagedState,
-    #[serde(default)]
+    /// Absent until something acts (an empty action is not in the contract's enum).
+    #[serde(default, skip_serializing_if = "LastAction::is_unset")]
     pub last_action: LastAction,
     #[serde(default)]
     pub event_stats: EventStats,
