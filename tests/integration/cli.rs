@@ -229,7 +229,7 @@ fn serve_refuses_a_missing_or_bad_advertise_url() {
 }
 
 /// Run the CLI against `base`; returns (success, stdout, stderr).
-async fn rackboot(base: &str, args: &[&str]) -> (bool, String, String) {
+pub(crate) async fn rackboot(base: &str, args: &[&str]) -> (bool, String, String) {
     let base = base.to_string();
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     tokio::task::spawn_blocking(move || {

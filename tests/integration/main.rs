@@ -6,6 +6,7 @@ mod artifacts;
 mod bos;
 mod bss;
 mod cli;
+mod cli_bos;
 mod common;
 mod hsm;
 mod openapi;
