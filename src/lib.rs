@@ -259,27 +259,78 @@ fn spawn_bos_operators(
     let p = app.bos_pokes().clone();
     let r = app.reports();
     vec![
-        operators::spawn(bos::session_setup::SessionSetup(ctx.clone()), p.setup.clone(), r.clone(), stop.clone()),
-        operators::spawn(bos::status::Status(ctx.clone()), p.status.clone(), r.clone(), stop.clone()),
-        operators::spawn(bos::power_on::PowerOn(ctx.clone()), p.power_on.clone(), r.clone(), stop.clone()),
         operators::spawn(
-            bos::power_off::PowerOff { ctx: ctx.clone(), mode: bos::power_off::Mode::Graceful },
+            bos::session_setup::SessionSetup(ctx.clone()),
+            p.setup.clone(),
+            r.clone(),
+            stop.clone(),
+        ),
+        operators::spawn(
+            bos::status::Status(ctx.clone()),
+            p.status.clone(),
+            r.clone(),
+            stop.clone(),
+        ),
+        operators::spawn(
+            bos::power_on::PowerOn(ctx.clone()),
+            p.power_on.clone(),
+            r.clone(),
+            stop.clone(),
+        ),
+        operators::spawn(
+            bos::power_off::PowerOff {
+                ctx: ctx.clone(),
+                mode: bos::power_off::Mode::Graceful,
+            },
             p.power_off_graceful.clone(),
             r.clone(),
             stop.clone(),
         ),
         operators::spawn(
-            bos::power_off::PowerOff { ctx: ctx.clone(), mode: bos::power_off::Mode::Forceful },
+            bos::power_off::PowerOff {
+                ctx: ctx.clone(),
+                mode: bos::power_off::Mode::Forceful,
+            },
             p.power_off_forceful.clone(),
             r.clone(),
             stop.clone(),
         ),
-        operators::spawn(bos::configuration::Configuration(ctx.clone()), p.configuration.clone(), r.clone(), stop.clone()),
-        operators::spawn(bos::lifecycle::SessionCompletion(ctx.clone()), p.completion.clone(), r.clone(), stop.clone()),
-        operators::spawn(bos::lifecycle::SessionCleanup(ctx.clone()), p.session_cleanup.clone(), r.clone(), stop.clone()),
-        operators::spawn(bos::lifecycle::ActualStateCleanup(ctx.clone()), p.actual_state_cleanup.clone(), r.clone(), stop.clone()),
-        operators::spawn(bos::evidence::Evidence(ctx.clone()), p.evidence.clone(), r.clone(), stop.clone()),
-        operators::spawn(bos::discovery::Discovery(ctx), p.discovery.clone(), r, stop.clone()),
+        operators::spawn(
+            bos::configuration::Configuration(ctx.clone()),
+            p.configuration.clone(),
+            r.clone(),
+            stop.clone(),
+        ),
+        operators::spawn(
+            bos::lifecycle::SessionCompletion(ctx.clone()),
+            p.completion.clone(),
+            r.clone(),
+            stop.clone(),
+        ),
+        operators::spawn(
+            bos::lifecycle::SessionCleanup(ctx.clone()),
+            p.session_cleanup.clone(),
+            r.clone(),
+            stop.clone(),
+        ),
+        operators::spawn(
+            bos::lifecycle::ActualStateCleanup(ctx.clone()),
+            p.actual_state_cleanup.clone(),
+            r.clone(),
+            stop.clone(),
+        ),
+        operators::spawn(
+            bos::evidence::Evidence(ctx.clone()),
+            p.evidence.clone(),
+            r.clone(),
+            stop.clone(),
+        ),
+        operators::spawn(
+            bos::discovery::Discovery(ctx),
+            p.discovery.clone(),
+            r,
+            stop.clone(),
+        ),
     ]
 }
 

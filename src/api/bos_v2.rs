@@ -46,7 +46,9 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/v2/sessiontemplatetemplate", get(template_skeleton))
         .route(
             "/v2/sessions",
-            get(list_sessions).post(create_session).delete(delete_sessions),
+            get(list_sessions)
+                .post(create_session)
+                .delete(delete_sessions),
         )
         .route(
             "/v2/sessions/{id}",
@@ -58,7 +60,9 @@ pub fn routes() -> Router<Arc<App>> {
         )
         .route(
             "/v2/components",
-            get(list_components).put(put_components).patch(patch_components),
+            get(list_components)
+                .put(put_components)
+                .patch(patch_components),
         )
         .route(
             "/v2/components/{id}",
@@ -95,7 +99,9 @@ async fn scope(app: &App, headers: &HeaderMap) -> R<Scope> {
     let h = match headers.get("cray-tenant-name") {
         None => None,
         Some(v) => Some(v.to_str().map_err(|_| {
-            problem(AppError::bad("Invalid tenant: the Cray-Tenant-Name header is not text"))
+            problem(AppError::bad(
+                "Invalid tenant: the Cray-Tenant-Name header is not text",
+            ))
         })?),
     };
     if h.is_some_and(|h| h.len() > 127) {
@@ -125,7 +131,11 @@ async fn version() -> Response {
 }
 
 async fn healthz(State(app): S) -> Response {
-    let db = if app.ready().await.is_ok() { "ok" } else { "not_available" };
+    let db = if app.ready().await.is_ok() {
+        "ok"
+    } else {
+        "not_available"
+    };
     ok(json!({"dbStatus": db, "apiStatus": "ok"}))
 }
 
@@ -138,7 +148,10 @@ async fn list_templates(State(app): S, h: HeaderMap) -> R<Response> {
 
 async fn get_template(State(app): S, h: HeaderMap, Path(id): Path<String>) -> R<Response> {
     let s = scope(&app, &h).await?;
-    Ok(ok(app.get_session_template(&s, &id).await.map_err(problem)?))
+    Ok(ok(app
+        .get_session_template(&s, &id)
+        .await
+        .map_err(problem)?))
 }
 
 async fn put_template(
@@ -148,7 +161,10 @@ async fn put_template(
     Body(body): Body<Value>,
 ) -> R<Response> {
     let s = scope(&app, &h).await?;
-    Ok(ok(app.put_session_template(&s, &id, body).await.map_err(problem)?))
+    Ok(ok(app
+        .put_session_template(&s, &id, body)
+        .await
+        .map_err(problem)?))
 }
 
 async fn patch_template(
@@ -158,18 +174,26 @@ async fn patch_template(
     Body(body): Body<Value>,
 ) -> R<Response> {
     let s = scope(&app, &h).await?;
-    Ok(ok(app.patch_session_template(&s, &id, body).await.map_err(problem)?))
+    Ok(ok(app
+        .patch_session_template(&s, &id, body)
+        .await
+        .map_err(problem)?))
 }
 
 async fn delete_template(State(app): S, h: HeaderMap, Path(id): Path<String>) -> R<Response> {
     let s = scope(&app, &h).await?;
-    app.delete_session_template(&s, &id).await.map_err(problem)?;
+    app.delete_session_template(&s, &id)
+        .await
+        .map_err(problem)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn validate_template(State(app): S, h: HeaderMap, Path(id): Path<String>) -> R<Response> {
     let s = scope(&app, &h).await?;
-    Ok(ok(app.validate_session_template(&s, &id).await.map_err(problem)?))
+    Ok(ok(app
+        .validate_session_template(&s, &id)
+        .await
+        .map_err(problem)?))
 }
 
 async fn template_skeleton() -> Response {
@@ -188,7 +212,10 @@ fn session_filter(q: &Pairs) -> SessionFilter {
 
 async fn list_sessions(State(app): S, h: HeaderMap, q: Pairs) -> R<Response> {
     let s = scope(&app, &h).await?;
-    Ok(ok(app.list_sessions(&s, &session_filter(&q)).await.map_err(problem)?))
+    Ok(ok(app
+        .list_sessions(&s, &session_filter(&q))
+        .await
+        .map_err(problem)?))
 }
 
 async fn create_session(State(app): S, h: HeaderMap, Body(body): Body<Value>) -> R<Response> {
@@ -199,7 +226,9 @@ async fn create_session(State(app): S, h: HeaderMap, Body(body): Body<Value>) ->
 
 async fn delete_sessions(State(app): S, h: HeaderMap, q: Pairs) -> R<Response> {
     let s = scope(&app, &h).await?;
-    app.delete_sessions(&s, &session_filter(&q)).await.map_err(problem)?;
+    app.delete_sessions(&s, &session_filter(&q))
+        .await
+        .map_err(problem)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -215,7 +244,10 @@ async fn patch_session(
     Body(body): Body<Value>,
 ) -> R<Response> {
     let s = scope(&app, &h).await?;
-    Ok(ok(app.patch_session(&s, &id, body).await.map_err(problem)?))
+    Ok(ok(app
+        .patch_session(&s, &id, body)
+        .await
+        .map_err(problem)?))
 }
 
 async fn delete_session(State(app): S, h: HeaderMap, Path(id): Path<String>) -> R<Response> {
@@ -231,7 +263,10 @@ async fn session_status(State(app): S, h: HeaderMap, Path(id): Path<String>) -> 
 
 async fn save_session_status(State(app): S, h: HeaderMap, Path(id): Path<String>) -> R<Response> {
     let s = scope(&app, &h).await?;
-    Ok(ok(app.save_session_status(&s, &id).await.map_err(problem)?))
+    Ok(ok(app
+        .save_session_status(&s, &id)
+        .await
+        .map_err(problem)?))
 }
 
 // --- components
@@ -264,19 +299,26 @@ fn component_filter(q: &Pairs) -> R<ComponentFilter> {
 async fn list_components(State(app): S, h: HeaderMap, q: Pairs) -> R<Response> {
     let s = scope(&app, &h).await?;
     let f = component_filter(&q)?;
-    Ok(ok(app.list_boot_components(&s, &f).await.map_err(problem)?))
+    Ok(ok(app
+        .list_boot_components(&s, &f)
+        .await
+        .map_err(problem)?))
 }
 
 fn objects(v: Value, what: &str) -> R<Vec<serde_json::Map<String, Value>>> {
     let Value::Array(items) = v else {
-        return Err(problem(AppError::bad(format!("{what}: expected a JSON array of components"))));
+        return Err(problem(AppError::bad(format!(
+            "{what}: expected a JSON array of components"
+        ))));
     };
     items
         .into_iter()
         .enumerate()
         .map(|(i, x)| match x {
             Value::Object(o) => Ok(o),
-            _ => Err(problem(AppError::bad(format!("{what}: item {i} is not an object")))),
+            _ => Err(problem(AppError::bad(format!(
+                "{what}: item {i} is not an object"
+            )))),
         })
         .collect()
 }
@@ -286,7 +328,12 @@ async fn put_components(State(app): S, Body(body): Body<Value>) -> R<Response> {
     Ok(ok(app.put_boot_components(docs).await.map_err(problem)?))
 }
 
-async fn patch_components(State(app): S, h: HeaderMap, q: Pairs, Body(body): Body<Value>) -> R<Response> {
+async fn patch_components(
+    State(app): S,
+    h: HeaderMap,
+    q: Pairs,
+    Body(body): Body<Value>,
+) -> R<Response> {
     let s = scope(&app, &h).await?;
     let skip = q.bool("skip_bad_ids")?.unwrap_or(false);
     let bulk = match body {
@@ -311,21 +358,41 @@ async fn patch_components(State(app): S, h: HeaderMap, q: Pairs, Body(body): Bod
                 .get("session")
                 .and_then(Value::as_str)
                 .map(str::to_string);
-            BulkPatch::Filter { patch, ids, session }
+            BulkPatch::Filter {
+                patch,
+                ids,
+                session,
+            }
         }
-        _ => return Err(problem(AppError::bad("the body must be a JSON array or object"))),
+        _ => {
+            return Err(problem(AppError::bad(
+                "the body must be a JSON array or object",
+            )));
+        }
     };
-    Ok(ok(app.patch_boot_components(&s, bulk, skip).await.map_err(problem)?))
+    Ok(ok(app
+        .patch_boot_components(&s, bulk, skip)
+        .await
+        .map_err(problem)?))
 }
 
 async fn get_component(State(app): S, h: HeaderMap, Path(id): Path<String>) -> R<Response> {
     let s = scope(&app, &h).await?;
-    Ok(ok(app.get_boot_component(&s, &id).await.map_err(problem)?))
+    Ok(ok(app
+        .get_boot_component(&s, &id)
+        .await
+        .map_err(problem)?))
 }
 
-async fn put_component(State(app): S, Path(id): Path<String>, Body(body): Body<Value>) -> R<Response> {
+async fn put_component(
+    State(app): S,
+    Path(id): Path<String>,
+    Body(body): Body<Value>,
+) -> R<Response> {
     let Value::Object(mut o) = body else {
-        return Err(problem(AppError::bad("the component must be a JSON object")));
+        return Err(problem(AppError::bad(
+            "the component must be a JSON object",
+        )));
     };
     o.insert("id".into(), Value::String(id));
     let mut out = app.put_boot_components(vec![o]).await.map_err(problem)?;
@@ -339,7 +406,10 @@ async fn patch_component(
     Body(body): Body<Value>,
 ) -> R<Response> {
     let s = scope(&app, &h).await?;
-    Ok(ok(app.patch_boot_component(&s, &id, body).await.map_err(problem)?))
+    Ok(ok(app
+        .patch_boot_component(&s, &id, body)
+        .await
+        .map_err(problem)?))
 }
 
 async fn delete_component(State(app): S, h: HeaderMap, Path(id): Path<String>) -> R<Response> {
@@ -354,9 +424,16 @@ struct ApplyStagedBody {
     xnames: Vec<String>,
 }
 
-async fn apply_staged(State(app): S, h: HeaderMap, Body(body): Body<ApplyStagedBody>) -> R<Response> {
+async fn apply_staged(
+    State(app): S,
+    h: HeaderMap,
+    Body(body): Body<ApplyStagedBody>,
+) -> R<Response> {
     let s = scope(&app, &h).await?;
-    Ok(ok(app.apply_staged(&s, body.xnames).await.map_err(problem)?))
+    Ok(ok(app
+        .apply_staged(&s, body.xnames)
+        .await
+        .map_err(problem)?))
 }
 
 async fn get_options(State(app): S) -> R<Response> {

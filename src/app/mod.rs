@@ -6,8 +6,8 @@
 //! values that the API turns into problem+json.
 
 pub mod artifacts;
-pub mod bos;
 pub mod boot_index;
+pub mod bos;
 pub mod bss;
 pub mod endpoint_access;
 pub mod images;

@@ -23,8 +23,12 @@ pub struct HandoffError(pub String);
 pub trait ConfigHandoff: Send + Sync + 'static {
     /// Before power-on: disable configuration of `ids` and clear their state, recording the
     /// configuration they should get and the session asking (CFS `PATCH /v3/components`).
-    async fn prepare(&self, ids: &[String], configuration: &str, session: &str)
-    -> Result<(), HandoffError>;
+    async fn prepare(
+        &self,
+        ids: &[String],
+        configuration: &str,
+        session: &str,
+    ) -> Result<(), HandoffError>;
     /// Ask for `configuration` to be applied to `ids` (the configuration operator).
     async fn configure(
         &self,

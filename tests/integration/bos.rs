@@ -18,7 +18,12 @@ use crate::power::{discovered, register};
 pub const BOS: &str = "/apis/bos/v2";
 
 /// A BOS call whose answer must match the contract.
-pub async fn bos(s: &Server, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+pub async fn bos(
+    s: &Server,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     bos_as(s, None, method, path, body).await
 }
 
@@ -113,7 +118,10 @@ impl Lab {
             let id = format!("x{}c0s{}b0", 3000 + i / 8, i % 8);
             register(&s, &id, &b.url(), json!({})).await;
             let ep = discovered(&s, &id).await;
-            assert_eq!(ep["DiscoveryInfo"]["LastDiscoveryStatus"], "DiscoverOK", "{ep}");
+            assert_eq!(
+                ep["DiscoveryInfo"]["LastDiscoveryStatus"], "DiscoverOK",
+                "{ep}"
+            );
             xnames.push(format!("{id}n0"));
         }
         let mut cfg = SimLabConfig::new(s.base.clone(), reqwest::Client::new());
@@ -168,8 +176,13 @@ impl Lab {
             let (st, v) = bos(&self.s, Method::GET, &format!("/sessions/{name}"), None).await;
             assert_eq!(st, StatusCode::OK, "{v}");
             if v["status"]["status"] == "complete" {
-                let (st, status) =
-                    bos(&self.s, Method::GET, &format!("/sessions/{name}/status"), None).await;
+                let (st, status) = bos(
+                    &self.s,
+                    Method::GET,
+                    &format!("/sessions/{name}/status"),
+                    None,
+                )
+                .await;
                 assert_eq!(st, StatusCode::OK, "{status}");
                 return json!({"session": v, "status": status});
             }
@@ -221,8 +234,7 @@ async fn bos_boot_of_powered_off_nodes_reaches_stable_with_reports() {
         assert_eq!(c["status"]["status"], "stable", "{c:#}");
         assert_eq!(c["enabled"], false);
         assert_eq!(
-            c["actual_state"]["boot_artifacts"],
-            c["desired_state"]["boot_artifacts"],
+            c["actual_state"]["boot_artifacts"], c["desired_state"]["boot_artifacts"],
             "{c:#}"
         );
         assert_eq!(
@@ -236,12 +248,21 @@ async fn bos_boot_of_powered_off_nodes_reaches_stable_with_reports() {
             params.contains("console=ttyS0,115200") && params.ends_with("bos_update_frequency=4h"),
             "{params}"
         );
-        assert_eq!(c["actual_state"]["bss_token"], c["desired_state"]["bss_token"]);
+        assert_eq!(
+            c["actual_state"]["bss_token"],
+            c["desired_state"]["bss_token"]
+        );
         assert_eq!(lab.power(i), "On");
         let node = &lab.nodes.nodes()[i];
-        assert_eq!(node.status().last_reported_token.as_deref(), c["desired_state"]["bss_token"].as_str());
+        assert_eq!(
+            node.status().last_reported_token.as_deref(),
+            c["desired_state"]["bss_token"].as_str()
+        );
         // The boot shows on the node's timeline: power call, script, kernel, initrd, report.
-        let (_, tl) = lab.s.get(&format!("/apis/rackboot/v1/nodes/{x}/timeline")).await;
+        let (_, tl) = lab
+            .s
+            .get(&format!("/apis/rackboot/v1/nodes/{x}/timeline"))
+            .await;
         let what: Vec<&str> = tl["events"]
             .as_array()
             .or(tl.as_array())
@@ -269,10 +290,19 @@ async fn bos_boot_without_a_reporter_is_inferred_from_boot_evidence() {
     assert_all_stable(&done);
     for (i, x) in lab.xnames.iter().enumerate() {
         let c = lab.component(x).await;
-        assert_eq!(c["actual_state"]["bss_token"], c["desired_state"]["bss_token"], "{c:#}");
+        assert_eq!(
+            c["actual_state"]["bss_token"], c["desired_state"]["bss_token"],
+            "{c:#}"
+        );
         assert_eq!(lab.nodes.nodes()[i].status().reports_sent, 0);
-        let (_, tl) = lab.s.get(&format!("/apis/rackboot/v1/nodes/{x}/timeline")).await;
-        assert!(tl.to_string().contains("inferred from boot evidence"), "{tl:#}");
+        let (_, tl) = lab
+            .s
+            .get(&format!("/apis/rackboot/v1/nodes/{x}/timeline"))
+            .await;
+        assert!(
+            tl.to_string().contains("inferred from boot evidence"),
+            "{tl:#}"
+        );
     }
 }
 
@@ -280,7 +310,8 @@ async fn bos_boot_without_a_reporter_is_inferred_from_boot_evidence() {
 async fn bos_boot_evidence_can_be_turned_off_and_then_nodes_wait_for_a_report() {
     let lab = Lab::start(1).await;
     lab.nodes.set_report(false);
-    lab.options(json!({"boot_evidence": false, "max_boot_wait_time": 600})).await;
+    lab.options(json!({"boot_evidence": false, "max_boot_wait_time": 600}))
+        .await;
     let path = put_image(&lab.s, "img-a");
     lab.template("compute", &path, &lab.xnames).await;
     let name = lab.create("compute", "boot", None).await;
@@ -294,7 +325,8 @@ async fn bos_boot_evidence_can_be_turned_off_and_then_nodes_wait_for_a_report() 
     assert_eq!(c["status"]["status"], "power_on_called", "{c:#}");
     assert_eq!(c["actual_state"]["bss_token"], "", "{c:#}");
     // Turning it back on lets the evidence count.
-    lab.options(json!({"boot_evidence": true, "boot_evidence_wait": 0})).await;
+    lab.options(json!({"boot_evidence": true, "boot_evidence_wait": 0}))
+        .await;
     let done = lab.wait_complete(&name).await;
     assert_all_stable(&done);
 }
@@ -321,10 +353,16 @@ async fn bos_boot_of_nodes_already_on_reboots_only_those_with_other_artifacts() 
     assert_eq!(lab.resets(1), resets[1]);
     // Other artifacts: node 0 is powered off and on again into image b.
     assert_all_stable(&lab.run("b", "boot", None).await);
-    assert!(lab.resets(0) >= resets[0] + 2, "node 0 was not power-cycled");
+    assert!(
+        lab.resets(0) >= resets[0] + 2,
+        "node 0 was not power-cycled"
+    );
     assert_eq!(lab.resets(1), resets[1], "node 1 is not in template b");
     let c0 = lab.component(&lab.xnames[0]).await;
-    assert_eq!(c0["actual_state"]["boot_artifacts"]["kernel"], "s3://boot-images/img-b/kernel");
+    assert_eq!(
+        c0["actual_state"]["boot_artifacts"]["kernel"],
+        "s3://boot-images/img-b/kernel"
+    );
     assert_ne!(c0["actual_state"]["bss_token"], tokens[0]);
     assert_eq!(lab.nodes.nodes()[0].status().boots_completed, 2);
 }
@@ -340,8 +378,14 @@ async fn bos_reboot_power_cycles_and_the_actual_state_moves_to_the_new_token() {
     assert_all_stable(&done);
     for (i, x) in lab.xnames.iter().enumerate() {
         let c = lab.component(x).await;
-        assert_ne!(c["actual_state"]["bss_token"], before["actual_state"]["bss_token"]);
-        assert_eq!(c["actual_state"]["bss_token"], c["desired_state"]["bss_token"]);
+        assert_ne!(
+            c["actual_state"]["bss_token"],
+            before["actual_state"]["bss_token"]
+        );
+        assert_eq!(
+            c["actual_state"]["bss_token"],
+            c["desired_state"]["bss_token"]
+        );
         assert_eq!(lab.nodes.nodes()[i].status().boots_completed, 2, "{x}");
         assert_eq!(c["last_action"]["action"], "powering_on");
     }
@@ -362,8 +406,14 @@ async fn bos_shutdown_is_graceful_and_forceful_after_the_wait_when_ignored() {
     assert_eq!(lab.power(1), "Off");
     let c0 = lab.component(&lab.xnames[0]).await;
     let c1 = lab.component(&lab.xnames[1]).await;
-    assert_eq!(c0["last_action"]["action"], "powering_off_gracefully", "{c0:#}");
-    assert_eq!(c1["last_action"]["action"], "powering_off_forcefully", "{c1:#}");
+    assert_eq!(
+        c0["last_action"]["action"], "powering_off_gracefully",
+        "{c0:#}"
+    );
+    assert_eq!(
+        c1["last_action"]["action"], "powering_off_forcefully",
+        "{c1:#}"
+    );
     assert_eq!(c1["desired_state"]["boot_artifacts"]["kernel"], "");
     assert_eq!(c1["actual_state"]["boot_artifacts"]["kernel"], "", "{c1:#}");
 }
@@ -371,8 +421,10 @@ async fn bos_shutdown_is_graceful_and_forceful_after_the_wait_when_ignored() {
 #[tokio::test]
 async fn bos_a_node_that_never_boots_fails_when_its_retries_are_spent() {
     let lab = Lab::start(2).await;
-    lab.options(json!({"max_boot_wait_time": 1, "max_power_off_wait_time": 0, "default_retry_policy": 2}))
-        .await;
+    lab.options(
+        json!({"max_boot_wait_time": 1, "max_power_off_wait_time": 0, "default_retry_policy": 2}),
+    )
+    .await;
     lab.nodes.nodes()[1].set_behaviour(Behaviour::NeverBoots);
     let a = put_image(&lab.s, "img-a");
     lab.template("a", &a, &lab.xnames).await;
@@ -396,7 +448,10 @@ async fn bos_limit_grammar_selects_nodes_from_groups_and_roles() {
     let lab = Lab::start(4).await;
     let x = &lab.xnames;
     // Roles and a group in the inventory.
-    for (i, role) in ["Compute", "Compute", "Application", "Compute"].iter().enumerate() {
+    for (i, role) in ["Compute", "Compute", "Application", "Compute"]
+        .iter()
+        .enumerate()
+    {
         let (st, v) = lab
             .s
             .send(
@@ -421,8 +476,10 @@ async fn bos_limit_grammar_selects_nodes_from_groups_and_roles() {
         &lab.s,
         Method::PUT,
         "/sessiontemplates/roles",
-        Some(json!({"enable_cfs": false, "boot_sets": {"compute": {"type": "s3", "path": a,
-            "node_roles_groups": ["Compute", "Application"]}}})),
+        Some(
+            json!({"enable_cfs": false, "boot_sets": {"compute": {"type": "s3", "path": a,
+            "node_roles_groups": ["Compute", "Application"]}}}),
+        ),
     )
     .await;
     assert_eq!(st, StatusCode::OK, "{v}");
@@ -443,7 +500,9 @@ async fn bos_limit_grammar_selects_nodes_from_groups_and_roles() {
         )
         .await;
         assert_eq!(st, StatusCode::CREATED, "{v}");
-        let done = lab.wait_complete_or_running(v["name"].as_str().unwrap()).await;
+        let done = lab
+            .wait_complete_or_running(v["name"].as_str().unwrap())
+            .await;
         let mut got: Vec<String> = done["components"]
             .as_str()
             .unwrap()
@@ -523,13 +582,21 @@ async fn bos_staged_sessions_apply_with_applystaged() {
     assert_eq!(lab.power(1), "Off");
     // Clearing the stage on the second node lets the session complete.
     lab.options(json!({"clear_stage": true})).await;
-    let (st, v) = bos(&lab.s, Method::POST, "/applystaged", Some(json!({"xnames": [lab.xnames[1]]}))).await;
+    let (st, v) = bos(
+        &lab.s,
+        Method::POST,
+        "/applystaged",
+        Some(json!({"xnames": [lab.xnames[1]]})),
+    )
+    .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let (st, v) = bos(
         &lab.s,
         Method::PATCH,
         "/components",
-        Some(json!({"patch": {"staged_state": {"session": ""}}, "filters": {"ids": lab.xnames[0]}})),
+        Some(
+            json!({"patch": {"staged_state": {"session": ""}}, "filters": {"ids": lab.xnames[0]}}),
+        ),
     )
     .await;
     assert_eq!(st, StatusCode::OK, "{v}");
@@ -550,7 +617,13 @@ async fn bos_sessions_delete_one_and_in_bulk_and_completed_ones_expire() {
     // One by name; the saved status goes with it.
     let (st, _) = bos(&lab.s, Method::DELETE, &format!("/sessions/{first}"), None).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
-    let (st, v) = bos(&lab.s, Method::GET, &format!("/sessions/{first}/status"), None).await;
+    let (st, v) = bos(
+        &lab.s,
+        Method::GET,
+        &format!("/sessions/{first}/status"),
+        None,
+    )
+    .await;
     assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
     assert_eq!(v["detail"], format!("Session '{first}' does not exist"));
     // Bulk with filters: a max_age of 1 week matches it, status=pending does not.
@@ -574,14 +647,18 @@ async fn bos_sessions_delete_one_and_in_bulk_and_completed_ones_expire() {
     )
     .await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    lab.options(json!({"cleanup_completed_session_ttl": "1h"})).await;
+    lab.options(json!({"cleanup_completed_session_ttl": "1h"}))
+        .await;
     let start = Instant::now();
     loop {
         let (st, _) = bos(&lab.s, Method::GET, &format!("/sessions/{third}"), None).await;
         if st == StatusCode::NOT_FOUND {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "session {third} was not cleaned up");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "session {third} was not cleaned up"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let (_, list) = bos(&lab.s, Method::GET, "/sessions", None).await;
@@ -613,15 +690,30 @@ async fn bos_tenants_scope_templates_sessions_and_components() {
     )
     .await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
-    assert!(v["detail"].as_str().unwrap().starts_with("Invalid tenant"), "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().starts_with("Invalid tenant"),
+        "{v}"
+    );
     // A template of the tenant's nodes; another with a node it does not own.
-    let body = |nodes: &[String]| {
-        json!({"enable_cfs": false, "boot_sets": {"c": {"type": "s3", "path": a, "node_list": nodes}}})
-    };
-    let (st, v) = bos_as(&lab.s, t, Method::PUT, "/sessiontemplates/mine", Some(body(&lab.xnames[..2]))).await;
+    let body = |nodes: &[String]| json!({"enable_cfs": false, "boot_sets": {"c": {"type": "s3", "path": a, "node_list": nodes}}});
+    let (st, v) = bos_as(
+        &lab.s,
+        t,
+        Method::PUT,
+        "/sessiontemplates/mine",
+        Some(body(&lab.xnames[..2])),
+    )
+    .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["tenant"], "vcluster-blue");
-    let (st, _) = bos_as(&lab.s, t, Method::PUT, "/sessiontemplates/greedy", Some(body(&lab.xnames))).await;
+    let (st, _) = bos_as(
+        &lab.s,
+        t,
+        Method::PUT,
+        "/sessiontemplates/greedy",
+        Some(body(&lab.xnames)),
+    )
+    .await;
     assert_eq!(st, StatusCode::OK);
     // Without the header the tenant's template is not found by name, but is listed.
     let (st, _) = bos(&lab.s, Method::GET, "/sessiontemplates/mine", None).await;
@@ -630,9 +722,21 @@ async fn bos_tenants_scope_templates_sessions_and_components() {
     assert_eq!(all.as_array().unwrap().len(), 2);
     // Components: the tenant sees only its nodes.
     let (_, comps) = bos_as(&lab.s, t, Method::GET, "/components", None).await;
-    let ids: Vec<&str> = comps.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = comps
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec![lab.xnames[0].as_str(), lab.xnames[1].as_str()]);
-    let (st, _) = bos_as(&lab.s, t, Method::GET, &format!("/components/{}", lab.xnames[2]), None).await;
+    let (st, _) = bos_as(
+        &lab.s,
+        t,
+        Method::GET,
+        &format!("/components/{}", lab.xnames[2]),
+        None,
+    )
+    .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     // A tenant session boots only the tenant's nodes.
     let (st, v) = bos_as(
@@ -655,7 +759,10 @@ async fn bos_tenants_scope_templates_sessions_and_components() {
         assert!(start.elapsed() < Duration::from_secs(30), "{s:#}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!((lab.power(0), lab.power(1), lab.power(2)), ("On".into(), "On".into(), "Off".into()));
+    assert_eq!(
+        (lab.power(0), lab.power(1), lab.power(2)),
+        ("On".into(), "On".into(), "Off".into())
+    );
     // The same session name may exist for another scope; a duplicate in one scope is a 409.
     let (st, v) = bos_as(
         &lab.s,
@@ -677,14 +784,27 @@ async fn bos_tenants_scope_templates_sessions_and_components() {
     .await;
     let start = Instant::now();
     let s = loop {
-        let (_, s) = bos_as(&lab.s, t, Method::GET, &format!("/sessions/{}", v["name"].as_str().unwrap()), None).await;
+        let (_, s) = bos_as(
+            &lab.s,
+            t,
+            Method::GET,
+            &format!("/sessions/{}", v["name"].as_str().unwrap()),
+            None,
+        )
+        .await;
         if s["status"]["status"] == "complete" {
             break s;
         }
         assert!(start.elapsed() < Duration::from_secs(20));
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert!(s["status"]["error"].as_str().unwrap().contains("not available to this tenant"), "{s:#}");
+    assert!(
+        s["status"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not available to this tenant"),
+        "{s:#}"
+    );
     assert_eq!(lab.power(2), "Off");
 }
 
@@ -696,16 +816,31 @@ async fn bos_bad_input_is_refused_with_the_contract_shape() {
     let bad = |st: StatusCode, v: &Value, needle: &str| {
         assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
         assert_eq!(v["title"], "Bad Request");
-        assert!(v["detail"].as_str().unwrap().contains(needle), "{needle}: {v}");
+        assert!(
+            v["detail"].as_str().unwrap().contains(needle),
+            "{needle}: {v}"
+        );
     };
     // Templates: unknown field, no nodes, bad arch, bad name.
     let (st, v) = bos(s, Method::PUT, "/sessiontemplates/t1", Some(json!({"boot_sets": {"b": {"type": "s3", "path": a, "node_list": ["x1"], "colour": "red"}}}))).await;
     bad(st, &v, "colour");
-    let (st, v) = bos(s, Method::PUT, "/sessiontemplates/t1", Some(json!({"boot_sets": {"b": {"type": "s3", "path": a}}}))).await;
+    let (st, v) = bos(
+        s,
+        Method::PUT,
+        "/sessiontemplates/t1",
+        Some(json!({"boot_sets": {"b": {"type": "s3", "path": a}}})),
+    )
+    .await;
     bad(st, &v, "names no nodes");
     let (st, v) = bos(s, Method::PUT, "/sessiontemplates/t1", Some(json!({"boot_sets": {"b": {"type": "s3", "path": a, "node_list": ["x1"], "arch": "Sparc"}}}))).await;
     bad(st, &v, "arch 'Sparc'");
-    let (st, v) = bos(s, Method::PUT, "/sessiontemplates/-bad-", Some(json!({"boot_sets": {"b": {"type": "s3", "path": a, "node_list": ["x1"]}}}))).await;
+    let (st, v) = bos(
+        s,
+        Method::PUT,
+        "/sessiontemplates/-bad-",
+        Some(json!({"boot_sets": {"b": {"type": "s3", "path": a, "node_list": ["x1"]}}})),
+    )
+    .await;
     bad(st, &v, "invalid session template name");
     let (st, _) = bos(s, Method::GET, "/sessiontemplates/t1", None).await;
     assert_eq!(st, StatusCode::NOT_FOUND, "nothing half-written");
@@ -713,37 +848,98 @@ async fn bos_bad_input_is_refused_with_the_contract_shape() {
     let (st, v) = bos(s, Method::PUT, "/sessiontemplates/ghost", Some(json!({"enable_cfs": false, "boot_sets": {"b": {"type": "s3", "path": "s3://boot-images/nope/manifest.json", "node_list": lab.xnames}}}))).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let (_, v) = bos(s, Method::GET, "/sessiontemplatesvalid/ghost", None).await;
-    assert!(v.as_str().unwrap().contains("Can't find boot artifacts"), "{v}");
-    let (st, v) = bos(s, Method::POST, "/sessions", Some(json!({"template_name": "ghost", "operation": "boot"}))).await;
+    assert!(
+        v.as_str().unwrap().contains("Can't find boot artifacts"),
+        "{v}"
+    );
+    let (st, v) = bos(
+        s,
+        Method::POST,
+        "/sessions",
+        Some(json!({"template_name": "ghost", "operation": "boot"})),
+    )
+    .await;
     bad(st, &v, "Session template fails check");
     // ...but a shutdown needs no artifacts.
-    let (st, v) = bos(s, Method::POST, "/sessions", Some(json!({"template_name": "ghost", "operation": "shutdown"}))).await;
+    let (st, v) = bos(
+        s,
+        Method::POST,
+        "/sessions",
+        Some(json!({"template_name": "ghost", "operation": "shutdown"})),
+    )
+    .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     // Sessions: unknown template, bad operation, unknown field, limit required.
-    let (st, v) = bos(s, Method::POST, "/sessions", Some(json!({"template_name": "nope", "operation": "boot"}))).await;
+    let (st, v) = bos(
+        s,
+        Method::POST,
+        "/sessions",
+        Some(json!({"template_name": "nope", "operation": "boot"})),
+    )
+    .await;
     bad(st, &v, "Session Template Name invalid: nope");
-    let (st, v) = bos(s, Method::POST, "/sessions", Some(json!({"template_name": "ghost", "operation": "dance"}))).await;
+    let (st, v) = bos(
+        s,
+        Method::POST,
+        "/sessions",
+        Some(json!({"template_name": "ghost", "operation": "dance"})),
+    )
+    .await;
     bad(st, &v, "operation 'dance'");
-    let (st, v) = bos(s, Method::POST, "/sessions", Some(json!({"template_name": "ghost", "operation": "boot", "x": 1}))).await;
+    let (st, v) = bos(
+        s,
+        Method::POST,
+        "/sessions",
+        Some(json!({"template_name": "ghost", "operation": "boot", "x": 1})),
+    )
+    .await;
     bad(st, &v, "unknown field");
     lab.options(json!({"session_limit_required": true})).await;
-    let (st, v) = bos(s, Method::POST, "/sessions", Some(json!({"template_name": "ghost", "operation": "shutdown"}))).await;
+    let (st, v) = bos(
+        s,
+        Method::POST,
+        "/sessions",
+        Some(json!({"template_name": "ghost", "operation": "shutdown"})),
+    )
+    .await;
     bad(st, &v, "session_limit_required");
     // Options: out of range and unknown keys are refused whole.
-    let (st, v) = bos(s, Method::PATCH, "/options", Some(json!({"max_power_on_wait_time": 5, "default_retry_policy": -1}))).await;
+    let (st, v) = bos(
+        s,
+        Method::PATCH,
+        "/options",
+        Some(json!({"max_power_on_wait_time": 5, "default_retry_policy": -1})),
+    )
+    .await;
     bad(st, &v, "default_retry_policy");
     let (_, o) = bos(s, Method::GET, "/options", None).await;
     assert_eq!(o["max_power_on_wait_time"], 120, "nothing half-applied");
-    let (st, v) = bos(s, Method::PATCH, "/options", Some(json!({"component_actual_state_ttl": "30m"}))).await;
+    let (st, v) = bos(
+        s,
+        Method::PATCH,
+        "/options",
+        Some(json!({"component_actual_state_ttl": "30m"})),
+    )
+    .await;
     bad(st, &v, "at least one hour");
     // Components: unknown, bad phase, the 409 guard.
     let (st, v) = bos(s, Method::GET, "/components/x9c0s0b0n0", None).await;
-    assert_eq!((st, v["title"].as_str()), (StatusCode::NOT_FOUND, Some("The resource was not found")));
+    assert_eq!(
+        (st, v["title"].as_str()),
+        (StatusCode::NOT_FOUND, Some("The resource was not found"))
+    );
     let x = &lab.xnames[0];
-    let (st, v) = bos(s, Method::PATCH, &format!("/components/{x}"), Some(json!({"status": {"phase": "dancing"}}))).await;
+    let (st, v) = bos(
+        s,
+        Method::PATCH,
+        &format!("/components/{x}"),
+        Some(json!({"status": {"phase": "dancing"}})),
+    )
+    .await;
     bad(st, &v, "status.phase");
     lab.template("a", &a, &lab.xnames).await;
-    lab.options(json!({"session_limit_required": false, "max_power_off_wait_time": 600})).await;
+    lab.options(json!({"session_limit_required": false, "max_power_off_wait_time": 600}))
+        .await;
     lab.fleet.bmcs()[0].set_power_state(0, "On");
     lab.fleet.bmcs()[0].set_ignore_graceful(true);
     let name = lab.create("a", "reboot", None).await;
@@ -756,9 +952,21 @@ async fn bos_bad_input_is_refused_with_the_contract_shape() {
         assert!(start.elapsed() < Duration::from_secs(20), "{c:#}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let (st, v) = bos(s, Method::PATCH, &format!("/components/{x}"), Some(json!({"actual_state": {"bss_token": "stale"}}))).await;
+    let (st, v) = bos(
+        s,
+        Method::PATCH,
+        &format!("/components/{x}"),
+        Some(json!({"actual_state": {"bss_token": "stale"}})),
+    )
+    .await;
     assert_eq!(st, StatusCode::CONFLICT, "{v}");
-    assert!(v["detail"].as_str().unwrap().starts_with("Actual state can not be updated"), "{v}");
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Actual state can not be updated"),
+        "{v}"
+    );
     let _ = name;
 }
 
@@ -775,11 +983,20 @@ async fn bos_a_session_survives_a_restart_of_the_appliance() {
     let name = lab.create("a", "boot", None).await;
     let start = Instant::now();
     loop {
-        let (_, comps) = bos(&lab.s, Method::GET, "/components?status=power_on_called", None).await;
+        let (_, comps) = bos(
+            &lab.s,
+            Method::GET,
+            "/components?status=power_on_called",
+            None,
+        )
+        .await;
         if !comps.as_array().unwrap().is_empty() {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "nothing was powered on");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "nothing was powered on"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let addr = lab.s.base.trim_start_matches("http://").to_string();
@@ -863,12 +1080,28 @@ async fn bos_components_api_filters_pages_and_patches_in_both_bulk_forms() {
     // Discovery made a disabled component per node.
     let (st, all) = bos(s, Method::GET, "/components", None).await;
     assert_eq!(st, StatusCode::OK);
-    let ids: Vec<&str> = all.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, x.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(all[0]["last_action"]["action"], "newly_discovered");
     // Paging: sorted ids, start_after_id and page_size.
-    let (_, page) = bos(s, Method::GET, &format!("/components?start_after_id={}&page_size=2", x[0]), None).await;
-    let ids: Vec<&str> = page.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let (_, page) = bos(
+        s,
+        Method::GET,
+        &format!("/components?start_after_id={}&page_size=2", x[0]),
+        None,
+    )
+    .await;
+    let ids: Vec<&str> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec![x[1].as_str(), x[2].as_str()]);
     // Bulk PATCH, list form; then the filter form by ids and by session.
     let (st, v) = bos(
@@ -900,12 +1133,34 @@ async fn bos_components_api_filters_pages_and_patches_in_both_bulk_forms() {
     assert_eq!(st, StatusCode::OK, "{v}");
     assert!(v.as_array().unwrap().iter().all(|c| c["error"] == "batch"));
     // Both filters, or neither: 400. An unknown id: 404, unless skipped.
-    let (st, _) = bos(s, Method::PATCH, "/components", Some(json!({"patch": {}, "filters": {"ids": x[0], "session": "manual"}}))).await;
+    let (st, _) = bos(
+        s,
+        Method::PATCH,
+        "/components",
+        Some(json!({"patch": {}, "filters": {"ids": x[0], "session": "manual"}})),
+    )
+    .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    let (st, _) = bos(s, Method::PATCH, "/components", Some(json!([{"id": "x9c0s0b0n0", "error": "e"}, {"id": x[0], "error": "not written"}]))).await;
+    let (st, _) = bos(
+        s,
+        Method::PATCH,
+        "/components",
+        Some(json!([{"id": "x9c0s0b0n0", "error": "e"}, {"id": x[0], "error": "not written"}])),
+    )
+    .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
-    assert_eq!(lab.component(&x[0]).await["error"], "", "a bad id writes nothing");
-    let (st, v) = bos(s, Method::PATCH, "/components?skip_bad_ids=true", Some(json!([{"id": "x9c0s0b0n0", "error": "e"}, {"id": x[0], "error": "written"}]))).await;
+    assert_eq!(
+        lab.component(&x[0]).await["error"],
+        "",
+        "a bad id writes nothing"
+    );
+    let (st, v) = bos(
+        s,
+        Method::PATCH,
+        "/components?skip_bad_ids=true",
+        Some(json!([{"id": "x9c0s0b0n0", "error": "e"}, {"id": x[0], "error": "written"}])),
+    )
+    .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v.as_array().unwrap().len(), 1);
     // Auto fields: enabling puts the component on hold; a manual desired state detaches it.
@@ -931,10 +1186,22 @@ async fn bos_components_api_filters_pages_and_patches_in_both_bulk_forms() {
     assert_eq!(v.as_array().unwrap().len(), 4, "{v:#}");
     let (_, v) = bos(s, Method::GET, "/components?enabled=true", None).await;
     assert_eq!(v.as_array().unwrap().len(), 0, "{v:#}");
-    let (_, v) = bos(s, Method::GET, "/components?status=stable,on_hold&phase=", None).await;
+    let (_, v) = bos(
+        s,
+        Method::GET,
+        "/components?status=stable,on_hold&phase=",
+        None,
+    )
+    .await;
     assert!(!v.as_array().unwrap().is_empty());
     // PUT replaces a record (and may add one); DELETE removes it.
-    let (st, v) = bos(s, Method::PUT, "/components/x1000c0s0b0n0", Some(json!({"enabled": false, "error": "new"}))).await;
+    let (st, v) = bos(
+        s,
+        Method::PUT,
+        "/components/x1000c0s0b0n0",
+        Some(json!({"enabled": false, "error": "new"})),
+    )
+    .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["id"], "x1000c0s0b0n0");
     let (st, _) = bos(s, Method::DELETE, "/components/x1000c0s0b0n0", None).await;
@@ -969,8 +1236,22 @@ async fn bos_components_api_filters_pages_and_patches_in_both_bulk_forms() {
     assert_eq!(st, StatusCode::NOT_FOUND);
     // Every operator reports.
     let (_, ops) = s.get("/apis/rackboot/v1/operators").await;
-    let names: Vec<&str> = ops["operators"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
-    for n in ["bos-session-setup", "bos-status", "bos-power-on", "bos-power-off-graceful", "bos-power-off-forceful", "bos-session-completion", "bos-boot-evidence", "bos-discovery"] {
+    let names: Vec<&str> = ops["operators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    for n in [
+        "bos-session-setup",
+        "bos-status",
+        "bos-power-on",
+        "bos-power-off-graceful",
+        "bos-power-off-forceful",
+        "bos-session-completion",
+        "bos-boot-evidence",
+        "bos-discovery",
+    ] {
         assert!(names.contains(&n), "{n} missing from {names:?}");
     }
 }

@@ -22,7 +22,11 @@ async fn cli_bos_template_session_watch_and_components() {
     )
     .unwrap();
     let f = file.to_str().unwrap();
-    let (ok, out, err) = rackboot(&base, &["bos", "sessiontemplates", "create", "compute", "--file", f]).await;
+    let (ok, out, err) = rackboot(
+        &base,
+        &["bos", "sessiontemplates", "create", "compute", "--file", f],
+    )
+    .await;
     assert!(ok, "{out}{err}");
     let (ok, out, err) = rackboot(&base, &["bos", "sessiontemplates", "validate", "compute"]).await;
     assert!(ok && out.contains("Valid"), "{out}{err}");
@@ -31,28 +35,66 @@ async fn cli_bos_template_session_watch_and_components() {
     // Create and watch a Boot session to the end: exit 0, a summary.
     let (ok, out, err) = rackboot(
         &base,
-        &["bos", "sessions", "create", "--template-name", "compute", "--operation", "boot", "--name", "b1", "--watch", "--interval", "0.2"],
+        &[
+            "bos",
+            "sessions",
+            "create",
+            "--template-name",
+            "compute",
+            "--operation",
+            "boot",
+            "--name",
+            "b1",
+            "--watch",
+            "--interval",
+            "0.2",
+        ],
     )
     .await;
     assert!(ok, "{out}\n{err}");
     assert!(out.contains("complete"), "{out}");
-    let (ok, out, _) = rackboot(&base, &["bos", "sessions", "status", "b1", "--format", "json"]).await;
+    let (ok, out, _) = rackboot(
+        &base,
+        &["bos", "sessions", "status", "b1", "--format", "json"],
+    )
+    .await;
     assert!(ok, "{out}");
     let st: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(st["percent_successful"], 100.0, "{st:#}");
     let (ok, out, _) = rackboot(&base, &["bos", "components", "list", "--session", "b1"]).await;
-    assert!(ok && out.contains(&lab.xnames[0]) && out.contains("stable"), "{out}");
+    assert!(
+        ok && out.contains(&lab.xnames[0]) && out.contains("stable"),
+        "{out}"
+    );
     // Options set, then a session whose node never boots: the watch exits non-zero.
     let (ok, out, err) = rackboot(
         &base,
-        &["bos", "options", "set", "max_boot_wait_time=1", "max_power_off_wait_time=1", "default_retry_policy=1"],
+        &[
+            "bos",
+            "options",
+            "set",
+            "max_boot_wait_time=1",
+            "max_power_off_wait_time=1",
+            "default_retry_policy=1",
+        ],
     )
     .await;
     assert!(ok, "{out}{err}");
     lab.nodes.nodes()[1].set_behaviour(rackboot::sim::Behaviour::NeverBoots);
     let (ok, out, err) = rackboot(
         &base,
-        &["bos", "sessions", "create", "--template-name", "compute", "--operation", "reboot", "--watch", "--interval", "0.2"],
+        &[
+            "bos",
+            "sessions",
+            "create",
+            "--template-name",
+            "compute",
+            "--operation",
+            "reboot",
+            "--watch",
+            "--interval",
+            "0.2",
+        ],
     )
     .await;
     assert!(!ok, "a failed node must fail the watch: {out}\n{err}");
@@ -60,10 +102,21 @@ async fn cli_bos_template_session_watch_and_components() {
     // Bad input: unknown template → the server's detail, non-zero.
     let (ok, _, err) = rackboot(
         &base,
-        &["bos", "sessions", "create", "--template-name", "nope", "--operation", "boot"],
+        &[
+            "bos",
+            "sessions",
+            "create",
+            "--template-name",
+            "nope",
+            "--operation",
+            "boot",
+        ],
     )
     .await;
-    assert!(!ok && err.contains("Session Template Name invalid: nope"), "{err}");
+    assert!(
+        !ok && err.contains("Session Template Name invalid: nope"),
+        "{err}"
+    );
     let (ok, _, err) = rackboot(&base, &["bos", "options", "set", "max_boot_wait_time=-5"]).await;
     assert!(!ok && err.contains("max_boot_wait_time"), "{err}");
 }

@@ -63,7 +63,10 @@ fn from_doc(o: Map<String, Value>, what: &str) -> AppResult<BootComponent> {
 }
 
 impl App {
-    async fn token_artifacts(&self, payload: &Map<String, Value>) -> AppResult<Option<(String, BootArtifacts)>> {
+    async fn token_artifacts(
+        &self,
+        payload: &Map<String, Value>,
+    ) -> AppResult<Option<(String, BootArtifacts)>> {
         let Some(tok) = payload
             .get("actual_state")
             .and_then(|a| a.get("bss_token"))
@@ -82,7 +85,10 @@ impl App {
     async fn with_auto_fields(&self, payload: &mut Map<String, Value>) -> AppResult<()> {
         let known = self.token_artifacts(payload).await?;
         boot_component::auto_fields(payload, Utc::now(), |t| {
-            known.as_ref().filter(|(k, _)| k == t).map(|(_, a)| a.clone())
+            known
+                .as_ref()
+                .filter(|(k, _)| k == t)
+                .map(|(_, a)| a.clone())
         });
         Ok(())
     }
@@ -107,14 +113,12 @@ impl App {
             }
             if f.ids.as_ref().is_some_and(|ids| !ids.contains(&c.id))
                 || f.session.as_ref().is_some_and(|s| &c.session != s)
-                || f
-                    .staged_session
+                || f.staged_session
                     .as_ref()
                     .is_some_and(|s| &c.staged_state.session != s)
                 || f.enabled.is_some_and(|e| c.enabled != e)
                 || f.phase.as_ref().is_some_and(|p| &c.status.phase != p)
-                || f
-                    .status
+                || f.status
                     .as_ref()
                     .is_some_and(|st| !st.iter().any(|s| s == c.derived_status()))
             {
@@ -144,10 +148,16 @@ impl App {
     }
 
     /// PUT one or many: whole records (auto fields applied). Tenancy is ignored, as in BOS.
-    pub async fn put_boot_components(&self, docs: Vec<Map<String, Value>>) -> AppResult<Vec<BootComponent>> {
+    pub async fn put_boot_components(
+        &self,
+        docs: Vec<Map<String, Value>>,
+    ) -> AppResult<Vec<BootComponent>> {
         let mut out = Vec::new();
         for (i, mut d) in docs.into_iter().enumerate() {
-            if d.get("id").and_then(Value::as_str).is_none_or(str::is_empty) {
+            if d.get("id")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
                 return Err(AppError::bad(format!("component {i} has no id")));
             }
             self.with_auto_fields(&mut d).await?;
@@ -155,7 +165,10 @@ impl App {
         }
         self.store.put_boot_components(&out).await?;
         self.bos_pokes.all();
-        Ok(out.into_iter().map(BootComponent::with_derived_status).collect())
+        Ok(out
+            .into_iter()
+            .map(BootComponent::with_derived_status)
+            .collect())
     }
 
     /// Merge `patch` into component `id`, retrying when an operator wrote it meanwhile.
@@ -190,7 +203,10 @@ impl App {
             let c = from_doc(d, "component patch")?;
             let conflicts = self
                 .store
-                .update_boot_components(&[Versioned { value: c.clone(), generation }])
+                .update_boot_components(&[Versioned {
+                    value: c.clone(),
+                    generation,
+                }])
                 .await?;
             if conflicts.is_empty() {
                 return Ok(Some(c));
@@ -267,7 +283,11 @@ impl App {
                 }
                 v
             }
-            BulkPatch::Filter { patch, ids, session } => {
+            BulkPatch::Filter {
+                patch,
+                ids,
+                session,
+            } => {
                 let ids: Vec<String> = match (ids, session) {
                     (Some(ids), None) => ids,
                     (None, Some(s)) => self
@@ -333,7 +353,10 @@ impl App {
                 out.ignored.push(x);
                 continue;
             }
-            let Some(Versioned { value: mut c, generation }) = self.store.get_boot_component(&x).await?
+            let Some(Versioned {
+                value: mut c,
+                generation,
+            }) = self.store.get_boot_component(&x).await?
             else {
                 out.ignored.push(x);
                 continue;
@@ -348,7 +371,8 @@ impl App {
                 sessions.insert(staged_session.clone(), s);
             }
             let staged = c.staged_state.boot_artifacts.clone();
-            let outcome: Result<(), String> = match sessions.get(&staged_session).cloned().flatten() {
+            let outcome: Result<(), String> = match sessions.get(&staged_session).cloned().flatten()
+            {
                 None => Err("Staged session no longer exists".into()),
                 Some(s) => match s.operation.as_str() {
                     "shutdown" if !staged.is_empty() => {
@@ -392,7 +416,10 @@ impl App {
             }
             let conflicts = self
                 .store
-                .update_boot_components(&[Versioned { value: c, generation }])
+                .update_boot_components(&[Versioned {
+                    value: c,
+                    generation,
+                }])
                 .await?;
             if failed || !conflicts.is_empty() {
                 out.failed.push(x);

@@ -173,7 +173,9 @@ impl App {
         if self.store.delete_tenant(name).await? {
             Ok(())
         } else {
-            Err(AppError::not_found(format!("Tenant '{name}' does not exist")))
+            Err(AppError::not_found(format!(
+                "Tenant '{name}' does not exist"
+            )))
         }
     }
 
@@ -201,7 +203,11 @@ impl App {
         }
         match bs.rootfs_provider.as_deref() {
             None | Some("") => {
-                if let Some(p) = bs.rootfs_provider_passthrough.as_deref().filter(|p| !p.is_empty()) {
+                if let Some(p) = bs
+                    .rootfs_provider_passthrough
+                    .as_deref()
+                    .filter(|p| !p.is_empty())
+                {
                     params.push(format!("root=::{p}"));
                 }
             }
@@ -215,7 +221,11 @@ impl App {
                 })?;
                 let etag = rootfs.etag.clone().unwrap_or_default();
                 let mut root = format!("root=sbps-s3:{}:{}", rootfs.path, etag);
-                if let Some(p) = bs.rootfs_provider_passthrough.as_deref().filter(|p| !p.is_empty()) {
+                if let Some(p) = bs
+                    .rootfs_provider_passthrough
+                    .as_deref()
+                    .filter(|p| !p.is_empty())
+                {
                     root.push(':');
                     root.push_str(p);
                 }

@@ -35,7 +35,11 @@ pub struct SessionFilter {
 }
 
 impl App {
-    pub async fn create_session(&self, scope: &Scope, body: serde_json::Value) -> AppResult<Session> {
+    pub async fn create_session(
+        &self,
+        scope: &Scope,
+        body: serde_json::Value,
+    ) -> AppResult<Session> {
         let req: SessionCreate = serde_json::from_value(body)
             .map_err(|e| AppError::bad(format!("The session could not be created: {e}")))?;
         let op = req.operation.to_ascii_lowercase();
@@ -45,7 +49,10 @@ impl App {
                 req.operation
             )));
         }
-        let name = req.name.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let name = req
+            .name
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         if !template::valid_name(&name) {
             return Err(AppError::bad(format!(
                 "invalid session name '{name}': use 1-127 letters, digits, '.', '-' or '_', starting and ending with a letter or digit"
@@ -76,7 +83,10 @@ impl App {
             .get_session_template(scope.key(), &req.template_name)
             .await?
             .ok_or_else(|| {
-                AppError::bad(format!("Session Template Name invalid: {}", req.template_name))
+                AppError::bad(format!(
+                    "Session Template Name invalid: {}",
+                    req.template_name
+                ))
             })?;
         let findings = self.validate_boot_sets(&t, &op).await;
         if !findings.errors.is_empty() {
@@ -114,7 +124,13 @@ impl App {
         Ok(s)
     }
 
-    fn session_matches(&self, s: &Session, scope: &Scope, f: &SessionFilter, now: chrono::DateTime<Utc>) -> bool {
+    fn session_matches(
+        &self,
+        s: &Session,
+        scope: &Scope,
+        f: &SessionFilter,
+        now: chrono::DateTime<Utc>,
+    ) -> bool {
         if let Some(t) = &scope.tenant
             && s.tenant.as_deref() != Some(t.name.as_str())
         {
@@ -255,10 +271,16 @@ impl App {
     }
 
     /// Compute and save the extended status (`POST .../status`).
-    pub async fn save_session_status(&self, scope: &Scope, name: &str) -> AppResult<ExtendedStatus> {
+    pub async fn save_session_status(
+        &self,
+        scope: &Scope,
+        name: &str,
+    ) -> AppResult<ExtendedStatus> {
         let s = self.get_session(scope, name).await?;
         let st = self.compute_session_status(&s).await?;
-        self.store.save_session_status(scope.key(), name, &st).await?;
+        self.store
+            .save_session_status(scope.key(), name, &st)
+            .await?;
         Ok(st)
     }
 

@@ -37,9 +37,8 @@ fn parse_template(body: Value, what: &str) -> AppResult<Template> {
         o.remove("name");
         o.remove("tenant");
     }
-    serde_json::from_value(body).map_err(|e| {
-        AppError::bad(format!("The session template could not be {what}: {e}"))
-    })
+    serde_json::from_value(body)
+        .map_err(|e| AppError::bad(format!("The session template could not be {what}: {e}")))
 }
 
 impl App {
@@ -54,7 +53,11 @@ impl App {
         })
     }
 
-    pub async fn get_session_template(&self, scope: &Scope, name: &str) -> AppResult<SessionTemplate> {
+    pub async fn get_session_template(
+        &self,
+        scope: &Scope,
+        name: &str,
+    ) -> AppResult<SessionTemplate> {
         self.store
             .get_session_template(scope.key(), name)
             .await?
@@ -111,13 +114,16 @@ impl App {
         what: &str,
     ) -> AppResult<SessionTemplate> {
         let opts = self.options().await?;
-        let (mut t, warnings) = template::sanitize(name, t, opts.reject_nids).map_err(|e| {
-            AppError::bad(format!("The session template could not be {what}: {e}"))
-        })?;
+        let (mut t, warnings) = template::sanitize(name, t, opts.reject_nids)
+            .map_err(|e| AppError::bad(format!("The session template could not be {what}: {e}")))?;
         t.tenant = scope.name();
         // Artifacts are checked at save time for warnings only, as BOS does.
         let findings = self.validate_boot_sets(&t, "boot").await;
-        for w in warnings.iter().chain(&findings.errors).chain(&findings.warnings) {
+        for w in warnings
+            .iter()
+            .chain(&findings.errors)
+            .chain(&findings.warnings)
+        {
             tracing::warn!(template = name, "{w}");
         }
         self.store.put_session_template(&t).await?;
@@ -125,7 +131,11 @@ impl App {
     }
 
     pub async fn delete_session_template(&self, scope: &Scope, name: &str) -> AppResult<()> {
-        if self.store.delete_session_template(scope.key(), name).await? {
+        if self
+            .store
+            .delete_session_template(scope.key(), name)
+            .await?
+        {
             Ok(())
         } else {
             Err(AppError::not_found(format!(
@@ -147,15 +157,21 @@ impl App {
         let mut f = Findings::default();
         let reject_nids = self.options().await.map(|o| o.reject_nids).unwrap_or(false);
         for (bs_name, bs) in &t.boot_sets {
-            let at = |m: String| format!("Session template: '{}' boot set: '{bs_name}': {m}", t.name);
+            let at =
+                |m: String| format!("Session template: '{}' boot set: '{bs_name}': {m}", t.name);
             let present = |v: &Option<Vec<String>>| v.as_ref().is_some_and(|l| !l.is_empty());
-            if !present(&bs.node_list) && !present(&bs.node_groups) && !present(&bs.node_roles_groups) {
-                f.errors.push(at("No non-empty hardware specifier field".into()));
+            if !present(&bs.node_list)
+                && !present(&bs.node_groups)
+                && !present(&bs.node_roles_groups)
+            {
+                f.errors
+                    .push(at("No non-empty hardware specifier field".into()));
             }
             if let Some(p) = bs.rootfs_provider.as_deref()
                 && p != "sbps"
             {
-                f.warnings.push(at(format!("Unsupported rootfs_provider '{p}'")));
+                f.warnings
+                    .push(at(format!("Unsupported rootfs_provider '{p}'")));
             }
             let nids: Vec<&str> = bs
                 .node_list

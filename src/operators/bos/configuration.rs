@@ -78,7 +78,9 @@ impl Operator for Configuration {
             })
             .await;
         match r {
-            Ok(_) => serde_json::json!({"configuring": configuring.len(), "handed_off": handed, "failed": errors.len()}),
+            Ok(_) => {
+                serde_json::json!({"configuring": configuring.len(), "handed_off": handed, "failed": errors.len()})
+            }
             Err(e) => super::store_error(&e),
         }
     }

@@ -78,7 +78,9 @@ impl Operator for Evidence {
             if c.status.phase != "powering_on"
                 || c.last_action.action != "powering_on"
                 || tok.is_empty()
-                || c.actual_state.boot_artifacts.matches(&c.desired_state.boot_artifacts)
+                || c.actual_state
+                    .boot_artifacts
+                    .matches(&c.desired_state.boot_artifacts)
             {
                 continue;
             }
@@ -100,7 +102,9 @@ impl Operator for Evidence {
         };
         let mut proven: HashMap<String, (String, BootArtifacts)> = HashMap::new();
         for (c, tok) in candidates {
-            let Some(sys) = systems.get(&c.id) else { continue };
+            let Some(sys) = systems.get(&c.id) else {
+                continue;
+            };
             if !matches!(ctx.driver.power_state(sys).await, Ok(PowerState::On)) {
                 continue;
             }
@@ -120,7 +124,9 @@ impl Operator for Evidence {
                 };
                 // Only if nothing else reported meanwhile and the token is still current.
                 if &c.desired_state.bss_token != tok
-                    || c.actual_state.boot_artifacts.matches(&c.desired_state.boot_artifacts)
+                    || c.actual_state
+                        .boot_artifacts
+                        .matches(&c.desired_state.boot_artifacts)
                 {
                     return false;
                 }

@@ -127,8 +127,7 @@ impl Operator for ActualStateCleanup {
         let cutoff = now - chrono::Duration::from_std(ttl).unwrap_or_default();
         let stale = |a: &ActualState| {
             !a.boot_artifacts.is_empty()
-                && a
-                    .last_updated
+                && a.last_updated
                     .as_deref()
                     .and_then(parse_timestamp)
                     .is_none_or(|t| t < cutoff)

@@ -61,12 +61,8 @@ impl BosContext {
             .iter()
             .filter_map(|ce| {
                 let ep = eps.get(&ce.redfish_endpoint_id)?;
-                ep.enabled.then(|| {
-                    (
-                        ce.id.to_string(),
-                        SystemRef::new(BmcAccess::from(ep), ce),
-                    )
-                })
+                ep.enabled
+                    .then(|| (ce.id.to_string(), SystemRef::new(BmcAccess::from(ep), ce)))
             })
             .collect())
     }

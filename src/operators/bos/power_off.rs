@@ -25,7 +25,12 @@ pub struct PowerOff {
 }
 
 impl PowerOff {
-    fn selects(&self, c: &BootComponent, wait: chrono::Duration, now: chrono::DateTime<Utc>) -> bool {
+    fn selects(
+        &self,
+        c: &BootComponent,
+        wait: chrono::Duration,
+        now: chrono::DateTime<Utc>,
+    ) -> bool {
         match self.mode {
             Mode::Graceful => c.derived_status() == "power_off_pending",
             Mode::Forceful => {
@@ -137,7 +142,9 @@ impl Operator for PowerOff {
             .await;
         let failed = outcomes.values().filter(|r| r.is_err()).count();
         match written {
-            Ok(_) => serde_json::json!({"called": ids.len() - failed, "failed": failed, "exhausted": exhausted}),
+            Ok(_) => {
+                serde_json::json!({"called": ids.len() - failed, "failed": failed, "exhausted": exhausted})
+            }
             Err(e) => super::store_error(&e),
         }
     }

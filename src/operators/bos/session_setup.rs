@@ -49,7 +49,10 @@ impl Inventory {
         let mut roles: HashMap<String, BTreeSet<String>> = HashMap::new();
         for (id, c) in &nodes {
             if let Some(r) = &c.role {
-                roles.entry(r.to_ascii_lowercase()).or_default().insert(id.clone());
+                roles
+                    .entry(r.to_ascii_lowercase())
+                    .or_default()
+                    .insert(id.clone());
                 if let Some(sr) = &c.subrole {
                     roles
                         .entry(format!("{r}_{sr}").to_ascii_lowercase())
@@ -110,9 +113,15 @@ impl SessionSetup {
                 nodes.insert(x.clone());
             }
             for g in bs.node_groups.iter().flatten() {
-                match inv.groups.get(g).or_else(|| inv.groups.get(&g.to_ascii_lowercase())) {
+                match inv
+                    .groups
+                    .get(g)
+                    .or_else(|| inv.groups.get(&g.to_ascii_lowercase()))
+                {
                     Some(m) => nodes.extend(m.iter().cloned()),
-                    None => tracing::warn!(session = %s.name, group = %g, "node group does not exist"),
+                    None => {
+                        tracing::warn!(session = %s.name, group = %g, "node group does not exist")
+                    }
                 }
             }
             for r in bs.node_roles_groups.iter().flatten() {
@@ -287,7 +296,9 @@ impl Operator for SessionSetup {
                 Err(e) => s.complete(now, Some(e.clone())),
             }
             if let Err(e) = ctx.store.update_session(&s).await {
-                report.push(serde_json::json!({"session": s.name, "error": crate::errors::chain(&e)}));
+                report.push(
+                    serde_json::json!({"session": s.name, "error": crate::errors::chain(&e)}),
+                );
                 continue;
             }
             if outcome.is_err() {

@@ -64,7 +64,12 @@ impl Operator for Status {
             .await;
         let desired: Vec<(String, String)> = comps
             .iter()
-            .map(|v| (v.value.id.clone(), v.value.desired_state.configuration.clone()))
+            .map(|v| {
+                (
+                    v.value.id.clone(),
+                    v.value.desired_state.configuration.clone(),
+                )
+            })
             .collect();
         let config = match ctx.handoff.status(&desired).await {
             Ok(c) => c,
@@ -73,7 +78,8 @@ impl Operator for Status {
             }
         };
         let waits = Waits {
-            max_power_on_wait: chrono::Duration::from_std(opts.max_power_on_wait).unwrap_or_default(),
+            max_power_on_wait: chrono::Duration::from_std(opts.max_power_on_wait)
+                .unwrap_or_default(),
             max_boot_wait: chrono::Duration::from_std(opts.max_boot_wait).unwrap_or_default(),
         };
         let now = Utc::now();
@@ -111,7 +117,9 @@ impl Operator for Status {
             .filter(|r| matches!(r, PowerReading::Unavailable(_)))
             .count();
         match result {
-            Ok(w) => serde_json::json!({"enabled": comps.len(), "changed": changed, "written": w.len(), "power_unavailable": unavailable}),
+            Ok(w) => {
+                serde_json::json!({"enabled": comps.len(), "changed": changed, "written": w.len(), "power_unavailable": unavailable})
+            }
             Err(e) => super::store_error(&e),
         }
     }
