@@ -107,7 +107,7 @@ pub enum Operation {
 }
 
 impl Operation {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Operation::Boot => "boot",
             Operation::Reboot => "reboot",
@@ -885,6 +885,27 @@ impl View {
 /// Follow a session until it is complete, then print its final status and decide the
 /// exit code.
 async fn watch(c: &Client, format: Format, name: &str, interval: Duration) -> anyhow::Result<()> {
+    let (last, session) = follow(c, format, name, interval).await?;
+    match format {
+        Format::Json => println!(
+            "{}",
+            to_json(&json!({ "session": session, "status": last }))
+        ),
+        Format::Table => print_status(name, &last, Some(&session)),
+    }
+    verdict(&last, &session).map_err(anyhow::Error::msg)
+}
+
+/// Show a session's progress until it is complete (bars on a terminal, otherwise a line
+/// per poll: on stdout with [`Format::Table`], on stderr with [`Format::Json`]); returns
+/// its final extended status and the session record, for [`verdict`]. `rackboot demo`
+/// follows its sessions with this too.
+pub async fn follow(
+    c: &Client,
+    format: Format,
+    name: &str,
+    interval: Duration,
+) -> anyhow::Result<(Value, Value)> {
     let status_path = path(&["sessions", name, "status"]);
     let view = View::new(format, name);
     let started = Instant::now();
@@ -905,14 +926,7 @@ async fn watch(c: &Client, format: Format, name: &str, interval: Duration) -> an
     };
     view.finish();
     let session: Value = c.get(&path(&["sessions", name])).await?;
-    match format {
-        Format::Json => println!(
-            "{}",
-            to_json(&json!({ "session": session, "status": last }))
-        ),
-        Format::Table => print_status(name, &last, Some(&session)),
-    }
-    verdict(&last, &session).map_err(anyhow::Error::msg)
+    Ok((last, session))
 }
 
 /// A readable summary of an extended status document (and the session's error, if known).
@@ -1063,7 +1077,8 @@ fn component_patch(
     Ok(Value::Object(patch))
 }
 
-fn last_action(c: &Value) -> String {
+/// A component's last action, marked when it failed.
+pub(super) fn last_action(c: &Value) -> String {
     let la = &c["last_action"];
     let a = field(la, "action");
     if la["failed"] == true {

@@ -1,4 +1,5 @@
-//! The command line: `rackboot serve` runs the appliance; every other subcommand is a
+//! The command line: `rackboot serve` runs the appliance; `rackboot demo` runs one
+//! in-process with simulated BMCs and nodes and drives it; every other subcommand is a
 //! client of a running appliance's HTTP API (`--url`, `RACKBOOT_URL`).
 //!
 //! Client commands print tables by default and JSON with `--format json`; any failure
@@ -9,6 +10,7 @@ pub mod bmc;
 pub mod bos;
 pub mod bss;
 pub mod client;
+pub mod demo;
 pub mod hsm;
 pub mod images;
 pub mod inventory;
@@ -38,6 +40,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the appliance (HTTP API and boot plane)
     Serve(ServeArgs),
+    /// Boot, reboot and shut down simulated nodes on an in-process appliance (nothing to
+    /// install)
+    Demo(demo::DemoArgs),
     /// Boot Script Service: boot parameters
     Bss(ClientArgs<bss::BssCommand>),
     /// Inventory (HSM): components
@@ -95,6 +100,7 @@ pub async fn run_client(cmd: Command) -> anyhow::Result<()> {
         Command::Power(a) => power::run(&Client::new(&a.url), a.format, a.command).await,
         Command::Bmc(a) => bmc::run(&Client::new(&a.url), a.format, a.command).await,
         Command::Sim(c) => sim::run(c).await,
+        Command::Demo(a) => demo::run(a).await,
         Command::Nodes(a) => nodes::run(&Client::new(&a.url), a.format, a.command).await,
         Command::Images(a) => images::run(&Client::new(&a.url), a.format, a.command).await,
         Command::Bos(a) => {

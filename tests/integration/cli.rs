@@ -506,3 +506,55 @@ async fn images_import_list_boot_and_delete() {
     assert!(!out.contains("tiny-1"), "{out}");
     s.stop().await;
 }
+
+#[test]
+fn cli_demo_runs_boot_reboot_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out_path, err_path) = (dir.path().join("out"), dir.path().join("err"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rackboot"))
+        .args(["demo", "--nodes", "3"])
+        .env_remove("RACKBOOT_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "rackboot demo did not finish within 120 s\n{}{}",
+                std::fs::read_to_string(&out_path).unwrap(),
+                std::fs::read_to_string(&err_path).unwrap()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let out = std::fs::read_to_string(&out_path).unwrap();
+    let err = std::fs::read_to_string(&err_path).unwrap();
+    assert!(status.success(), "{status}\n{out}{err}");
+    for op in ["boot", "reboot", "shutdown"] {
+        assert!(
+            out.lines().any(|l| l.starts_with(&format!("{op} session "))
+                && l.contains(" complete in ")
+                && l.ends_with(": 3 successful, 0 failed")),
+            "no completed {op} session with 3 successful nodes in:\n{out}{err}"
+        );
+    }
+    assert!(out.contains("discovered 3 nodes"), "{out}");
+    assert!(
+        out.contains("boot, reboot and shutdown of 3 nodes succeeded"),
+        "{out}"
+    );
+    // The node table: every node off after the shutdown, and booted twice.
+    let rows: Vec<&str> = out.lines().filter(|l| l.contains("c0s")).collect();
+    assert_eq!(rows.len(), 3, "{out}");
+    for r in rows {
+        assert!(r.contains(" off ") && r.contains(" 2 "), "{r}\n{out}");
+    }
+}
