@@ -150,7 +150,9 @@ mod tests {
         assert_eq!(d["default_retry_policy"], 3);
         assert_eq!(d["component_actual_state_ttl"], "4h");
         assert_eq!(d["reject_nids"], false);
-        assert_eq!(d.len(), 20);
+        // BOS's 20 options and rackboot's two (boot_evidence, boot_evidence_wait).
+        assert_eq!(d.len(), 22);
+        assert_eq!((d["boot_evidence"].clone(), d["boot_evidence_wait"].clone()), (true.into(), 10.into()));
     }
 
     #[test]
