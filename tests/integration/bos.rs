@@ -420,27 +420,45 @@ async fn bos_shutdown_is_graceful_and_forceful_after_the_wait_when_ignored() {
 
 #[tokio::test]
 async fn bos_a_node_that_never_boots_fails_when_its_retries_are_spent() {
-    let lab = Lab::start(2).await;
+    let lab = Lab::start(3).await;
     lab.options(
         json!({"max_boot_wait_time": 1, "max_power_off_wait_time": 0, "default_retry_policy": 2}),
     )
     .await;
+    // Node 1 never boots; node 2 boots something else and reports a token nobody minted.
     lab.nodes.nodes()[1].set_behaviour(Behaviour::NeverBoots);
+    lab.nodes.nodes()[2].set_behaviour(Behaviour::WrongArtifacts);
     let a = put_image(&lab.s, "img-a");
     lab.template("a", &a, &lab.xnames).await;
     let done = lab.run("a", "boot", None).await;
     let st = &done["status"];
-    assert_eq!(st["percent_successful"], 50.0, "{done:#}");
-    assert_eq!(st["percent_failed"], 50.0, "{done:#}");
+    assert_eq!(st["percent_successful"], 33.33, "{done:#}");
+    assert_eq!(st["percent_failed"], 66.67, "{done:#}");
     let summary = st["error_summary"].as_object().unwrap();
     assert_eq!(summary.len(), 1, "{done:#}");
     let (err, entry) = summary.iter().next().unwrap();
     assert!(err.contains("retry limit"), "{err}");
-    assert_eq!(entry["list"], lab.xnames[1].as_str());
-    let c = lab.component(&lab.xnames[1]).await;
-    assert_eq!(c["status"]["status"], "failed", "{c:#}");
-    assert_eq!(c["event_stats"]["power_on_attempts"], 2, "{c:#}");
-    assert_eq!(c["enabled"], false);
+    assert_eq!(entry["count"], 2);
+    assert_eq!(
+        entry["list"],
+        format!("{},{}", lab.xnames[1], lab.xnames[2])
+    );
+    for x in &lab.xnames[1..] {
+        let c = lab.component(x).await;
+        assert_eq!(c["status"]["status"], "failed", "{c:#}");
+        assert_eq!(c["event_stats"]["power_on_attempts"], 2, "{c:#}");
+        assert_eq!(c["enabled"], false);
+    }
+    // The wrong boot was reported, and never taken for the desired artifacts.
+    assert!(lab.nodes.nodes()[2].status().reports_ok >= 1);
+    let (_, tl) = lab
+        .s
+        .get(&format!(
+            "/apis/rackboot/v1/nodes/{}/timeline",
+            lab.xnames[2]
+        ))
+        .await;
+    assert!(tl.to_string().contains("unknown token"), "{tl:#}");
 }
 
 #[tokio::test]
