@@ -88,6 +88,12 @@ pub async fn boot_components(s: &dyn Store) {
     assert_eq!(all.len(), 2);
     assert_eq!(all[0].value, a);
     assert!(s.list_boot_components(true).await.unwrap().is_empty());
+    let some = s
+        .get_boot_components(&["x1c0s0b0n1".into(), "x9c0s0b0n0".into()])
+        .await
+        .unwrap();
+    assert_eq!(some.len(), 1);
+    assert_eq!(some[0].value, b);
     let read = s.get_boot_component("x1c0s0b0n0").await.unwrap().unwrap();
     // A write at the generation read succeeds and bumps the generation.
     a.enabled = true;

@@ -186,6 +186,11 @@ pub trait Store: Send + Sync + 'static {
         enabled_only: bool,
     ) -> StoreResult<Vec<Versioned<BootComponent>>>;
     async fn get_boot_component(&self, id: &str) -> StoreResult<Option<Versioned<BootComponent>>>;
+    /// The components with these ids (missing ones are left out), sorted by id.
+    async fn get_boot_components(
+        &self,
+        ids: &[String],
+    ) -> StoreResult<Vec<Versioned<BootComponent>>>;
     /// Create or replace, whatever their generation (API PUT, discovery).
     async fn put_boot_components(&self, components: &[BootComponent]) -> StoreResult<()>;
     /// Compare-and-set: write each component only if its stored generation is still the

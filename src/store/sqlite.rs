@@ -859,6 +859,31 @@ impl Store for SqliteStore {
         .transpose()
     }
 
+    async fn get_boot_components(
+        &self,
+        ids: &[String],
+    ) -> StoreResult<Vec<Versioned<BootComponent>>> {
+        let what = "BOS components";
+        let mut out: Vec<Versioned<BootComponent>> = Vec::new();
+        for chunk in ids.chunks(5000) {
+            let rows = sqlx::query(
+                "SELECT doc, gen FROM boot_components WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            )
+            .bind(encode(&chunk))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend(what))?;
+            for r in rows {
+                out.push(Versioned {
+                    value: decode(what, &r.get::<String, _>(0))?,
+                    generation: r.get(1),
+                });
+            }
+        }
+        out.sort_by(|a, b| a.value.id.cmp(&b.value.id));
+        Ok(out)
+    }
+
     async fn put_boot_components(&self, components: &[BootComponent]) -> StoreResult<()> {
         let op = "put BOS components";
         for chunk in components.chunks(5000) {

@@ -81,7 +81,8 @@ impl BosContext {
             if pending.is_empty() {
                 break;
             }
-            let current = self.store.list_boot_components(false).await?;
+            let wanted: Vec<String> = pending.iter().cloned().collect();
+            let current = self.store.get_boot_components(&wanted).await?;
             let mut batch: Vec<Versioned<BootComponent>> = Vec::new();
             for v in current {
                 if !pending.contains(&v.value.id) {
