@@ -26,6 +26,12 @@ use tokio::task::JoinHandle;
 pub trait Operator: Send + 'static {
     fn name(&self) -> &'static str;
     fn period(&self) -> Duration;
+    /// The least time from one activation's start to the next, however often it is poked:
+    /// for operators whose pass is expensive (the BOS status pass asks every BMC). Pokes
+    /// meanwhile are not lost; they coalesce into the next activation.
+    fn min_interval(&self) -> Duration {
+        Duration::ZERO
+    }
     /// One pass: select → plan → act → record. Returns a report for humans.
     async fn activate(&mut self) -> serde_json::Value;
 }
@@ -95,6 +101,7 @@ pub fn spawn(
     tokio::spawn(async move {
         let name = op.name();
         let period = op.period();
+        let min_interval = op.min_interval();
         reports.update(name, |r| r.period_secs = period.as_secs_f64());
         let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -137,6 +144,13 @@ pub fn spawn(
                 r.last_duration_ms = Some(ms);
                 r.last_report = report;
             });
+            let rest = min_interval.saturating_sub(started.elapsed());
+            if !rest.is_zero() {
+                tokio::select! {
+                    _ = tokio::time::sleep(rest) => {}
+                    _ = crate::stopped(&mut stop) => break,
+                }
+            }
         }
         tracing::debug!(operator = name, "stopped");
     })

@@ -422,7 +422,7 @@ async fn bos_shutdown_is_graceful_and_forceful_after_the_wait_when_ignored() {
 async fn bos_a_node_that_never_boots_fails_when_its_retries_are_spent() {
     let lab = Lab::start(3).await;
     lab.options(
-        json!({"max_boot_wait_time": 1, "max_power_off_wait_time": 0, "default_retry_policy": 2}),
+        json!({"max_boot_wait_time": 1, "max_power_off_wait_time": 1, "default_retry_policy": 2}),
     )
     .await;
     // Node 1 never boots; node 2 boots something else and reports a token nobody minted.

@@ -24,6 +24,12 @@ impl Operator for Status {
         self.0.period
     }
 
+    /// Every pass asks every enabled node's BMC: while reports stream in during a boot
+    /// storm, at most one pass per half second (or per period, if shorter).
+    fn min_interval(&self) -> std::time::Duration {
+        self.0.period.min(std::time::Duration::from_millis(500))
+    }
+
     async fn activate(&mut self) -> serde_json::Value {
         let ctx = &self.0;
         let opts = ctx.options().await;
