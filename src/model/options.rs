@@ -152,7 +152,10 @@ mod tests {
         assert_eq!(d["reject_nids"], false);
         // BOS's 20 options and rackboot's two (boot_evidence, boot_evidence_wait).
         assert_eq!(d.len(), 22);
-        assert_eq!((d["boot_evidence"].clone(), d["boot_evidence_wait"].clone()), (true.into(), 10.into()));
+        assert_eq!(
+            (d["boot_evidence"].clone(), d["boot_evidence_wait"].clone()),
+            (true.into(), 10.into())
+        );
     }
 
     #[test]
