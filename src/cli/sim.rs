@@ -1,6 +1,11 @@
 //! `rackboot sim bmcs`: run a fleet of simulated BMCs (SimBmc) for labs, demos and
 //! benchmarks, and write the matching HSM RedfishEndpoints so they can be registered with
 //! `curl -d @FILE …/Inventory/RedfishEndpoints` (or `rackboot bmc add`).
+//!
+//! With `--netboot URL` every system also gets a simulated netboot node (`crate::sim`):
+//! when its system powers on it fetches its iPXE script, kernel and initrd from the
+//! appliance at URL and reports its token like bos-reporter, so BOS sessions can run to
+//! completion against the fleet.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,6 +13,11 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Subcommand;
 use redfish::sim::{SimConfig, SimFleet};
+
+use crate::sim::{SimLab, SimLabConfig, SimLabTotals};
+
+/// Idle connections the netboot nodes of one `sim bmcs` process keep to the appliance.
+const NETBOOT_IDLE_CONNECTIONS: usize = 256;
 
 #[derive(Subcommand, Debug)]
 pub enum SimCommand {
@@ -32,12 +42,31 @@ pub enum SimCommand {
         username: String,
         #[arg(long, default_value = "password")]
         password: String,
-        /// First cabinet number of the BMC xnames (BMC i is x<first+i>c0s0b0)
+        /// First cabinet number of the BMC xnames (BMC i is x<first+i>c0s0b0 with the default
+        /// --bmcs-per-cabinet 1)
         #[arg(long, default_value_t = 1000)]
         first_cabinet: usize,
+        /// BMCs per cabinet: BMC i is x<first + i / N>c0s<i % N>b0 (N at most 64), so that
+        /// more than 9,000 BMCs fit in the cabinet range
+        #[arg(long, default_value_t = 1)]
+        bmcs_per_cabinet: usize,
+        /// First MAC index: MACs are 02:00:xx:xx:xx:xx counting up from here, one per system.
+        /// Fleets in separate processes registered with one appliance need disjoint ranges
+        /// (e.g. the number of systems served by the processes before this one)
+        #[arg(long, default_value_t = 0)]
+        mac_seed: u32,
         /// Write the fleet as HSM RedfishEndpoints JSON to this file
         #[arg(long)]
         endpoints: Option<PathBuf>,
+        /// Give every system a simulated netboot node that boots from the appliance at this
+        /// URL (e.g. http://127.0.0.1:8080) whenever the system powers on, and reports its
+        /// boot token to BOS like bos-reporter
+        #[arg(long, value_name = "APPLIANCE_URL")]
+        netboot: Option<String>,
+        /// With --netboot: print the nodes' summed status to stderr this often while it
+        /// changes (0: only at exit)
+        #[arg(long, default_value_t = 5, requires = "netboot")]
+        status_secs: u64,
     },
 }
 
@@ -51,13 +80,28 @@ pub async fn run(cmd: SimCommand) -> anyhow::Result<()> {
         username,
         password,
         first_cabinet,
+        bmcs_per_cabinet,
+        mac_seed,
         endpoints,
+        netboot,
+        status_secs,
     } = cmd;
     if count == 0 || systems == 0 {
         anyhow::bail!("--count and --systems must be at least 1");
     }
-    if first_cabinet + count > 10_000 {
-        anyhow::bail!("--first-cabinet {first_cabinet} + --count {count} exceeds cabinet x9999");
+    if !(1..=64).contains(&bmcs_per_cabinet) {
+        anyhow::bail!("--bmcs-per-cabinet must be between 1 and 64");
+    }
+    let cabinets = count.div_ceil(bmcs_per_cabinet);
+    if first_cabinet + cabinets > 10_000 {
+        anyhow::bail!(
+            "--first-cabinet {first_cabinet} + {cabinets} cabinet(s) exceeds cabinet x9999 \
+             (raise --bmcs-per-cabinet or lower --first-cabinet)"
+        );
+    }
+    if let Some(url) = &netboot {
+        url::Url::parse(url)
+            .with_context(|| format!("--netboot {url:?} is not an absolute URL"))?;
     }
     let fleet = SimFleet::start(
         count,
@@ -68,18 +112,41 @@ pub async fn run(cmd: SimCommand) -> anyhow::Result<()> {
             password: password.clone(),
             latency: Duration::from_millis(latency_ms),
             power_delay: Duration::from_millis(power_delay_ms),
+            mac_seed,
             ..SimConfig::default()
         },
     )
     .await
-    .context("cannot start the simulated BMCs (too many open files? raise `ulimit -n`)")?;
+    .context(
+        "cannot start the simulated BMCs (too many open files? raise `ulimit -n`; address in \
+         use? the ephemeral ports are taken, e.g. by TIME_WAIT sockets of an earlier run)",
+    )?;
+    // The nodes start before the endpoints file appears, so whoever waits for the file
+    // finds them ready.
+    let lab = match &netboot {
+        None => None,
+        Some(url) => {
+            // Real nodes hold no idle connection to the appliance between boots; here all
+            // nodes share one pool, so keep only a few idle connections (in-flight requests
+            // are not limited): 10,000 idle sockets would otherwise sit in both processes.
+            let http = reqwest::Client::builder()
+                .pool_max_idle_per_host(NETBOOT_IDLE_CONNECTIONS)
+                .no_proxy()
+                .build()
+                .context("cannot build the netboot nodes' HTTP client")?;
+            Some(SimLab::for_fleet(
+                &SimLabConfig::new(url.trim_end_matches('/'), http),
+                &fleet,
+            ))
+        }
+    };
     let eps: Vec<serde_json::Value> = fleet
         .bmcs
         .iter()
         .enumerate()
         .map(|(i, b)| {
             let mut ep = serde_json::json!({
-                "ID": format!("x{}c0s0b0", first_cabinet + i),
+                "ID": bmc_xname(first_cabinet, bmcs_per_cabinet, i),
                 "FQDN": b.addr().to_string(),
                 "Scheme": if tls { "https" } else { "http" },
                 "User": username,
@@ -108,13 +175,28 @@ pub async fn run(cmd: SimCommand) -> anyhow::Result<()> {
         .map(|b| b.addr().to_string())
         .unwrap_or_default();
     eprintln!(
-        "serving {count} simulated BMC(s) with {systems} system(s) each ({first} … {last}){}; Ctrl-C stops",
+        "serving {count} simulated BMC(s) with {systems} system(s) each ({first} … {last}){}{}; Ctrl-C stops",
         endpoints
             .as_ref()
             .map(|p| format!("; endpoints in {}", p.display()))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        match (&lab, &netboot) {
+            (Some(lab), Some(url)) => format!("; {} netboot node(s) booting from {url}", lab.len()),
+            _ => String::new(),
+        }
     );
-    crate::shutdown_signal().await;
+    let reporter = match &lab {
+        Some(lab) if status_secs > 0 => Some(report_totals(lab, Duration::from_secs(status_secs))),
+        _ => None,
+    };
+    tokio::select! {
+        () = crate::shutdown_signal() => {}
+        () = async { match reporter { Some(r) => r.await, None => std::future::pending().await } } => {}
+    }
+    if let Some(lab) = &lab {
+        lab.stop();
+        eprintln!("nodes: {}", totals_line(&lab.totals()));
+    }
     let c = fleet.counters();
     eprintln!(
         "stopping: {} requests, {} resets, {} patches served",
@@ -122,4 +204,67 @@ pub async fn run(cmd: SimCommand) -> anyhow::Result<()> {
     );
     fleet.shutdown().await;
     Ok(())
+}
+
+/// The xname of BMC `i`: `bmcs_per_cabinet` slots per cabinet from `first_cabinet` on.
+fn bmc_xname(first_cabinet: usize, bmcs_per_cabinet: usize, i: usize) -> String {
+    format!(
+        "x{}c0s{}b0",
+        first_cabinet + i / bmcs_per_cabinet,
+        i % bmcs_per_cabinet
+    )
+}
+
+/// Print the lab's totals every `every` while they change. Never returns.
+async fn report_totals(lab: &SimLab, every: Duration) {
+    let mut last = None;
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let t = lab.totals();
+        if last != Some(t) {
+            eprintln!(
+                "{} nodes: {}",
+                chrono::Utc::now().format("%H:%M:%S%.3fZ"),
+                totals_line(&t)
+            );
+            last = Some(t);
+        }
+    }
+}
+
+fn totals_line(t: &SimLabTotals) -> String {
+    format!(
+        "{} total: {} off, {} booting, {} up, {} hung, {} failed; boots {} started, {} completed, \
+         {} cancelled; {} scripts, {} artifacts ({} bytes); reports {} sent, {} ok; {} errors",
+        t.nodes,
+        t.off,
+        t.booting,
+        t.up,
+        t.hung,
+        t.failed,
+        t.boots_started,
+        t.boots_completed,
+        t.boots_cancelled,
+        t.scripts_fetched,
+        t.artifacts_fetched,
+        t.bytes_fetched,
+        t.reports_sent,
+        t.reports_ok,
+        t.errors
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bmc_xname;
+
+    #[test]
+    fn sim_bmc_xnames_pack_slots_per_cabinet() {
+        assert_eq!(bmc_xname(1000, 1, 0), "x1000c0s0b0");
+        assert_eq!(bmc_xname(1000, 1, 5), "x1005c0s0b0");
+        assert_eq!(bmc_xname(1000, 8, 9), "x1001c0s1b0");
+        assert_eq!(bmc_xname(1000, 8, 9999), "x2249c0s7b0");
+    }
 }
