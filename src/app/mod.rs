@@ -121,6 +121,19 @@ impl App {
         Ok(self.timeline.events(node))
     }
 
+    /// The node's boot events and the artifact token its fetches carry while it boots
+    /// the boot parameters of `referral` (how boot evidence is matched).
+    pub fn boot_events_for(
+        &self,
+        node: &crate::model::Xname,
+        referral: &str,
+    ) -> (Vec<timeline::BootEvent>, String) {
+        (
+            self.timeline.events(node),
+            crate::artifacts::links::token(&self.artifact_secret, node.as_str(), referral),
+        )
+    }
+
     pub fn record_boot_event(&self, node: &crate::model::Xname, event: timeline::BootEvent) {
         self.timeline.record(node, event);
     }

@@ -308,9 +308,10 @@ impl App {
             }
         };
         // Check every id first, so a bad one writes nothing.
+        let named: Vec<String> = items.iter().map(|(id, _)| id.clone()).collect();
         let known: std::collections::HashSet<String> = self
             .store
-            .list_boot_components(false)
+            .get_boot_components(&named)
             .await?
             .into_iter()
             .map(|v| v.value.id)

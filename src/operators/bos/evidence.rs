@@ -16,7 +16,6 @@ use chrono::Utc;
 
 use super::BosContext;
 use crate::app::timeline::BootEvent;
-use crate::artifacts::links;
 use crate::model::boot_component::timestamp;
 use crate::model::power::PowerState;
 use crate::model::{BootArtifacts, BootComponent, Xname};
@@ -85,8 +84,8 @@ impl Operator for Evidence {
                 continue;
             }
             let Ok(x) = Xname::parse(&c.id) else { continue };
-            let at = links::token(&ctx.app.artifact_secret, &c.id, &tok);
-            match proof(&c, &ctx.app.timeline.events(&x), &at) {
+            let (events, at) = ctx.app.boot_events_for(&x, &tok);
+            match proof(&c, &events, &at) {
                 Some(t) if now >= t + wait => candidates.push((c, tok)),
                 Some(_) => waiting += 1,
                 None => {}

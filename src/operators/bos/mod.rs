@@ -119,6 +119,11 @@ impl BosContext {
     }
 }
 
+/// Why a node cannot be acted on through its BMC.
+pub fn no_endpoint(id: &str) -> String {
+    format!("no Redfish endpoint is known for {id}; register and discover its BMC")
+}
+
 /// The generic retry gate of BOS's action operators (bos.md §5.1): components whose
 /// attempts reached their retry policy are marked failed and dropped; the others go on.
 pub async fn retry_gate(

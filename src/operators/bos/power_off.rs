@@ -109,9 +109,7 @@ impl Operator for PowerOff {
                 let driver = driver.clone();
                 async move {
                     let r = match sys {
-                        None => Err(format!(
-                            "no Redfish endpoint is known for {id}; register and discover its BMC"
-                        )),
+                        None => Err(super::no_endpoint(&id)),
                         Some(sys) => driver
                             .reset(&sys, reset)
                             .await

@@ -145,12 +145,7 @@ impl Operator for PowerOn {
                 let sys = systems.get(&id).cloned();
                 async move {
                     let Some(sys) = sys else {
-                        return (
-                            id.clone(),
-                            Err(format!(
-                                "no Redfish endpoint is known for {id}; register and discover its BMC"
-                            )),
-                        );
+                        return (id.clone(), Err(super::no_endpoint(&id)));
                     };
                     if let Err(e) = driver.boot_once(&sys, "Pxe").await {
                         return (id, Err(format!("setting a one-time network boot: {e}")));

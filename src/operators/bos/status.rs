@@ -54,9 +54,7 @@ impl Operator for Status {
                 let driver = driver.clone();
                 async move {
                     let r = match sys {
-                        None => PowerReading::Unavailable(format!(
-                            "no Redfish endpoint is known for {id}; register and discover its BMC"
-                        )),
+                        None => PowerReading::Unavailable(super::no_endpoint(&id)),
                         Some(sys) => match driver.power_state(&sys).await {
                             Ok(s) => PowerReading::State(s),
                             Err(e) => PowerReading::Unavailable(e.message),
