@@ -82,6 +82,42 @@ pub struct Settings {
     /// Largest total size of the artifact cache, in bytes [default: 21474836480 (20 GiB)]
     #[arg(long, env = "RACKBOOT_CACHE_MAX_BYTES")]
     pub cache_max_bytes: Option<u64>,
+    /// Where BOS hands booted nodes for configuration: builtin (rackboot's own
+    /// /apis/cfs/v3), external (a CSM CFS at --cfs-url) or none [default: builtin]
+    #[arg(long, env = "RACKBOOT_CFS", value_enum)]
+    pub cfs: Option<CfsKind>,
+    /// Base URL of the external CFS, e.g. https://api-gw-service-nmn.local/apis/cfs
+    #[arg(long, env = "RACKBOOT_CFS_URL")]
+    pub cfs_url: Option<String>,
+    /// Bearer token for the external CFS
+    #[arg(long, env = "RACKBOOT_CFS_TOKEN", hide_env_values = true)]
+    pub cfs_token: Option<String>,
+    /// File holding the bearer token for the external CFS (instead of --cfs-token)
+    #[arg(long, env = "RACKBOOT_CFS_TOKEN_FILE")]
+    pub cfs_token_file: Option<PathBuf>,
+    /// PEM file of the CAs to trust for the external CFS
+    #[arg(long, env = "RACKBOOT_CFS_CA_FILE")]
+    pub cfs_ca_file: Option<PathBuf>,
+    /// Seconds a call to the external CFS may take [default: 20]
+    #[arg(long, env = "RACKBOOT_CFS_TIMEOUT_SECS")]
+    pub cfs_timeout_secs: Option<u64>,
+}
+
+/// The `cfs` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum CfsKind {
+    None,
+    Builtin,
+    External,
+}
+
+/// The validated configuration handoff.
+#[derive(Debug, Clone)]
+pub enum CfsMode {
+    None,
+    Builtin,
+    External(crate::handoff::external::ExternalSettings),
 }
 
 impl Settings {
@@ -108,6 +144,12 @@ impl Settings {
             s3_secret_key: self.s3_secret_key.or(other.s3_secret_key),
             s3_ca_file: self.s3_ca_file.or(other.s3_ca_file),
             cache_max_bytes: self.cache_max_bytes.or(other.cache_max_bytes),
+            cfs: self.cfs.or(other.cfs),
+            cfs_url: self.cfs_url.or(other.cfs_url),
+            cfs_token: self.cfs_token.or(other.cfs_token),
+            cfs_token_file: self.cfs_token_file.or(other.cfs_token_file),
+            cfs_ca_file: self.cfs_ca_file.or(other.cfs_ca_file),
+            cfs_timeout_secs: self.cfs_timeout_secs.or(other.cfs_timeout_secs),
         }
     }
 
@@ -163,6 +205,8 @@ pub struct Config {
     pub cache_max_bytes: u64,
     /// Period of the BOS operators (they are also poked on every write).
     pub bos_poll: std::time::Duration,
+    /// Where BOS hands booted nodes for configuration.
+    pub cfs: CfsMode,
 }
 
 /// BMC traffic limits and power-operator timing.
@@ -204,8 +248,71 @@ pub fn validate_advertise_url(raw: &str) -> Result<String, ConfigError> {
     Ok(u.as_str().trim_end_matches('/').to_string())
 }
 
+fn read_file(p: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+        path: p.to_path_buf(),
+        source,
+    })
+}
+
+fn resolve_cfs(s: &Settings) -> Result<CfsMode, ConfigError> {
+    let kind = s.cfs.unwrap_or(CfsKind::Builtin);
+    if kind != CfsKind::External {
+        if let Some(u) = &s.cfs_url {
+            return Err(ConfigError::Invalid(format!(
+                "cfs_url '{u}' is set but cfs is not 'external'; set cfs = external to use it"
+            )));
+        }
+        return Ok(match kind {
+            CfsKind::None => CfsMode::None,
+            _ => CfsMode::Builtin,
+        });
+    }
+    let raw = s.cfs_url.as_deref().ok_or_else(|| {
+        ConfigError::Invalid(
+            "cfs = external needs cfs_url, the CFS base URL (e.g. https://api-gw-service-nmn.local/apis/cfs)"
+                .into(),
+        )
+    })?;
+    let url = url::Url::parse(raw)
+        .map_err(|e| ConfigError::Invalid(format!("cfs_url '{raw}' is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ConfigError::Invalid(format!(
+            "cfs_url '{raw}' must be an http(s) URL with a host"
+        )));
+    }
+    let token = match (&s.cfs_token, &s.cfs_token_file) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::Invalid(
+                "give cfs_token or cfs_token_file, not both".into(),
+            ));
+        }
+        (Some(t), None) => Some(t.trim().to_string()),
+        (None, Some(p)) => Some(read_file(p)?.trim().to_string()),
+        (None, None) => None,
+    };
+    let ca_pem = s.cfs_ca_file.as_deref().map(read_file).transpose()?;
+    let timeout = match s.cfs_timeout_secs.unwrap_or(20) {
+        0 => {
+            return Err(ConfigError::Invalid(
+                "cfs_timeout_secs must be at least 1".into(),
+            ));
+        }
+        n => std::time::Duration::from_secs(n),
+    };
+    Ok(CfsMode::External(
+        crate::handoff::external::ExternalSettings {
+            url,
+            token: token.filter(|t| !t.is_empty()),
+            ca_pem,
+            timeout,
+        },
+    ))
+}
+
 impl Config {
     pub fn resolve(s: Settings) -> Result<Config, ConfigError> {
+        let cfs = resolve_cfs(&s)?;
         let advertise_url = validate_advertise_url(
             s.advertise_url
                 .as_deref()
@@ -296,6 +403,7 @@ impl Config {
             },
         };
         Ok(Config {
+            cfs,
             power,
             artifacts,
             cache_dir: data_dir.join("cache"),

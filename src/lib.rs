@@ -41,8 +41,9 @@ pub struct Backends {
     pub store: Arc<dyn Store>,
     pub power: Arc<dyn PowerDriver>,
     pub artifacts: Arc<dyn artifacts::ArtifactSource>,
-    /// Where booted nodes are handed for configuration (`none` for now).
-    pub handoff: Arc<dyn handoff::ConfigHandoff>,
+    /// Where booted nodes are handed for configuration; `None` is the built-in CFS (which
+    /// lives in the App, so it is made there).
+    pub handoff: Option<Arc<dyn handoff::ConfigHandoff>>,
 }
 
 impl Backends {
@@ -60,7 +61,7 @@ impl Backends {
         Ok(Backends {
             store: Arc::new(store),
             artifacts,
-            handoff: Arc::new(handoff::NoHandoff),
+            handoff: open_handoff(&config.cfs)?,
             power: Arc::new(RedfishDriver::new(RedfishDriverSettings {
                 timeout: config.power.bmc_timeout,
                 connect_timeout: config.power.bmc_timeout.min(Duration::from_secs(5)),
@@ -70,6 +71,18 @@ impl Backends {
             })),
         })
     }
+}
+
+/// The configuration handoff the settings choose (`None`: the built-in CFS).
+fn open_handoff(c: &config::CfsMode) -> anyhow::Result<Option<Arc<dyn handoff::ConfigHandoff>>> {
+    Ok(match c {
+        config::CfsMode::None => Some(Arc::new(handoff::NoHandoff)),
+        config::CfsMode::Builtin => None,
+        config::CfsMode::External(s) => Some(Arc::new(
+            handoff::external::ExternalCfs::new(s.clone())
+                .context("cannot set up the external CFS client")?,
+        )),
+    })
 }
 
 /// A running appliance.
@@ -118,6 +131,7 @@ pub async fn start(
         },
         cache,
         secret,
+        backends.handoff.clone(),
     );
     let router = api::router(
         app.clone(),
@@ -252,7 +266,7 @@ fn spawn_bos_operators(
         app: app.clone(),
         store: app.store.clone(),
         driver: backends.power.clone(),
-        handoff: backends.handoff.clone(),
+        handoff: app.handoff(),
         period: config.bos_poll,
         concurrency: config.power.bmc_global_concurrency.max(1),
     };

@@ -8,6 +8,7 @@
 pub mod artifacts;
 pub mod bos_v2;
 pub mod bss;
+pub mod cfs_v3;
 pub mod extract;
 pub mod hsm;
 pub mod native;
@@ -43,6 +44,7 @@ pub fn router(app: Arc<App>, metrics: PrometheusHandle, max_body_bytes: usize) -
         .nest("/apis/smd/hsm/v2", hsm::routes())
         .nest("/apis/power-control/v1", pcs::routes())
         .nest("/apis/bos", bos_v2::routes())
+        .nest("/apis/cfs", cfs_v3::routes())
         .nest("/apis/rackboot/v1", native::routes())
         .nest("/artifacts", artifacts::routes())
         .nest("/apis/bss/boot/v1", bss.clone())

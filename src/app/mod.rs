@@ -9,6 +9,7 @@ pub mod artifacts;
 pub mod boot_index;
 pub mod bos;
 pub mod bss;
+pub mod cfs;
 pub mod endpoint_access;
 pub mod images;
 pub mod inventory;
@@ -85,6 +86,11 @@ pub struct App {
     pub(crate) artifacts: Arc<crate::artifacts::cache::ArtifactCache>,
     pub(crate) timeline: timeline::Timeline,
     pub(crate) bos_pokes: bos::BosPokes,
+    /// The built-in CFS (served at `/apis/cfs/v3` when it is the handoff).
+    pub(crate) cfs: Arc<cfs::Cfs>,
+    /// Where BOS hands booted nodes for configuration.
+    pub(crate) handoff: Arc<dyn crate::handoff::ConfigHandoff>,
+    pub(crate) cfs_builtin: bool,
 }
 
 impl App {
@@ -93,7 +99,16 @@ impl App {
         settings: AppSettings,
         artifacts: Arc<crate::artifacts::cache::ArtifactCache>,
         artifact_secret: Arc<[u8]>,
+        handoff: Option<Arc<dyn crate::handoff::ConfigHandoff>>,
     ) -> Arc<App> {
+        let bos_pokes = bos::BosPokes::default();
+        let cfs = Arc::new(cfs::Cfs::new(
+            store.clone(),
+            vec![bos_pokes.status.clone(), bos_pokes.configuration.clone()],
+        ));
+        let cfs_builtin = handoff.is_none();
+        let handoff = handoff
+            .unwrap_or_else(|| Arc::new(crate::handoff::builtin::BuiltinHandoff(cfs.clone())));
         Arc::new(App {
             boot: BootIndexCache::new(store.clone(), artifact_secret.clone()),
             artifact_secret,
@@ -106,7 +121,10 @@ impl App {
             power: Arc::default(),
             pokes: Pokes::default(),
             reports: Reports::default(),
-            bos_pokes: bos::BosPokes::default(),
+            bos_pokes,
+            cfs,
+            handoff,
+            cfs_builtin,
         })
     }
 
@@ -136,6 +154,15 @@ impl App {
 
     pub fn record_boot_event(&self, node: &crate::model::Xname, event: timeline::BootEvent) {
         self.timeline.record(node, event);
+    }
+
+    /// The built-in CFS, if it is the configuration handoff.
+    pub fn builtin_cfs(&self) -> Option<&Arc<cfs::Cfs>> {
+        self.cfs_builtin.then_some(&self.cfs)
+    }
+
+    pub fn handoff(&self) -> Arc<dyn crate::handoff::ConfigHandoff> {
+        self.handoff.clone()
     }
 
     pub fn pokes(&self) -> &Pokes {

@@ -4,15 +4,20 @@
 //!
 //! [`ConfigHandoff`] is what the BOS operators need from CFS: prepare nodes before power-on,
 //! ask for their desired configuration to be applied, and read back each node's view.
-//! This file ships [`NoHandoff`] (`none`: no configuration service, so a node that booted
-//! the right artifacts is configured by definition); the CFS issue adds the built-in and
-//! external CSM CFS implementations behind the same trait.
+//! Three implementations, chosen by the `cfs` setting:
+//! - [`NoHandoff`] (`none`): no configuration service, so a node that booted the right
+//!   artifacts is configured by definition;
+//! - [`builtin::BuiltinHandoff`] (`builtin`, the default): rackboot's own `/apis/cfs/v3`;
+//! - [`external::ExternalCfs`] (`external`): a CSM CFS over HTTP, called exactly as BOS does.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 
 use crate::model::boot_plan::ConfigView;
+
+pub mod builtin;
+pub mod external;
 
 /// A CFS call that failed; the message names the endpoint and the cause.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,6 +48,12 @@ pub trait ConfigHandoff: Send + Sync + 'static {
         &self,
         desired: &[(String, String)],
     ) -> Result<HashMap<String, ConfigView>, HandoffError>;
+    /// Whether the service knows the configuration `name` (`None`: it cannot say).
+    async fn configuration_exists(&self, _name: &str) -> Result<Option<bool>, HandoffError> {
+        Ok(None)
+    }
+    /// What this handoff is, for messages ("the built-in CFS", "CFS at https://…").
+    fn describe(&self) -> String;
 }
 
 /// No configuration service: every node reports exactly the configuration BOS wants, and
@@ -51,6 +62,10 @@ pub struct NoHandoff;
 
 #[async_trait]
 impl ConfigHandoff for NoHandoff {
+    fn describe(&self) -> String {
+        "no configuration service (cfs = none)".into()
+    }
+
     async fn prepare(&self, _: &[String], _: &str, _: &str) -> Result<(), HandoffError> {
         Ok(())
     }

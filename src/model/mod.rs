@@ -10,6 +10,7 @@
 pub mod boot_component;
 pub mod boot_plan;
 pub mod bootparams;
+pub mod cfs;
 pub mod component;
 pub mod component_endpoint;
 pub mod ethernet;

@@ -12,6 +12,7 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 
+use crate::model::cfs::{CfsComponent, CfsConfiguration};
 use crate::model::power::{PowerTask, Transition};
 use crate::model::{
     BootArtifacts, BootComponent, BootParams, Component, ComponentEndpoint, EthernetInterface,
@@ -250,4 +251,26 @@ pub trait Store: Send + Sync + 'static {
     async fn get_tenant(&self, name: &str) -> StoreResult<Option<Tenant>>;
     async fn put_tenant(&self, t: &Tenant) -> StoreResult<()>;
     async fn delete_tenant(&self, name: &str) -> StoreResult<bool>;
+
+    // --- built-in CFS: components (compare-and-set, as for BOS components) and configurations
+    /// All components, sorted by id.
+    async fn list_cfs_components(&self) -> StoreResult<Vec<Versioned<CfsComponent>>>;
+    /// The components with these ids (missing ones are left out), sorted by id.
+    async fn get_cfs_components(&self, ids: &[String])
+    -> StoreResult<Vec<Versioned<CfsComponent>>>;
+    /// Create or replace, whatever their generation (API PUT).
+    async fn put_cfs_components(&self, components: &[CfsComponent]) -> StoreResult<()>;
+    /// Compare-and-set: write each component only if its stored generation is still the one
+    /// it was read at (generation 0: only if it does not exist yet). Returns the ids that
+    /// were not written.
+    async fn update_cfs_components(
+        &self,
+        components: &[Versioned<CfsComponent>],
+    ) -> StoreResult<Vec<String>>;
+    async fn delete_cfs_component(&self, id: &str) -> StoreResult<bool>;
+    /// Sorted by name.
+    async fn list_cfs_configurations(&self) -> StoreResult<Vec<CfsConfiguration>>;
+    async fn get_cfs_configuration(&self, name: &str) -> StoreResult<Option<CfsConfiguration>>;
+    async fn put_cfs_configuration(&self, c: &CfsConfiguration) -> StoreResult<()>;
+    async fn delete_cfs_configuration(&self, name: &str) -> StoreResult<bool>;
 }

@@ -18,6 +18,7 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 
 use super::{BootWrite, DiscoveryWrite, EndpointAccess, Store, StoreError, StoreResult, Versioned};
+use crate::model::cfs::{CfsComponent, CfsConfiguration};
 use crate::model::power::{PowerTask, Transition};
 use crate::model::{
     BootArtifacts, BootComponent, BootParams, Component, ComponentEndpoint, EthernetInterface,
@@ -33,6 +34,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (2, include_str!("../../migrations/sqlite/0002_power.sql")),
     (3, include_str!("../../migrations/sqlite/0003_bos.sql")),
+    (4, include_str!("../../migrations/sqlite/0004_cfs.sql")),
 ];
 
 #[derive(Clone)]
@@ -1142,6 +1144,131 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await
             .map_err(backend("delete tenant"))?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn list_cfs_components(&self) -> StoreResult<Vec<Versioned<CfsComponent>>> {
+        let what = "CFS components";
+        let rows = sqlx::query("SELECT doc, gen FROM cfs_components ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend(what))?;
+        rows.iter()
+            .map(|r| {
+                Ok(Versioned {
+                    value: decode(what, &r.get::<String, _>(0))?,
+                    generation: r.get(1),
+                })
+            })
+            .collect()
+    }
+
+    async fn get_cfs_components(
+        &self,
+        ids: &[String],
+    ) -> StoreResult<Vec<Versioned<CfsComponent>>> {
+        let what = "CFS components";
+        let mut out: Vec<Versioned<CfsComponent>> = Vec::new();
+        for chunk in ids.chunks(5000) {
+            let rows = sqlx::query(
+                "SELECT doc, gen FROM cfs_components WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            )
+            .bind(encode(&chunk))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend(what))?;
+            for r in rows {
+                out.push(Versioned {
+                    value: decode(what, &r.get::<String, _>(0))?,
+                    generation: r.get(1),
+                });
+            }
+        }
+        out.sort_by(|a, b| a.value.id.cmp(&b.value.id));
+        Ok(out)
+    }
+
+    async fn put_cfs_components(&self, components: &[CfsComponent]) -> StoreResult<()> {
+        for chunk in components.chunks(5000) {
+            sqlx::query("INSERT INTO cfs_components (id, gen, doc) SELECT json_extract(value, '$.id'), 1, value FROM json_each(?1) WHERE true ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, gen = cfs_components.gen + 1")
+                .bind(encode(&chunk))
+                .execute(&self.pool)
+                .await
+                .map_err(backend("put CFS components"))?;
+        }
+        Ok(())
+    }
+
+    async fn update_cfs_components(
+        &self,
+        components: &[Versioned<CfsComponent>],
+    ) -> StoreResult<Vec<String>> {
+        let mut conflicts = Vec::new();
+        for chunk in components.chunks(5000) {
+            let items: Vec<serde_json::Value> = chunk
+                .iter()
+                .map(|v| serde_json::json!({"gen": v.generation, "doc": v.value}))
+                .collect();
+            // As for BOS components: the update fires only where the generation still
+            // matches (a new row is generation 0 + 1); the rows written come back.
+            let written: Vec<String> = sqlx::query_scalar("INSERT INTO cfs_components (id, gen, doc) SELECT json_extract(value, '$.doc.id'), json_extract(value, '$.gen') + 1, json_extract(value, '$.doc') FROM json_each(?1) WHERE true ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, gen = cfs_components.gen + 1 WHERE cfs_components.gen + 1 = excluded.gen RETURNING id")
+                .bind(serde_json::Value::Array(items).to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend("update CFS components"))?;
+            let written: std::collections::HashSet<String> = written.into_iter().collect();
+            conflicts.extend(
+                chunk
+                    .iter()
+                    .filter(|v| !written.contains(&v.value.id))
+                    .map(|v| v.value.id.clone()),
+            );
+        }
+        Ok(conflicts)
+    }
+
+    async fn delete_cfs_component(&self, id: &str) -> StoreResult<bool> {
+        let r = sqlx::query("DELETE FROM cfs_components WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend("delete CFS component"))?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn list_cfs_configurations(&self) -> StoreResult<Vec<CfsConfiguration>> {
+        self.docs(
+            "CFS configurations",
+            "SELECT doc FROM cfs_configurations ORDER BY name",
+        )
+        .await
+    }
+
+    async fn get_cfs_configuration(&self, name: &str) -> StoreResult<Option<CfsConfiguration>> {
+        self.doc(
+            "CFS configuration",
+            "SELECT doc FROM cfs_configurations WHERE name = ?",
+            name,
+        )
+        .await
+    }
+
+    async fn put_cfs_configuration(&self, c: &CfsConfiguration) -> StoreResult<()> {
+        sqlx::query("INSERT INTO cfs_configurations (name, doc) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET doc = excluded.doc")
+            .bind(&c.name)
+            .bind(encode(c))
+            .execute(&self.pool)
+            .await
+            .map_err(backend("put CFS configuration"))?;
+        Ok(())
+    }
+
+    async fn delete_cfs_configuration(&self, name: &str) -> StoreResult<bool> {
+        let r = sqlx::query("DELETE FROM cfs_configurations WHERE name = ?")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(backend("delete CFS configuration"))?;
         Ok(r.rows_affected() > 0)
     }
 }

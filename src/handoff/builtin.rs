@@ -1,0 +1,103 @@
+//! The built-in handoff: BOS talks to rackboot's own CFS (`app::cfs`) in-process, with the
+//! same writes BOS makes to a CSM CFS (reference bss-hsm-cfs-pcs.md §4.4). Handing a node
+//! over creates its CFS component if needed, standing in for CFS's hardware sync.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::{ConfigHandoff, HandoffError};
+use crate::app::cfs::Cfs;
+use crate::model::boot_plan::ConfigView;
+use crate::model::cfs::{ComponentFilter, ComponentPatch};
+
+pub struct BuiltinHandoff(pub Arc<Cfs>);
+
+fn failed(call: &str) -> impl FnOnce(crate::app::AppError) -> HandoffError + '_ {
+    move |e| HandoffError(format!("built-in CFS {call}: {e}"))
+}
+
+impl BuiltinHandoff {
+    async fn hand(
+        &self,
+        ids: &[String],
+        configuration: &str,
+        session: &str,
+        prepare: bool,
+    ) -> Result<(), HandoffError> {
+        let patch = ComponentPatch {
+            enabled: Some(!prepare),
+            desired_config: Some(configuration.to_string()),
+            tags: Some([("bos_session".to_string(), session.to_string())].into()),
+            state: prepare.then(Vec::new),
+            ..Default::default()
+        };
+        let filter = ComponentFilter {
+            ids: Some(ids.to_vec()),
+            ..Default::default()
+        };
+        self.0
+            .patch_where(&patch, &filter, true)
+            .await
+            .map_err(failed("update of components"))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ConfigHandoff for BuiltinHandoff {
+    fn describe(&self) -> String {
+        "the built-in CFS".into()
+    }
+
+    async fn prepare(
+        &self,
+        ids: &[String],
+        configuration: &str,
+        session: &str,
+    ) -> Result<(), HandoffError> {
+        self.hand(ids, configuration, session, true).await
+    }
+
+    async fn configure(
+        &self,
+        ids: &[String],
+        configuration: &str,
+        session: &str,
+    ) -> Result<(), HandoffError> {
+        self.hand(ids, configuration, session, false).await
+    }
+
+    async fn status(
+        &self,
+        desired: &[(String, String)],
+    ) -> Result<HashMap<String, ConfigView>, HandoffError> {
+        let ids: Vec<String> = desired.iter().map(|(id, _)| id.clone()).collect();
+        let views = self
+            .0
+            .views(&ids)
+            .await
+            .map_err(failed("read of components"))?;
+        Ok(views
+            .into_iter()
+            .map(|(id, v)| {
+                (
+                    id,
+                    ConfigView {
+                        desired_config: v.desired_config,
+                        status: v.status.to_string(),
+                    },
+                )
+            })
+            .collect())
+    }
+
+    async fn configuration_exists(&self, name: &str) -> Result<Option<bool>, HandoffError> {
+        self.0
+            .configuration_exists(name)
+            .await
+            .map(Some)
+            .map_err(failed("read of configurations"))
+    }
+}
