@@ -211,6 +211,7 @@ impl Cfs {
                 }
             }
             if batch.is_empty() {
+                pending.clear();
                 break;
             }
             let conflicts = self.store.update_cfs_components(&batch).await?;

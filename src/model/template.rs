@@ -68,6 +68,21 @@ fn yes() -> bool {
     true
 }
 
+impl SessionTemplate {
+    /// The configuration a boot set's nodes get (bos.md §6.3): none without `enable_cfs`,
+    /// else the boot set's own, else the template's, else none (`""`).
+    pub fn configuration_for(&self, bs: &BootSet) -> String {
+        if !self.enable_cfs {
+            return String::new();
+        }
+        bs.cfs
+            .as_ref()
+            .and_then(|c| c.configuration.clone())
+            .or_else(|| self.cfs.as_ref().and_then(|c| c.configuration.clone()))
+            .unwrap_or_default()
+    }
+}
+
 pub const ARCHES: &[&str] = &["X86", "ARM", "Other", "Unknown"];
 
 /// The name pattern shared by templates, sessions and boot sets:

@@ -15,7 +15,7 @@
 
 mod node;
 
-pub use node::{Behaviour, NodePhase, Pacing, SimNode, SimNodeConfig, SimNodeStatus};
+pub use node::{Behaviour, ConfigAgent, NodePhase, Pacing, SimNode, SimNodeConfig, SimNodeStatus};
 
 use redfish::sim::{SimBmc, SimFleet};
 
@@ -28,6 +28,7 @@ pub struct SimLabConfig {
     pub http: reqwest::Client,
     pub behaviour: Behaviour,
     pub report: bool,
+    pub config_agent: ConfigAgent,
     pub pacing: Pacing,
 }
 
@@ -39,6 +40,7 @@ impl SimLabConfig {
             http,
             behaviour: Behaviour::Normal,
             report: true,
+            config_agent: ConfigAgent::Apply,
             pacing: Pacing::default(),
         }
     }
@@ -88,6 +90,7 @@ impl SimLab {
                     http: cfg.http.clone(),
                     behaviour: cfg.behaviour,
                     report: cfg.report,
+                    config_agent: cfg.config_agent,
                     pacing: cfg.pacing,
                 }));
             }

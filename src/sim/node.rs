@@ -23,6 +23,14 @@
 //!   counted and its text kept in [`SimNodeStatus`], which tests read or await.
 //!
 //! A node spawned while its system is already On boots at once, as if just powered on.
+//!
+//! After reporting, a node can also act as its own **configuration agent** (the
+//! [`ConfigAgent`] knob): like cfs-state-reporter it PATCHes its CFS component
+//! (`/apis/cfs/v3/components/{xname}`) to `enabled: true`, then, standing in for the CFS
+//! batcher and its Ansible run, reads its desired layers (`config_details=true`) and reports
+//! each pending one with `state_append` — `applied`, or `failed` with the error count raised
+//! as a failed CFS session would, until CFS says `configured` or `failed`. A 404 (no CFS
+//! component, or no built-in CFS) ends the agent quietly: there is nothing to configure.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -63,6 +71,29 @@ impl Behaviour {
     }
 }
 
+/// What a node does about its configuration once it has booted and reported.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ConfigAgent {
+    /// Apply every layer of its desired configuration and report them applied.
+    #[default]
+    Apply = 0,
+    /// Report its first pending layer failed, attempt after attempt, until CFS gives up.
+    Fail = 1,
+    /// Leave configuration alone (no CFS traffic at all).
+    Off = 2,
+}
+
+impl ConfigAgent {
+    fn from_u8(v: u8) -> ConfigAgent {
+        match v {
+            1 => ConfigAgent::Fail,
+            2 => ConfigAgent::Off,
+            _ => ConfigAgent::Apply,
+        }
+    }
+}
+
 /// Timing and retry limits. The defaults suit tests: quick retries, bounded effort.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pacing {
@@ -80,6 +111,11 @@ pub struct Pacing {
     pub report_tries: u32,
     /// Per HTTP request, body included.
     pub request_timeout: Duration,
+    /// Wait between configuration-agent rounds (a layer reported, or the component not
+    /// enabled yet).
+    pub config_retry: Duration,
+    /// Configuration-agent rounds per boot.
+    pub config_tries: u32,
 }
 
 impl Default for Pacing {
@@ -91,6 +127,8 @@ impl Default for Pacing {
             report_retry: Duration::from_secs(1),
             report_tries: 30,
             request_timeout: Duration::from_secs(30),
+            config_retry: Duration::from_millis(100),
+            config_tries: 100,
         }
     }
 }
@@ -112,6 +150,8 @@ pub struct SimNodeConfig {
     /// Initial value of the [`SimNode::set_report`] knob: act like bos-reporter. When false
     /// the node leaves only boot evidence (its script and artifact fetches).
     pub report: bool,
+    /// Initial value of the [`SimNode::set_config_agent`] knob.
+    pub config_agent: ConfigAgent,
     pub pacing: Pacing,
 }
 
@@ -132,6 +172,7 @@ impl SimNodeConfig {
             http,
             behaviour: Behaviour::Normal,
             report: true,
+            config_agent: ConfigAgent::Apply,
             pacing: Pacing::default(),
         }
     }
@@ -185,6 +226,12 @@ pub struct SimNodeStatus {
     pub last_report_status: Option<u16>,
     /// The token the newest report carried.
     pub last_reported_token: Option<String>,
+    /// Configuration layers reported applied (`state_append` answered 2xx).
+    pub layers_applied: u64,
+    /// Configuration layers reported failed.
+    pub layers_failed: u64,
+    /// The CFS `configuration_status` the agent last read.
+    pub configuration_status: Option<String>,
     pub errors: u64,
     /// The newest failure, kept after later successes.
     pub last_error: Option<String>,
@@ -194,6 +241,7 @@ pub struct SimNodeStatus {
 struct Shared {
     behaviour: AtomicU8,
     report: AtomicBool,
+    config_agent: AtomicU8,
     status: watch::Sender<SimNodeStatus>,
 }
 
@@ -256,6 +304,7 @@ impl SimNode {
         let shared = Arc::new(Shared {
             behaviour: AtomicU8::new(cfg.behaviour as u8),
             report: AtomicBool::new(cfg.report),
+            config_agent: AtomicU8::new(cfg.config_agent as u8),
             status: watch::Sender::new(SimNodeStatus::default()),
         });
         let power = cfg.bmc.power_events(cfg.system);
@@ -336,6 +385,18 @@ impl SimNode {
     /// the next boot comes up.
     pub fn set_report(&self, on: bool) {
         self.inner.shared.report.store(on, Ordering::Relaxed);
+    }
+
+    pub fn config_agent(&self) -> ConfigAgent {
+        ConfigAgent::from_u8(self.inner.shared.config_agent.load(Ordering::Relaxed))
+    }
+
+    /// What the node does about configuration after its next boot.
+    pub fn set_config_agent(&self, a: ConfigAgent) {
+        self.inner
+            .shared
+            .config_agent
+            .store(a as u8, Ordering::Relaxed);
     }
 
     /// An OS that ignores ACPI: forwards to [`SimBmc::set_ignore_graceful`], so it applies
@@ -430,7 +491,129 @@ impl Node {
             Behaviour::WrongArtifacts => format!("{}-wrong", token.as_deref().unwrap_or("none")),
             _ => token.unwrap_or_default(),
         };
-        self.report(&xname, &token).await;
+        if !self.report(&xname, &token).await {
+            return;
+        }
+        let agent = ConfigAgent::from_u8(self.shared.config_agent.load(Ordering::Relaxed));
+        if agent != ConfigAgent::Off {
+            self.configure(&xname, agent).await;
+        }
+    }
+
+    /// The configuration agent: enable the component, then report pending layers until
+    /// CFS's status is final. Every failure is status; a 404 ends it quietly.
+    async fn configure(&self, xname: &str, agent: ConfigAgent) {
+        let path = format!("/apis/cfs/v3/components/{xname}");
+        let mut enabled = false;
+        for round in 0..self.pacing.config_tries {
+            if round > 0 {
+                tokio::time::sleep(self.pacing.config_retry).await;
+            }
+            if !enabled {
+                match self
+                    .cfs_patch(&path, serde_json::json!({"enabled": true}))
+                    .await
+                {
+                    Ok(Some(_)) => enabled = true,
+                    Ok(None) => return,
+                    Err(e) => {
+                        self.shared.fail(format!("cfs enable {xname}: {e}"));
+                        continue;
+                    }
+                }
+            }
+            let comp = match self.cfs_get(&format!("{path}?config_details=true")).await {
+                Ok(Some(c)) => c,
+                Ok(None) => return,
+                Err(e) => {
+                    self.shared.fail(format!("cfs read {xname}: {e}"));
+                    continue;
+                }
+            };
+            let status = comp["configuration_status"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            self.shared
+                .update(|s| s.configuration_status = Some(status.clone()));
+            if status != "pending" {
+                return;
+            }
+            if comp["enabled"] == serde_json::json!(false) {
+                continue;
+            }
+            let pending = comp["desired_state"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|l| l["status"] == "pending")
+                .cloned();
+            let Some(layer) = pending else {
+                continue;
+            };
+            let failed = agent == ConfigAgent::Fail;
+            let mut body = serde_json::json!({"state_append": {
+                "clone_url": layer["clone_url"], "playbook": layer["playbook"],
+                "commit": layer["commit"], "session_name": "sim-node-agent",
+                "status": if failed { "failed" } else { "applied" },
+            }});
+            if failed {
+                body["error_count"] =
+                    serde_json::json!(comp["error_count"].as_i64().unwrap_or(0) + 1);
+            }
+            match self.cfs_patch(&path, body).await {
+                Ok(Some(_)) => self.shared.update(|s| {
+                    if failed {
+                        s.layers_failed += 1;
+                    } else {
+                        s.layers_applied += 1;
+                    }
+                }),
+                Ok(None) => return,
+                Err(e) => self.shared.fail(format!("cfs report {xname}: {e}")),
+            }
+        }
+        self.shared.fail(format!(
+            "configuration agent gave up after {} rounds",
+            self.pacing.config_tries
+        ));
+    }
+
+    /// A CFS PATCH: the answer's JSON, `None` on a 404, else an error naming the status.
+    async fn cfs_patch(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<Option<serde_json::Value>, String> {
+        let req = self.http.patch(self.url(path)).json(&body);
+        self.cfs_call(req).await
+    }
+
+    async fn cfs_get(&self, path: &str) -> Result<Option<serde_json::Value>, String> {
+        let req = self.http.get(self.url(path));
+        self.cfs_call(req).await
+    }
+
+    async fn cfs_call(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<Option<serde_json::Value>, String> {
+        let resp = req
+            .timeout(self.pacing.request_timeout)
+            .send()
+            .await
+            .map_err(|e| crate::errors::chain(&e))?;
+        let status = resp.status();
+        let text = resp.text().await.map_err(|e| crate::errors::chain(&e))?;
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(format!("{status}: {}", snippet(&text)));
+        }
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| format!("unreadable answer: {e}"))
     }
 
     /// Fetch scripts until one boots, then its artifacts. Returns the kernel line booted, or
@@ -496,7 +679,7 @@ impl Node {
 
     /// The PATCH bos-reporter sends, retried: backoff on connection errors and 5xx, a
     /// steady `report_retry` after a 4xx, until a 2xx or `report_tries` attempts.
-    async fn report(&self, xname: &str, token: &str) {
+    async fn report(&self, xname: &str, token: &str) -> bool {
         let url = self.url(&format!("/apis/bos/v2/components/{xname}"));
         let body = serde_json::json!({"id": xname, "actual_state": {"bss_token": token}});
         let mut backoff = self.pacing.report_backoff;
@@ -524,7 +707,7 @@ impl Node {
                         }
                     });
                     if status.is_success() {
-                        return;
+                        return true;
                     }
                     self.shared
                         .fail(format!("report {xname}: {status}: {}", snippet(&text)));
@@ -545,6 +728,7 @@ impl Node {
             }
             backoff = (backoff * 2).min(self.pacing.report_retry);
         }
+        false
     }
 
     /// GET a script: the body of a 2xx, else an error naming the status.
@@ -767,6 +951,7 @@ mod tests {
             shared: Arc::new(Shared {
                 behaviour: AtomicU8::new(0),
                 report: AtomicBool::new(true),
+                config_agent: AtomicU8::new(0),
                 status: watch::Sender::new(SimNodeStatus::default()),
             }),
             http: reqwest::Client::new(),

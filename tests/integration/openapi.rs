@@ -111,6 +111,12 @@ impl Spec {
         BOS.get_or_init(|| Spec::load("bos-openapi.yaml"))
     }
 
+    /// The CFS spec, loaded once and shared by every test.
+    pub fn cfs() -> &'static Spec {
+        static CFS: OnceLock<Spec> = OnceLock::new();
+        CFS.get_or_init(|| Spec::load("cfs-openapi.yaml"))
+    }
+
     /// Parse a spec from YAML text; `name` is only used in messages.
     pub fn from_yaml(name: &str, text: &str) -> Spec {
         let yaml: serde_yaml::Value =
@@ -600,6 +606,18 @@ pub fn assert_valid(method: &str, path: &str, status: u16, body: &Value) {
     if let Err(errs) = Spec::bos().check(method, path, status, body) {
         panic!(
             "{} {path} answered {status} with a body that violates the BOS OpenAPI spec:\n  - {}\nbody:\n{}",
+            method.to_ascii_uppercase(),
+            errs.join("\n  - "),
+            serde_json::to_string_pretty(body).unwrap_or_default()
+        );
+    }
+}
+
+/// The same for a CFS response against the CFS spec.
+pub fn assert_cfs_valid(method: &str, path: &str, status: u16, body: &Value) {
+    if let Err(errs) = Spec::cfs().check(method, path, status, body) {
+        panic!(
+            "{} {path} answered {status} with a body that violates the CFS OpenAPI spec:\n  - {}\nbody:\n{}",
             method.to_ascii_uppercase(),
             errs.join("\n  - "),
             serde_json::to_string_pretty(body).unwrap_or_default()

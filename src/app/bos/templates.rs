@@ -188,6 +188,24 @@ impl App {
                     f.warnings.push(m);
                 }
             }
+            let cfg = t.configuration_for(bs);
+            if !cfg.is_empty() && operation != "shutdown" {
+                let handoff = self.handoff();
+                match handoff.configuration_exists(&cfg).await {
+                    Ok(Some(true)) => {}
+                    Ok(Some(false)) => f.warnings.push(at(format!(
+                        "configuration '{cfg}' does not exist in {}; its nodes will fail configuration",
+                        handoff.describe()
+                    ))),
+                    Ok(None) => f.warnings.push(at(format!(
+                        "configuration '{cfg}' will not be applied: {}",
+                        handoff.describe()
+                    ))),
+                    Err(e) => f.warnings.push(at(format!(
+                        "cannot check configuration '{cfg}': {e}"
+                    ))),
+                }
+            }
             if operation == "boot" || operation == "reboot" {
                 if bs.kind != "s3" {
                     f.errors.push(at(format!(

@@ -40,28 +40,38 @@ impl Operator for Configuration {
             .iter()
             .map(|c| (c.id.clone(), c.desired_state.configuration.clone()))
             .collect();
-        let views = match ctx.handoff.status(&desired).await {
-            Ok(v) => v,
-            Err(e) => return serde_json::json!({"error": e.to_string()}),
-        };
-        let mut groups: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-        for c in &configuring {
-            let wanted = &c.desired_state.configuration;
-            if views.get(&c.id).is_none_or(|v| &v.desired_config != wanted) {
-                groups
-                    .entry((wanted.clone(), c.session.clone()))
-                    .or_default()
-                    .push(c.id.clone());
-            }
-        }
         let mut errors = std::collections::HashMap::new();
         let mut handed = 0;
-        for ((cfg, session), ids) in groups {
-            match ctx.handoff.configure(&ids, &cfg, &session).await {
-                Ok(()) => handed += ids.len(),
-                Err(e) => {
-                    for id in ids {
-                        errors.insert(id, e.to_string());
+        match ctx.handoff.status(&desired).await {
+            // The service cannot be asked: the reason is each waiting node's error, and
+            // the next pass tries again.
+            Err(e) => {
+                for c in &configuring {
+                    errors.insert(
+                        c.id.clone(),
+                        format!("configuration status unavailable: {e}"),
+                    );
+                }
+            }
+            Ok(views) => {
+                let mut groups: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+                for c in &configuring {
+                    let wanted = &c.desired_state.configuration;
+                    if views.get(&c.id).is_none_or(|v| &v.desired_config != wanted) {
+                        groups
+                            .entry((wanted.clone(), c.session.clone()))
+                            .or_default()
+                            .push(c.id.clone());
+                    }
+                }
+                for ((cfg, session), ids) in groups {
+                    match ctx.handoff.configure(&ids, &cfg, &session).await {
+                        Ok(()) => handed += ids.len(),
+                        Err(e) => {
+                            for id in ids {
+                                errors.insert(id, format!("configuration handoff: {e}"));
+                            }
+                        }
                     }
                 }
             }

@@ -157,15 +157,7 @@ impl SessionSetup {
                     .await
                     .map_err(|e| format!("boot set '{bs_name}': {e}"))?
             };
-            let configuration = if !t.enable_cfs {
-                String::new()
-            } else {
-                bs.cfs
-                    .as_ref()
-                    .and_then(|c| c.configuration.clone())
-                    .or_else(|| t.cfs.as_ref().and_then(|c| c.configuration.clone()))
-                    .unwrap_or_default()
-            };
+            let configuration = t.configuration_for(bs);
             for x in nodes {
                 out.insert(x, (artifacts.clone(), configuration.clone()));
             }

@@ -9,7 +9,8 @@ use chrono::Utc;
 use futures::StreamExt;
 
 use super::BosContext;
-use crate::model::boot_plan::{PowerReading, Waits, plan_status};
+use crate::model::BootComponent;
+use crate::model::boot_plan::{ConfigView, PowerReading, Waits, plan_status};
 use crate::operators::Operator;
 
 pub struct Status(pub BosContext);
@@ -75,10 +76,28 @@ impl Operator for Status {
                 )
             })
             .collect();
-        let config = match ctx.handoff.status(&desired).await {
-            Ok(c) => c,
+        // Without the configuration service's view, every node's configuration counts as
+        // still pending (nothing is failed or disabled for an outage), and nodes waiting
+        // on configuration carry the reason as their error until the service answers.
+        let (config, config_error) = match ctx.handoff.status(&desired).await {
+            Ok(c) => (c, None),
             Err(e) => {
-                return serde_json::json!({"error": format!("configuration status: {e}")});
+                let pending = desired
+                    .iter()
+                    .map(|(id, cfg)| {
+                        (
+                            id.clone(),
+                            ConfigView {
+                                desired_config: cfg.clone(),
+                                status: "pending".into(),
+                            },
+                        )
+                    })
+                    .collect();
+                (
+                    pending,
+                    Some(format!("configuration status unavailable: {e}")),
+                )
             }
         };
         let waits = Waits {
@@ -87,33 +106,35 @@ impl Operator for Status {
             max_boot_wait: chrono::Duration::from_std(opts.max_boot_wait).unwrap_or_default(),
         };
         let now = Utc::now();
-        let mut plans = HashMap::new();
-        for v in &comps {
-            let c = &v.value;
+        let plan = |c: &BootComponent| -> Option<BootComponent> {
             let reading = readings
                 .get(&c.id)
                 .cloned()
                 .unwrap_or(PowerReading::Unavailable("not read".into()));
-            if let Some(next) = plan_status(c, &reading, config.get(&c.id), waits, now) {
-                plans.insert(c.id.clone(), next);
+            let next = plan_status(c, &reading, config.get(&c.id), waits, now);
+            let Some(why) = &config_error else {
+                return next;
+            };
+            let mut n = next.unwrap_or_else(|| c.clone());
+            if n.enabled && n.status.phase == "configuring" && n.error.is_empty() {
+                n.error = why.clone();
             }
-        }
-        let ids: HashSet<String> = plans.keys().cloned().collect();
+            (n != *c).then_some(n)
+        };
+        let ids: HashSet<String> = comps
+            .iter()
+            .filter(|v| plan(&v.value).is_some())
+            .map(|v| v.value.id.clone())
+            .collect();
         let changed = ids.len();
         // Re-plan on fresh data if a component changed since it was read.
         let result = ctx
-            .update(&ids, |c| {
-                let reading = readings
-                    .get(&c.id)
-                    .cloned()
-                    .unwrap_or(PowerReading::Unavailable("not read".into()));
-                match plan_status(c, &reading, config.get(&c.id), waits, now) {
-                    Some(next) if c.enabled => {
-                        *c = next;
-                        true
-                    }
-                    _ => false,
+            .update(&ids, |c| match plan(c) {
+                Some(next) if c.enabled => {
+                    *c = next;
+                    true
                 }
+                _ => false,
             })
             .await;
         let unavailable = readings
@@ -122,7 +143,8 @@ impl Operator for Status {
             .count();
         match result {
             Ok(w) => {
-                serde_json::json!({"enabled": comps.len(), "changed": changed, "written": w.len(), "power_unavailable": unavailable})
+                serde_json::json!({"enabled": comps.len(), "changed": changed, "written": w.len(),
+                    "power_unavailable": unavailable, "configuration_error": config_error})
             }
             Err(e) => super::store_error(&e),
         }
