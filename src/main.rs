@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         .expect("tokio runtime");
     let result = rt.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve(args).await,
+            Command::Serve(args) => serve(*args).await,
             other => rackboot::cli::run_client(other).await,
         }
     });

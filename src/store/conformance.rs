@@ -116,7 +116,9 @@ pub async fn cfs_records(s: &dyn Store) {
         "a stale generation is refused"
     );
     let b = CfsComponent::new("x1c0s0b0n1");
-    s.put_cfs_components(&[b.clone()]).await.unwrap();
+    s.put_cfs_components(std::slice::from_ref(&b))
+        .await
+        .unwrap();
     let all = s.list_cfs_components().await.unwrap();
     assert_eq!(all.len(), 2);
     assert_eq!(all[0].value.desired_config, "site");
