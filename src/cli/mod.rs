@@ -9,6 +9,7 @@
 pub mod bmc;
 pub mod bos;
 pub mod bss;
+pub mod cfs;
 pub mod client;
 pub mod demo;
 pub mod hsm;
@@ -39,7 +40,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the appliance (HTTP API and boot plane)
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Boot, reboot and shut down simulated nodes on an in-process appliance (nothing to
     /// install)
     Demo(demo::DemoArgs),
@@ -59,6 +60,8 @@ pub enum Command {
     Images(ClientArgs<images::ImagesCommand>),
     /// Boot Orchestration Service (BOS v2): session templates, sessions, components, options
     Bos(bos::BosArgs),
+    /// Configuration Framework Service (built-in /apis/cfs/v3)
+    Cfs(cfs::CfsArgs),
     /// Simulators for labs, demos and benchmarks (no hardware needed)
     #[command(subcommand)]
     Sim(sim::SimCommand),
@@ -112,6 +115,10 @@ pub async fn run_client(cmd: Command) -> anyhow::Result<()> {
                 c.command,
             )
             .await
+        }
+        Command::Cfs(a) => {
+            let c = a.client;
+            cfs::run(&Client::new(&c.url), c.format, c.command).await
         }
     }
 }

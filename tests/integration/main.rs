@@ -5,8 +5,10 @@
 mod artifacts;
 mod bos;
 mod bss;
+mod cfs;
 mod cli;
 mod cli_bos;
+mod cli_cfs;
 mod common;
 mod hsm;
 mod openapi;
