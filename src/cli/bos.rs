@@ -21,17 +21,17 @@
 //! `--format json` (stdout then carries a single JSON document, `{session, status}`).
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use clap::Subcommand;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use reqwest::Method;
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::{Map, Value, json};
 
-use super::output::{Format, field, json as to_json, table};
+use super::client::{api_path, with_query};
+use super::output::{Format, as_array, done, field, json as to_json, kv, read_doc, table};
 use super::{Client, ClientArgs, split_list};
 
 /// Where the appliance serves the BOS v2 API (the spec's `/v2/...` paths live below it).
@@ -275,39 +275,14 @@ fn with_tenant(c: &Client, tenant: Option<&str>) -> anyhow::Result<Client> {
     }
 }
 
-/// `/apis/bos/v2/<segments>`, each segment percent-encoded (names are user input).
-fn path(segments: &[&str]) -> String {
-    let mut p = BASE.to_string();
-    for s in segments {
-        p.push('/');
-        for b in s.bytes() {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                p.push(b as char);
-            } else {
-                p.push_str(&format!("%{b:02X}"));
-            }
-        }
-    }
-    p
-}
-
-/// `path?query`, leaving out the `?` when there is no query.
-fn with_query(path: String, pairs: &[(&str, String)]) -> String {
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        q.append_pair(k, v);
-    }
-    let q = q.finish();
-    if q.is_empty() {
-        path
-    } else {
-        format!("{path}?{q}")
-    }
-}
-
 async fn delete(c: &Client, path: &str) -> anyhow::Result<()> {
     c.send::<Value>(Method::DELETE, path, None).await?;
     Ok(())
+}
+
+/// `/apis/bos/v2/<segments>`, each segment percent-encoded.
+fn path(segments: &[&str]) -> String {
+    api_path(BASE, segments)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -467,41 +442,9 @@ fn print_template(format: Format, t: &Value) {
     );
 }
 
-/// A JSON or YAML document from a file, or from stdin for `-`; it must be an object.
-fn read_doc(file: &Path) -> anyhow::Result<Value> {
-    let text = if file == Path::new("-") {
-        std::io::read_to_string(std::io::stdin()).context("cannot read stdin")?
-    } else {
-        std::fs::read_to_string(file)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
-    };
-    let v = parse_doc(&text, file.extension().is_some_and(|e| e == "json"))
-        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    if !v.is_object() {
-        anyhow::bail!("{}: expected a JSON or YAML object", file.display());
-    }
-    Ok(v)
-}
-
-/// JSON if it parses as JSON, YAML otherwise (the error is the JSON one for `.json` files).
-fn parse_doc(text: &str, is_json: bool) -> Result<Value, String> {
-    match serde_json::from_str(text) {
-        Ok(v) => Ok(v),
-        Err(e) if is_json => Err(format!("not valid JSON: {e}")),
-        Err(_) => serde_yaml::from_str(text).map_err(|e| format!("not valid JSON or YAML: {e}")),
-    }
-}
-
 fn saved(format: Format, v: &Value, msg: &str) {
     match format {
         Format::Json => println!("{}", to_json(v)),
-        Format::Table => println!("{msg}"),
-    }
-}
-
-fn done(format: Format, msg: &str) {
-    match format {
-        Format::Json => println!("{}", to_json(&json!({ "result": msg }))),
         Format::Table => println!("{msg}"),
     }
 }
@@ -662,10 +605,6 @@ fn print_session(s: &Value) {
         ),
     ];
     println!("{}", table(&["FIELD", "VALUE"], rows));
-}
-
-fn kv(k: &str, v: String) -> Vec<String> {
-    vec![k.to_string(), v]
 }
 
 /// A session's progress as node counts, from its extended status document.
@@ -1273,10 +1212,6 @@ pub fn parse_interval(s: &str) -> Result<Duration, String> {
     }
 }
 
-fn as_array(v: &Value) -> &[Value] {
-    v.as_array().map(Vec::as_slice).unwrap_or_default()
-}
-
 /// At most `max` characters, with `…` when cut.
 fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -1289,7 +1224,9 @@ fn truncate(s: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::output::parse_doc;
     use clap::Parser;
+    use std::path::Path;
 
     use super::*;
     use crate::cli::{Cli, Command};
@@ -1763,7 +1700,7 @@ mod tests {
             "/apis/bos/v2/sessiontemplates/a%20b%2Fc%3Fd"
         );
         assert_eq!(
-            with_query(path(&["sessions"]), &[]),
+            with_query::<&str>(path(&["sessions"]), &[]),
             "/apis/bos/v2/sessions"
         );
         assert_eq!(

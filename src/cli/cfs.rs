@@ -26,15 +26,15 @@
 //! or `external` the appliance answers 404 saying where configuration goes instead, and
 //! that is what the CLI prints.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Subcommand;
 use reqwest::Method;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::output::{Format, field, json as to_json, table};
+use super::client::{api_path, with_query};
+use super::output::{Format, as_array, done, field, json as to_json, kv, read_doc, table};
 use super::{Client, ClientArgs, split_list};
 
 /// Where the appliance serves the built-in CFS (the spec's `/v3/...` paths live below it).
@@ -157,36 +157,6 @@ pub async fn run(c: &Client, format: Format, cmd: CfsCommand) -> anyhow::Result<
     }
 }
 
-/// `/apis/cfs/v3/<segments>`, each segment percent-encoded (names are user input).
-fn path(segments: &[&str]) -> String {
-    let mut p = BASE.to_string();
-    for s in segments {
-        p.push('/');
-        for b in s.bytes() {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                p.push(b as char);
-            } else {
-                p.push_str(&format!("%{b:02X}"));
-            }
-        }
-    }
-    p
-}
-
-/// `path?query`, leaving out the `?` when there is no query.
-fn with_query(path: String, pairs: &[(String, String)]) -> String {
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        q.append_pair(k, v);
-    }
-    let q = q.finish();
-    if q.is_empty() {
-        path
-    } else {
-        format!("{path}?{q}")
-    }
-}
-
 /// The query that asks for the page a list's `next` describes: its parameters, strings
 /// as they are and anything else (the `limit`) as JSON text.
 pub fn next_query(next: &Map<String, Value>) -> Vec<(String, String)> {
@@ -232,19 +202,9 @@ async fn list_all(
     }
 }
 
-fn as_array(v: &Value) -> &[Value] {
-    v.as_array().map(Vec::as_slice).unwrap_or_default()
-}
-
-fn done(format: Format, msg: &str) {
-    match format {
-        Format::Json => println!("{}", to_json(&json!({ "result": msg }))),
-        Format::Table => println!("{msg}"),
-    }
-}
-
-fn kv(k: &str, v: String) -> Vec<String> {
-    vec![k.to_string(), v]
+/// `/apis/cfs/v3/<segments>`, each segment percent-encoded.
+fn path(segments: &[&str]) -> String {
+    api_path(BASE, segments)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -415,27 +375,6 @@ pub fn configuration_body(
         body.insert("description".into(), d.into());
     }
     Ok(Value::Object(body))
-}
-
-/// A JSON or YAML document from a file, or from stdin for `-`; it must be an object.
-fn read_doc(file: &Path) -> anyhow::Result<Value> {
-    let text = if file == Path::new("-") {
-        std::io::read_to_string(std::io::stdin()).context("cannot read stdin")?
-    } else {
-        std::fs::read_to_string(file)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
-    };
-    let is_json = file.extension().is_some_and(|e| e == "json");
-    let v: Value = match serde_json::from_str(&text) {
-        Ok(v) => v,
-        Err(e) if is_json => anyhow::bail!("{}: not valid JSON: {e}", file.display()),
-        Err(_) => serde_yaml::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{}: not valid JSON or YAML: {e}", file.display()))?,
-    };
-    if !v.is_object() {
-        anyhow::bail!("{}: expected a JSON or YAML object", file.display());
-    }
-    Ok(v)
 }
 
 /// A configuration: a heading, then its layers in order (`#` is the index the server's

@@ -7,6 +7,36 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+/// `base/<segments>`, each segment percent-encoded (names are user input).
+pub fn api_path(base: &str, segments: &[&str]) -> String {
+    let mut p = base.to_string();
+    for s in segments {
+        p.push('/');
+        for b in s.bytes() {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                p.push(b as char);
+            } else {
+                p.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    p
+}
+
+/// `path?query`, leaving out the `?` when there is no query.
+pub fn with_query<K: AsRef<str>>(path: String, pairs: &[(K, String)]) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        q.append_pair(k.as_ref(), v);
+    }
+    let q = q.finish();
+    if q.is_empty() {
+        path
+    } else {
+        format!("{path}?{q}")
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("cannot reach rackboot at {url}: {cause}")]

@@ -1,4 +1,5 @@
-//! Output for humans (tables) or programs (`--format json`).
+//! Output for humans (tables) or programs (`--format json`), and the documents commands
+//! read (`--file`: JSON or YAML).
 
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
@@ -39,5 +40,49 @@ pub fn field(v: &serde_json::Value, key: &str) -> String {
             .collect::<Vec<_>>()
             .join(","),
         Some(other) => other.to_string(),
+    }
+}
+
+/// A one-line outcome: the message, or `{"result": msg}` with `--format json`.
+pub fn done(format: Format, msg: &str) {
+    match format {
+        Format::Json => println!("{}", json(&serde_json::json!({ "result": msg }))),
+        Format::Table => println!("{msg}"),
+    }
+}
+
+/// A FIELD/VALUE table row.
+pub fn kv(k: &str, v: String) -> Vec<String> {
+    vec![k.to_string(), v]
+}
+
+/// The items of a JSON array (none if it is not one).
+pub fn as_array(v: &serde_json::Value) -> &[serde_json::Value] {
+    v.as_array().map(Vec::as_slice).unwrap_or_default()
+}
+
+/// A JSON or YAML document from a file, or from stdin for `-`; it must be an object.
+pub fn read_doc(file: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    use anyhow::Context;
+    let text = if file == std::path::Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).context("cannot read stdin")?
+    } else {
+        std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
+    };
+    let v = parse_doc(&text, file.extension().is_some_and(|e| e == "json"))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    if !v.is_object() {
+        anyhow::bail!("{}: expected a JSON or YAML object", file.display());
+    }
+    Ok(v)
+}
+
+/// JSON if it parses as JSON, YAML otherwise (the error is the JSON one for `.json` files).
+pub fn parse_doc(text: &str, is_json: bool) -> Result<serde_json::Value, String> {
+    match serde_json::from_str(text) {
+        Ok(v) => Ok(v),
+        Err(e) if is_json => Err(format!("not valid JSON: {e}")),
+        Err(_) => serde_yaml::from_str(text).map_err(|e| format!("not valid JSON or YAML: {e}")),
     }
 }
