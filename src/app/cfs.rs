@@ -83,6 +83,20 @@ fn parse_patch(v: Value, what: &str) -> AppResult<ComponentPatch> {
     Ok(p)
 }
 
+/// CFS's `next`: the query that was asked, with the page size and the last key read, or
+/// null on the last page.
+fn next_page(query: Map<String, Value>, limit: usize, last: Option<&str>, more: bool) -> Value {
+    match last {
+        Some(last) if more => {
+            let mut q = query;
+            q.insert("limit".into(), json!(limit));
+            q.insert("after_id".into(), json!(last));
+            Value::Object(q)
+        }
+        _ => Value::Null,
+    }
+}
+
 fn not_found(id: &str) -> AppError {
     AppError::not_found(format!("Component {id} could not be found"))
 }
@@ -273,15 +287,7 @@ impl Cfs {
             }
             out.push(c);
         }
-        let next = match out.last() {
-            Some(last) if more => {
-                let mut q = query;
-                q.insert("limit".into(), json!(limit));
-                q.insert("after_id".into(), json!(last.id));
-                Value::Object(q)
-            }
-            _ => Value::Null,
-        };
+        let next = next_page(query, limit, out.last().map(|c| c.id.as_str()), more);
         let comps: Vec<Value> = out.iter().map(|c| Self::render(c, &configs, d)).collect();
         Ok(json!({"components": comps, "next": next}))
     }
@@ -549,15 +555,7 @@ impl Cfs {
             }
             out.push(c);
         }
-        let next = match out.last() {
-            Some(last) if more => {
-                let mut q = query;
-                q.insert("limit".into(), json!(limit));
-                q.insert("after_id".into(), json!(last.name));
-                Value::Object(q)
-            }
-            _ => Value::Null,
-        };
+        let next = next_page(query, limit, out.last().map(|c| c.name.as_str()), more);
         Ok(json!({"configurations": out, "next": next}))
     }
 

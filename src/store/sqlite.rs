@@ -147,6 +147,86 @@ impl SqliteStore {
         doc.map(|d| decode(what, &d)).transpose()
     }
 
+    /// Every row of a versioned table (`doc`, `gen`), optionally filtered, in id order.
+    async fn versioned<T: DeserializeOwned>(
+        &self,
+        what: &'static str,
+        sql: &'static str,
+    ) -> StoreResult<Vec<Versioned<T>>> {
+        let rows = sqlx::query(sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend(what))?;
+        rows.iter()
+            .map(|r| {
+                Ok(Versioned {
+                    value: decode(what, &r.get::<String, _>(0))?,
+                    generation: r.get(1),
+                })
+            })
+            .collect()
+    }
+
+    /// The rows of a versioned table with these ids (`sql` binds a JSON array of ids),
+    /// in id order.
+    async fn versioned_by_ids<T: DeserializeOwned>(
+        &self,
+        what: &'static str,
+        sql: &'static str,
+        ids: &[String],
+        id_of: impl Fn(&T) -> &str,
+    ) -> StoreResult<Vec<Versioned<T>>> {
+        let mut out: Vec<Versioned<T>> = Vec::new();
+        for chunk in ids.chunks(5000) {
+            let rows = sqlx::query(sql)
+                .bind(encode(&chunk))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend(what))?;
+            for r in rows {
+                out.push(Versioned {
+                    value: decode(what, &r.get::<String, _>(0))?,
+                    generation: r.get(1),
+                });
+            }
+        }
+        out.sort_by(|a, b| id_of(&a.value).cmp(id_of(&b.value)));
+        Ok(out)
+    }
+
+    /// Compare-and-set through `sql`, an upsert over a JSON array of `{gen, doc}` that
+    /// writes only where the generation still matches and returns the ids it wrote.
+    /// Returns the ids that were not written.
+    async fn compare_and_set<T: Serialize>(
+        &self,
+        op: &'static str,
+        sql: &'static str,
+        items: &[Versioned<T>],
+        id_of: impl Fn(&T) -> &str,
+    ) -> StoreResult<Vec<String>> {
+        let mut conflicts = Vec::new();
+        for chunk in items.chunks(5000) {
+            let docs: Vec<serde_json::Value> = chunk
+                .iter()
+                .map(|v| serde_json::json!({"gen": v.generation, "doc": v.value}))
+                .collect();
+            let written: Vec<String> = sqlx::query_scalar(sql)
+                .bind(serde_json::Value::Array(docs).to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend(op))?;
+            let written: std::collections::HashSet<String> = written.into_iter().collect();
+            conflicts.extend(
+                chunk
+                    .iter()
+                    .map(|v| id_of(&v.value))
+                    .filter(|id| !written.contains(*id))
+                    .map(String::from),
+            );
+        }
+        Ok(conflicts)
+    }
+
     async fn docs<T: DeserializeOwned>(
         &self,
         what: &'static str,
@@ -825,24 +905,19 @@ impl Store for SqliteStore {
         &self,
         enabled_only: bool,
     ) -> StoreResult<Vec<Versioned<BootComponent>>> {
-        let what = "BOS components";
-        let sql = if enabled_only {
-            "SELECT doc, gen FROM boot_components WHERE enabled = 1 ORDER BY id"
-        } else {
-            "SELECT doc, gen FROM boot_components ORDER BY id"
-        };
-        let rows = sqlx::query(sql)
-            .fetch_all(&self.pool)
+        if enabled_only {
+            self.versioned(
+                "BOS components",
+                "SELECT doc, gen FROM boot_components WHERE enabled = 1 ORDER BY id",
+            )
             .await
-            .map_err(backend(what))?;
-        rows.iter()
-            .map(|r| {
-                Ok(Versioned {
-                    value: decode(what, &r.get::<String, _>(0))?,
-                    generation: r.get(1),
-                })
-            })
-            .collect()
+        } else {
+            self.versioned(
+                "BOS components",
+                "SELECT doc, gen FROM boot_components ORDER BY id",
+            )
+            .await
+        }
     }
 
     async fn get_boot_component(&self, id: &str) -> StoreResult<Option<Versioned<BootComponent>>> {
@@ -865,25 +940,13 @@ impl Store for SqliteStore {
         &self,
         ids: &[String],
     ) -> StoreResult<Vec<Versioned<BootComponent>>> {
-        let what = "BOS components";
-        let mut out: Vec<Versioned<BootComponent>> = Vec::new();
-        for chunk in ids.chunks(5000) {
-            let rows = sqlx::query(
-                "SELECT doc, gen FROM boot_components WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
-            )
-            .bind(encode(&chunk))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend(what))?;
-            for r in rows {
-                out.push(Versioned {
-                    value: decode(what, &r.get::<String, _>(0))?,
-                    generation: r.get(1),
-                });
-            }
-        }
-        out.sort_by(|a, b| a.value.id.cmp(&b.value.id));
-        Ok(out)
+        self.versioned_by_ids(
+            "BOS components",
+            "SELECT doc, gen FROM boot_components WHERE id IN (SELECT value FROM json_each(?))",
+            ids,
+            |c: &BootComponent| c.id.as_str(),
+        )
+        .await
     }
 
     async fn put_boot_components(&self, components: &[BootComponent]) -> StoreResult<()> {
@@ -902,29 +965,15 @@ impl Store for SqliteStore {
         &self,
         components: &[Versioned<BootComponent>],
     ) -> StoreResult<Vec<String>> {
-        let op = "update BOS components";
-        let mut conflicts = Vec::new();
-        for chunk in components.chunks(5000) {
-            let items: Vec<serde_json::Value> = chunk
-                .iter()
-                .map(|v| serde_json::json!({"gen": v.generation, "doc": v.value}))
-                .collect();
-            // One upsert whose update only fires where the generation still matches; the
-            // rows it wrote come back, so the rest are the conflicts.
-            let written: Vec<String> = sqlx::query_scalar("INSERT INTO boot_components (id, gen, enabled, doc) SELECT json_extract(value, '$.doc.id'), json_extract(value, '$.gen') + 1, json_extract(value, '$.doc.enabled'), json_extract(value, '$.doc') FROM json_each(?1) WHERE true ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, enabled = excluded.enabled, gen = boot_components.gen + 1 WHERE boot_components.gen + 1 = excluded.gen RETURNING id")
-                .bind(serde_json::Value::Array(items).to_string())
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend(op))?;
-            let written: std::collections::HashSet<String> = written.into_iter().collect();
-            conflicts.extend(
-                chunk
-                    .iter()
-                    .filter(|v| !written.contains(&v.value.id))
-                    .map(|v| v.value.id.clone()),
-            );
-        }
-        Ok(conflicts)
+        // One upsert whose update only fires where the generation still matches; the rows
+        // it wrote come back, so the rest are the conflicts.
+        self.compare_and_set(
+            "update BOS components",
+            "INSERT INTO boot_components (id, gen, enabled, doc) SELECT json_extract(value, '$.doc.id'), json_extract(value, '$.gen') + 1, json_extract(value, '$.doc.enabled'), json_extract(value, '$.doc') FROM json_each(?1) WHERE true ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, enabled = excluded.enabled, gen = boot_components.gen + 1 WHERE boot_components.gen + 1 = excluded.gen RETURNING id",
+            components,
+            |c: &BootComponent| c.id.as_str(),
+        )
+        .await
     }
 
     async fn delete_boot_component(&self, id: &str) -> StoreResult<bool> {
@@ -1148,44 +1197,24 @@ impl Store for SqliteStore {
     }
 
     async fn list_cfs_components(&self) -> StoreResult<Vec<Versioned<CfsComponent>>> {
-        let what = "CFS components";
-        let rows = sqlx::query("SELECT doc, gen FROM cfs_components ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend(what))?;
-        rows.iter()
-            .map(|r| {
-                Ok(Versioned {
-                    value: decode(what, &r.get::<String, _>(0))?,
-                    generation: r.get(1),
-                })
-            })
-            .collect()
+        self.versioned(
+            "CFS components",
+            "SELECT doc, gen FROM cfs_components ORDER BY id",
+        )
+        .await
     }
 
     async fn get_cfs_components(
         &self,
         ids: &[String],
     ) -> StoreResult<Vec<Versioned<CfsComponent>>> {
-        let what = "CFS components";
-        let mut out: Vec<Versioned<CfsComponent>> = Vec::new();
-        for chunk in ids.chunks(5000) {
-            let rows = sqlx::query(
-                "SELECT doc, gen FROM cfs_components WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
-            )
-            .bind(encode(&chunk))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend(what))?;
-            for r in rows {
-                out.push(Versioned {
-                    value: decode(what, &r.get::<String, _>(0))?,
-                    generation: r.get(1),
-                });
-            }
-        }
-        out.sort_by(|a, b| a.value.id.cmp(&b.value.id));
-        Ok(out)
+        self.versioned_by_ids(
+            "CFS components",
+            "SELECT doc, gen FROM cfs_components WHERE id IN (SELECT value FROM json_each(?))",
+            ids,
+            |c: &CfsComponent| c.id.as_str(),
+        )
+        .await
     }
 
     async fn put_cfs_components(&self, components: &[CfsComponent]) -> StoreResult<()> {
@@ -1203,28 +1232,14 @@ impl Store for SqliteStore {
         &self,
         components: &[Versioned<CfsComponent>],
     ) -> StoreResult<Vec<String>> {
-        let mut conflicts = Vec::new();
-        for chunk in components.chunks(5000) {
-            let items: Vec<serde_json::Value> = chunk
-                .iter()
-                .map(|v| serde_json::json!({"gen": v.generation, "doc": v.value}))
-                .collect();
-            // As for BOS components: the update fires only where the generation still
-            // matches (a new row is generation 0 + 1); the rows written come back.
-            let written: Vec<String> = sqlx::query_scalar("INSERT INTO cfs_components (id, gen, doc) SELECT json_extract(value, '$.doc.id'), json_extract(value, '$.gen') + 1, json_extract(value, '$.doc') FROM json_each(?1) WHERE true ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, gen = cfs_components.gen + 1 WHERE cfs_components.gen + 1 = excluded.gen RETURNING id")
-                .bind(serde_json::Value::Array(items).to_string())
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend("update CFS components"))?;
-            let written: std::collections::HashSet<String> = written.into_iter().collect();
-            conflicts.extend(
-                chunk
-                    .iter()
-                    .filter(|v| !written.contains(&v.value.id))
-                    .map(|v| v.value.id.clone()),
-            );
-        }
-        Ok(conflicts)
+        // As for BOS components; a new row is generation 0 + 1.
+        self.compare_and_set(
+            "update CFS components",
+            "INSERT INTO cfs_components (id, gen, doc) SELECT json_extract(value, '$.doc.id'), json_extract(value, '$.gen') + 1, json_extract(value, '$.doc') FROM json_each(?1) WHERE true ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, gen = cfs_components.gen + 1 WHERE cfs_components.gen + 1 = excluded.gen RETURNING id",
+            components,
+            |c: &CfsComponent| c.id.as_str(),
+        )
+        .await
     }
 
     async fn delete_cfs_component(&self, id: &str) -> StoreResult<bool> {
