@@ -13,7 +13,8 @@
 #   bash bench/session.sh                  # 10,000 nodes
 #   NODES=1000 bash bench/session.sh       # a quick check
 #
-# Knobs (environment): NODES (10000), LATENCY_MS (20), BOS_POLL_MS (1000: every BOS
+# Knobs (environment): NODES (10000), CFS_LAYERS (0: no configuration; N: a built-in CFS
+# configuration of N layers that every node applies and reports after booting), LATENCY_MS (20), BOS_POLL_MS (1000: every BOS
 # operator runs at least this often; BOS itself polls every 15 s), GLOBAL_CAP (1000 requests
 # in flight to all BMCs) and BMC_CAP (2 per BMC), both rackboot's defaults, PER_SIM (5000
 # BMCs per simulator process), OUT (target/bench-session: server and simulator logs, the
@@ -154,9 +155,19 @@ json.dump({"version": "1.0", "created": "2026-11-25", "artifacts": [
      "type": "application/vnd.cray.image.initrd"}]}, open(f"{img}/manifest.json", "w"))
 call("POST", f"{HSM}/groups", {"label": "bench", "description": "bench/session.sh",
                                "members": {"ids": nodes}})
-call("PUT", f"{BOS}/sessiontemplates/bench", {"enable_cfs": False, "boot_sets": {"compute": {
+# With CFS_LAYERS > 0 the template names a built-in CFS configuration of that many layers,
+# which every simulated node applies and reports (state_append) after it boots.
+layers = int(os.environ.get("CFS_LAYERS", "0"))
+template = {"enable_cfs": False}
+if layers:
+    call("PUT", "/apis/cfs/v3/configurations/bench", {"layers": [
+        {"name": f"layer{i}", "clone_url": f"https://vcs.example/layer{i}.git",
+         "playbook": "site.yml", "commit": f"{i:040x}"} for i in range(layers)]})
+    template = {"enable_cfs": True, "cfs": {"configuration": "bench"}}
+template["boot_sets"] = {"compute": {
     "type": "s3", "path": "s3://boot-images/bench/manifest.json", "node_groups": ["bench"],
-    "kernel_parameters": "console=ttyS0,115200"}}})
+    "kernel_parameters": "console=ttyS0,115200"}}
+call("PUT", f"{BOS}/sessiontemplates/bench", template)
 
 # 3. Let the background work discovery started settle: BOS components for every node, and the
 #    power monitor's pass over all BMCs (poked by discovery), so neither shares the session.

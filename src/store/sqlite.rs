@@ -86,9 +86,18 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Sorts and temporary tables in memory, not in temp files: a file needs a
+            // descriptor, and under a boot storm client sockets can take them all (seen at
+            // 10,000 nodes: "unable to open database file" from large sorted reads).
+            .pragma("temp_store", "memory");
+        // For the same reason every connection is opened here and kept for the store's
+        // life, rather than reopened on demand.
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .min_connections(4)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect_with(opts)
             .await
             .map_err(backend("open"))?;

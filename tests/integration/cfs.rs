@@ -649,3 +649,65 @@ async fn cfs_is_not_served_when_configuration_is_off() {
     assert_eq!(st, StatusCode::NOT_FOUND);
     assert!(v["detail"].as_str().unwrap().contains("cfs = none"), "{v}");
 }
+
+#[tokio::test]
+async fn cfs_v2_component_calls_of_cfs_state_reporter_work() {
+    let s = Server::start().await;
+    let (st, _) = cfs(
+        &s,
+        Method::PUT,
+        "/components/x1000c0s0b0n0",
+        Some(json!({"desired_config": "site", "enabled": false})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    let v2 = |method: Method, body: Option<Value>| {
+        let s = &s;
+        async move {
+            let path = "/apis/cfs/v2/components/x1000c0s0b0n0";
+            let (st, _, v) = s.call(method.clone(), path, body).await;
+            assert_cfs_valid(method.as_str(), path, st.as_u16(), &v);
+            (st, v)
+        }
+    };
+    // What the reporter sends when the node boots.
+    let (st, v) = v2(Method::PATCH, Some(json!({"state": [], "enabled": true}))).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["enabled"].clone(), v["desiredConfig"].clone()),
+        (json!(true), json!("site"))
+    );
+    // A failed layer, v2 style: the status rides on the commit.
+    let (st, v) = v2(
+        Method::PATCH,
+        Some(
+            json!({"stateAppend": {"cloneUrl": "https://vcs.example/base.git",
+            "playbook": "site.yml", "commit": format!("{A}_failed"), "sessionName": "s1"}}),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["state"][0]["commit"], format!("{A}_failed"));
+    let (_, c) = cfs(
+        &s,
+        Method::GET,
+        "/components/x1000c0s0b0n0?state_details=true",
+        None,
+    )
+    .await;
+    assert_eq!(c["state"][0]["commit"], A);
+    assert_eq!(c["state"][0]["status"], "failed");
+    assert_eq!(c["state"][0]["session_name"], "s1");
+    let (st, v) = v2(Method::GET, None).await;
+    assert_eq!(st, StatusCode::OK);
+    // CFS's rule: without a known desired configuration, any state counts as configured.
+    assert_eq!(v["configurationStatus"], "configured", "{v}");
+    let (st, _, _) = s
+        .call(
+            Method::PATCH,
+            "/apis/cfs/v2/components/x9",
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
