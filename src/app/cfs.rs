@@ -64,7 +64,18 @@ pub struct View {
 
 pub struct Cfs {
     store: Arc<dyn Store>,
-    changed: Vec<Activator>,
+    pokes: CfsPokes,
+}
+
+/// The BOS operators that read what this service says.
+#[derive(Clone, Default)]
+pub struct CfsPokes {
+    /// Reads every node's configuration status: poked by every write.
+    pub status: Activator,
+    /// Compares BOS's desired configuration with CFS's: poked only when a component's
+    /// desired configuration may have changed (node reports do not change it, and there
+    /// are many of them in a boot storm).
+    pub configuration: Activator,
 }
 
 fn parse_patch(v: Value, what: &str) -> AppResult<ComponentPatch> {
@@ -149,14 +160,15 @@ pub fn filter_from(
 }
 
 impl Cfs {
-    /// `changed`: the operators to poke after every component write.
-    pub fn new(store: Arc<dyn Store>, changed: Vec<Activator>) -> Cfs {
-        Cfs { store, changed }
+    pub fn new(store: Arc<dyn Store>, pokes: CfsPokes) -> Cfs {
+        Cfs { store, pokes }
     }
 
-    fn poke(&self) {
-        for a in &self.changed {
-            a.poke();
+    /// After a write; `desired` when a desired configuration may have changed.
+    fn poke(&self, desired: bool) {
+        self.pokes.status.poke();
+        if desired {
+            self.pokes.configuration.poke();
         }
     }
 
@@ -200,13 +212,15 @@ impl Cfs {
     {
         let mut pending: Vec<String> = ids.to_vec();
         let mut done = Vec::new();
+        let mut desired_changed = false;
         for _ in 0..CAS_ROUNDS {
             let current = self.store.get_cfs_components(&pending).await?;
             let found: HashSet<String> = current.iter().map(|v| v.value.id.clone()).collect();
             let mut batch = Vec::new();
             for v in current {
-                let mut c = v.value;
+                let mut c = v.value.clone();
                 if f(&mut c) {
+                    desired_changed |= c.desired_config != v.value.desired_config;
                     batch.push(Versioned {
                         value: c,
                         generation: v.generation,
@@ -217,6 +231,7 @@ impl Cfs {
                 for id in pending.iter().filter(|id| !found.contains(*id)) {
                     let mut c = CfsComponent::new(id);
                     if f(&mut c) {
+                        desired_changed |= !c.desired_config.is_empty();
                         batch.push(Versioned {
                             value: c,
                             generation: 0,
@@ -243,7 +258,7 @@ impl Cfs {
             pending = conflicts;
         }
         if !done.is_empty() {
-            self.poke();
+            self.poke(desired_changed);
         }
         if !pending.is_empty() {
             return Err(AppError::Conflict(format!(
@@ -319,7 +334,7 @@ impl Cfs {
         let p = parse_patch(body, "component")?;
         let c = cfs::from_put(id, &p, Utc::now());
         self.store.put_cfs_components(&[c]).await?;
-        self.poke();
+        self.poke(true);
         self.full(id).await
     }
 
@@ -340,7 +355,7 @@ impl Cfs {
 
     pub async fn delete_component(&self, id: &str) -> AppResult<()> {
         if self.store.delete_cfs_component(id).await? {
-            self.poke();
+            self.poke(true);
             Ok(())
         } else {
             Err(not_found(id))
@@ -362,7 +377,7 @@ impl Cfs {
             comps.push(cfs::from_put(&id, &p, now));
         }
         self.store.put_cfs_components(&comps).await?;
-        self.poke();
+        self.poke(true);
         let ids: Vec<&str> = comps.iter().map(|c| c.id.as_str()).collect();
         Ok(json!({"component_ids": ids}))
     }
@@ -622,7 +637,7 @@ impl Cfs {
         }
         c.last_updated = cfs::timestamp(Utc::now());
         self.store.put_cfs_configuration(&c).await?;
-        self.poke();
+        self.poke(false);
         Ok(c)
     }
 
@@ -632,7 +647,7 @@ impl Cfs {
         resolve_branches(&mut c).await?;
         c.last_updated = cfs::timestamp(Utc::now());
         self.store.put_cfs_configuration(&c).await?;
-        self.poke();
+        self.poke(false);
         Ok(c)
     }
 

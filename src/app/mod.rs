@@ -104,7 +104,10 @@ impl App {
         let bos_pokes = bos::BosPokes::default();
         let cfs = Arc::new(cfs::Cfs::new(
             store.clone(),
-            vec![bos_pokes.status.clone(), bos_pokes.configuration.clone()],
+            cfs::CfsPokes {
+                status: bos_pokes.status.clone(),
+                configuration: bos_pokes.configuration.clone(),
+            },
         ));
         let cfs_builtin = handoff.is_none();
         let handoff = handoff
