@@ -42,6 +42,9 @@ const IMAGE: &str = "demo-image";
 const BUCKET: &str = "boot-images";
 /// The session template the demo saves.
 const TEMPLATE: &str = "demo";
+/// The built-in CFS configuration the template names; the simulated nodes apply its layers
+/// themselves after they boot and report each one.
+const CONFIGURATION: &str = "demo-site";
 /// HSM's BMC registry.
 const ENDPOINTS: &str = "/apis/smd/hsm/v2/Inventory/RedfishEndpoints";
 /// How long a simulated BMC takes to go from PoweringOn to On (and PoweringOff to Off).
@@ -411,12 +414,25 @@ async fn discover(d: &Demo) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Save the `demo` session template (every node, the sample image, no CFS) and check it
-/// the way a boot would.
+/// Save the `demo-site` configuration (two layers) and the `demo` session template (every
+/// node, the sample image, that configuration), and check the template the way a boot would.
 async fn template(d: &Demo) -> anyhow::Result<()> {
+    let layers: Vec<Value> = [("base", "site.yml"), ("tuning", "tuning.yml")]
+        .iter()
+        .enumerate()
+        .map(|(i, (name, playbook))| {
+            json!({"name": name, "clone_url": format!("https://vcs.example/demo/{name}.git"),
+                   "playbook": playbook, "commit": format!("{:040x}", i + 1)})
+        })
+        .collect();
+    let n_layers = layers.len();
+    let cfg = json!({"description": "rackboot demo", "layers": layers});
+    let path = format!("/apis/cfs/v3/configurations/{CONFIGURATION}");
+    let _: Value = d.client.json(Method::PUT, &path, Some(&cfg)).await?;
     let body = json!({
         "description": format!("rackboot demo: {} simulated nodes", d.nodes.len()),
-        "enable_cfs": false,
+        "enable_cfs": true,
+        "cfs": {"configuration": CONFIGURATION},
         "boot_sets": {"compute": {
             "type": "s3",
             "path": d.manifest,
@@ -434,7 +450,8 @@ async fn template(d: &Demo) -> anyhow::Result<()> {
         anyhow::bail!("session template {TEMPLATE} is not valid: {valid}");
     }
     println!(
-        "session template {TEMPLATE} saved: {} nodes, image {IMAGE}, no CFS",
+        "session template {TEMPLATE} saved: {} nodes, image {IMAGE}, configuration {CONFIGURATION} \
+         ({n_layers} layers, which each node applies and reports to the built-in CFS after it boots)",
         d.nodes.len()
     );
     Ok(())
@@ -522,6 +539,13 @@ async fn nodes_table(d: &Demo, comps: &Value, booted: &[String]) -> anyhow::Resu
         .iter()
         .map(|n| n.status().boots_completed)
         .collect();
+    let cfs: Value = d
+        .client
+        .get(&format!(
+            "/apis/cfs/v3/components?ids={}",
+            d.nodes.join(",")
+        ))
+        .await?;
     println!();
     println!(
         "{}",
@@ -530,12 +554,13 @@ async fn nodes_table(d: &Demo, comps: &Value, booted: &[String]) -> anyhow::Resu
                 "NODE",
                 "POWER",
                 "BOS STATUS",
+                "CONFIGURATION",
                 "LAST ACTION",
                 "ACTUAL STATE",
                 "LAST BOOTED",
                 "BOOTS"
             ],
-            node_rows(&d.nodes, comps, &power, booted, &boots)
+            node_rows(&d.nodes, comps, &cfs, &power, booted, &boots)
         )
     );
     Ok(())
@@ -575,6 +600,7 @@ fn sampled_since(power: &Value, since: chrono::DateTime<chrono::Utc>) -> bool {
 fn node_rows(
     nodes: &[String],
     comps: &Value,
+    cfs: &Value,
     power: &Value,
     booted: &[String],
     boots: &[u64],
@@ -590,6 +616,11 @@ fn node_rows(
                 .find(|p| p["xname"] == x.as_str())
                 .map(|p| field(p, "powerState"))
                 .unwrap_or_default();
+            let config = cfs["components"]
+                .as_array()
+                .and_then(|l| l.iter().find(|c| c["id"] == x.as_str()))
+                .map(|c| field(c, "configuration_status"))
+                .unwrap_or_default();
             let actual = match field(&c["actual_state"]["boot_artifacts"], "kernel") {
                 k if k.is_empty() => "none".to_string(),
                 k => k,
@@ -598,6 +629,7 @@ fn node_rows(
                 x.clone(),
                 or_dash(p),
                 or_dash(field(&c["status"], "status")),
+                or_dash(config),
                 or_dash(last_action(c)),
                 actual,
                 or_dash(booted.get(i).cloned().unwrap_or_default()),
@@ -628,6 +660,8 @@ fn explore(d: &Demo) {
             "rackboot bos sessions create --template-name {TEMPLATE} --operation boot --watch --url {url}"
         ),
         format!("rackboot power status all --url {url}"),
+        format!("rackboot cfs components list --url {url}"),
+        format!("rackboot cfs components get {first} --state-details --url {url}"),
         format!("rackboot nodes timeline {first} --url {url}"),
         format!("curl {url}/apis/bos/v2/sessiontemplates/{TEMPLATE}"),
         format!("curl {url}/apis/smd/hsm/v2/State/Components"),
@@ -716,14 +750,17 @@ mod tests {
              "actual_state": {"boot_artifacts": {"kernel": "s3://b/k"}}},
         ]);
         let power = json!({"status": [{"xname": "x3000c0s0b0n0", "powerState": "on"}]});
+        let cfs =
+            json!({"components": [{"id": "x3000c0s0b0n0", "configuration_status": "configured"}]});
         let booted = ["s3://b/k".to_string(), String::new()];
         assert_eq!(
-            node_rows(&nodes, &comps, &power, &booted, &[2]),
+            node_rows(&nodes, &comps, &cfs, &power, &booted, &[2]),
             [
                 [
                     "x3000c0s0b0n0",
                     "on",
                     "stable",
+                    "configured",
                     "powering_on",
                     "s3://b/k",
                     "s3://b/k",
@@ -733,6 +770,7 @@ mod tests {
                     "x3000c0s1b0n0",
                     "-",
                     "stable",
+                    "-",
                     "powering_off_gracefully (failed)",
                     "none",
                     "-",

@@ -37,6 +37,9 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/sqlite/0004_cfs.sql")),
 ];
 
+/// Connections to the database file.
+const POOL_SIZE: u32 = 4;
+
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -91,11 +94,10 @@ impl SqliteStore {
             // descriptor, and under a boot storm client sockets can take them all (seen at
             // 10,000 nodes: "unable to open database file" from large sorted reads).
             .pragma("temp_store", "memory");
-        // For the same reason every connection is opened here and kept for the store's
-        // life, rather than reopened on demand.
+        // For the same reason connections are kept for the store's life, rather than
+        // closed when idle and reopened on demand.
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .min_connections(4)
+            .max_connections(POOL_SIZE)
             .idle_timeout(None)
             .max_lifetime(None)
             .connect_with(opts)
@@ -103,6 +105,13 @@ impl SqliteStore {
             .map_err(backend("open"))?;
         let store = SqliteStore { pool };
         store.migrate().await?;
+        // Open them all now, one after the other (several connections switching a new file
+        // to WAL at once get "database is locked").
+        let mut held = Vec::new();
+        for _ in 0..POOL_SIZE {
+            held.push(store.pool.acquire().await.map_err(backend("open"))?);
+        }
+        drop(held);
         Ok(store)
     }
 

@@ -551,10 +551,14 @@ fn cli_demo_runs_boot_reboot_shutdown() {
         out.contains("boot, reboot and shutdown of 3 nodes succeeded"),
         "{out}"
     );
-    // The node table: every node off after the shutdown, and booted twice.
+    // The node table: every node off after the shutdown, booted twice, and configured (by
+    // itself, through the built-in CFS) after each boot.
     let rows: Vec<&str> = out.lines().filter(|l| l.contains("c0s")).collect();
     assert_eq!(rows.len(), 3, "{out}");
     for r in rows {
-        assert!(r.contains(" off ") && r.contains(" 2 "), "{r}\n{out}");
+        assert!(
+            r.contains(" off ") && r.contains(" 2 ") && r.contains(" configured "),
+            "{r}\n{out}"
+        );
     }
 }
