@@ -41,7 +41,7 @@ RB_PORT=$(free_port); NG_PORT=$(free_port); S3_PORT=$(free_port)
 mkdir -p "$WORK/s3/boot-images"
 "$S3FS" --host 127.0.0.1 --port "$S3_PORT" --access-key bench --secret-key bench-secret "$WORK/s3" >/dev/null 2>&1 &
 S3_PID=$!
-"$BIN" serve --data-dir "$WORK/data" --listen "127.0.0.1:$RB_PORT" --advertise-url "http://10.0.0.1:8080" \
+"$BIN" serve --data-dir "$WORK/data" --listen "127.0.0.1:$RB_PORT" --advertise-url "http://10.0.0.1:8080" --tftp-listen off \
     --log-level warn --s3-endpoint "http://127.0.0.1:$S3_PORT" --s3-access-key bench --s3-secret-key bench-secret &
 RB_PID=$!
 export RACKBOOT_URL="http://127.0.0.1:$RB_PORT"

@@ -33,7 +33,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 RB_PORT=$(free_port)
 NG_PORT=$(free_port)
 
-"$BIN" serve --data-dir "$WORK/data" --listen "127.0.0.1:$RB_PORT" --advertise-url "http://10.0.0.1:8080" --log-level warn &
+"$BIN" serve --data-dir "$WORK/data" --listen "127.0.0.1:$RB_PORT" --advertise-url "http://10.0.0.1:8080" --tftp-listen off --log-level warn &
 RB_PID=$!
 export RACKBOOT_URL="http://127.0.0.1:$RB_PORT"
 for _ in $(seq 50); do curl -sf "$RACKBOOT_URL/healthz" >/dev/null && break; sleep 0.1; done

@@ -70,7 +70,7 @@ RB_PORT=$(free_port)
 export RACKBOOT_URL="http://127.0.0.1:$RB_PORT"
 
 # Nodes talk only to the base URL they are given, so the advertise URL is the same address.
-"$BIN" serve --data-dir "$WORK/data" --listen "127.0.0.1:$RB_PORT" --advertise-url "$RACKBOOT_URL" \
+"$BIN" serve --data-dir "$WORK/data" --listen "127.0.0.1:$RB_PORT" --advertise-url "$RACKBOOT_URL" --tftp-listen off \
     --log-level "${LOG_LEVEL:-info,rackboot::operators=debug,rackboot::operators::discovery=warn}" --bos-poll-ms "$BOS_POLL_MS" \
     --bmc-concurrency "$BMC_CAP" --bmc-global-concurrency "$GLOBAL_CAP" >"$WORK/server.log" 2>&1 &
 RB_PID=$!

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real peers that the integration tests talk to, into $REPO/.peers/.
-# Today: the sushy-tools Redfish emulator (fake driver) in a Python venv, and the s3s-fs S3
-# server (built with cargo into .peers/bin). bcrypt (a dependency of
+# Today: the sushy-tools Redfish emulator (fake driver) in a Python venv, the s3s-fs S3
+# server (built with cargo into .peers/bin), and Debian's TFTP clients and iPXE binaries (apt). bcrypt (a dependency of
 # sushy-tools: its SUSHY_EMULATOR_AUTH_FILE takes bcrypt htpasswd entries only) is pinned too, and
 # can hash a password: .peers/venv/bin/python -c 'import bcrypt; print(bcrypt.hashpw(b"pw", bcrypt.gensalt(4)).decode())'
 # Used by tests/integration/sushy.rs.
@@ -74,5 +74,28 @@ _s3s_main() {
     echo "$want" >"$repo/.peers/s3s-fs.version"
 }
 
+# Debian packages: the TFTP clients the TFTP tests drive (tftp-hpa, atftp; curl is usually
+# there) and the ipxe binaries the server serves. Installed with apt when one is missing
+# (needs root, or sudo without a password); then a no-op. (bench/tftp.sh adds tftpd-hpa, its
+# peer, itself: a package with a service is kept out of the test setup.)
+_apt_main() {
+    local missing=()
+    command -v tftp >/dev/null || missing+=(tftp-hpa)
+    command -v atftp >/dev/null || missing+=(atftp)
+    [ -f /usr/lib/ipxe/undionly.kpxe ] || missing+=(ipxe)
+    command -v curl >/dev/null || missing+=(curl)
+    if [ ${#missing[@]} -eq 0 ]; then
+        echo "peers: tftp-hpa, atftp, curl and ipxe already installed" >&2
+        return 0
+    fi
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo -n)
+    echo "peers: apt-get install ${missing[*]}" >&2
+    if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; then
+        "${sudo[@]}" apt-get update -q >&2 || return 1
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 || return 1
+    fi
+}
+
 # A subshell keeps `set -euo pipefail` and the helper's variables out of a sourcing shell.
-( set -euo pipefail; _peers_main "$@"; _s3s_main )
+( set -euo pipefail; _peers_main "$@"; _s3s_main; _apt_main )

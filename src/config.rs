@@ -101,6 +101,20 @@ pub struct Settings {
     /// Seconds a call to the external CFS may take [default: 20]
     #[arg(long, env = "RACKBOOT_CFS_TIMEOUT_SECS")]
     pub cfs_timeout_secs: Option<u64>,
+    /// Address the TFTP server (iPXE binaries) listens on, or "off" [default: 0.0.0.0:69]
+    #[arg(long, env = "RACKBOOT_TFTP_LISTEN")]
+    pub tftp_listen: Option<String>,
+    /// Directory the TFTP server serves [default: /usr/lib/ipxe when present, else
+    /// <data-dir>/ipxe/bin]
+    #[arg(long, env = "RACKBOOT_TFTP_ROOT")]
+    pub tftp_root: Option<PathBuf>,
+}
+
+/// The TFTP server's address and directory.
+#[derive(Debug, Clone)]
+pub struct TftpConfig {
+    pub listen: SocketAddr,
+    pub root: PathBuf,
 }
 
 /// The `cfs` setting.
@@ -150,6 +164,8 @@ impl Settings {
             cfs_token_file: self.cfs_token_file.or(other.cfs_token_file),
             cfs_ca_file: self.cfs_ca_file.or(other.cfs_ca_file),
             cfs_timeout_secs: self.cfs_timeout_secs.or(other.cfs_timeout_secs),
+            tftp_listen: self.tftp_listen.or(other.tftp_listen),
+            tftp_root: self.tftp_root.or(other.tftp_root),
         }
     }
 
@@ -207,6 +223,8 @@ pub struct Config {
     pub bos_poll: std::time::Duration,
     /// Where BOS hands booted nodes for configuration.
     pub cfs: CfsMode,
+    /// The TFTP server, unless off.
+    pub tftp: Option<TftpConfig>,
 }
 
 /// BMC traffic limits and power-operator timing.
@@ -402,8 +420,27 @@ impl Config {
                     .unwrap_or_else(|| data_dir.join("artifacts")),
             },
         };
+        let tftp = match s.tftp_listen.as_deref().unwrap_or("0.0.0.0:69").trim() {
+            "off" => None,
+            raw => Some(TftpConfig {
+                listen: raw.parse().map_err(|_| {
+                    ConfigError::Invalid(format!(
+                        "tftp_listen '{raw}' is not an IP:port such as 0.0.0.0:69 or [::]:69, or off"
+                    ))
+                })?,
+                root: s.tftp_root.clone().unwrap_or_else(|| {
+                    let debian = PathBuf::from("/usr/lib/ipxe");
+                    if debian.is_dir() {
+                        debian
+                    } else {
+                        data_dir.join("ipxe/bin")
+                    }
+                }),
+            }),
+        };
         Ok(Config {
             cfs,
+            tftp,
             power,
             artifacts,
             cache_dir: data_dir.join("cache"),

@@ -20,6 +20,7 @@ pub mod power;
 pub mod sim;
 pub mod store;
 pub mod telemetry;
+pub mod tftp;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -88,6 +89,8 @@ fn open_handoff(c: &config::CfsMode) -> anyhow::Result<Option<Arc<dyn handoff::C
 /// A running appliance.
 pub struct Running {
     pub local_addr: SocketAddr,
+    /// Where the TFTP server listens, unless it is off.
+    pub tftp_addr: Option<SocketAddr>,
     pub app: Arc<App>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -140,6 +143,30 @@ pub async fn start(
     );
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let (tftp, tftp_addr) =
+        match &config.tftp {
+            None => (None, None),
+            Some(t) => {
+                let sock = tokio::net::UdpSocket::bind(t.listen).await.with_context(|| {
+                format!(
+                    "cannot listen for TFTP on {} (port 69 needs root or CAP_NET_BIND_SERVICE; \
+                     set tftp_listen to another address, or to off)",
+                    t.listen
+                )
+            })?;
+                let addr = sock
+                    .local_addr()
+                    .context("TFTP socket has no local address")?;
+                tracing::info!(%addr, root = %t.root.display(), "TFTP serving");
+                let task = tokio::spawn(tftp::serve(
+                    sock,
+                    tftp::TftpSettings::new(t.root.clone()),
+                    tftp_observer(&app),
+                    stop_rx.clone(),
+                ));
+                (Some(task), Some(addr))
+            }
+        };
     let flusher = tokio::spawn(flush_access_periodically(app.clone(), stop_rx.clone()));
     let mut operators = spawn_operators(&app, &backends_power(&backends), &config, &stop_rx);
     operators.extend(spawn_bos_operators(&app, &backends, &config, &stop_rx));
@@ -166,6 +193,9 @@ pub async fn start(
         for op in operators {
             let _ = op.await;
         }
+        if let Some(t) = tftp {
+            let _ = t.await;
+        }
         driver.close().await;
         app2.flush_access()
             .await
@@ -174,8 +204,24 @@ pub async fn start(
     });
     Ok(Running {
         local_addr,
+        tftp_addr,
         app,
         task,
+    })
+}
+
+/// Count every TFTP transfer and put it on the node's timeline when the client's address is
+/// one of the inventory's.
+fn tftp_observer(app: &Arc<App>) -> Arc<dyn tftp::TransferObserver> {
+    let app = app.clone();
+    Arc::new(move |r: &tftp::TransferReport| {
+        metrics::counter!("rackboot_tftp_transfers_total", "outcome" => r.outcome).increment(1);
+        metrics::counter!("rackboot_tftp_bytes_total").increment(r.bytes);
+        tracing::info!(client = %r.client, file = %r.filename, outcome = r.outcome, detail = %r.detail,
+            bytes = r.bytes, ms = r.duration.as_millis() as u64, blksize = r.blksize,
+            windowsize = r.windowsize, "tftp transfer");
+        let (app, r) = (app.clone(), r.clone());
+        tokio::spawn(async move { app.record_tftp(&r).await });
     })
 }
 

@@ -183,6 +183,7 @@ async fn fetch(
                         outcome.into()
                     },
                     token: Some(token.clone()),
+                    file: None,
                 },
             );
         })),

@@ -558,6 +558,7 @@ impl App {
                 client: q.client.clone(),
                 outcome: "complete".into(),
                 token: Some(token.clone()),
+                file: None,
             },
         );
         Ok((script, ScriptKind::Node))

@@ -28,6 +28,9 @@ pub struct BootEvent {
     /// The artifact token used, for artifact fetches.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// The file, for TFTP transfers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 #[derive(Default)]
@@ -50,5 +53,40 @@ impl Timeline {
             .get(node)
             .map(|q| q.iter().cloned().collect())
             .unwrap_or_default()
+    }
+}
+
+impl crate::app::App {
+    /// A TFTP transfer, on the timeline of the node whose inventory address made it (none:
+    /// not recorded; TFTP clients are known by address only).
+    pub async fn record_tftp(&self, r: &crate::tftp::TransferReport) {
+        let ip = r.client.ip().to_canonical().to_string();
+        let Ok(ifaces) = self.store.list_ethernet_interfaces().await else {
+            return;
+        };
+        let Some(node) = ifaces
+            .iter()
+            .find(|i| i.ip_addresses.iter().any(|a| a.ip_address == ip))
+            .and_then(|i| i.component_id.clone())
+        else {
+            return;
+        };
+        self.record_boot_event(
+            &node,
+            BootEvent {
+                time: Utc::now(),
+                what: "tftp".into(),
+                bytes: r.bytes,
+                duration_ms: r.duration.as_millis() as u64,
+                client: Some(ip),
+                outcome: if r.detail.is_empty() {
+                    r.outcome.to_string()
+                } else {
+                    format!("{}: {}", r.outcome, r.detail)
+                },
+                token: None,
+                file: Some(r.filename.clone()),
+            },
+        );
     }
 }

@@ -141,6 +141,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         power_confirm_ms: Some(100),
         power_sample_secs: Some(1),
         bmc_timeout_secs: Some(2),
+        // Simulated nodes start at their HTTP boot script; no TFTP needed (nor port 69).
+        tftp_listen: Some("off".into()),
         ..Settings::default()
     })?;
     let crate::artifacts::SourceConfig::Local { root } = &config.artifacts else {

@@ -16,6 +16,8 @@ pub struct Server {
     running: Option<rackboot::Running>,
     _dir: Option<tempfile::TempDir>,
     pub data_dir: PathBuf,
+    /// The TFTP server's address, when a test turned it on (`tftp_listen`).
+    pub tftp: Option<std::net::SocketAddr>,
 }
 
 impl Server {
@@ -36,6 +38,7 @@ impl Server {
         let settings = extra.or(Settings {
             data_dir: Some(data_dir.to_path_buf()),
             advertise_url: Some(ADVERTISE.into()),
+            tftp_listen: Some("off".into()),
             ..Default::default()
         });
         let config = Config::resolve(settings).unwrap();
@@ -48,6 +51,7 @@ impl Server {
         .await
         .unwrap();
         Server {
+            tftp: running.tftp_addr,
             base: format!("http://{}", running.local_addr),
             http: reqwest::Client::new(),
             stop: Some(tx),

@@ -18,3 +18,4 @@ mod s3_peer;
 mod sim_node;
 mod sushy;
 mod sushy_peer;
+mod tftp;

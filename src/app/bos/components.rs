@@ -256,6 +256,7 @@ impl App {
                         "unknown token".into()
                     },
                     token: Some(tok.to_string()),
+                    file: None,
                 },
             );
         }

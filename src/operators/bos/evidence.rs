@@ -149,6 +149,7 @@ impl Operator for Evidence {
                                 client: None,
                                 outcome: "inferred from boot evidence".into(),
                                 token: Some(c.actual_state.bss_token.clone()),
+                                file: None,
                             },
                         );
                     }

@@ -185,6 +185,7 @@ impl Operator for PowerOn {
                         client: None,
                         outcome: errors.get(id).cloned().unwrap_or_else(|| "called".into()),
                         token: Some(t.clone()),
+                        file: None,
                     },
                 );
             }
