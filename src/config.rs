@@ -108,6 +108,9 @@ pub struct Settings {
     /// <data-dir>/ipxe/bin]
     #[arg(long, env = "RACKBOOT_TFTP_ROOT")]
     pub tftp_root: Option<PathBuf>,
+    /// TFTP transfers one client address may have in flight [default: 8]
+    #[arg(long, env = "RACKBOOT_TFTP_MAX_PER_CLIENT")]
+    pub tftp_max_per_client: Option<usize>,
 }
 
 /// The TFTP server's address and directory.
@@ -115,6 +118,7 @@ pub struct Settings {
 pub struct TftpConfig {
     pub listen: SocketAddr,
     pub root: PathBuf,
+    pub max_per_client: usize,
 }
 
 /// The `cfs` setting.
@@ -166,6 +170,7 @@ impl Settings {
             cfs_timeout_secs: self.cfs_timeout_secs.or(other.cfs_timeout_secs),
             tftp_listen: self.tftp_listen.or(other.tftp_listen),
             tftp_root: self.tftp_root.or(other.tftp_root),
+            tftp_max_per_client: self.tftp_max_per_client.or(other.tftp_max_per_client),
         }
     }
 
@@ -436,6 +441,11 @@ impl Config {
                         data_dir.join("ipxe/bin")
                     }
                 }),
+                max_per_client: positive(
+                    "tftp_max_per_client",
+                    s.tftp_max_per_client.map(|n| n as u64),
+                    8,
+                )? as usize,
             }),
         };
         Ok(Config {

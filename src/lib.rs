@@ -160,7 +160,10 @@ pub async fn start(
                 tracing::info!(%addr, root = %t.root.display(), "TFTP serving");
                 let task = tokio::spawn(tftp::serve(
                     sock,
-                    tftp::TftpSettings::new(t.root.clone()),
+                    tftp::TftpSettings {
+                        max_per_client: t.max_per_client,
+                        ..tftp::TftpSettings::new(t.root.clone())
+                    },
                     tftp_observer(&app),
                     stop_rx.clone(),
                 ));
