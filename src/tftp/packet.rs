@@ -371,4 +371,77 @@ mod tests {
         let n = negotiate(&o(&[("timeout", "3"), ("windowsize", "1000")]), 1, l, t);
         assert_eq!((n.timeout, n.windowsize), (Duration::from_secs(3), 64));
     }
+
+    /// The parser takes bytes from anyone on the network: whatever arrives, it answers Ok or
+    /// Err, never panics, and what it accepts as a request survives a round trip.
+    mod fuzz {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// Requests as clients send them, then damaged by the strategies below.
+        fn seeds() -> Vec<Vec<u8>> {
+            vec![
+                request(false, "undionly.kpxe", "octet", &[]),
+                request(
+                    false,
+                    "ipxe.efi",
+                    "octet",
+                    &[("blksize", "1468"), ("tsize", "0"), ("windowsize", "16")],
+                ),
+                request(true, "up.bin", "netascii", &[("timeout", "3")]),
+                ack(65535),
+                data(1, &[0u8; 512]),
+                error(1, "File not found"),
+                oack(&[("blksize".into(), "1468".into())]),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+            #[test]
+            fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+                let _ = parse(&bytes);
+            }
+
+            #[test]
+            fn damaged_packets_never_panic(
+                seed in 0usize..7,
+                cut in 0usize..80,
+                flips in proptest::collection::vec((0usize..80, any::<u8>()), 0..6),
+            ) {
+                let mut p = seeds()[seed].clone();
+                for (at, b) in flips {
+                    if !p.is_empty() {
+                        let i = at % p.len();
+                        p[i] = b;
+                    }
+                }
+                p.truncate(cut.min(p.len()));
+                let _ = parse(&p);
+            }
+
+            #[test]
+            fn requests_round_trip(
+                name in "[a-zA-Z0-9._/-]{1,40}",
+                blk in 8u32..70000,
+                win in 0u32..70000,
+            ) {
+                let (b, w) = (blk.to_string(), win.to_string());
+                let raw = request(false, &name, "octet", &[("blksize", &b), ("windowsize", &w)]);
+                let parsed = parse(&raw);
+                prop_assert!(
+                    matches!(&parsed, Ok(Packet::Request { filename, options, .. })
+                        if *filename == name && options.len() == 2),
+                    "{parsed:?}"
+                );
+                if let Ok(Packet::Request { options, .. }) = parsed {
+                    let n = negotiate(&options, 1, Limits::default(), Duration::from_secs(1));
+                    prop_assert!((8..=1468).contains(&n.blksize) || n.blksize == DEFAULT_BLKSIZE);
+                    prop_assert!((1..=64).contains(&n.windowsize));
+                }
+            }
+        }
+    }
 }
