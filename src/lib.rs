@@ -12,6 +12,7 @@ pub mod artifacts;
 pub mod bootscript;
 pub mod cli;
 pub mod config;
+pub mod dhcp;
 pub mod errors;
 pub mod handoff;
 pub mod model;
