@@ -230,6 +230,8 @@ pub struct Config {
     pub cfs: CfsMode,
     /// The TFTP server, unless off.
     pub tftp: Option<TftpConfig>,
+    /// The iPXE binaries, served by TFTP and at `/ipxe/<file>` over HTTP (for UEFI HTTP Boot).
+    pub ipxe_dir: PathBuf,
 }
 
 /// BMC traffic limits and power-operator timing.
@@ -425,6 +427,14 @@ impl Config {
                     .unwrap_or_else(|| data_dir.join("artifacts")),
             },
         };
+        let ipxe_dir = s.tftp_root.clone().unwrap_or_else(|| {
+            let debian = PathBuf::from("/usr/lib/ipxe");
+            if debian.is_dir() {
+                debian
+            } else {
+                data_dir.join("ipxe/bin")
+            }
+        });
         let tftp = match s.tftp_listen.as_deref().unwrap_or("0.0.0.0:69").trim() {
             "off" => None,
             raw => Some(TftpConfig {
@@ -433,14 +443,7 @@ impl Config {
                         "tftp_listen '{raw}' is not an IP:port such as 0.0.0.0:69 or [::]:69, or off"
                     ))
                 })?,
-                root: s.tftp_root.clone().unwrap_or_else(|| {
-                    let debian = PathBuf::from("/usr/lib/ipxe");
-                    if debian.is_dir() {
-                        debian
-                    } else {
-                        data_dir.join("ipxe/bin")
-                    }
-                }),
+                root: ipxe_dir.clone(),
                 max_per_client: positive(
                     "tftp_max_per_client",
                     s.tftp_max_per_client.map(|n| n as u64),
@@ -451,6 +454,7 @@ impl Config {
         Ok(Config {
             cfs,
             tftp,
+            ipxe_dir,
             power,
             artifacts,
             cache_dir: data_dir.join("cache"),

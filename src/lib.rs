@@ -132,6 +132,7 @@ pub async fn start(
         AppSettings {
             advertise_url: config.advertise_url.clone(),
             boot_retry_delay_secs: config.boot_retry_delay_secs,
+            ipxe_dir: config.ipxe_dir.clone(),
         },
         cache,
         secret,

@@ -11,6 +11,7 @@ pub mod bss;
 pub mod cfs_v3;
 pub mod extract;
 pub mod hsm;
+pub mod ipxe;
 pub mod native;
 pub mod pcs;
 pub mod problem;
@@ -47,6 +48,7 @@ pub fn router(app: Arc<App>, metrics: PrometheusHandle, max_body_bytes: usize) -
         .nest("/apis/cfs", cfs_v3::routes())
         .nest("/apis/rackboot/v1", native::routes())
         .nest("/artifacts", artifacts::routes())
+        .nest("/ipxe", ipxe::routes())
         .nest("/apis/bss/boot/v1", bss.clone())
         .nest("/boot/v1", bss)
         .fallback(not_found)

@@ -57,6 +57,8 @@ pub struct AppSettings {
     pub advertise_url: String,
     /// `sleep` before a failed boot chains back for a new script (BSS_RETRY_DELAY).
     pub boot_retry_delay_secs: u64,
+    /// The iPXE binaries (also served over TFTP).
+    pub ipxe_dir: std::path::PathBuf,
 }
 
 /// Pokes for the operators whose work the use cases record.

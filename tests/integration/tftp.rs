@@ -348,3 +348,29 @@ async fn tftp_is_off_when_asked_and_bad_addresses_are_refused() {
     .unwrap_err();
     assert!(e.to_string().contains("tftp_listen '0.0.0.0'"), "{e}");
 }
+
+#[tokio::test]
+async fn ipxe_binaries_are_served_over_http_too() {
+    let (s, _dir, root) = start("off").await;
+    let bytes = s
+        .http
+        .get(s.url("/ipxe/undionly.kpxe"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        bytes.as_ref(),
+        std::fs::read(root.join("undionly.kpxe")).unwrap()
+    );
+    let (st, v) = s.get("/ipxe/nope.efi").await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
+    let (st, v) = s.get("/ipxe/%2e%2e/secret").await;
+    assert!(
+        st == StatusCode::BAD_REQUEST || st == StatusCode::NOT_FOUND,
+        "{st} {v}"
+    );
+    assert!(!v.to_string().contains("outside the root"), "{v}");
+}
