@@ -50,7 +50,7 @@ pub enum Decision {
 }
 
 impl Plan {
-    fn live<'a>(leases: &'a [Lease], now: DateTime<Utc>) -> impl Iterator<Item = &'a Lease> {
+    fn live(leases: &[Lease], now: DateTime<Utc>) -> impl Iterator<Item = &Lease> {
         leases.iter().filter(move |l| l.expires > now)
     }
 
