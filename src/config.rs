@@ -113,11 +113,10 @@ pub struct Settings {
     pub tftp_max_per_client: Option<usize>,
 }
 
-/// The TFTP server's address and directory.
+/// The TFTP server's address and limits (it serves `Config::ipxe_dir`).
 #[derive(Debug, Clone)]
 pub struct TftpConfig {
     pub listen: SocketAddr,
-    pub root: PathBuf,
     pub max_per_client: usize,
 }
 
@@ -443,7 +442,6 @@ impl Config {
                         "tftp_listen '{raw}' is not an IP:port such as 0.0.0.0:69 or [::]:69, or off"
                     ))
                 })?,
-                root: ipxe_dir.clone(),
                 max_per_client: positive(
                     "tftp_max_per_client",
                     s.tftp_max_per_client.map(|n| n as u64),

@@ -145,33 +145,7 @@ pub async fn start(
     );
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let (tftp, tftp_addr) =
-        match &config.tftp {
-            None => (None, None),
-            Some(t) => {
-                let sock = tokio::net::UdpSocket::bind(t.listen).await.with_context(|| {
-                format!(
-                    "cannot listen for TFTP on {} (port 69 needs root or CAP_NET_BIND_SERVICE; \
-                     set tftp_listen to another address, or to off)",
-                    t.listen
-                )
-            })?;
-                let addr = sock
-                    .local_addr()
-                    .context("TFTP socket has no local address")?;
-                tracing::info!(%addr, root = %t.root.display(), "TFTP serving");
-                let task = tokio::spawn(tftp::serve(
-                    sock,
-                    tftp::TftpSettings {
-                        max_per_client: t.max_per_client,
-                        ..tftp::TftpSettings::new(t.root.clone())
-                    },
-                    tftp_observer(&app),
-                    stop_rx.clone(),
-                ));
-                (Some(task), Some(addr))
-            }
-        };
+    let (tftp, tftp_addr) = start_tftp(&config, &app, &stop_rx).await?;
     let flusher = tokio::spawn(flush_access_periodically(app.clone(), stop_rx.clone()));
     let mut operators = spawn_operators(&app, &backends_power(&backends), &config, &stop_rx);
     operators.extend(spawn_bos_operators(&app, &backends, &config, &stop_rx));
@@ -213,6 +187,41 @@ pub async fn start(
         app,
         task,
     })
+}
+
+/// Bind and start the TFTP server, unless it is off; its task ends when `stop` turns true.
+async fn start_tftp(
+    config: &Config,
+    app: &Arc<App>,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<(Option<JoinHandle<()>>, Option<SocketAddr>)> {
+    let Some(t) = &config.tftp else {
+        return Ok((None, None));
+    };
+    let sock = tokio::net::UdpSocket::bind(t.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen for TFTP on {} (port 69 needs root or CAP_NET_BIND_SERVICE; \
+             set tftp_listen to another address, or to off)",
+                t.listen
+            )
+        })?;
+    let addr = sock
+        .local_addr()
+        .context("TFTP socket has no local address")?;
+    tracing::info!(%addr, root = %config.ipxe_dir.display(), "TFTP serving");
+    let settings = tftp::TftpSettings {
+        max_per_client: t.max_per_client,
+        ..tftp::TftpSettings::new(config.ipxe_dir.clone())
+    };
+    let task = tokio::spawn(tftp::serve(
+        sock,
+        settings,
+        tftp_observer(app),
+        stop.clone(),
+    ));
+    Ok((Some(task), Some(addr)))
 }
 
 /// Count every TFTP transfer and put it on the node's timeline when the client's address is

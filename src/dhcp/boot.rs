@@ -129,41 +129,16 @@ pub fn boot_answer(m: &Message, files: &BootFiles, base: &str) -> Result<BootAns
 
 #[cfg(test)]
 mod tests {
-    use std::net::Ipv4Addr;
-
-    use super::super::packet::{self, Message, kind, opt};
+    use super::super::packet::{Message, client_request, opt};
     use super::*;
 
     fn request(arch: Option<u16>, vendor: Option<&str>, ipxe: bool) -> Message {
-        let mut chaddr = [0u8; 16];
-        chaddr[..6].copy_from_slice(&[0x52, 0x54, 0, 0x77, 0, 1]);
-        let mut options = vec![(opt::MESSAGE_TYPE, vec![kind::DISCOVER])];
-        if let Some(a) = arch {
-            options.push((opt::CLIENT_ARCH, a.to_be_bytes().to_vec()));
-        }
-        if let Some(v) = vendor {
-            options.push((opt::VENDOR_CLASS, v.as_bytes().to_vec()));
-        }
+        let mut m = client_request([0x52, 0x54, 0, 0x77, 0, 1], arch, vendor, false);
         if ipxe {
-            options.push((opt::USER_CLASS, b"iPXE".to_vec()));
+            // The user class alone; option 175 is checked on its own below.
+            m.options.push((opt::USER_CLASS, b"iPXE".to_vec()));
         }
-        Message {
-            op: packet::BOOTREQUEST,
-            htype: 1,
-            hlen: 6,
-            hops: 0,
-            xid: 1,
-            secs: 0,
-            flags: 0,
-            ciaddr: Ipv4Addr::UNSPECIFIED,
-            yiaddr: Ipv4Addr::UNSPECIFIED,
-            siaddr: Ipv4Addr::UNSPECIFIED,
-            giaddr: Ipv4Addr::UNSPECIFIED,
-            chaddr,
-            sname: Vec::new(),
-            file: Vec::new(),
-            options,
-        }
+        m
     }
 
     const BASE: &str = "http://10.0.0.1:8080";

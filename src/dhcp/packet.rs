@@ -246,44 +246,55 @@ impl Message {
     }
 }
 
+/// A client's DISCOVER (tests): option 93 `arch`, option 60 `vendor`, and iPXE's user class
+/// and option 175 when `ipxe`.
+#[cfg(test)]
+pub(crate) fn client_request(
+    mac: [u8; 6],
+    arch: Option<u16>,
+    vendor: Option<&str>,
+    ipxe: bool,
+) -> Message {
+    let mut chaddr = [0u8; 16];
+    chaddr[..6].copy_from_slice(&mac);
+    let mut options = vec![(opt::MESSAGE_TYPE, vec![kind::DISCOVER])];
+    if let Some(a) = arch {
+        options.push((opt::CLIENT_ARCH, a.to_be_bytes().to_vec()));
+    }
+    if let Some(v) = vendor {
+        options.push((opt::VENDOR_CLASS, v.as_bytes().to_vec()));
+    }
+    if ipxe {
+        options.push((opt::USER_CLASS, b"iPXE".to_vec()));
+        options.push((opt::IPXE, vec![1, 1, 1]));
+    }
+    Message {
+        op: BOOTREQUEST,
+        htype: 1,
+        hlen: 6,
+        hops: 0,
+        xid: 0x1234_5678,
+        secs: 3,
+        flags: 0x8000,
+        ciaddr: Ipv4Addr::UNSPECIFIED,
+        yiaddr: Ipv4Addr::UNSPECIFIED,
+        siaddr: Ipv4Addr::UNSPECIFIED,
+        giaddr: Ipv4Addr::UNSPECIFIED,
+        chaddr,
+        sname: Vec::new(),
+        file: Vec::new(),
+        options,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// A DISCOVER as iPXE sends it.
     pub fn discover(mac: [u8; 6], arch: u16, ipxe: bool) -> Vec<u8> {
-        let mut chaddr = [0u8; 16];
-        chaddr[..6].copy_from_slice(&mac);
-        let mut options = vec![
-            (opt::MESSAGE_TYPE, vec![kind::DISCOVER]),
-            (opt::CLIENT_ARCH, arch.to_be_bytes().to_vec()),
-            (
-                opt::VENDOR_CLASS,
-                format!("PXEClient:Arch:{arch:05}:UNDI:002001").into_bytes(),
-            ),
-        ];
-        if ipxe {
-            options.push((opt::USER_CLASS, b"iPXE".to_vec()));
-            options.push((opt::IPXE, vec![1, 1, 1]));
-        }
-        Message {
-            op: BOOTREQUEST,
-            htype: 1,
-            hlen: 6,
-            hops: 0,
-            xid: 0x1234_5678,
-            secs: 3,
-            flags: 0x8000,
-            ciaddr: Ipv4Addr::UNSPECIFIED,
-            yiaddr: Ipv4Addr::UNSPECIFIED,
-            siaddr: Ipv4Addr::UNSPECIFIED,
-            giaddr: Ipv4Addr::UNSPECIFIED,
-            chaddr,
-            sname: Vec::new(),
-            file: Vec::new(),
-            options,
-        }
-        .encode()
+        let pxe = format!("PXEClient:Arch:{arch:05}:UNDI:002001");
+        client_request(mac, Some(arch), Some(&pxe), ipxe).encode()
     }
 
     #[test]

@@ -26,13 +26,9 @@ impl BuiltinHandoff {
         session: &str,
         prepare: bool,
     ) -> Result<(), HandoffError> {
-        let patch = ComponentPatch {
-            enabled: Some(!prepare),
-            desired_config: Some(configuration.to_string()),
-            tags: Some([("bos_session".to_string(), session.to_string())].into()),
-            state: prepare.then(Vec::new),
-            ..Default::default()
-        };
+        let patch: ComponentPatch =
+            serde_json::from_value(super::handoff_patch(configuration, session, prepare))
+                .map_err(|e| HandoffError(format!("built-in CFS: the handoff patch: {e}")))?;
         let filter = ComponentFilter {
             ids: Some(ids.to_vec()),
             ..Default::default()

@@ -135,12 +135,8 @@ impl ConfigHandoff for ExternalCfs {
         configuration: &str,
         session: &str,
     ) -> Result<(), HandoffError> {
-        self.patch(
-            ids,
-            json!({"enabled": false, "desired_config": configuration,
-                   "tags": {"bos_session": session}, "state": []}),
-        )
-        .await
+        self.patch(ids, super::handoff_patch(configuration, session, true))
+            .await
     }
 
     async fn configure(
@@ -149,12 +145,8 @@ impl ConfigHandoff for ExternalCfs {
         configuration: &str,
         session: &str,
     ) -> Result<(), HandoffError> {
-        self.patch(
-            ids,
-            json!({"enabled": true, "desired_config": configuration,
-                   "tags": {"bos_session": session}}),
-        )
-        .await
+        self.patch(ids, super::handoff_patch(configuration, session, false))
+            .await
     }
 
     async fn status(

@@ -19,6 +19,22 @@ use crate::model::boot_plan::ConfigView;
 pub mod builtin;
 pub mod external;
 
+/// The component patch BOS sends CFS when it hands nodes over (reference bss-hsm-cfs-pcs.md
+/// §4.4): before power-on (`prepare`) configuration is disabled and applied state wiped;
+/// later (the configuration operator) configuration is enabled, state kept. Both the
+/// built-in and the external handoff send exactly this.
+pub fn handoff_patch(configuration: &str, session: &str, prepare: bool) -> serde_json::Value {
+    let mut p = serde_json::json!({
+        "enabled": !prepare,
+        "desired_config": configuration,
+        "tags": {"bos_session": session},
+    });
+    if prepare {
+        p["state"] = serde_json::json!([]);
+    }
+    p
+}
+
 /// A CFS call that failed; the message names the endpoint and the cause.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

@@ -149,6 +149,27 @@ pub fn plan_status(
     (n != *c).then_some(n)
 }
 
+/// [`plan_status`] when the configuration service could not be asked: every node's
+/// configuration counts as still pending (an outage fails or disables nothing), and a node
+/// left waiting in `configuring` carries `why` as its error until the service answers.
+pub fn plan_status_config_unavailable(
+    c: &BootComponent,
+    power: &PowerReading,
+    why: &str,
+    waits: Waits,
+    now: DateTime<Utc>,
+) -> Option<BootComponent> {
+    let pending = ConfigView {
+        desired_config: c.desired_state.configuration.clone(),
+        status: "pending".into(),
+    };
+    let mut n = plan_status(c, power, Some(&pending), waits, now).unwrap_or_else(|| c.clone());
+    if n.enabled && n.status.phase == "configuring" && n.error.is_empty() {
+        n.error = why.to_string();
+    }
+    (n != *c).then_some(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,6 +278,32 @@ mod tests {
         assert_eq!(n.status.phase, "powering_off");
         let n = plan_status(&n, &off(), Some(&cfg("", "configured")), waits(), now).unwrap();
         assert_eq!((n.status.phase.as_str(), n.enabled), ("", false));
+    }
+
+    #[test]
+    fn a_configuration_outage_waits_and_says_why() {
+        let now = Utc::now();
+        let mut c = booting(now);
+        c.desired_state.configuration = "site".into();
+        c.actual_state.boot_artifacts = c.desired_state.boot_artifacts.clone();
+        let why = "configuration status unavailable: CFS GET http://cfs/v3/components: refused";
+        let n = plan_status_config_unavailable(&c, &on(), why, waits(), now).unwrap();
+        assert_eq!((n.status.phase.as_str(), n.enabled), ("configuring", true));
+        assert_eq!(n.error, why);
+        assert_eq!(
+            n.derived_status(),
+            "configuring",
+            "nothing fails for an outage"
+        );
+        // Once written, the next pass changes nothing.
+        assert!(plan_status_config_unavailable(&n, &on(), why, waits(), now).is_none());
+        // Without a configuration, booted is done whatever CFS says.
+        c.desired_state.configuration.clear();
+        let n = plan_status_config_unavailable(&c, &on(), why, waits(), now).unwrap();
+        assert_eq!(
+            (n.status.phase.as_str(), n.enabled, n.error.as_str()),
+            ("", false, "")
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use futures::StreamExt;
 
 use super::BosContext;
 use crate::model::BootComponent;
-use crate::model::boot_plan::{ConfigView, PowerReading, Waits, plan_status};
+use crate::model::boot_plan::{PowerReading, Waits, plan_status, plan_status_config_unavailable};
 use crate::operators::Operator;
 
 pub struct Status(pub BosContext);
@@ -76,29 +76,12 @@ impl Operator for Status {
                 )
             })
             .collect();
-        // Without the configuration service's view, every node's configuration counts as
-        // still pending (nothing is failed or disabled for an outage), and nodes waiting
-        // on configuration carry the reason as their error until the service answers.
         let (config, config_error) = match ctx.handoff.status(&desired).await {
             Ok(c) => (c, None),
-            Err(e) => {
-                let pending = desired
-                    .iter()
-                    .map(|(id, cfg)| {
-                        (
-                            id.clone(),
-                            ConfigView {
-                                desired_config: cfg.clone(),
-                                status: "pending".into(),
-                            },
-                        )
-                    })
-                    .collect();
-                (
-                    pending,
-                    Some(format!("configuration status unavailable: {e}")),
-                )
-            }
+            Err(e) => (
+                HashMap::new(),
+                Some(format!("configuration status unavailable: {e}")),
+            ),
         };
         let waits = Waits {
             max_power_on_wait: chrono::Duration::from_std(opts.max_power_on_wait)
@@ -111,15 +94,10 @@ impl Operator for Status {
                 .get(&c.id)
                 .cloned()
                 .unwrap_or(PowerReading::Unavailable("not read".into()));
-            let next = plan_status(c, &reading, config.get(&c.id), waits, now);
-            let Some(why) = &config_error else {
-                return next;
-            };
-            let mut n = next.unwrap_or_else(|| c.clone());
-            if n.enabled && n.status.phase == "configuring" && n.error.is_empty() {
-                n.error = why.clone();
+            match &config_error {
+                None => plan_status(c, &reading, config.get(&c.id), waits, now),
+                Some(why) => plan_status_config_unavailable(c, &reading, why, waits, now),
             }
-            (n != *c).then_some(n)
         };
         let ids: HashSet<String> = comps
             .iter()
