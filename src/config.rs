@@ -111,6 +111,65 @@ pub struct Settings {
     /// TFTP transfers one client address may have in flight [default: 8]
     #[arg(long, env = "RACKBOOT_TFTP_MAX_PER_CLIENT")]
     pub tftp_max_per_client: Option<usize>,
+    /// DHCP server: off (the site's DHCP points at us), proxy (answers PXE clients only,
+    /// beside a site DHCP server) or full (hands out addresses) [default: off]
+    #[arg(long, env = "RACKBOOT_DHCP", value_enum)]
+    pub dhcp: Option<DhcpKind>,
+    /// The boot network interface DHCP listens on, e.g. eth1 (required with --dhcp)
+    #[arg(long, env = "RACKBOOT_DHCP_INTERFACE")]
+    pub dhcp_interface: Option<String>,
+    /// This server's address on the boot network, sent as DHCP server and TFTP server
+    /// [default: the interface's first IPv4 address]
+    #[arg(long, env = "RACKBOOT_DHCP_SERVER_IP")]
+    pub dhcp_server_ip: Option<std::net::Ipv4Addr>,
+    /// Netmask of the boot network [default: the interface's]
+    #[arg(long, env = "RACKBOOT_DHCP_NETMASK")]
+    pub dhcp_netmask: Option<std::net::Ipv4Addr>,
+    /// Full mode: default gateway handed to clients
+    #[arg(long, env = "RACKBOOT_DHCP_ROUTER")]
+    pub dhcp_router: Option<std::net::Ipv4Addr>,
+    /// Full mode: DNS servers handed to clients, comma-separated
+    #[arg(long, env = "RACKBOOT_DHCP_DNS")]
+    pub dhcp_dns: Option<String>,
+    /// Full mode: dynamic pool for MACs the inventory does not know, e.g.
+    /// 10.0.0.100-10.0.0.199 [default: none; only reservations are served]
+    #[arg(long, env = "RACKBOOT_DHCP_POOL")]
+    pub dhcp_pool: Option<String>,
+    /// Full mode: lease time in seconds [default: 3600]
+    #[arg(long, env = "RACKBOOT_DHCP_LEASE_SECS")]
+    pub dhcp_lease_secs: Option<u64>,
+    /// iPXE binary for x86-64 UEFI PXE clients, in the TFTP root: snponly.efi or ipxe.efi
+    /// [default: snponly.efi]
+    #[arg(long, env = "RACKBOOT_DHCP_EFI_BINARY")]
+    pub dhcp_efi_binary: Option<String>,
+    /// iPXE binary for arm64 UEFI clients, in the TFTP root [default: arm64-efi/snponly.efi
+    /// when present, else arm64 clients get no boot file]
+    #[arg(long, env = "RACKBOOT_DHCP_ARM64_BINARY")]
+    pub dhcp_arm64_binary: Option<String>,
+}
+
+/// The `dhcp` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DhcpKind {
+    Off,
+    Proxy,
+    Full,
+}
+
+/// The DHCP server's settings (validated; the interface's address is looked up at start).
+#[derive(Debug, Clone)]
+pub struct DhcpConfig {
+    pub mode: crate::dhcp::server::Mode,
+    pub interface: String,
+    pub server_ip: Option<std::net::Ipv4Addr>,
+    pub netmask: Option<std::net::Ipv4Addr>,
+    pub router: Option<std::net::Ipv4Addr>,
+    pub dns: Vec<std::net::Ipv4Addr>,
+    pub pool: Option<crate::dhcp::leases::Pool>,
+    pub lease_time: chrono::Duration,
+    pub efi_binary: String,
+    pub arm64_binary: Option<String>,
 }
 
 /// The TFTP server's address and limits (it serves `Config::ipxe_dir`).
@@ -170,6 +229,16 @@ impl Settings {
             tftp_listen: self.tftp_listen.or(other.tftp_listen),
             tftp_root: self.tftp_root.or(other.tftp_root),
             tftp_max_per_client: self.tftp_max_per_client.or(other.tftp_max_per_client),
+            dhcp: self.dhcp.or(other.dhcp),
+            dhcp_interface: self.dhcp_interface.or(other.dhcp_interface),
+            dhcp_server_ip: self.dhcp_server_ip.or(other.dhcp_server_ip),
+            dhcp_netmask: self.dhcp_netmask.or(other.dhcp_netmask),
+            dhcp_router: self.dhcp_router.or(other.dhcp_router),
+            dhcp_dns: self.dhcp_dns.or(other.dhcp_dns),
+            dhcp_pool: self.dhcp_pool.or(other.dhcp_pool),
+            dhcp_lease_secs: self.dhcp_lease_secs.or(other.dhcp_lease_secs),
+            dhcp_efi_binary: self.dhcp_efi_binary.or(other.dhcp_efi_binary),
+            dhcp_arm64_binary: self.dhcp_arm64_binary.or(other.dhcp_arm64_binary),
         }
     }
 
@@ -231,6 +300,8 @@ pub struct Config {
     pub tftp: Option<TftpConfig>,
     /// The iPXE binaries, served by TFTP and at `/ipxe/<file>` over HTTP (for UEFI HTTP Boot).
     pub ipxe_dir: PathBuf,
+    /// The DHCP server, unless off.
+    pub dhcp: Option<DhcpConfig>,
 }
 
 /// BMC traffic limits and power-operator timing.
@@ -277,6 +348,97 @@ fn read_file(p: &Path) -> Result<String, ConfigError> {
         path: p.to_path_buf(),
         source,
     })
+}
+
+fn resolve_dhcp(s: &Settings, ipxe_dir: &Path) -> Result<Option<DhcpConfig>, ConfigError> {
+    use crate::dhcp::server::Mode;
+    let invalid = |m: String| ConfigError::Invalid(m);
+    let mode = match s.dhcp.unwrap_or(DhcpKind::Off) {
+        DhcpKind::Off => {
+            let stray = [
+                ("dhcp_interface", s.dhcp_interface.is_some()),
+                ("dhcp_pool", s.dhcp_pool.is_some()),
+            ];
+            if let Some((name, _)) = stray.iter().find(|(_, set)| *set) {
+                return Err(invalid(format!(
+                    "{name} is set but dhcp is off; set dhcp to proxy or full"
+                )));
+            }
+            return Ok(None);
+        }
+        DhcpKind::Proxy => Mode::Proxy,
+        DhcpKind::Full => Mode::Full,
+    };
+    let interface = s
+        .dhcp_interface
+        .clone()
+        .filter(|i| !i.trim().is_empty())
+        .ok_or_else(|| {
+            invalid(
+                "dhcp needs dhcp_interface: the boot network interface to answer on, e.g. eth1"
+                    .into(),
+            )
+        })?;
+    let pool = match (&s.dhcp_pool, mode) {
+        (Some(_), Mode::Proxy) => {
+            return Err(invalid(
+                "dhcp_pool is for full mode; in proxy mode the site DHCP server hands out addresses"
+                    .into(),
+            ));
+        }
+        (Some(p), Mode::Full) => Some(
+            crate::dhcp::leases::Pool::parse(p).map_err(|e| invalid(format!("dhcp_pool {e}")))?,
+        ),
+        (None, _) => None,
+    };
+    let dns = s
+        .dhcp_dns
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| {
+            d.parse()
+                .map_err(|_| invalid(format!("dhcp_dns '{d}' is not an IPv4 address")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let lease_secs = s.dhcp_lease_secs.unwrap_or(3600);
+    if lease_secs < 60 {
+        return Err(invalid(format!(
+            "dhcp_lease_secs {lease_secs} is too short (at least 60)"
+        )));
+    }
+    let efi_binary = s
+        .dhcp_efi_binary
+        .clone()
+        .unwrap_or_else(|| "snponly.efi".into());
+    let arm64_binary = s.dhcp_arm64_binary.clone().or_else(|| {
+        let default = "arm64-efi/snponly.efi";
+        ipxe_dir
+            .join(default)
+            .is_file()
+            .then(|| default.to_string())
+    });
+    for name in std::iter::once(&efi_binary).chain(arm64_binary.as_ref()) {
+        if name.is_empty() || name.starts_with('/') || name.split('/').any(|p| p == "..") {
+            return Err(invalid(format!(
+                "'{name}' must be a file name inside the TFTP root"
+            )));
+        }
+    }
+    Ok(Some(DhcpConfig {
+        mode,
+        interface,
+        server_ip: s.dhcp_server_ip,
+        netmask: s.dhcp_netmask,
+        router: s.dhcp_router,
+        dns,
+        pool,
+        lease_time: chrono::Duration::seconds(lease_secs as i64),
+        efi_binary,
+        arm64_binary,
+    }))
 }
 
 fn resolve_cfs(s: &Settings) -> Result<CfsMode, ConfigError> {
@@ -336,6 +498,19 @@ fn resolve_cfs(s: &Settings) -> Result<CfsMode, ConfigError> {
 
 impl Config {
     pub fn resolve(s: Settings) -> Result<Config, ConfigError> {
+        let data_dir = s
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("./rackboot-data"));
+        let ipxe_dir = s.tftp_root.clone().unwrap_or_else(|| {
+            let debian = PathBuf::from("/usr/lib/ipxe");
+            if debian.is_dir() {
+                debian
+            } else {
+                data_dir.join("ipxe/bin")
+            }
+        });
+        let dhcp = resolve_dhcp(&s, &ipxe_dir)?;
         let cfs = resolve_cfs(&s)?;
         let advertise_url = validate_advertise_url(
             s.advertise_url
@@ -382,9 +557,6 @@ impl Config {
                 2000,
             )?),
         };
-        let data_dir = s
-            .data_dir
-            .unwrap_or_else(|| PathBuf::from("./rackboot-data"));
         let artifacts = match s.s3_endpoint {
             Some(endpoint) => {
                 let u = url::Url::parse(&endpoint).map_err(|e| {
@@ -426,14 +598,6 @@ impl Config {
                     .unwrap_or_else(|| data_dir.join("artifacts")),
             },
         };
-        let ipxe_dir = s.tftp_root.clone().unwrap_or_else(|| {
-            let debian = PathBuf::from("/usr/lib/ipxe");
-            if debian.is_dir() {
-                debian
-            } else {
-                data_dir.join("ipxe/bin")
-            }
-        });
         let tftp = match s.tftp_listen.as_deref().unwrap_or("0.0.0.0:69").trim() {
             "off" => None,
             raw => Some(TftpConfig {
@@ -452,6 +616,7 @@ impl Config {
         Ok(Config {
             cfs,
             tftp,
+            dhcp,
             ipxe_dir,
             power,
             artifacts,

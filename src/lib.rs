@@ -103,13 +103,31 @@ impl Running {
     }
 }
 
-/// Build the appliance and start serving on `listener` until `shutdown` resolves.
+/// What the appliance listens on that is made outside it: the HTTP listener always; the
+/// DHCP sockets optionally (tests bind them inside a network namespace; otherwise they are
+/// bound on `dhcp_interface` at start).
+pub struct Listeners {
+    pub http: TcpListener,
+    pub dhcp: Option<dhcp::server::Sockets>,
+}
+
+impl From<TcpListener> for Listeners {
+    fn from(http: TcpListener) -> Listeners {
+        Listeners { http, dhcp: None }
+    }
+}
+
+/// Build the appliance and start serving on `listeners` until `shutdown` resolves.
 pub async fn start(
     config: Config,
     backends: Backends,
-    listener: TcpListener,
+    listeners: impl Into<Listeners>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
+    let Listeners {
+        http: listener,
+        dhcp: dhcp_sockets,
+    } = listeners.into();
     let local_addr = listener
         .local_addr()
         .context("listener has no local address")?;
@@ -146,6 +164,7 @@ pub async fn start(
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let (tftp, tftp_addr) = start_tftp(&config, &app, &stop_rx).await?;
+    let dhcp = start_dhcp(&config, &app, dhcp_sockets, &stop_rx).await?;
     let flusher = tokio::spawn(flush_access_periodically(app.clone(), stop_rx.clone()));
     let mut operators = spawn_operators(&app, &backends_power(&backends), &config, &stop_rx);
     operators.extend(spawn_bos_operators(&app, &backends, &config, &stop_rx));
@@ -174,6 +193,13 @@ pub async fn start(
         }
         if let Some(t) = tftp {
             let _ = t.await;
+        }
+        if let Some(d) = dhcp {
+            match d.await {
+                Ok(Err(e)) => tracing::error!(error = %format!("{e:#}"), "DHCP server failed"),
+                Err(e) => tracing::error!(error = %e, "DHCP server panicked"),
+                Ok(Ok(())) => {}
+            }
         }
         driver.close().await;
         app2.flush_access()
@@ -222,6 +248,85 @@ async fn start_tftp(
         stop.clone(),
     ));
     Ok((Some(task), Some(addr)))
+}
+
+/// Bind (unless handed sockets) and start the DHCP server, unless it is off.
+async fn start_dhcp(
+    config: &Config,
+    app: &Arc<App>,
+    sockets: Option<dhcp::server::Sockets>,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<Option<JoinHandle<anyhow::Result<()>>>> {
+    let Some(d) = &config.dhcp else {
+        return Ok(None);
+    };
+    let found = dhcp::server::interface_ipv4(&d.interface)
+        .with_context(|| format!("cannot read the addresses of interface {}", d.interface))?;
+    let (server_ip, netmask) = match (d.server_ip, d.netmask, found) {
+        (Some(ip), Some(mask), _) => (ip, mask),
+        (ip, mask, Some((if_ip, if_mask))) => (ip.unwrap_or(if_ip), mask.unwrap_or(if_mask)),
+        (Some(ip), None, None) => (ip, std::net::Ipv4Addr::new(255, 255, 255, 0)),
+        (None, _, None) => anyhow::bail!(
+            "dhcp_interface {} has no IPv4 address (or does not exist); give it one, or set \
+             dhcp_server_ip",
+            d.interface
+        ),
+    };
+    let sockets = match sockets {
+        Some(s) => s,
+        None => dhcp::server::Sockets::bind(&d.interface).with_context(|| {
+            format!(
+                "cannot listen for DHCP on interface {} (UDP ports 67 and 4011 need root or \
+                 CAP_NET_BIND_SERVICE; set dhcp to off to run without)",
+                d.interface
+            )
+        })?,
+    };
+    if config.tftp.is_none() {
+        tracing::warn!("DHCP points PXE clients at TFTP on {server_ip}, but tftp_listen is off");
+    }
+    let files = dhcp::boot::BootFiles {
+        x86_64_efi: d.efi_binary.clone(),
+        arm64_efi: d.arm64_binary.clone(),
+        ..Default::default()
+    };
+    for f in [
+        Some(&files.bios),
+        Some(&files.x86_64_efi),
+        files.arm64_efi.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if !config.ipxe_dir.join(f).is_file() {
+            tracing::warn!(file = %f, dir = %config.ipxe_dir.display(),
+                "DHCP hands out an iPXE binary that is not in the TFTP root");
+        }
+    }
+    let settings = dhcp::server::DhcpSettings {
+        mode: d.mode,
+        identity: dhcp::respond::Identity {
+            server_ip,
+            netmask,
+            router: d.router,
+            dns: d.dns.clone(),
+        },
+        boot: dhcp::respond::BootTarget {
+            files,
+            base_url: config.advertise_url.clone(),
+        },
+        pool: d.pool,
+        lease_time: d.lease_time,
+        offer_hold: chrono::Duration::seconds(30),
+    };
+    tracing::info!(interface = %d.interface, %server_ip, %netmask, mode = ?d.mode, "DHCP serving");
+    let backend = Arc::new(app::dhcp::DhcpHost(app.clone()));
+    Ok(Some(tokio::spawn(dhcp::server::serve(
+        sockets,
+        settings,
+        backend,
+        stop.clone(),
+    ))))
 }
 
 /// Count every TFTP transfer and put it on the node's timeline when the client's address is

@@ -16,6 +16,7 @@ pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/operators", get(operators))
         .route("/tenants", get(list_tenants))
+        .route("/dhcp/leases", get(dhcp_leases))
         .route(
             "/tenants/{name}",
             get(get_tenant).put(put_tenant).delete(delete_tenant),
@@ -32,6 +33,13 @@ pub fn routes() -> Router<Arc<App>> {
             // Artifacts are streamed to the source: no body limit.
             put(upload_artifact).layer(DefaultBodyLimit::disable()),
         )
+}
+
+/// The DHCP server's leases (`full` mode), by address.
+async fn dhcp_leases(
+    State(app): State<Arc<App>>,
+) -> ApiResult<Json<Vec<crate::app::dhcp::LeaseView>>> {
+    Ok(Json(app.dhcp_leases().await?))
 }
 
 async fn list_tenants(State(app): State<Arc<App>>) -> ApiResult<Json<Vec<crate::model::Tenant>>> {

@@ -10,6 +10,7 @@ pub mod boot_index;
 pub mod bos;
 pub mod bss;
 pub mod cfs;
+pub mod dhcp;
 pub mod endpoint_access;
 pub mod images;
 pub mod inventory;

@@ -12,6 +12,7 @@ pub mod bss;
 pub mod cfs;
 pub mod client;
 pub mod demo;
+pub mod dhcp;
 pub mod hsm;
 pub mod images;
 pub mod inventory;
@@ -54,6 +55,8 @@ pub enum Command {
     Power(ClientArgs<power::PowerCommand>),
     /// Register BMCs and discover their nodes
     Bmc(ClientArgs<bmc::BmcCommand>),
+    /// DHCP server: leases
+    Dhcp(ClientArgs<dhcp::DhcpCommand>),
     /// Nodes: boot timelines
     Nodes(ClientArgs<nodes::NodesCommand>),
     /// Boot images (kernel, initrd, rootfs and manifest) in the artifact source
@@ -104,6 +107,7 @@ pub async fn run_client(cmd: Command) -> anyhow::Result<()> {
         Command::Bmc(a) => bmc::run(&Client::new(&a.url), a.format, a.command).await,
         Command::Sim(c) => sim::run(c).await,
         Command::Demo(a) => demo::run(a).await,
+        Command::Dhcp(a) => dhcp::run(&Client::new(&a.url), a.format, a.command).await,
         Command::Nodes(a) => nodes::run(&Client::new(&a.url), a.format, a.command).await,
         Command::Images(a) => images::run(&Client::new(&a.url), a.format, a.command).await,
         Command::Bos(a) => {

@@ -33,12 +33,16 @@ pub async fn run(c: &Client, format: Format, cmd: NodesCommand) -> anyhow::Resul
                         field(e, "duration_ms"),
                         field(e, "client"),
                         field(e, "outcome"),
+                        field(e, "file"),
                     ]
                 })
                 .collect();
             println!(
                 "{}",
-                table(&["TIME", "WHAT", "BYTES", "MS", "CLIENT", "OUTCOME"], rows)
+                table(
+                    &["TIME", "WHAT", "BYTES", "MS", "CLIENT", "OUTCOME", "FILE"],
+                    rows
+                )
             );
         }
     }

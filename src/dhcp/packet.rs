@@ -14,10 +14,12 @@ pub mod opt {
     pub const PAD: u8 = 0;
     pub const SUBNET_MASK: u8 = 1;
     pub const ROUTER: u8 = 3;
+    pub const DNS: u8 = 6;
     pub const REQUESTED_IP: u8 = 50;
     pub const LEASE_TIME: u8 = 51;
     pub const MESSAGE_TYPE: u8 = 53;
     pub const SERVER_ID: u8 = 54;
+    pub const MESSAGE: u8 = 56;
     pub const PARAMETER_LIST: u8 = 55;
     pub const VENDOR_CLASS: u8 = 60;
     pub const CLIENT_ID: u8 = 61;

@@ -59,6 +59,10 @@ impl Mac {
     pub fn bytes(&self) -> [u8; 6] {
         self.0
     }
+
+    pub fn from_bytes(bytes: [u8; 6]) -> Mac {
+        Mac(bytes)
+    }
 }
 
 impl fmt::Display for Mac {

@@ -13,6 +13,7 @@ pub mod bootparams;
 pub mod cfs;
 pub mod component;
 pub mod component_endpoint;
+pub mod dhcp;
 pub mod ethernet;
 pub mod group;
 pub mod limit;

@@ -13,11 +13,12 @@ pub mod sqlite;
 use async_trait::async_trait;
 
 use crate::model::cfs::{CfsComponent, CfsConfiguration};
+use crate::model::dhcp::DhcpLease;
 use crate::model::power::{PowerTask, Transition};
 use crate::model::{
     BootArtifacts, BootComponent, BootParams, Component, ComponentEndpoint, EthernetInterface,
-    ExtendedStatus, Group, GroupKind, HostKey, ImageKind, ImageParams, RedfishEndpoint, Session,
-    SessionTemplate, Tenant, Xname,
+    ExtendedStatus, Group, GroupKind, HostKey, ImageKind, ImageParams, Mac, RedfishEndpoint,
+    Session, SessionTemplate, Tenant, Xname,
 };
 
 pub use sqlite::SqliteStore;
@@ -273,4 +274,10 @@ pub trait Store: Send + Sync + 'static {
     async fn get_cfs_configuration(&self, name: &str) -> StoreResult<Option<CfsConfiguration>>;
     async fn put_cfs_configuration(&self, c: &CfsConfiguration) -> StoreResult<()>;
     async fn delete_cfs_configuration(&self, name: &str) -> StoreResult<bool>;
+
+    // DHCP leases (`full` mode), one per MAC.
+    async fn list_dhcp_leases(&self) -> StoreResult<Vec<DhcpLease>>;
+    /// Create or replace the MAC's lease.
+    async fn put_dhcp_lease(&self, lease: &DhcpLease) -> StoreResult<()>;
+    async fn delete_dhcp_lease(&self, mac: Mac) -> StoreResult<bool>;
 }

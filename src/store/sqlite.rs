@@ -19,10 +19,11 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use super::{BootWrite, DiscoveryWrite, EndpointAccess, Store, StoreError, StoreResult, Versioned};
 use crate::model::cfs::{CfsComponent, CfsConfiguration};
+use crate::model::dhcp::DhcpLease;
 use crate::model::power::{PowerTask, Transition};
 use crate::model::{
     BootArtifacts, BootComponent, BootParams, Component, ComponentEndpoint, EthernetInterface,
-    ExtendedStatus, Group, GroupKind, HostKey, ImageParams, RedfishEndpoint, Session,
+    ExtendedStatus, Group, GroupKind, HostKey, ImageParams, Mac, RedfishEndpoint, Session,
     SessionTemplate, Tenant, Xname,
 };
 
@@ -35,6 +36,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../migrations/sqlite/0002_power.sql")),
     (3, include_str!("../../migrations/sqlite/0003_bos.sql")),
     (4, include_str!("../../migrations/sqlite/0004_cfs.sql")),
+    (5, include_str!("../../migrations/sqlite/0005_dhcp.sql")),
 ];
 
 /// Connections to the database file.
@@ -1303,6 +1305,30 @@ impl Store for SqliteStore {
             .await
             .map_err(backend("delete CFS configuration"))?;
         Ok(r.rows_affected() > 0)
+    }
+
+    async fn list_dhcp_leases(&self) -> StoreResult<Vec<DhcpLease>> {
+        self.docs("DHCP leases", "SELECT doc FROM dhcp_leases ORDER BY mac")
+            .await
+    }
+
+    async fn put_dhcp_lease(&self, lease: &DhcpLease) -> StoreResult<()> {
+        sqlx::query("INSERT INTO dhcp_leases (mac, doc) VALUES (?, ?) ON CONFLICT (mac) DO UPDATE SET doc = excluded.doc")
+            .bind(lease.mac.to_string())
+            .bind(encode(lease))
+            .execute(&self.pool)
+            .await
+            .map_err(backend("put DHCP lease"))?;
+        Ok(())
+    }
+
+    async fn delete_dhcp_lease(&self, mac: Mac) -> StoreResult<bool> {
+        self.delete_by_key(
+            "delete DHCP lease",
+            "DELETE FROM dhcp_leases WHERE mac = ?",
+            &mac.to_string(),
+        )
+        .await
     }
 }
 

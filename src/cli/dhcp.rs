@@ -1,0 +1,43 @@
+//! `rackboot dhcp leases`: the addresses the DHCP server (`full` mode) has handed out.
+
+use clap::Subcommand;
+use serde_json::Value;
+
+use super::Client;
+use super::output::{Format, field, json as to_json, table};
+
+#[derive(Subcommand, Debug)]
+pub enum DhcpCommand {
+    /// Leases by address: MAC, node, state and expiry
+    Leases,
+}
+
+pub async fn run(c: &Client, format: Format, cmd: DhcpCommand) -> anyhow::Result<()> {
+    let DhcpCommand::Leases = cmd;
+    let v: Value = c.get("/apis/rackboot/v1/dhcp/leases").await?;
+    match format {
+        Format::Json => println!("{}", to_json(&v)),
+        Format::Table => {
+            let rows = v
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|l| {
+                    vec![
+                        field(l, "ip"),
+                        field(l, "mac"),
+                        field(l, "node"),
+                        field(l, "state"),
+                        field(l, "expires"),
+                    ]
+                })
+                .collect();
+            println!(
+                "{}",
+                table(&["IP", "MAC", "NODE", "STATE", "EXPIRES"], rows)
+            );
+        }
+    }
+    Ok(())
+}

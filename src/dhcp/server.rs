@@ -1,0 +1,301 @@
+//! The DHCP server: sockets, the lease table in memory, and the loop that hands each message
+//! to [`respond`](super::respond) and acts on the outcome. Thin on purpose: every decision is
+//! made by the pure responder; this file receives, persists, records and sends.
+//!
+//! Sockets are bound to the boot interface (`SO_BINDTODEVICE`), on ports 67 and 4011, with
+//! `SO_BROADCAST` (clients without an address are answered by broadcast). They can be made
+//! elsewhere and handed in ([`Sockets`]): tests bind them inside a network namespace.
+//! A lease is written to the store before its ACK is sent; if the write fails the client
+//! hears nothing and asks again.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::Utc;
+use tokio::net::UdpSocket;
+use tokio::sync::watch;
+
+use super::leases::{Lease, Leases, Plan, Pool};
+use super::packet::{self, BOOTREQUEST};
+use super::respond::{self, Arrived, BootTarget, Effect, Event, Identity, To};
+use crate::model::dhcp::DhcpLease;
+use crate::model::{Mac, Xname};
+
+pub const SERVER_PORT: u16 = 67;
+pub const CLIENT_PORT: u16 = 68;
+pub const PXE_PORT: u16 = 4011;
+
+/// How the inventory is re-read: at most this often, unless a MAC it does not know asks.
+const INVENTORY_MAX_AGE: Duration = Duration::from_secs(2);
+const INVENTORY_MIN_AGE: Duration = Duration::from_millis(200);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Proxy,
+    Full,
+}
+
+#[derive(Debug, Clone)]
+pub struct DhcpSettings {
+    pub mode: Mode,
+    pub identity: Identity,
+    pub boot: BootTarget,
+    /// Full mode: the dynamic pool for MACs without a reservation.
+    pub pool: Option<Pool>,
+    pub lease_time: chrono::Duration,
+    /// How long an offered address is held for its client.
+    pub offer_hold: chrono::Duration,
+}
+
+/// One interface of the inventory, as the server needs it.
+#[derive(Debug, Clone)]
+pub struct Nic {
+    pub mac: Mac,
+    pub ips: Vec<Ipv4Addr>,
+    pub node: Option<Xname>,
+}
+
+/// What the server needs from the rest of the appliance.
+#[async_trait]
+pub trait DhcpBackend: Send + Sync {
+    /// The inventory's interfaces (reservations and node names).
+    async fn interfaces(&self) -> anyhow::Result<Vec<Nic>>;
+    async fn leases(&self) -> anyhow::Result<Vec<DhcpLease>>;
+    async fn save_lease(&self, lease: &DhcpLease) -> anyhow::Result<()>;
+    async fn remove_lease(&self, mac: Mac) -> anyhow::Result<()>;
+    /// Count and record what happened (`node`: the MAC's node, when the inventory knows it).
+    fn observe(&self, event: &Event, node: Option<&Xname>);
+}
+
+/// The two sockets of the server: port 67 and port 4011.
+#[derive(Debug)]
+pub struct Sockets {
+    pub dhcp: std::net::UdpSocket,
+    pub pxe: std::net::UdpSocket,
+}
+
+impl Sockets {
+    /// Bind 0.0.0.0:67 and 0.0.0.0:4011 on `interface`.
+    pub fn bind(interface: &str) -> io::Result<Sockets> {
+        Self::bind_ports(interface, SERVER_PORT, PXE_PORT)
+    }
+
+    pub fn bind_ports(interface: &str, dhcp: u16, pxe: u16) -> io::Result<Sockets> {
+        Ok(Sockets {
+            dhcp: udp_on(interface, dhcp)?,
+            pxe: udp_on(interface, pxe)?,
+        })
+    }
+}
+
+fn udp_on(interface: &str, port: u16) -> io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_reuse_address(true)?;
+    s.set_broadcast(true)?;
+    s.bind_device(Some(interface.as_bytes())).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot bind to interface {interface}: {e}"),
+        )
+    })?;
+    s.bind(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)).into())
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot bind UDP port {port}: {e}")))?;
+    s.set_nonblocking(true)?;
+    Ok(s.into())
+}
+
+/// The first IPv4 address of `interface` and its netmask.
+pub fn interface_ipv4(interface: &str) -> io::Result<Option<(Ipv4Addr, Ipv4Addr)>> {
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs allocates a list and stores its head in `head`; it is freed below
+    // with freeifaddrs and no pointer into it outlives this function.
+    if unsafe { libc::getifaddrs(&mut head) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut found = None;
+    let mut cur = head;
+    while !cur.is_null() {
+        // SAFETY: `cur` is a node of the list getifaddrs returned, alive until freeifaddrs.
+        let ifa = unsafe { &*cur };
+        cur = ifa.ifa_next;
+        if ifa.ifa_name.is_null() || ifa.ifa_addr.is_null() {
+            continue;
+        }
+        // SAFETY: a non-null ifa_name is a NUL-terminated string owned by the list.
+        let name = unsafe { std::ffi::CStr::from_ptr(ifa.ifa_name) };
+        // SAFETY: a non-null ifa_addr points to a sockaddr whose family says its real type.
+        let family = unsafe { (*ifa.ifa_addr).sa_family } as i32;
+        if name.to_bytes() != interface.as_bytes() || family != libc::AF_INET {
+            continue;
+        }
+        let v4 = |sa: *const libc::sockaddr| {
+            // SAFETY: AF_INET entries carry sockaddr_in addresses (and netmasks).
+            let sin = unsafe { &*(sa as *const libc::sockaddr_in) };
+            Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr))
+        };
+        let ip = v4(ifa.ifa_addr);
+        let mask = if ifa.ifa_netmask.is_null() {
+            Ipv4Addr::new(255, 255, 255, 0)
+        } else {
+            v4(ifa.ifa_netmask)
+        };
+        found = Some((ip, mask));
+        break;
+    }
+    // SAFETY: `head` came from getifaddrs and is freed once.
+    unsafe { libc::freeifaddrs(head) };
+    Ok(found)
+}
+
+/// The reservations and node names, as last read from the inventory.
+struct Inventory {
+    plan: Plan,
+    nodes: HashMap<Mac, Xname>,
+    read_at: Instant,
+}
+
+impl Inventory {
+    fn build(nics: Vec<Nic>, s: &DhcpSettings) -> Inventory {
+        let net = |ip: Ipv4Addr| u32::from(ip) & u32::from(s.identity.netmask);
+        let ours = net(s.identity.server_ip);
+        let mut reservations = HashMap::new();
+        let mut nodes = HashMap::new();
+        for nic in nics {
+            // Only addresses on the boot network can be handed out on it.
+            if let Some(ip) = nic.ips.iter().find(|ip| net(**ip) == ours) {
+                reservations.insert(nic.mac, *ip);
+            }
+            if let Some(n) = nic.node {
+                nodes.insert(nic.mac, n);
+            }
+        }
+        Inventory {
+            plan: Plan::new(reservations, s.pool, s.lease_time, s.offer_hold),
+            nodes,
+            read_at: Instant::now(),
+        }
+    }
+
+    fn stale(&self, mac: Option<Mac>) -> bool {
+        let age = self.read_at.elapsed();
+        age > INVENTORY_MAX_AGE
+            || (age > INVENTORY_MIN_AGE && mac.is_some_and(|m| !self.nodes.contains_key(&m)))
+    }
+}
+
+fn to_lease(l: DhcpLease) -> Lease {
+    Lease {
+        mac: l.mac,
+        ip: l.ip,
+        expires: l.expires,
+        offered: false,
+    }
+}
+
+/// Serve until `stop` turns true. Fails only at start (the store's leases cannot be read).
+pub async fn serve(
+    sockets: Sockets,
+    settings: DhcpSettings,
+    backend: Arc<dyn DhcpBackend>,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let dhcp = UdpSocket::from_std(sockets.dhcp)?;
+    let pxe = UdpSocket::from_std(sockets.pxe)?;
+    let mut leases = match settings.mode {
+        Mode::Full => Leases::new(backend.leases().await?.into_iter().map(to_lease)),
+        Mode::Proxy => Leases::default(),
+    };
+    let mut inventory = Inventory::build(backend.interfaces().await?, &settings);
+    let (mut a, mut b) = ([0u8; 1500], [0u8; 1500]);
+    loop {
+        let (received, arrived) = tokio::select! {
+            r = dhcp.recv_from(&mut a) => (r, Arrived::Dhcp),
+            r = pxe.recv_from(&mut b) => (r, Arrived::Pxe),
+            _ = stop.changed() => break,
+        };
+        let buf = match arrived {
+            Arrived::Dhcp => &a,
+            Arrived::Pxe => &b,
+        };
+        let (n, from) = match received {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::debug!(error = %e, "DHCP receive failed");
+                continue;
+            }
+        };
+        let req = match packet::parse(&buf[..n]) {
+            Ok(m) if m.op == BOOTREQUEST => m,
+            Ok(_) => continue,
+            Err(e) => {
+                metrics::counter!("rackboot_dhcp_dropped_total").increment(1);
+                tracing::debug!(%from, error = %e, "malformed DHCP message dropped");
+                continue;
+            }
+        };
+        if inventory.stale(req.mac().map(Mac::from_bytes)) {
+            match backend.interfaces().await {
+                Ok(nics) => inventory = Inventory::build(nics, &settings),
+                Err(e) => {
+                    tracing::warn!(error = %e, "DHCP: cannot re-read the inventory; using the last copy")
+                }
+            }
+        }
+        let out = match settings.mode {
+            Mode::Proxy => respond::proxy(&req, arrived, &settings.identity, &settings.boot),
+            Mode::Full => respond::full(
+                &req,
+                arrived,
+                &settings.identity,
+                &settings.boot,
+                &inventory.plan,
+                &mut leases,
+                Utc::now(),
+            ),
+        };
+        let persisted = match &out.effect {
+            Effect::None => Ok(()),
+            Effect::Save(l) => {
+                backend
+                    .save_lease(&DhcpLease {
+                        mac: l.mac,
+                        ip: l.ip,
+                        expires: l.expires,
+                    })
+                    .await
+            }
+            Effect::Remove(mac) => backend.remove_lease(*mac).await,
+        };
+        let node = inventory.nodes.get(&out.event.mac);
+        backend.observe(&out.event, node);
+        if let Err(e) = persisted {
+            tracing::warn!(mac = %out.event.mac, error = %format!("{e:#}"),
+                "DHCP: cannot store the lease; not answering (the client will ask again)");
+            continue;
+        }
+        let Some((msg, to)) = out.reply else {
+            continue;
+        };
+        let (sock, dest) = match to {
+            To::Broadcast => (&dhcp, SocketAddr::from((Ipv4Addr::BROADCAST, CLIENT_PORT))),
+            To::Client(ip) => (&dhcp, SocketAddr::from((ip, CLIENT_PORT))),
+            To::Relay(ip) => (&dhcp, SocketAddr::from((ip, SERVER_PORT))),
+            To::Source => (
+                match arrived {
+                    Arrived::Dhcp => &dhcp,
+                    Arrived::Pxe => &pxe,
+                },
+                from,
+            ),
+        };
+        if let Err(e) = sock.send_to(&msg.encode(), dest).await {
+            tracing::warn!(%dest, mac = %out.event.mac, error = %e, "DHCP: cannot send the reply");
+        }
+    }
+    Ok(())
+}
