@@ -75,7 +75,7 @@ _s3s_main() {
 }
 
 # Debian packages: the TFTP clients the TFTP tests drive (tftp-hpa, atftp; curl is usually
-# there) and the ipxe binaries the server serves. Installed with apt when one is missing
+# there), the ipxe binaries the server serves, and the DHCP tests' peers. Installed with apt when one is missing
 # (needs root, or sudo without a password); then a no-op. (bench/tftp.sh adds tftpd-hpa, its
 # peer, itself: a package with a service is kept out of the test setup.)
 _apt_main() {
@@ -84,8 +84,13 @@ _apt_main() {
     command -v atftp >/dev/null || missing+=(atftp)
     [ -f /usr/lib/ipxe/undionly.kpxe ] || missing+=(ipxe)
     command -v curl >/dev/null || missing+=(curl)
+    # The DHCP tests' clients (busybox udhcpc, ISC dhclient) and the site server beside the
+    # proxy (dnsmasq); busybox-static is also what images/build.sh puts in the initramfs.
+    command -v busybox >/dev/null || missing+=(busybox-static)
+    command -v dhclient >/dev/null || missing+=(isc-dhcp-client)
+    command -v dnsmasq >/dev/null || missing+=(dnsmasq-base)
     if [ ${#missing[@]} -eq 0 ]; then
-        echo "peers: tftp-hpa, atftp, curl and ipxe already installed" >&2
+        echo "peers: tftp-hpa, atftp, curl, ipxe, busybox, dhclient and dnsmasq already installed" >&2
         return 0
     fi
     local sudo=()

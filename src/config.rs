@@ -706,4 +706,72 @@ mod tests {
             .to_string();
         assert!(e.contains("bogus"), "{e}");
     }
+
+    #[test]
+    fn dhcp_settings_are_checked_once() {
+        let base = || Settings {
+            advertise_url: Some("http://10.0.0.1:8080".into()),
+            ..Default::default()
+        };
+        let err = |s: Settings| Config::resolve(s.or(base())).unwrap_err().to_string();
+        assert!(
+            Config::resolve(base()).unwrap().dhcp.is_none(),
+            "off by default"
+        );
+        let e = err(Settings {
+            dhcp: Some(DhcpKind::Full),
+            ..Default::default()
+        });
+        assert!(e.contains("dhcp_interface"), "{e}");
+        let e = err(Settings {
+            dhcp: Some(DhcpKind::Proxy),
+            dhcp_interface: Some("eth1".into()),
+            dhcp_pool: Some("10.0.0.100-10.0.0.110".into()),
+            ..Default::default()
+        });
+        assert!(e.contains("dhcp_pool is for full mode"), "{e}");
+        let e = err(Settings {
+            dhcp_interface: Some("eth1".into()),
+            ..Default::default()
+        });
+        assert!(e.contains("dhcp is off"), "{e}");
+        for (pool, dns, lease, want) in [
+            ("10.0.0.9-10.0.0.1", "", 3600, "after the last"),
+            ("10.0.0.1", "", 3600, "address range"),
+            ("10.0.0.1-10.0.0.9", "10.0.0.300", 3600, "dhcp_dns"),
+            ("10.0.0.1-10.0.0.9", "", 30, "dhcp_lease_secs"),
+        ] {
+            let e = err(Settings {
+                dhcp: Some(DhcpKind::Full),
+                dhcp_interface: Some("eth1".into()),
+                dhcp_pool: Some(pool.into()),
+                dhcp_dns: Some(dns.into()),
+                dhcp_lease_secs: Some(lease),
+                ..Default::default()
+            });
+            assert!(e.contains(want), "{pool} {dns} {lease}: {e}");
+        }
+        let e = err(Settings {
+            dhcp: Some(DhcpKind::Full),
+            dhcp_interface: Some("eth1".into()),
+            dhcp_efi_binary: Some("../../etc/passwd".into()),
+            ..Default::default()
+        });
+        assert!(e.contains("inside the TFTP root"), "{e}");
+        let c = Config::resolve(
+            Settings {
+                dhcp: Some(DhcpKind::Full),
+                dhcp_interface: Some("eth1".into()),
+                dhcp_pool: Some("10.0.0.100-10.0.0.110".into()),
+                dhcp_dns: Some("10.0.0.53, 10.0.0.54".into()),
+                ..Default::default()
+            }
+            .or(base()),
+        )
+        .unwrap();
+        let d = c.dhcp.unwrap();
+        assert_eq!(d.dns.len(), 2);
+        assert_eq!(d.efi_binary, "snponly.efi");
+        assert_eq!(d.lease_time, chrono::Duration::hours(1));
+    }
 }

@@ -89,6 +89,12 @@ impl BootIndexCache {
         self.wanted.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// The generation writes have reached (other read models of the inventory, such as the
+    /// DHCP server's reservations, re-read when it moves).
+    pub fn generation(&self) -> u64 {
+        self.wanted.load(Ordering::SeqCst)
+    }
+
     fn fresh(&self) -> Option<Arc<BootIndex>> {
         let cur = self.current.read().expect("boot index poisoned");
         (cur.0 >= self.wanted.load(Ordering::SeqCst)).then(|| cur.1.clone())

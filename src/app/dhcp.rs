@@ -74,6 +74,10 @@ impl DhcpBackend for DhcpHost {
             .collect())
     }
 
+    fn inventory_generation(&self) -> u64 {
+        self.0.boot.generation()
+    }
+
     async fn leases(&self) -> anyhow::Result<Vec<DhcpLease>> {
         Ok(self.0.store.list_dhcp_leases().await?)
     }

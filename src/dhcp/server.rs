@@ -29,9 +29,9 @@ pub const SERVER_PORT: u16 = 67;
 pub const CLIENT_PORT: u16 = 68;
 pub const PXE_PORT: u16 = 4011;
 
-/// How the inventory is re-read: at most this often, unless a MAC it does not know asks.
-const INVENTORY_MAX_AGE: Duration = Duration::from_secs(2);
-const INVENTORY_MIN_AGE: Duration = Duration::from_millis(200);
+/// The inventory is re-read when its generation moves, and at least this often (for writes
+/// that did not go through this process).
+const INVENTORY_MAX_AGE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -64,6 +64,8 @@ pub struct Nic {
 pub trait DhcpBackend: Send + Sync {
     /// The inventory's interfaces (reservations and node names).
     async fn interfaces(&self) -> anyhow::Result<Vec<Nic>>;
+    /// A number that moves whenever the inventory may have changed.
+    fn inventory_generation(&self) -> u64;
     async fn leases(&self) -> anyhow::Result<Vec<DhcpLease>>;
     async fn save_lease(&self, lease: &DhcpLease) -> anyhow::Result<()>;
     async fn remove_lease(&self, mac: Mac) -> anyhow::Result<()>;
@@ -157,10 +159,11 @@ struct Inventory {
     plan: Plan,
     nodes: HashMap<Mac, Xname>,
     read_at: Instant,
+    generation: u64,
 }
 
 impl Inventory {
-    fn build(nics: Vec<Nic>, s: &DhcpSettings) -> Inventory {
+    fn build(nics: Vec<Nic>, generation: u64, s: &DhcpSettings) -> Inventory {
         let net = |ip: Ipv4Addr| u32::from(ip) & u32::from(s.identity.netmask);
         let ours = net(s.identity.server_ip);
         let mut reservations = HashMap::new();
@@ -178,13 +181,12 @@ impl Inventory {
             plan: Plan::new(reservations, s.pool, s.lease_time, s.offer_hold),
             nodes,
             read_at: Instant::now(),
+            generation,
         }
     }
 
-    fn stale(&self, mac: Option<Mac>) -> bool {
-        let age = self.read_at.elapsed();
-        age > INVENTORY_MAX_AGE
-            || (age > INVENTORY_MIN_AGE && mac.is_some_and(|m| !self.nodes.contains_key(&m)))
+    fn stale(&self, generation: u64) -> bool {
+        generation != self.generation || self.read_at.elapsed() > INVENTORY_MAX_AGE
     }
 }
 
@@ -210,7 +212,8 @@ pub async fn serve(
         Mode::Full => Leases::new(backend.leases().await?.into_iter().map(to_lease)),
         Mode::Proxy => Leases::default(),
     };
-    let mut inventory = Inventory::build(backend.interfaces().await?, &settings);
+    let generation = backend.inventory_generation();
+    let mut inventory = Inventory::build(backend.interfaces().await?, generation, &settings);
     let (mut a, mut b) = ([0u8; 1500], [0u8; 1500]);
     loop {
         let (received, arrived) = tokio::select! {
@@ -238,9 +241,10 @@ pub async fn serve(
                 continue;
             }
         };
-        if inventory.stale(req.mac().map(Mac::from_bytes)) {
+        let generation = backend.inventory_generation();
+        if inventory.stale(generation) {
             match backend.interfaces().await {
-                Ok(nics) => inventory = Inventory::build(nics, &settings),
+                Ok(nics) => inventory = Inventory::build(nics, generation, &settings),
                 Err(e) => {
                     tracing::warn!(error = %e, "DHCP: cannot re-read the inventory; using the last copy")
                 }

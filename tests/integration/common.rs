@@ -35,6 +35,16 @@ impl Server {
 
     /// Start on a given address (a restart that nodes must find where they left it).
     pub async fn start_at(data_dir: &Path, extra: Settings, addr: &str) -> Server {
+        Server::start_with(data_dir, extra, addr, None).await
+    }
+
+    /// Start with DHCP sockets bound elsewhere (inside a test's network namespace).
+    pub async fn start_with(
+        data_dir: &Path,
+        extra: Settings,
+        addr: &str,
+        dhcp: Option<rackboot::dhcp::server::Sockets>,
+    ) -> Server {
         let settings = extra.or(Settings {
             data_dir: Some(data_dir.to_path_buf()),
             advertise_url: Some(ADVERTISE.into()),
@@ -45,7 +55,11 @@ impl Server {
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let backends = rackboot::Backends::open(&config).await.unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        let running = rackboot::start(config, backends, listener, async move {
+        let listeners = rackboot::Listeners {
+            http: listener,
+            dhcp,
+        };
+        let running = rackboot::start(config, backends, listeners, async move {
             let _ = rx.await;
         })
         .await
