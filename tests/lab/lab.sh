@@ -20,6 +20,9 @@
 #   ARTIFACTS=dir       where logs go on failure (default $LAB/artifacts)
 #   KEEP=1              leave $LAB in place on success too (it is always kept on failure)
 #   SESSION_TIMEOUT=240 seconds one BOS session may take
+#   BOOT_EVIDENCE=0|1   0 (default): BOS option boot_evidence=false, so a node is stable only
+#                       once the image reported its token; 1: rackboot's default, where a
+#                       complete initrd fetch plus boot_evidence_wait (10 s) powered on counts
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -47,6 +50,7 @@ N_UEFI=${N_UEFI:-1}
 DHCP_MODE=${DHCP_MODE:-full}
 UEFI_ROM=${UEFI_ROM:-none}
 RESERVE=${RESERVE:-0}
+BOOT_EVIDENCE=${BOOT_EVIDENCE:-0}
 SESSION_TIMEOUT=${SESSION_TIMEOUT:-240}
 VENV=$repo/.peers/lab-venv
 SUSHY_TOOLS_VERSION=2.2.0
@@ -393,26 +397,26 @@ jq -n --arg path "s3://boot-images/$IMAGE/manifest.json" --arg params "console=t
     '{description: "rackboot QEMU lab (tests/lab/lab.sh)", enable_cfs: false,
       boot_sets: {lab: {type: "s3", path: $path, node_list: $ARGS.positional, kernel_parameters: $params}}}' \
     --args "${nodes[@]}" >"$LAB/template.json"
+if [ "$BOOT_EVIDENCE" = 0 ]; then
+    rb bos options set boot_evidence=false >/dev/null || die "rackboot bos options set boot_evidence=false failed"
+fi
 rb bos sessiontemplates create "$TEMPLATE" --file "$LAB/template.json" >&2
 rb bos sessiontemplates validate "$TEMPLATE" >&2 || die "session template $TEMPLATE is not valid"
 
 # ---------------------------------------------------------------------------------------
-# 9. Sessions. A poller notes when each node of the session turns stable (after having
-# been seen busy), for the per-node times; the CLI's --watch decides the outcome.
-watch_stable() { # session file
-    local s=$1 out=$2 busy=" " fin=" " line id st
+# 9. Sessions. A poller notes when each node of the session is done (BOS disables a
+# component when its node reached the session's goal), for the per-node times; the CLI's
+# --watch decides the outcome.
+watch_done() { # session file
+    local s=$1 out=$2 fin=" " id
     while :; do
-        while read -r line; do
-            id=${line% *} st=${line#* }
-            if [ "$st" != stable ]; then
-                busy="$busy$id "
-            elif [[ "$busy" == *" $id "* && "$fin" != *" $id "* ]]; then
-                fin="$fin$id "
-                printf '%s %s\n' "$id" "$(date +%s.%N)" >>"$out"
-            fi
+        while read -r id; do
+            [[ "$fin" == *" $id "* ]] && continue
+            fin="$fin$id "
+            printf '%s %s\n' "$id" "$(date +%s.%N)" >>"$out"
         done < <(rbj bos components list --session "$s" 2>/dev/null |
-            jq -r '.[] | "\(.id) \(.status.status)"' 2>/dev/null)
-        sleep 0.3
+            jq -r '.[] | select(.enabled == false and .status.status == "stable") | .id' 2>/dev/null)
+        sleep 0.25
     done
 }
 
@@ -423,7 +427,7 @@ session() { # operation
     log "BOS $op session $name: rackboot bos sessions create --template-name $TEMPLATE --operation $op --watch"
     start=$(date +%s.%N)
     echo "$start" >"$LAB/start-$name.txt"
-    watch_stable "$name" "$LAB/stable-$name.txt" &
+    watch_done "$name" "$LAB/stable-$name.txt" &
     poller=$!
     timeout "$SESSION_TIMEOUT" ip netns exec "$NS" "$RB" bos sessions create --url "$URL" \
         --template-name "$TEMPLATE" --operation "$op" --name "$name" --watch \
@@ -448,11 +452,22 @@ session() { # operation
 
 component() { rbj bos components get "$1"; }
 
-# Every node stable, with the token it was given reported back; its console says so.
+# Every node stable, with the token it was given reported back; its console says so. (With
+# BOOT_EVIDENCE=1 a node can be stable before its report: allow it 30 s more.)
 check_booted() { # session
-    local x c st err want got
+    local x c st err want got start
     for x in "${nodes[@]}"; do
-        c=$(component "$x")
+        start=$SECONDS
+        while :; do
+            c=$(component "$x")
+            want=$(jq -r .desired_state.bss_token <<<"$c") got=$(jq -r .actual_state.bss_token <<<"$c")
+            if [ "$want" = "$got" ] && grep -q "RACKBOOT-TINY-BOOTED xname=$x token=$want" \
+                "$LAB/console-${vm_name[$x]}.log"; then
+                break
+            fi
+            [ $((SECONDS - start)) -lt 30 ] || break
+            sleep 0.5
+        done
         st=$(jq -r .status.status <<<"$c") err=$(jq -r .error <<<"$c")
         want=$(jq -r .desired_state.bss_token <<<"$c") got=$(jq -r .actual_state.bss_token <<<"$c")
         { [ "$st" = stable ] && [ -z "$err" ]; } || die "$1: node $x is '$st' (error '$err')"
@@ -499,9 +514,21 @@ if [ "$DHCP_MODE" = full ]; then
     rb dhcp leases
 fi
 printf '\n'
-summary_args=()
-for x in "${nodes[@]}"; do summary_args+=("$x=${vm_name[$x]}"); done
-python3 "$here/summary.py" "$LAB" "${summary_args[@]}"
+# TFTP transfers reach a node's timeline only when its address is in the inventory
+# (rackboot matches TFTP clients by EthernetInterfaces IPAddresses, not by DHCP lease).
+need_tftp=() summary_args=()
+for x in "${nodes[@]}"; do
+    summary_args+=("$x=${vm_name[$x]}")
+    [[ "$RESERVE" = 1 && "$UEFI_ROM" = none && "${vm_name[$x]}" == *uefi* ]] && need_tftp+=("$x")
+done
+python3 "$here/summary.py" "$LAB" --need-tftp "$(IFS=,; echo "${need_tftp[*]}")" "${summary_args[@]}" ||
+    die "a node's timeline misses a boot step (see MISSING above)"
+if [ "$UEFI_ROM" = none ] && [ "$N_UEFI" -gt 0 ]; then
+    n=$(grep -c 'tftp transfer .*file=snponly.efi outcome="complete"' "$LAB/rackboot.log" || true)
+    [ "$n" -ge $((2 * N_UEFI)) ] || die "rackboot.log shows $n complete TFTP transfers of snponly.efi, expected $((2 * N_UEFI))"
+    [ "$RESERVE" = 1 ] || printf 'note: %s TFTP transfers of snponly.efi in rackboot.log; none on the timelines (RESERVE=0: %s)\n' \
+        "$n" "rackboot puts TFTP on a timeline only for addresses in the inventory, not for DHCP leases"
+fi
 printf '\nsession wall time (CLI create --watch until complete): boot %s s, reboot %s s, shutdown %s s\n' \
     "${wall[boot]}" "${wall[reboot]}" "${wall[shutdown]}"
 log "done: $N_BIOS BIOS + $N_UEFI UEFI nodes, DHCP $DHCP_MODE"
