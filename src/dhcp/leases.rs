@@ -78,6 +78,9 @@ pub struct Leases {
     by_ip: HashMap<Ipv4Addr, Mac>,
     /// Addresses a client DECLINEd (found in use on the wire), until when.
     declined: HashMap<Ipv4Addr, DateTime<Utc>>,
+    /// Where the search for a free pool address starts: after the last address handed
+    /// out, so a busy pool is not scanned from its first address for every new client.
+    next: Option<Ipv4Addr>,
 }
 
 impl Leases {
@@ -120,6 +123,7 @@ impl Leases {
             self.by_ip.remove(&old.ip);
         }
         self.by_ip.insert(l.ip, l.mac);
+        self.next = Some(Ipv4Addr::from(u32::from(l.ip).wrapping_add(1)));
         self.by_mac.insert(l.mac, l);
     }
 
@@ -183,7 +187,14 @@ impl Plan {
             return Some(l.ip);
         }
         let pool = self.pool.as_ref()?;
-        (u32::from(pool.first)..=u32::from(pool.last))
+        let (first, last) = (u32::from(pool.first), u32::from(pool.last));
+        let start = leases
+            .next
+            .map(u32::from)
+            .filter(|n| (first..=last).contains(n))
+            .unwrap_or(first);
+        (start..=last)
+            .chain(first..start)
             .map(Ipv4Addr::from)
             .find(|ip| !self.reserved.contains(ip) && !leases.taken(*ip, mac, now))
     }
@@ -362,12 +373,21 @@ mod tests {
             );
             leases.apply(&d);
         }
-        // Released: the address is free again for another client.
+        // Released: the address is free again for another client (the search goes round
+        // the pool, so it comes back once the others are taken).
         let mut leases = Leases::default();
         let d = p.request(mac(1), None, &leases, now);
         leases.apply(&d);
         assert!(leases.remove(mac(1)).is_some());
-        let d = p.discover(mac(2), &leases, now);
+        for n in 2..=3 {
+            let d = p.discover(mac(n), &leases, now);
+            assert!(
+                matches!(d, Decision::Offer(ref l) if l.ip != l1.ip),
+                "{d:?}"
+            );
+            leases.apply(&d);
+        }
+        let d = p.discover(mac(4), &leases, now);
         assert!(
             matches!(d, Decision::Offer(ref l) if l.ip == l1.ip),
             "{d:?}"

@@ -270,7 +270,7 @@ pub fn proxy(req: &Message, arrived: Arrived, id: &Identity, boot: &BootTarget) 
                 m.options.push((opt::VENDOR_SPECIFIC, v43));
             }
             Outcome {
-                reply: Some((m, To::Broadcast)),
+                reply: Some((m, destination(req, arrived, false))),
                 effect: Effect::None,
                 event: Event {
                     boot: Some(given),
@@ -547,6 +547,25 @@ mod tests {
         let mut r = with_type(pxe(0, false), kind::REQUEST);
         r.options.push((opt::SERVER_ID, vec![192, 168, 77, 2]));
         assert!(proxy(&r, Arrived::Dhcp, &id(), &target()).reply.is_none());
+    }
+
+    #[test]
+    fn relayed_requests_are_answered_through_the_relay() {
+        let mut req = pxe(0, false);
+        req.giaddr = Ipv4Addr::new(10, 1, 0, 1);
+        let (_, to) = proxy(&req, Arrived::Dhcp, &id(), &target()).reply.unwrap();
+        assert_eq!(to, To::Relay(Ipv4Addr::new(10, 1, 0, 1)));
+        let mut leases = Leases::default();
+        let o = full(
+            &req,
+            Arrived::Dhcp,
+            &id(),
+            &target(),
+            &plan(),
+            &mut leases,
+            Utc::now(),
+        );
+        assert_eq!(o.reply.unwrap().1, To::Relay(Ipv4Addr::new(10, 1, 0, 1)));
     }
 
     #[test]
