@@ -57,18 +57,27 @@ impl Timeline {
 }
 
 impl crate::app::App {
-    /// A TFTP transfer, on the timeline of the node whose inventory address made it (none:
-    /// not recorded; TFTP clients are known by address only).
+    /// A TFTP transfer, on the timeline of the node whose inventory address, or DHCP lease,
+    /// made it (none: not recorded; TFTP clients are known by address only).
     pub async fn record_tftp(&self, r: &crate::tftp::TransferReport) {
         let ip = r.client.ip().to_canonical().to_string();
         let Ok(ifaces) = self.store.list_ethernet_interfaces().await else {
             return;
         };
-        let Some(node) = ifaces
+        // The inventory's address, else a DHCP lease of ours (full mode) for a node's MAC.
+        let by_ip = ifaces
             .iter()
-            .find(|i| i.ip_addresses.iter().any(|a| a.ip_address == ip))
-            .and_then(|i| i.component_id.clone())
-        else {
+            .find(|i| i.ip_addresses.iter().any(|a| a.ip_address == ip));
+        let by_lease = || async {
+            let leases = self.store.list_dhcp_leases().await.ok()?;
+            let lease = leases.iter().find(|l| l.ip.to_string() == ip)?;
+            ifaces.iter().find(|i| i.mac == lease.mac)
+        };
+        let iface = match by_ip {
+            Some(i) => Some(i),
+            None => by_lease().await,
+        };
+        let Some(node) = iface.and_then(|i| i.component_id.clone()) else {
             return;
         };
         self.record_boot_event(

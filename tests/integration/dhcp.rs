@@ -597,6 +597,27 @@ async fn the_binary_serves_dhcp_tftp_and_the_script_on_its_interface() {
         if !o.status.success() {
             return Err(format!("bootparameters: {}", String::from_utf8_lossy(&o.stderr)));
         }
+        // The node is in the inventory by MAC only: its address will be a pool lease.
+        let post = |path: &str, body: &str| {
+            let o = srv
+                .cmd("curl")
+                .args(["-sS", "--fail", "-X", "POST", "-H", "Content-Type: application/json"])
+                .args(["-d", body])
+                .arg(format!("http://{SERVER}:8080{path}"))
+                .output()
+                .unwrap();
+            o.status.success().then_some(()).ok_or_else(|| {
+                format!("{path}: {}", String::from_utf8_lossy(&o.stderr))
+            })
+        };
+        post(
+            "/apis/smd/hsm/v2/State/Components",
+            r#"{"Components": [{"ID": "x3000c0s9b0n0", "State": "Off", "NID": 9}]}"#,
+        )?;
+        post(
+            "/apis/smd/hsm/v2/Inventory/EthernetInterfaces",
+            r#"{"MACAddress": "02:00:00:00:00:31", "ComponentID": "x3000c0s9b0n0"}"#,
+        )?;
         // DHCP with a PXE ROM's classes: an address (found on eth0 by the server) and a file.
         let mut env = Err("not tried".to_string());
         for _ in 0..10 {
@@ -641,6 +662,27 @@ async fn the_binary_serves_dhcp_tftp_and_the_script_on_its_interface() {
                 String::from_utf8_lossy(&o.stdout),
                 String::from_utf8_lossy(&o.stderr)
             ));
+        }
+        // Both are on the node's timeline; TFTP found it through the DHCP lease (recorded
+        // just after the transfer: poll briefly).
+        let mut tl = String::new();
+        for _ in 0..40 {
+            let o = srv
+                .cmd("curl")
+                .args(["-sS", "--fail"])
+                .arg(format!(
+                    "http://{SERVER}:8080/apis/rackboot/v1/nodes/x3000c0s9b0n0/timeline"
+                ))
+                .output()
+                .unwrap();
+            tl = String::from_utf8_lossy(&o.stdout).into_owned();
+            if tl.contains(r#""what":"dhcp""#) && tl.contains(r#""what":"tftp""#) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if !(tl.contains(r#""what":"dhcp""#) && tl.contains(r#""what":"tftp""#)) {
+            return Err(format!("timeline: {tl}"));
         }
         // iPXE's DHCP: the script URL, fetched with curl from the node.
         let mut a = pxe_args("0");

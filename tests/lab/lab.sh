@@ -138,6 +138,7 @@ log "lab in $LAB, namespace $NS, $N_BIOS BIOS + $N_UEFI UEFI nodes, DHCP $DHCP_M
 in_ns() { ip netns exec "$NS" "$@"; }
 rb() { in_ns "$RB" "$@" --url "$URL"; }
 rbj() { rb "$@" --format json; }
+nodes=() # node xnames, once discovered
 pids=() # processes this script started (each the leader of its own process group)
 
 cleanup() {
@@ -147,7 +148,16 @@ cleanup() {
     if [ "$rc" != 0 ]; then
         log "collecting logs into $ARTIFACTS"
         mkdir -p "$ARTIFACTS"
-        cp "$LAB"/console-*.log "$LAB"/*.log "$ARTIFACTS"/ 2>/dev/null
+        cp "$LAB"/*.log "$LAB"/*.txt "$LAB"/*.json "$LAB"/*.xml "$ARTIFACTS"/ 2>/dev/null
+        # What rackboot knows, while it still runs: BOS components and each node's timeline.
+        if ip netns list | grep -qw "$NS" && in_ns curl -fsS -m 2 "$URL/readyz" >/dev/null 2>&1; then
+            timeout 10 ip netns exec "$NS" "$RB" bos components list --url "$URL" --format json \
+                >"$ARTIFACTS/bos-components.json" 2>&1
+            for x in "${nodes[@]}"; do
+                timeout 10 ip netns exec "$NS" "$RB" nodes timeline "$x" --url "$URL" \
+                    >"$ARTIFACTS/timeline-$x.txt" 2>&1
+            done
+        fi
         cp -r "$LV/log" "$ARTIFACTS/libvirt-log" 2>/dev/null
         for f in "$ARTIFACTS"/*.log "$ARTIFACTS"/libvirt-log/qemu/*.log; do
             [ -s "$f" ] || continue
@@ -370,7 +380,6 @@ for j in "${!names[@]}"; do
     [ "$got" = "${macs[$j]}" ] || die "node $x (${names[$j]}) has MACs '$got', expected ${macs[$j]}"
     xname_of[${names[$j]}]=$x
     done
-nodes=()
 for n in "${names[@]}"; do nodes+=("${xname_of[$n]}"); done
 log "discovered: $(for n in "${names[@]}"; do printf '%s=%s ' "$n" "${xname_of[$n]}"; done)"
 
@@ -387,6 +396,12 @@ if [ "$RESERVE" = 1 ]; then
             die "could not record $addr for ${macs[$j]}"
     done
     log "recorded the nodes' addresses in the inventory (RESERVE=1)"
+fi
+
+if [ "${HOLD:-0}" = discovered ]; then # for debugging: keep the lab up after discovery
+    log "HOLD=discovered: touch $LAB/release to clean up"
+    until [ -e "$LAB/release" ]; do sleep 1; done
+    exit 0
 fi
 
 # ---------------------------------------------------------------------------------------
@@ -429,9 +444,11 @@ session() { # operation
     echo "$start" >"$LAB/start-$name.txt"
     watch_done "$name" "$LAB/stable-$name.txt" &
     poller=$!
+    # In the background, so that a signal reaches the trap at once (wait is interruptible).
     timeout "$SESSION_TIMEOUT" ip netns exec "$NS" "$RB" bos sessions create --url "$URL" \
         --template-name "$TEMPLATE" --operation "$op" --name "$name" --watch \
-        >"$LAB/session-$name.txt" 2>&1 || rc=$?
+        >"$LAB/session-$name.txt" 2>&1 &
+    wait $! || rc=$?
     end=$(date +%s.%N)
     sleep 0.5 # one more poll for the last node
     kill "$poller" 2>/dev/null
