@@ -20,6 +20,8 @@
 #   ARTIFACTS=dir       where logs go on failure (default $LAB/artifacts)
 #   KEEP=1              leave $LAB in place on success too (it is always kept on failure)
 #   SESSION_TIMEOUT=240 seconds one BOS session may take
+#   HOLD=discovered     debugging: stop after discovery and keep everything up until
+#                       $LAB/release exists (commands: ip netns exec rblab<pid> ...)
 #   BOOT_EVIDENCE=0|1   0 (default): BOS option boot_evidence=false, so a node is stable only
 #                       once the image reported its token; 1: rackboot's default, where a
 #                       complete initrd fetch plus boot_evidence_wait (10 s) powered on counts
@@ -51,6 +53,7 @@ DHCP_MODE=${DHCP_MODE:-full}
 UEFI_ROM=${UEFI_ROM:-none}
 RESERVE=${RESERVE:-0}
 BOOT_EVIDENCE=${BOOT_EVIDENCE:-0}
+HOLD=${HOLD:-}
 SESSION_TIMEOUT=${SESSION_TIMEOUT:-240}
 VENV=$repo/.peers/lab-venv
 SUSHY_TOOLS_VERSION=2.2.0
@@ -139,6 +142,7 @@ in_ns() { ip netns exec "$NS" "$@"; }
 rb() { in_ns "$RB" "$@" --url "$URL"; }
 rbj() { rb "$@" --format json; }
 nodes=() # node xnames, once discovered
+finished=0
 pids=() # processes this script started (each the leader of its own process group)
 
 cleanup() {
@@ -189,7 +193,13 @@ cleanup() {
     else
         log "kept $LAB"
     fi
-    if [ "$rc" = 0 ]; then log "PASS"; else log "FAILED (exit $rc); logs in $ARTIFACTS"; fi
+    if [ "$rc" != 0 ]; then
+        log "FAILED (exit $rc); logs in $ARTIFACTS"
+    elif [ "$finished" = 1 ]; then
+        log "PASS"
+    else
+        log "stopped (HOLD=$HOLD)"
+    fi
     exit "$rc"
 }
 trap cleanup EXIT
@@ -398,7 +408,7 @@ if [ "$RESERVE" = 1 ]; then
     log "recorded the nodes' addresses in the inventory (RESERVE=1)"
 fi
 
-if [ "${HOLD:-0}" = discovered ]; then # for debugging: keep the lab up after discovery
+if [ "$HOLD" = discovered ]; then # for debugging: keep the lab up after discovery
     log "HOLD=discovered: touch $LAB/release to clean up"
     until [ -e "$LAB/release" ]; do sleep 1; done
     exit 0
@@ -549,3 +559,4 @@ fi
 printf '\nsession wall time (CLI create --watch until complete): boot %s s, reboot %s s, shutdown %s s\n' \
     "${wall[boot]}" "${wall[reboot]}" "${wall[shutdown]}"
 log "done: $N_BIOS BIOS + $N_UEFI UEFI nodes, DHCP $DHCP_MODE"
+finished=1
