@@ -248,10 +248,9 @@ impl Message {
     }
 }
 
-/// A client's DISCOVER (tests): option 93 `arch`, option 60 `vendor`, and iPXE's user class
-/// and option 175 when `ipxe`.
-#[cfg(test)]
-pub(crate) fn client_request(
+/// A client's DISCOVER as firmware sends it (tests and load tools): option 93 `arch`, option
+/// 60 `vendor`, and iPXE's user class and option 175 when `ipxe`.
+pub fn client_request(
     mac: [u8; 6],
     arch: Option<u16>,
     vendor: Option<&str>,

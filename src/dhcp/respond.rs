@@ -217,10 +217,11 @@ fn no_boot_detail(e: &NoBoot) -> String {
     }
 }
 
-/// An ACK carrying only where to boot: ProxyDHCP's answer on 4011 (and on 67 to a client
-/// that selected our offer), and both modes' answer on 4011.
-fn boot_ack(
+/// A reply carrying only where to boot, no address: ProxyDHCP's OFFER on 67, and the ACK
+/// both modes give on 4011 (and proxy mode on 67 to a client that selected its offer).
+fn boot_only(
     req: &Message,
+    msg_type: u8,
     mac: Mac,
     arrived: Arrived,
     id: &Identity,
@@ -230,18 +231,23 @@ fn boot_ack(
         Ok(a) => a,
         Err(e) => return ignored(mac, no_boot_detail(&e)),
     };
-    let mut m = reply(req, kind::ACK, id);
+    let mut m = reply(req, msg_type, id);
     let given = add_boot(&mut m, req, &answer, id);
     if let Some(v43) = pxe_vendor_options(req, arrived) {
         m.options.push((opt::VENDOR_SPECIFIC, v43));
     }
+    let kind = if msg_type == kind::OFFER {
+        "proxy-offer"
+    } else {
+        "pxe-ack"
+    };
     Outcome {
         reply: Some((m, destination(req, arrived, false))),
         effect: Effect::None,
         event: Event {
             ip: (!req.ciaddr.is_unspecified()).then_some(req.ciaddr),
             boot: Some(given),
-            ..event("pxe-ack", mac)
+            ..event(kind, mac)
         },
     }
 }
@@ -258,28 +264,14 @@ pub fn proxy(req: &Message, arrived: Arrived, id: &Identity, boot: &BootTarget) 
         );
     }
     match (arrived, req.message_type()) {
-        (Arrived::Pxe, Some(kind::REQUEST | kind::INFORM)) => boot_ack(req, mac, arrived, id, boot),
+        (Arrived::Pxe, Some(kind::REQUEST | kind::INFORM)) => {
+            boot_only(req, kind::ACK, mac, arrived, id, boot)
+        }
         (Arrived::Dhcp, Some(kind::DISCOVER)) => {
-            let answer = match boot_answer(req, &boot.files, &boot.base_url) {
-                Ok(a) => a,
-                Err(e) => return ignored(mac, no_boot_detail(&e)),
-            };
-            let mut m = reply(req, kind::OFFER, id);
-            let given = add_boot(&mut m, req, &answer, id);
-            if let Some(v43) = pxe_vendor_options(req, arrived) {
-                m.options.push((opt::VENDOR_SPECIFIC, v43));
-            }
-            Outcome {
-                reply: Some((m, destination(req, arrived, false))),
-                effect: Effect::None,
-                event: Event {
-                    boot: Some(given),
-                    ..event("proxy-offer", mac)
-                },
-            }
+            boot_only(req, kind::OFFER, mac, arrived, id, boot)
         }
         (Arrived::Dhcp, Some(kind::REQUEST)) if req.server_id() == Some(id.server_ip) => {
-            boot_ack(req, mac, arrived, id, boot)
+            boot_only(req, kind::ACK, mac, arrived, id, boot)
         }
         (_, t) => ignored(mac, format!("message type {t:?} is not for a proxy")),
     }
@@ -322,7 +314,7 @@ pub fn full(
     if arrived == Arrived::Pxe {
         return match req.message_type() {
             Some(kind::REQUEST | kind::INFORM) if is_pxe_family(req) => {
-                boot_ack(req, mac, arrived, id, boot)
+                boot_only(req, kind::ACK, mac, arrived, id, boot)
             }
             t => ignored(mac, format!("message type {t:?} on port 4011")),
         };

@@ -343,40 +343,13 @@ async fn dhclient_binds_and_releases_its_reserved_address() {
     s.stop().await;
 }
 
-/// A PXE ROM's message (as iPXE and EDK2 send them).
+/// A PXE ROM's message (as iPXE and EDK2 send them), with a client UUID (option 97).
 fn pxe_message(mac: [u8; 6], t: u8, arch: u16, ipxe: bool) -> Message {
-    let mut chaddr = [0u8; 16];
-    chaddr[..6].copy_from_slice(&mac);
-    let mut options = vec![
-        (opt::MESSAGE_TYPE, vec![t]),
-        (opt::CLIENT_ARCH, arch.to_be_bytes().to_vec()),
-        (
-            opt::VENDOR_CLASS,
-            format!("PXEClient:Arch:{arch:05}:UNDI:002001").into_bytes(),
-        ),
-        (opt::CLIENT_UUID, vec![0; 17]),
-    ];
-    if ipxe {
-        options.push((opt::USER_CLASS, b"iPXE".to_vec()));
-        options.push((opt::IPXE, vec![1, 1, 1]));
-    }
-    Message {
-        op: packet::BOOTREQUEST,
-        htype: 1,
-        hlen: 6,
-        hops: 0,
-        xid: 0x0bad_cafe,
-        secs: 0,
-        flags: 0x8000,
-        ciaddr: Ipv4Addr::UNSPECIFIED,
-        yiaddr: Ipv4Addr::UNSPECIFIED,
-        siaddr: Ipv4Addr::UNSPECIFIED,
-        giaddr: Ipv4Addr::UNSPECIFIED,
-        chaddr,
-        sname: Vec::new(),
-        file: Vec::new(),
-        options,
-    }
+    let vendor = format!("PXEClient:Arch:{arch:05}:UNDI:002001");
+    let mut m = packet::client_request(mac, Some(arch), Some(&vendor), ipxe);
+    m.options[0] = (opt::MESSAGE_TYPE, vec![t]);
+    m.options.push((opt::CLIENT_UUID, vec![0; 17]));
+    m
 }
 
 /// Send `m` to `to` from port 68 in `host` and collect the replies for `wait`.
