@@ -15,7 +15,8 @@
 #   UEFI_ROM=none|ipxe  none (default): OVMF's own PXE -> TFTP snponly.efi -> iPXE;
 #                       ipxe: Debian's iPXE EFI option ROM (no TFTP)
 #   RESERVE=0|1         1: record each node's address in the inventory (IPAddresses) before
-#                       booting; full mode then serves reservations instead of the pool
+#                       booting; full mode then serves reservations instead of the pool, and
+#                       in proxy mode TFTP transfers then reach the nodes' timelines
 #   LAB=dir             work directory (default: a fresh /tmp/rackboot-lab.XXXXXX)
 #   ARTIFACTS=dir       where logs go on failure (default $LAB/artifacts)
 #   KEEP=1              leave $LAB in place on success too (it is always kept on failure)
@@ -394,8 +395,8 @@ for n in "${names[@]}"; do nodes+=("${xname_of[$n]}"); done
 log "discovered: $(for n in "${names[@]}"; do printf '%s=%s ' "$n" "${xname_of[$n]}"; done)"
 
 # Optional: each node's address in the inventory, which full mode then serves as a
-# reservation, and which lets rackboot put TFTP transfers on the node's timeline (it knows
-# TFTP clients by inventory address only). In proxy mode: the site dnsmasq's static address.
+# reservation; in proxy mode (the site dnsmasq's static address) it is how rackboot can tell
+# whose TFTP transfer it is.
 if [ "$RESERVE" = 1 ]; then
     for j in "${!names[@]}"; do
         k=$((j + 1))
@@ -541,20 +542,25 @@ if [ "$DHCP_MODE" = full ]; then
     rb dhcp leases
 fi
 printf '\n'
-# TFTP transfers reach a node's timeline only when its address is in the inventory
-# (rackboot matches TFTP clients by EthernetInterfaces IPAddresses, not by DHCP lease).
+# rackboot puts a TFTP transfer on a node's timeline when the client's address is the node's
+# in the inventory, or a DHCP lease of its own (full mode); in proxy mode the site dnsmasq's
+# leases are unknown to it, so only RESERVE=1 puts TFTP there.
 need_tftp=() summary_args=()
 for x in "${nodes[@]}"; do
     summary_args+=("$x=${vm_name[$x]}")
-    [[ "$RESERVE" = 1 && "$UEFI_ROM" = none && "${vm_name[$x]}" == *uefi* ]] && need_tftp+=("$x")
+    if [[ "$UEFI_ROM" = none && "${vm_name[$x]}" == *uefi* ]] && [[ "$DHCP_MODE" = full || "$RESERVE" = 1 ]]; then
+        need_tftp+=("$x")
+    fi
 done
 python3 "$here/summary.py" "$LAB" --need-tftp "$(IFS=,; echo "${need_tftp[*]}")" "${summary_args[@]}" ||
     die "a node's timeline misses a boot step (see MISSING above)"
 if [ "$UEFI_ROM" = none ] && [ "$N_UEFI" -gt 0 ]; then
     n=$(grep -c 'tftp transfer .*file=snponly.efi outcome="complete"' "$LAB/rackboot.log" || true)
     [ "$n" -ge $((2 * N_UEFI)) ] || die "rackboot.log shows $n complete TFTP transfers of snponly.efi, expected $((2 * N_UEFI))"
-    [ "$RESERVE" = 1 ] || printf 'note: %s TFTP transfers of snponly.efi in rackboot.log; none on the timelines (RESERVE=0: %s)\n' \
-        "$n" "rackboot puts TFTP on a timeline only for addresses in the inventory, not for DHCP leases"
+    if [ "$DHCP_MODE" = proxy ] && [ "$RESERVE" = 0 ]; then
+        printf 'note: %s TFTP transfers of snponly.efi in rackboot.log, none on the timelines %s\n' \
+            "$n" "(proxy mode: the addresses are the site's leases; RESERVE=1 records them in the inventory)"
+    fi
 fi
 printf '\nsession wall time (CLI create --watch until complete): boot %s s, reboot %s s, shutdown %s s\n' \
     "${wall[boot]}" "${wall[reboot]}" "${wall[shutdown]}"
