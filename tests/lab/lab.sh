@@ -144,12 +144,14 @@ rb() { in_ns "$RB" "$@" --url "$URL"; }
 rbj() { rb "$@" --format json; }
 nodes=() # node xnames, once discovered
 finished=0
+poller= # the per-session poller (a subshell of this script, outside the netns)
 pids=() # processes this script started (each the leader of its own process group)
 
 cleanup() {
     local rc=$? pid f
     trap - EXIT INT TERM
     set +e
+    [ -z "$poller" ] || kill "$poller" 2>/dev/null
     if [ "$rc" != 0 ]; then
         log "collecting logs into $ARTIFACTS"
         mkdir -p "$ARTIFACTS"
@@ -448,7 +450,7 @@ watch_done() { # session file
 
 declare -A wall
 session() { # operation
-    local op=$1 name=lab-$1 start end poller rc=0
+    local op=$1 name=lab-$1 start end rc=0
     : >"$LAB/stable-$name.txt"
     log "BOS $op session $name: rackboot bos sessions create --template-name $TEMPLATE --operation $op --watch"
     start=$(date +%s.%N)
@@ -464,6 +466,7 @@ session() { # operation
     sleep 0.5 # one more poll for the last node
     kill "$poller" 2>/dev/null
     wait "$poller" 2>/dev/null || true
+    poller=
     wall[$op]=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
     grep -v '^\[' "$LAB/session-$name.txt" >&2 || true
     if [ "$rc" = 124 ]; then
