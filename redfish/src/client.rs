@@ -572,11 +572,15 @@ impl Bmc {
             });
         }
         tracing::warn!(bmc = %self.label, system = path, "boot override did not stick; sending the full Boot block again");
-        let full = serde_json::json!({
+        let mut full = serde_json::json!({
             "BootSourceOverrideTarget": want.target,
             "BootSourceOverrideEnabled": want.enabled,
-            "BootSourceOverrideMode": want.mode.clone().or(after.boot.mode.clone()).unwrap_or_else(|| "UEFI".into()),
         });
+        // The mode only when asked for or reported: guessing one (say UEFI) would switch a
+        // legacy-BIOS system's firmware (sushy-tools rebuilds the domain with a UEFI loader).
+        if let Some(mode) = want.mode.clone().or(after.boot.mode.clone()) {
+            full["BootSourceOverrideMode"] = mode.into();
+        }
         self.patch_boot(path, full, etag).await?;
         let (again, _) = self.system(path).await?;
         match stuck(&again.boot, want) {

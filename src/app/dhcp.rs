@@ -97,7 +97,7 @@ impl DhcpBackend for DhcpHost {
             tracing::debug!(mac = %e.mac, why = %e.detail, "DHCP message not answered");
             return;
         }
-        tracing::info!(mac = %e.mac, ip = ?e.ip, boot = e.boot.as_deref().unwrap_or(""),
+        tracing::info!(mac = %e.mac, ip = %e.ip.map(|i| i.to_string()).unwrap_or_default(), boot = e.boot.as_deref().unwrap_or(""),
             node = node.map(|n| n.to_string()).unwrap_or_default(), detail = %e.detail, "dhcp {}", e.kind);
         let Some(node) = node else {
             return;

@@ -20,7 +20,7 @@ use crate::model::redfish_endpoint::discovery_status as ds;
 use crate::model::{
     Component, ComponentEndpoint, EthernetInterface, Mac, RedfishEndpoint, Xname, XnameKind,
 };
-use crate::power::{BmcAccess, DiscoveredBmc, PowerDriver, PowerErrorKind};
+use crate::power::{BmcAccess, DiscoveredBmc, DiscoveredSystem, PowerDriver, PowerErrorKind};
 use crate::store::{DiscoveryWrite, Store};
 
 pub struct Discovery {
@@ -145,7 +145,12 @@ impl Discovery {
         found: DiscoveredBmc,
         interfaces: &HashMap<String, EthernetInterface>,
     ) -> Result<DiscoveryWrite, String> {
-        let names = node_names(ep, found.systems.len())?;
+        let previous = self
+            .store
+            .list_component_endpoints()
+            .await
+            .map_err(|e| crate::errors::chain(&e))?;
+        let names = node_names(ep, &found.systems, &previous)?;
         let mut components = Vec::new();
         let mut ifaces = Vec::new();
         let mut ces = Vec::new();
@@ -224,8 +229,20 @@ impl Discovery {
     }
 }
 
-/// Node names for `count` systems: the endpoint's explicit list, else `<bmc>n<i>`.
-pub fn node_names(ep: &RedfishEndpoint, count: usize) -> Result<Vec<Xname>, String> {
+/// Node names for the BMC's systems: the endpoint's explicit list, else `<bmc>n<i>`.
+///
+/// Names are stable across rediscovery: a system this BMC reported before (same UUID, or
+/// same `@odata.id` when it has no UUID) keeps its node, wherever it now stands in the
+/// Systems collection. BMCs do reorder it (sushy-tools lists libvirt domains in a new
+/// order after libvirtd restarts), and a positional name would move a node's MACs, boot
+/// parameters and BOS state to another machine. New systems take the lowest free `n<i>`
+/// in the order listed.
+pub fn node_names(
+    ep: &RedfishEndpoint,
+    systems: &[DiscoveredSystem],
+    previous: &[ComponentEndpoint],
+) -> Result<Vec<Xname>, String> {
+    let count = systems.len();
     if !ep.node_xnames.is_empty() {
         if ep.node_xnames.len() < count {
             return Err(format!(
@@ -243,10 +260,134 @@ pub fn node_names(ep: &RedfishEndpoint, count: usize) -> Result<Vec<Xname>, Stri
             ep.id.kind().hms_type()
         ));
     }
-    (0..count)
-        .map(|i| {
-            Xname::parse(&format!("{}n{i}", ep.id))
-                .map_err(|e| format!("cannot name system {i} of {}: {e}", ep.id))
+    let name = |i: usize| {
+        Xname::parse(&format!("{}n{i}", ep.id))
+            .map_err(|e| format!("cannot name system {i} of {}: {e}", ep.id))
+    };
+    let same = |sys: &DiscoveredSystem, ce: &ComponentEndpoint| {
+        ce.redfish_endpoint_id == ep.id
+            && if !sys.uuid.is_empty() && !ce.uuid.is_empty() {
+                sys.uuid.eq_ignore_ascii_case(&ce.uuid)
+            } else {
+                sys.path == ce.odata_id
+            }
+    };
+    let mut names: Vec<Option<Xname>> = systems
+        .iter()
+        .map(|sys| {
+            previous
+                .iter()
+                .find(|ce| same(sys, ce))
+                .map(|ce| ce.id.clone())
         })
-        .collect()
+        .collect();
+    let mut taken: std::collections::HashSet<Xname> = names.iter().flatten().cloned().collect();
+    let mut next = 0;
+    for slot in names.iter_mut().filter(|n| n.is_none()) {
+        let free = loop {
+            let candidate = name(next)?;
+            next += 1;
+            if !taken.contains(&candidate) {
+                break candidate;
+            }
+        };
+        taken.insert(free.clone());
+        *slot = Some(free);
+    }
+    Ok(names.into_iter().flatten().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sys(path: &str, uuid: &str) -> DiscoveredSystem {
+        DiscoveredSystem {
+            path: path.into(),
+            id: path.rsplit('/').next().unwrap().into(),
+            name: String::new(),
+            uuid: uuid.into(),
+            power: crate::model::power::PowerState::Off,
+            reset_target: String::new(),
+            reset_types: vec![],
+            boot_targets: vec![],
+            macs: vec![],
+        }
+    }
+
+    fn ce(node: &str, bmc: &str, path: &str, uuid: &str) -> ComponentEndpoint {
+        ComponentEndpoint {
+            id: Xname::parse(node).unwrap(),
+            redfish_endpoint_id: Xname::parse(bmc).unwrap(),
+            odata_id: path.into(),
+            system_id: String::new(),
+            name: String::new(),
+            uuid: uuid.into(),
+            reset_target: String::new(),
+            reset_types: vec![],
+            boot_targets: vec![],
+            macs: vec![],
+        }
+    }
+
+    #[test]
+    fn rediscovery_keeps_each_system_on_its_node_whatever_the_order() {
+        let ep: RedfishEndpoint = serde_json::from_value(
+            serde_json::json!({"id": "x3000c0s1b0", "type": "NodeBMC", "enabled": true}),
+        )
+        .unwrap();
+        let (a, b, c) = (
+            sys("/redfish/v1/Systems/a", "UUID-A"),
+            sys("/redfish/v1/Systems/b", "uuid-b"),
+            sys("/redfish/v1/Systems/c", ""),
+        );
+        let names = |v: Vec<Xname>| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        // First discovery: list order.
+        let first = node_names(&ep, &[a.clone(), b.clone(), c.clone()], &[]).unwrap();
+        assert_eq!(
+            names(first),
+            ["x3000c0s1b0n0", "x3000c0s1b0n1", "x3000c0s1b0n2"]
+        );
+        let previous = [
+            ce(
+                "x3000c0s1b0n0",
+                "x3000c0s1b0",
+                "/redfish/v1/Systems/a",
+                "uuid-a",
+            ),
+            ce(
+                "x3000c0s1b0n1",
+                "x3000c0s1b0",
+                "/redfish/v1/Systems/b",
+                "UUID-B",
+            ),
+            ce("x3000c0s1b0n2", "x3000c0s1b0", "/redfish/v1/Systems/c", ""),
+            // Another BMC's system with the same path is not ours.
+            ce(
+                "x3000c0s2b0n0",
+                "x3000c0s2b0",
+                "/redfish/v1/Systems/d",
+                "uuid-d",
+            ),
+        ];
+        // Reordered: each keeps its node (by UUID, case-insensitively; by path without one).
+        let again = node_names(&ep, &[c.clone(), b.clone(), a.clone()], &previous).unwrap();
+        assert_eq!(
+            names(again),
+            ["x3000c0s1b0n2", "x3000c0s1b0n1", "x3000c0s1b0n0"]
+        );
+        // A system replaced by a new one takes the free name; a new one the next free.
+        let d = sys("/redfish/v1/Systems/d", "uuid-d");
+        let e = sys("/redfish/v1/Systems/e", "uuid-e");
+        let replaced = node_names(&ep, &[d, b, a, e], &previous).unwrap();
+        assert_eq!(
+            names(replaced),
+            [
+                "x3000c0s1b0n2",
+                "x3000c0s1b0n1",
+                "x3000c0s1b0n0",
+                "x3000c0s1b0n3"
+            ]
+        );
+    }
 }

@@ -140,48 +140,59 @@ impl Operator for PowerOn {
             .map(|c| c.id.clone())
             .filter(|id| !errors.contains_key(id))
             .collect();
-        let outcomes: Vec<(String, Result<(), String>)> = futures::stream::iter(targets)
+        // Each node's power-on call: when it was made and how long it took, for its timeline
+        // (stamped per node, not when the whole batch has answered).
+        let outcomes: Vec<(String, CallTime, Result<(), String>)> = futures::stream::iter(targets)
             .map(|id| {
                 let sys = systems.get(&id).cloned();
                 async move {
                     let Some(sys) = sys else {
-                        return (id.clone(), Err(super::no_endpoint(&id)));
+                        return (id.clone(), CallTime::now(), Err(super::no_endpoint(&id)));
                     };
                     if let Err(e) = driver.boot_once(&sys, "Pxe").await {
-                        return (id, Err(format!("setting a one-time network boot: {e}")));
+                        return (
+                            id,
+                            CallTime::now(),
+                            Err(format!("setting a one-time network boot: {e}")),
+                        );
                     }
+                    let mut at = CallTime::now();
                     let r = driver
                         .reset(&sys, "On")
                         .await
                         .map_err(|e| format!("powering on: {e}"));
-                    (id, r)
+                    at.finish();
+                    (id, at, r)
                 }
             })
             .buffer_unordered(ctx.concurrency)
             .collect()
             .await;
-        for (id, r) in outcomes {
+        let mut called: HashMap<String, CallTime> = HashMap::new();
+        for (id, at, r) in outcomes {
             if let Err(e) = r {
-                errors.insert(id, e);
+                errors.insert(id.clone(), e);
             }
+            called.insert(id, at);
         }
         let ids: HashSet<String> = go.iter().map(|c| c.id.clone()).collect();
         for id in &ids {
             if let Some(t) = tokens.get(id) {
+                let at = called.get(id).cloned().unwrap_or_else(CallTime::now);
                 ctx.app.record_boot_event(
                     &match crate::model::Xname::parse(id) {
                         Ok(x) => x,
                         Err(_) => continue,
                     },
                     crate::app::timeline::BootEvent {
-                        time: Utc::now(),
+                        time: at.start,
                         what: if errors.contains_key(id) {
                             "power-on-failed".into()
                         } else {
                             "power-on".into()
                         },
                         bytes: 0,
-                        duration_ms: 0,
+                        duration_ms: at.duration_ms,
                         client: None,
                         outcome: errors.get(id).cloned().unwrap_or_else(|| "called".into()),
                         token: Some(t.clone()),
@@ -206,5 +217,27 @@ impl Operator for PowerOn {
             return super::store_error(&e);
         }
         serde_json::json!({"powered_on": ids.len() - failed, "failed": failed, "exhausted": exhausted, "bss_writes": groups.len()})
+    }
+}
+
+/// When a BMC call started and how long it took.
+#[derive(Debug, Clone)]
+struct CallTime {
+    start: chrono::DateTime<Utc>,
+    started: std::time::Instant,
+    duration_ms: u64,
+}
+
+impl CallTime {
+    fn now() -> CallTime {
+        CallTime {
+            start: Utc::now(),
+            started: std::time::Instant::now(),
+            duration_ms: 0,
+        }
+    }
+
+    fn finish(&mut self) {
+        self.duration_ms = self.started.elapsed().as_millis() as u64;
     }
 }
