@@ -102,6 +102,11 @@ impl DhcpBackend for DhcpHost {
         let Some(node) = node else {
             return;
         };
+        // An address the node now uses: a lease it was given, or (proxy mode) the address
+        // it asked port 4011 from.
+        if let (Some(ip), "ack" | "pxe-ack") = (e.ip, e.kind) {
+            self.0.timeline.learn_address(ip.to_string(), node);
+        }
         self.0.record_boot_event(
             node,
             BootEvent {

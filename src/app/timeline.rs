@@ -34,11 +34,32 @@ pub struct BootEvent {
 }
 
 #[derive(Default)]
-pub struct Timeline(Mutex<HashMap<Xname, VecDeque<BootEvent>>>);
+pub struct Timeline {
+    events: Mutex<HashMap<Xname, VecDeque<BootEvent>>>,
+    /// Client addresses DHCP saw nodes use (leases it gave; in proxy mode, the address a
+    /// PXE client asked port 4011 from), so later TFTP transfers find their node.
+    addresses: Mutex<HashMap<String, Xname>>,
+}
 
 impl Timeline {
+    /// DHCP saw `node` at `ip`.
+    pub fn learn_address(&self, ip: String, node: &Xname) {
+        self.addresses
+            .lock()
+            .expect("timeline lock")
+            .insert(ip, node.clone());
+    }
+
+    fn node_at(&self, ip: &str) -> Option<Xname> {
+        self.addresses
+            .lock()
+            .expect("timeline lock")
+            .get(ip)
+            .cloned()
+    }
+
     pub fn record(&self, node: &Xname, event: BootEvent) {
-        let mut all = self.0.lock().expect("timeline lock");
+        let mut all = self.events.lock().expect("timeline lock");
         let q = all.entry(node.clone()).or_default();
         if q.len() == PER_NODE {
             q.pop_front();
@@ -47,7 +68,7 @@ impl Timeline {
     }
 
     pub fn events(&self, node: &Xname) -> Vec<BootEvent> {
-        self.0
+        self.events
             .lock()
             .expect("timeline lock")
             .get(node)
@@ -57,27 +78,16 @@ impl Timeline {
 }
 
 impl crate::app::App {
-    /// A TFTP transfer, on the timeline of the node whose inventory address, or DHCP lease,
-    /// made it (none: not recorded; TFTP clients are known by address only).
+    /// A TFTP transfer, on the timeline of the node that made it: known by an address DHCP
+    /// saw it use, its inventory address, or a stored DHCP lease (none: not recorded; TFTP
+    /// clients are known by address only).
     pub async fn record_tftp(&self, r: &crate::tftp::TransferReport) {
         let ip = r.client.ip().to_canonical().to_string();
-        let Ok(ifaces) = self.store.list_ethernet_interfaces().await else {
-            return;
+        let node = match self.timeline.node_at(&ip) {
+            Some(n) => Some(n),
+            None => self.node_by_address(&ip).await,
         };
-        // The inventory's address, else a DHCP lease of ours (full mode) for a node's MAC.
-        let by_ip = ifaces
-            .iter()
-            .find(|i| i.ip_addresses.iter().any(|a| a.ip_address == ip));
-        let by_lease = || async {
-            let leases = self.store.list_dhcp_leases().await.ok()?;
-            let lease = leases.iter().find(|l| l.ip.to_string() == ip)?;
-            ifaces.iter().find(|i| i.mac == lease.mac)
-        };
-        let iface = match by_ip {
-            Some(i) => Some(i),
-            None => by_lease().await,
-        };
-        let Some(node) = iface.and_then(|i| i.component_id.clone()) else {
+        let Some(node) = node else {
             return;
         };
         self.record_boot_event(
@@ -97,5 +107,21 @@ impl crate::app::App {
                 file: Some(r.filename.clone()),
             },
         );
+    }
+
+    async fn node_by_address(&self, ip: &str) -> Option<Xname> {
+        let ifaces = self.store.list_ethernet_interfaces().await.ok()?;
+        if let Some(i) = ifaces
+            .iter()
+            .find(|i| i.ip_addresses.iter().any(|a| a.ip_address == ip))
+        {
+            return i.component_id.clone();
+        }
+        let leases = self.store.list_dhcp_leases().await.ok()?;
+        let lease = leases.iter().find(|l| l.ip.to_string() == ip)?;
+        ifaces
+            .iter()
+            .find(|i| i.mac == lease.mac)
+            .and_then(|i| i.component_id.clone())
     }
 }

@@ -12,6 +12,7 @@ mod cli_cfs;
 mod common;
 mod dhcp;
 mod hsm;
+mod lab;
 mod netns;
 mod openapi;
 mod power;

@@ -15,8 +15,7 @@
 #   UEFI_ROM=none|ipxe  none (default): OVMF's own PXE -> TFTP snponly.efi -> iPXE;
 #                       ipxe: Debian's iPXE EFI option ROM (no TFTP)
 #   RESERVE=0|1         1: record each node's address in the inventory (IPAddresses) before
-#                       booting; full mode then serves reservations instead of the pool, and
-#                       in proxy mode TFTP transfers then reach the nodes' timelines
+#                       booting; full mode then serves reservations instead of the pool
 #   LAB=dir             work directory (default: a fresh /tmp/rackboot-lab.XXXXXX)
 #   ARTIFACTS=dir       where logs go on failure (default $LAB/artifacts)
 #   KEEP=1              leave $LAB in place on success too (it is always kept on failure)
@@ -545,13 +544,13 @@ if [ "$DHCP_MODE" = full ]; then
     rb dhcp leases
 fi
 printf '\n'
-# rackboot puts a TFTP transfer on a node's timeline when the client's address is the node's
-# in the inventory, or a DHCP lease of its own (full mode); in proxy mode the site dnsmasq's
-# leases are unknown to it, so only RESERVE=1 puts TFTP there.
+# rackboot puts a TFTP transfer on a node's timeline when it knows the client's address: one
+# its DHCP server gave or saw (in proxy mode, the address the firmware asked port 4011 from),
+# the inventory's, or a stored lease. OVMF's own PXE fetches snponly.efi over TFTP.
 need_tftp=() summary_args=()
 for x in "${nodes[@]}"; do
     summary_args+=("$x=${vm_name[$x]}")
-    if [[ "$UEFI_ROM" = none && "${vm_name[$x]}" == *uefi* ]] && [[ "$DHCP_MODE" = full || "$RESERVE" = 1 ]]; then
+    if [[ "$UEFI_ROM" = none && "${vm_name[$x]}" == *uefi* ]]; then
         need_tftp+=("$x")
     fi
 done
@@ -560,10 +559,6 @@ python3 "$here/summary.py" "$LAB" --need-tftp "$(IFS=,; echo "${need_tftp[*]}")"
 if [ "$UEFI_ROM" = none ] && [ "$N_UEFI" -gt 0 ]; then
     n=$(grep -c 'tftp transfer .*file=snponly.efi outcome="complete"' "$LAB/rackboot.log" || true)
     [ "$n" -ge $((2 * N_UEFI)) ] || die "rackboot.log shows $n complete TFTP transfers of snponly.efi, expected $((2 * N_UEFI))"
-    if [ "$DHCP_MODE" = proxy ] && [ "$RESERVE" = 0 ]; then
-        printf 'note: %s TFTP transfers of snponly.efi in rackboot.log, none on the timelines %s\n' \
-            "$n" "(proxy mode: the addresses are the site's leases; RESERVE=1 records them in the inventory)"
-    fi
 fi
 printf '\nsession wall time (CLI create --watch until complete): boot %s s, reboot %s s, shutdown %s s\n' \
     "${wall[boot]}" "${wall[reboot]}" "${wall[shutdown]}"
