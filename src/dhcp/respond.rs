@@ -137,6 +137,9 @@ fn is_pxe_family(req: &Message) -> bool {
         || req.option(opt::IPXE).is_some()
 }
 
+/// iPXE's encapsulated option (inside 175) telling it not to wait for ProxyDHCP offers.
+const IPXE_NO_PXEDHCP: u8 = 176;
+
 fn is_ipxe(req: &Message) -> bool {
     req.option(opt::IPXE).is_some() || req.user_class().is_some_and(|u| u.contains("iPXE"))
 }
@@ -320,6 +323,11 @@ pub fn full(
         };
     }
     let with_boot = |m: &mut Message, ev: &mut Event| {
+        if is_ipxe(req) {
+            // iPXE waits ~2 s after an address offer for a ProxyDHCP offer that will never
+            // come here; its encapsulated option 176 (no-pxedhcp) tells it not to.
+            m.options.push((opt::IPXE, vec![IPXE_NO_PXEDHCP, 1, 1]));
+        }
         if !is_pxe_family(req) {
             return;
         }
@@ -604,6 +612,22 @@ mod tests {
         assert_eq!(m.message_type(), Some(kind::ACK));
         assert_eq!(m.option(opt::LEASE_TIME), Some(&3600u32.to_be_bytes()[..]));
         assert!(matches!(o.effect, Effect::Save(ref l) if l.ip == Ipv4Addr::new(192, 168, 77, 11)));
+
+        // iPXE is told not to wait for ProxyDHCP offers (there are none in full mode);
+        // firmware without iPXE is not.
+        assert!(m.option(opt::IPXE).is_none());
+        let mut leases2 = Leases::default();
+        let o = full(
+            &pxe(0, true),
+            Arrived::Dhcp,
+            &id(),
+            &target(),
+            &p,
+            &mut leases2,
+            now,
+        );
+        let (m, _) = o.reply.unwrap();
+        assert_eq!(m.option(opt::IPXE), Some(&[176, 1, 1][..]));
 
         // Renewal by unicast; release.
         let mut renew = with_type(client_request(MAC, None, None, false), kind::REQUEST);

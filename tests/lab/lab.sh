@@ -20,6 +20,7 @@
 #   ARTIFACTS=dir       where logs go on failure (default $LAB/artifacts)
 #   KEEP=1              leave $LAB in place on success too (it is always kept on failure)
 #   SESSION_TIMEOUT=240 seconds one BOS session may take
+#   SESSIONS=all|boot   boot: only the Boot session (bench/lab.sh)
 #   HOLD=discovered     debugging: stop after discovery and keep everything up until
 #                       $LAB/release exists (commands: ip netns exec rblab<pid> ...)
 #   BOOT_EVIDENCE=0|1   0 (default): BOS option boot_evidence=false, so a node is stable only
@@ -55,6 +56,7 @@ RESERVE=${RESERVE:-0}
 BOOT_EVIDENCE=${BOOT_EVIDENCE:-0}
 HOLD=${HOLD:-}
 SESSION_TIMEOUT=${SESSION_TIMEOUT:-240}
+SESSIONS=${SESSIONS:-all}
 VENV=$repo/.peers/lab-venv
 SUSHY_TOOLS_VERSION=2.2.0
 # The newest libvirt-python that builds against Debian 12's libvirt 9.0 (from source, ~10 s).
@@ -78,6 +80,7 @@ die() {
 
 case "$DHCP_MODE" in full | proxy) ;; *) die "DHCP_MODE must be full or proxy, not '$DHCP_MODE'" ;; esac
 case "$UEFI_ROM" in none | ipxe) ;; *) die "UEFI_ROM must be none or ipxe, not '$UEFI_ROM'" ;; esac
+case "$SESSIONS" in all | boot) ;; *) die "SESSIONS must be all or boot, not '$SESSIONS'" ;; esac
 [ "$(id -u)" = 0 ] || die "run as root (network namespaces, libvirtd, apt)"
 n_nodes=$((N_BIOS + N_UEFI))
 { [ "$n_nodes" -ge 1 ] && [ "$n_nodes" -le 99 ]; } || die "N_BIOS + N_UEFI must be 1..99"
@@ -516,20 +519,23 @@ check_booted boot
 declare -A boot_token
 for x in "${nodes[@]}"; do boot_token[$x]=${token[$x]}; done
 
-session reboot
-check_booted reboot
-for x in "${nodes[@]}"; do
-    [ "${token[$x]}" != "${boot_token[$x]}" ] ||
-        die "reboot: node $x still reports the boot session's token ${token[$x]}"
-done
-log "reboot: every node reported a new bss_token"
+wall[reboot]=- wall[shutdown]=-
+if [ "$SESSIONS" = all ]; then
+    session reboot
+    check_booted reboot
+    for x in "${nodes[@]}"; do
+        [ "${token[$x]}" != "${boot_token[$x]}" ] ||
+            die "reboot: node $x still reports the boot session's token ${token[$x]}"
+    done
+    log "reboot: every node reported a new bss_token"
 
-session shutdown
-for j in "${!names[@]}"; do
-    ps=$(in_ns curl -fsS "$SUSHY/redfish/v1/Systems/${uuids[$j]}" | jq -r .PowerState)
-    [ "$ps" = Off ] || die "shutdown: sushy says ${names[$j]} (${xname_of[${names[$j]}]}) is '$ps'"
-done
-log "shutdown: sushy reports PowerState Off for every System"
+    session shutdown
+    for j in "${!names[@]}"; do
+        ps=$(in_ns curl -fsS "$SUSHY/redfish/v1/Systems/${uuids[$j]}" | jq -r .PowerState)
+        [ "$ps" = Off ] || die "shutdown: sushy says ${names[$j]} (${xname_of[${names[$j]}]}) is '$ps'"
+    done
+    log "shutdown: sushy reports PowerState Off for every System"
+fi
 
 # ---------------------------------------------------------------------------------------
 # 10. What happened: each node's timeline, per-session per-node times, session wall times.
