@@ -156,6 +156,19 @@ async fn boot_override_is_read_back_and_a_dropped_one_is_an_error() {
     assert!(matches!(e, Error::OverrideNotKept { .. }), "{e:?}");
     assert!(e.to_string().contains("did not keep it"), "{e}");
     assert_eq!(sim.counters().patches, before + 2);
+    // The retry sent the mode the system reported, as it was.
+    assert_eq!(sim.counters().mode_patches, 1);
+    assert_eq!(sim.boot_override(0).2, "UEFI");
+    // A system reporting no boot mode (sushy's BIOS domains): the retry must not invent
+    // one, which would switch its firmware.
+    sim.set_hide_boot_mode(true);
+    let e = bmc
+        .set_boot_override(&path, &BootOverride::once("Cd"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::OverrideNotKept { .. }), "{e:?}");
+    assert_eq!(sim.counters().patches, before + 4);
+    assert_eq!(sim.counters().mode_patches, 1, "no mode was sent");
 }
 
 #[tokio::test]

@@ -361,6 +361,9 @@ fn patch_system(st: &SimState, i: usize, headers: &HeaderMap, body: &[u8]) -> Re
     match outcome {
         Ok(()) => {
             AtomicCounters::bump(&st.counters.patches);
+            if wanted[2].is_some() {
+                AtomicCounters::bump(&st.counters.mode_patches);
+            }
             StatusCode::NO_CONTENT.into_response()
         }
         Err(current) => error(
@@ -635,6 +638,12 @@ fn system_doc(st: &SimState, i: usize) -> (Value, String) {
     });
     if st.fixed.etag {
         doc["@odata.etag"] = json!(etag);
+    }
+    if st.knobs().hide_boot_mode
+        && let Some(b) = doc["Boot"].as_object_mut()
+    {
+        b.remove("BootSourceOverrideMode");
+        b.remove("BootSourceOverrideMode@Redfish.AllowableValues");
     }
     (doc, etag)
 }

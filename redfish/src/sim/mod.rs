@@ -117,6 +117,8 @@ pub struct Counters {
     pub requests: u64,
     pub resets: u64,
     pub patches: u64,
+    /// Accepted Boot PATCHes that set `BootSourceOverrideMode`.
+    pub mode_patches: u64,
     pub sessions_created: u64,
     pub sessions_deleted: u64,
     pub live_sessions: u64,
@@ -129,6 +131,7 @@ impl Counters {
             requests: self.requests + o.requests,
             resets: self.resets + o.resets,
             patches: self.patches + o.patches,
+            mode_patches: self.mode_patches + o.mode_patches,
             sessions_created: self.sessions_created + o.sessions_created,
             sessions_deleted: self.sessions_deleted + o.sessions_deleted,
             live_sessions: self.live_sessions + o.live_sessions,
@@ -337,6 +340,12 @@ impl SimBmc {
     /// PATCHes still count in [`Counters::patches`]: the BMC accepted them.
     pub fn set_drop_boot_override(&self, on: bool) {
         self.state().knobs().drop_boot_override = on;
+    }
+
+    /// While on, systems report no `BootSourceOverrideMode` (legacy BIOS systems of some
+    /// BMCs, e.g. sushy-tools' libvirt driver).
+    pub fn set_hide_boot_mode(&self, on: bool) {
+        self.state().knobs().hide_boot_mode = on;
     }
 
     /// Max live sessions (default 64); creating one more answers 503
