@@ -336,23 +336,26 @@ pub fn full(
             Err(e) => ev.detail = no_boot_detail(&e),
         }
     };
+    // An OFFER (held in memory) or an ACK (persisted before it is sent) of lease `l`.
+    let addressed = |leases: &mut Leases, msg_type: u8, l: Lease| {
+        let mut m = reply(req, msg_type, id);
+        add_address(&mut m, &l, id, now);
+        let ack = msg_type == kind::ACK;
+        let mut ev = Event {
+            ip: Some(l.ip),
+            ..event(if ack { "ack" } else { "offer" }, mac)
+        };
+        with_boot(&mut m, &mut ev);
+        leases.insert(l.clone());
+        Outcome {
+            reply: Some((m, destination(req, arrived, false))),
+            effect: if ack { Effect::Save(l) } else { Effect::None },
+            event: ev,
+        }
+    };
     match req.message_type() {
         Some(kind::DISCOVER) => match plan.discover(mac, leases, now) {
-            Decision::Offer(l) => {
-                let mut m = reply(req, kind::OFFER, id);
-                add_address(&mut m, &l, id, now);
-                let mut ev = Event {
-                    ip: Some(l.ip),
-                    ..event("offer", mac)
-                };
-                with_boot(&mut m, &mut ev);
-                leases.insert(l);
-                Outcome {
-                    reply: Some((m, destination(req, arrived, false))),
-                    effect: Effect::None,
-                    event: ev,
-                }
-            }
+            Decision::Offer(l) => addressed(leases, kind::OFFER, l),
             Decision::Ignore(why) | Decision::Nak(why) => ignored(mac, why),
             Decision::Ack(_) => unreachable!("discover never acknowledges"),
         },
@@ -370,21 +373,7 @@ pub fn full(
                 .requested_ip()
                 .or((!req.ciaddr.is_unspecified()).then_some(req.ciaddr));
             match plan.request(mac, requested, leases, now) {
-                Decision::Ack(l) => {
-                    let mut m = reply(req, kind::ACK, id);
-                    add_address(&mut m, &l, id, now);
-                    let mut ev = Event {
-                        ip: Some(l.ip),
-                        ..event("ack", mac)
-                    };
-                    with_boot(&mut m, &mut ev);
-                    leases.insert(l.clone());
-                    Outcome {
-                        reply: Some((m, destination(req, arrived, false))),
-                        effect: Effect::Save(l),
-                        event: ev,
-                    }
-                }
+                Decision::Ack(l) => addressed(leases, kind::ACK, l),
                 Decision::Nak(why) => {
                     let mut m = reply(req, kind::NAK, id);
                     m.ciaddr = Ipv4Addr::UNSPECIFIED;
