@@ -157,21 +157,6 @@ pub async fn run(c: &Client, format: Format, cmd: CfsCommand) -> anyhow::Result<
     }
 }
 
-/// The query that asks for the page a list's `next` describes: its parameters, strings
-/// as they are and anything else (the `limit`) as JSON text.
-pub fn next_query(next: &Map<String, Value>) -> Vec<(String, String)> {
-    next.iter()
-        .filter(|(_, v)| !v.is_null())
-        .map(|(k, v)| {
-            let v = match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            (k.clone(), v)
-        })
-        .collect()
-}
-
 /// Every item of the paged list at `/apis/cfs/v3/<key>`: the first page for `query`, then
 /// each page the answer's `next` describes, until it is null.
 async fn list_all(
@@ -190,7 +175,7 @@ async fn list_all(
         match &page["next"] {
             Value::Null => return Ok(items),
             Value::Object(next) => {
-                let q = next_query(next);
+                let q = crate::model::cfs::next_query(next);
                 if q == query {
                     // A server that keeps answering the same page would loop forever.
                     anyhow::bail!("GET {p}: the next page is the page just read");

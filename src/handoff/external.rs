@@ -178,17 +178,7 @@ impl ConfigHandoff for ExternalCfs {
                 let Some(next) = page.next.filter(|n| !n.is_empty()) else {
                     break;
                 };
-                query = next
-                    .into_iter()
-                    .filter(|(_, v)| !v.is_null())
-                    .map(|(k, v)| {
-                        let v = match v {
-                            Value::String(s) => s,
-                            other => other.to_string(),
-                        };
-                        (k, v)
-                    })
-                    .collect();
+                query = crate::model::cfs::next_query(&next);
             }
         }
         Ok(out)

@@ -535,6 +535,21 @@ impl ComponentFilter {
     }
 }
 
+/// CFS paging: the query that asks for the page a list's `next` describes: its parameters,
+/// strings as they are and anything else (the `limit`) as JSON text.
+pub fn next_query(next: &serde_json::Map<String, serde_json::Value>) -> Vec<(String, String)> {
+    next.iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| {
+            let v = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
