@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use crate::cli::rackboot;
 use crate::common::Server;
-use rackboot::cli::cfs::{Layer, configuration_body, next_query, parse_layer, parse_tag};
+use rackboot::cli::cfs::{Layer, configuration_body, parse_layer, parse_tag};
+use rackboot::model::cfs::next_query;
 
 const A: &str = "0123456789abcdef0123456789abcdef01234567";
 const B: &str = "89abcdef0123456789abcdef0123456789abcdef";
