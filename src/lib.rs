@@ -169,14 +169,7 @@ pub async fn start(
     let mut operators = spawn_operators(&app, &backends_power(&backends), &config, &stop_rx);
     operators.extend(spawn_bos_operators(&app, &backends, &config, &stop_rx));
     let driver = backends.power.clone();
-    let mut server_stop = stop_rx.clone();
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        stopped(&mut server_stop).await;
-    });
+    let server = api::server::serve(listener, router, stop_rx.clone());
     tracing::info!(%local_addr, advertise_url = %config.advertise_url, data_dir = %config.data_dir.display(), "rackboot serving");
 
     let app2 = app.clone();
@@ -186,7 +179,7 @@ pub async fn start(
             tracing::info!("shutting down");
             let _ = stop_tx.send(true);
         });
-        let served = server.await.context("HTTP server failed");
+        server.await;
         let _ = flusher.await;
         for op in operators {
             let _ = op.await;
@@ -205,7 +198,7 @@ pub async fn start(
         app2.flush_access()
             .await
             .context("final flush of endpoint history failed")?;
-        served
+        Ok(())
     });
     Ok(Running {
         local_addr,

@@ -15,6 +15,7 @@ pub mod ipxe;
 pub mod native;
 pub mod pcs;
 pub mod problem;
+pub mod server;
 
 use std::sync::Arc;
 use std::time::Instant;

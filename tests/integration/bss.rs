@@ -568,3 +568,30 @@ async fn metrics_count_bootscripts_and_requests() {
     let (st, v) = s.get("/readyz").await;
     assert_eq!((st, v["status"].clone()), (StatusCode::OK, json!("ready")));
 }
+
+/// A node agent that half-closes its socket once the request is sent (busybox `nc` does)
+/// still gets the answer, every time; before rackboot served HTTP itself, hyper dropped
+/// every one of these boot-script requests.
+#[tokio::test]
+async fn a_client_that_half_closes_after_its_request_still_gets_the_answer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = Server::start().await;
+    s.add_node("x3000c0s1b0n0", 1, "Compute", "02:00:00:00:00:01")
+        .await;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    for _ in 0..50 {
+        let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        c.write_all(
+            b"GET /boot/v1/bootscript?mac=02:00:00:00:00:01 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        c.shutdown().await.unwrap();
+        let mut answer = Vec::new();
+        c.read_to_end(&mut answer).await.unwrap();
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.1 "), "{text:?}");
+        assert!(text.contains("#!ipxe"), "{text}");
+    }
+    s.stop().await;
+}

@@ -1,0 +1,88 @@
+//! The HTTP listener: accept TCP, serve HTTP/1.1 with keep-alive through hyper, and give every
+//! request the client's address (`ConnectInfo`, which the boot timelines use).
+//!
+//! Our own loop rather than `axum::serve`, for one reason: a client that half-closes its side
+//! once it has sent its request (busybox `nc` in an initramfs, some HTTP/1.0 tools) must still
+//! get the answer. hyper drops it unless `half_close` is on, and `axum::serve` cannot turn it
+//! on; measured before this loop, 0 of 200 such requests for a boot script were answered.
+//! Headers must arrive within 30 s (hyper's header timeout, which needs a timer).
+//!
+//! Stopping: no new connections; idle keep-alive connections close at once; requests in
+//! flight get up to [`GRACE`] to finish, then their connections are dropped.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tower_service::Service;
+
+/// How long requests in flight may take to finish once the appliance stops.
+pub const GRACE: Duration = Duration::from_secs(15);
+
+/// Serve `router` on `listener` until `stop` turns true (or its sender is gone).
+pub async fn serve(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            biased;
+            () = crate::stopped(&mut stop) => break,
+            // Reap finished connections so the set does not grow without bound.
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, peer)) => {
+                    conns.spawn(connection(tcp, peer, router.clone(), stop.clone()));
+                }
+                Err(e) => {
+                    // Typically EMFILE under a boot storm: back off instead of spinning.
+                    tracing::warn!(error = %e, "HTTP accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+    drop(listener);
+    let drained =
+        tokio::time::timeout(GRACE, async { while conns.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!(
+            connections = conns.len(),
+            "HTTP requests still running after {GRACE:?}; dropping them"
+        );
+        conns.shutdown().await;
+    }
+}
+
+async fn connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    mut stop: watch::Receiver<bool>,
+) {
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        let mut router = router.clone();
+        async move { Ok::<_, Infallible>(router.call(req).await.unwrap_or_else(|e| match e {})) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .half_close(true)
+        .timer(TokioTimer::new())
+        .serve_connection(TokioIo::new(tcp), service);
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        r = conn.as_mut() => r,
+        () = crate::stopped(&mut stop) => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(%peer, error = %e, "HTTP connection ended with an error");
+    }
+}
