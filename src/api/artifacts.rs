@@ -184,6 +184,8 @@ async fn fetch(
                     },
                     token: Some(token.clone()),
                     file: None,
+                    repeats: 0,
+                    last_time: None,
                 },
             );
         })),

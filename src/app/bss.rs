@@ -559,6 +559,8 @@ impl App {
                 outcome: "complete".into(),
                 token: Some(token.clone()),
                 file: None,
+                repeats: 0,
+                last_time: None,
             },
         );
         Ok((script, ScriptKind::Node))

@@ -122,6 +122,8 @@ impl DhcpBackend for DhcpHost {
                 },
                 token: None,
                 file: e.boot.clone(),
+                repeats: 0,
+                last_time: None,
             },
         );
     }

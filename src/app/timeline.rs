@@ -31,6 +31,31 @@ pub struct BootEvent {
     /// The file, for TFTP transfers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// How many more times the same fetch followed at once (a script fetched again by the
+    /// same client under the same token is counted here, not kept as another event).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub repeats: u32,
+    /// When the last of those repeats happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_time: Option<DateTime<Utc>>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl BootEvent {
+    /// Whether `next` repeats this event: the same script fetch, by the same client, under
+    /// the same token, with the same outcome. Only boot scripts fold: artifact fetches are
+    /// boot evidence and each one counts.
+    fn repeated_by(&self, next: &BootEvent) -> bool {
+        self.what == "bootscript"
+            && next.what == self.what
+            && next.client == self.client
+            && next.token == self.token
+            && next.outcome == self.outcome
+            && next.bytes == self.bytes
+    }
 }
 
 #[derive(Default)]
@@ -61,6 +86,13 @@ impl Timeline {
     pub fn record(&self, node: &Xname, event: BootEvent) {
         let mut all = self.events.lock().expect("timeline lock");
         let q = all.entry(node.clone()).or_default();
+        if let Some(last) = q.back_mut()
+            && last.repeated_by(&event)
+        {
+            last.repeats = last.repeats.saturating_add(1);
+            last.last_time = Some(event.time);
+            return;
+        }
         if q.len() == PER_NODE {
             q.pop_front();
         }
@@ -105,6 +137,8 @@ impl crate::app::App {
                 },
                 token: None,
                 file: Some(r.filename.clone()),
+                repeats: 0,
+                last_time: None,
             },
         );
     }
@@ -123,5 +157,49 @@ impl crate::app::App {
             .iter()
             .find(|i| i.mac == lease.mac)
             .and_then(|i| i.component_id.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(what: &str, token: &str) -> BootEvent {
+        BootEvent {
+            time: Utc::now(),
+            what: what.into(),
+            bytes: 600,
+            duration_ms: 0,
+            client: Some("10.0.0.5".into()),
+            outcome: "complete".into(),
+            token: Some(token.into()),
+            file: None,
+            repeats: 0,
+            last_time: None,
+        }
+    }
+
+    #[test]
+    fn repeated_script_fetches_fold_and_artifact_fetches_never_do() {
+        let t = Timeline::default();
+        let x = Xname::parse("x3000c0s1b0n0").unwrap();
+        for _ in 0..40 {
+            t.record(&x, ev("bootscript", "tok1"));
+        }
+        let e = t.events(&x);
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].repeats, 39);
+        assert!(e[0].last_time.is_some());
+        // A new token (new boot parameters) is a new event; so is each artifact fetch.
+        t.record(&x, ev("bootscript", "tok2"));
+        t.record(&x, ev("initrd", "tok2"));
+        t.record(&x, ev("initrd", "tok2"));
+        let e = t.events(&x);
+        assert_eq!(e.len(), 4);
+        assert_eq!(e[1].repeats, 0);
+        assert_eq!(e[3].repeats, 0);
+        // The folded fields stay out of the JSON when there was nothing to fold.
+        let v = serde_json::to_value(&e[1]).unwrap();
+        assert!(v.get("repeats").is_none() && v.get("last_time").is_none());
     }
 }

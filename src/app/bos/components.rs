@@ -257,6 +257,8 @@ impl App {
                     },
                     token: Some(tok.to_string()),
                     file: None,
+                    repeats: 0,
+                    last_time: None,
                 },
             );
         }

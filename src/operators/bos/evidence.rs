@@ -150,6 +150,8 @@ impl Operator for Evidence {
                                 outcome: "inferred from boot evidence".into(),
                                 token: Some(c.actual_state.bss_token.clone()),
                                 file: None,
+                                repeats: 0,
+                                last_time: None,
                             },
                         );
                     }

@@ -197,6 +197,8 @@ impl Operator for PowerOn {
                         outcome: errors.get(id).cloned().unwrap_or_else(|| "called".into()),
                         token: Some(t.clone()),
                         file: None,
+                        repeats: 0,
+                        last_time: None,
                     },
                 );
             }
