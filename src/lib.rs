@@ -188,11 +188,7 @@ pub async fn start(
             let _ = t.await;
         }
         if let Some(d) = dhcp {
-            match d.await {
-                Ok(Err(e)) => tracing::error!(error = %format!("{e:#}"), "DHCP server failed"),
-                Err(e) => tracing::error!(error = %e, "DHCP server panicked"),
-                Ok(Ok(())) => {}
-            }
+            let _ = d.await;
         }
         driver.close().await;
         app2.flush_access()
@@ -249,12 +245,16 @@ async fn start_dhcp(
     app: &Arc<App>,
     sockets: Option<dhcp::server::Sockets>,
     stop: &watch::Receiver<bool>,
-) -> anyhow::Result<Option<JoinHandle<anyhow::Result<()>>>> {
+) -> anyhow::Result<Option<JoinHandle<()>>> {
     let Some(d) = &config.dhcp else {
         return Ok(None);
     };
-    let found = dhcp::server::interface_ipv4(&d.interface)
-        .with_context(|| format!("cannot read the addresses of interface {}", d.interface))?;
+    // The interface's own address and netmask, unless both are configured.
+    let found = match (d.server_ip, d.netmask) {
+        (Some(_), Some(_)) => None,
+        _ => dhcp::server::interface_ipv4(&d.interface)
+            .with_context(|| format!("cannot read the addresses of interface {}", d.interface))?,
+    };
     let (server_ip, netmask) = match (d.server_ip, d.netmask, found) {
         (Some(ip), Some(mask), _) => (ip, mask),
         (ip, mask, Some((if_ip, if_mask))) => (ip.unwrap_or(if_ip), mask.unwrap_or(if_mask)),
@@ -314,12 +314,10 @@ async fn start_dhcp(
     };
     tracing::info!(interface = %d.interface, %server_ip, %netmask, mode = ?d.mode, "DHCP serving");
     let backend = Arc::new(app::dhcp::DhcpHost(app.clone()));
-    Ok(Some(tokio::spawn(dhcp::server::serve(
-        sockets,
-        settings,
-        backend,
-        stop.clone(),
-    ))))
+    let server = dhcp::server::Server::start(sockets, settings, backend)
+        .await
+        .context("cannot start the DHCP server")?;
+    Ok(Some(tokio::spawn(server.run(stop.clone()))))
 }
 
 /// Count every TFTP transfer and put it on the node's timeline when the client's address is

@@ -26,6 +26,9 @@ pub struct BootIndex {
     pub components: HashMap<Xname, Component>,
     pub by_nid: HashMap<i64, Xname>,
     pub by_mac: HashMap<Mac, Xname>,
+    /// The inventory's addresses (EthernetInterfaces `IPAddresses`) → node, for clients
+    /// known only by address (TFTP).
+    pub by_ip: HashMap<String, Xname>,
     /// Each node's MACs, in MAC order (the first is used in chain URLs).
     pub macs_of: HashMap<Xname, Vec<Mac>>,
     pub params: HashMap<String, BootParams>,
@@ -125,6 +128,9 @@ async fn build(store: &dyn Store, secret: &[u8]) -> StoreResult<BootIndex> {
     }
     for i in store.list_ethernet_interfaces().await? {
         if let Some(x) = i.component_id {
+            for a in &i.ip_addresses {
+                idx.by_ip.insert(a.ip_address.clone(), x.clone());
+            }
             idx.by_mac.insert(i.mac, x.clone());
             idx.macs_of.entry(x).or_default().push(i.mac);
         }

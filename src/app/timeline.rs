@@ -143,20 +143,16 @@ impl crate::app::App {
         );
     }
 
+    /// The node at `ip` by the boot read model (inventory addresses), else by a stored DHCP
+    /// lease's MAC.
     async fn node_by_address(&self, ip: &str) -> Option<Xname> {
-        let ifaces = self.store.list_ethernet_interfaces().await.ok()?;
-        if let Some(i) = ifaces
-            .iter()
-            .find(|i| i.ip_addresses.iter().any(|a| a.ip_address == ip))
-        {
-            return i.component_id.clone();
+        let idx = self.boot.get().await.ok()?;
+        if let Some(x) = idx.by_ip.get(ip) {
+            return Some(x.clone());
         }
         let leases = self.store.list_dhcp_leases().await.ok()?;
         let lease = leases.iter().find(|l| l.ip.to_string() == ip)?;
-        ifaces
-            .iter()
-            .find(|i| i.mac == lease.mac)
-            .and_then(|i| i.component_id.clone())
+        idx.by_mac.get(&lease.mac).cloned()
     }
 }
 

@@ -199,107 +199,136 @@ fn to_lease(l: DhcpLease) -> Lease {
     }
 }
 
-/// Serve until `stop` turns true. Fails only at start (the store's leases cannot be read).
-pub async fn serve(
-    sockets: Sockets,
+/// A DHCP server ready to serve: sockets, the lease table and the inventory, loaded.
+pub struct Server {
+    dhcp: UdpSocket,
+    pxe: UdpSocket,
     settings: DhcpSettings,
     backend: Arc<dyn DhcpBackend>,
-    mut stop: watch::Receiver<bool>,
-) -> anyhow::Result<()> {
-    let dhcp = UdpSocket::from_std(sockets.dhcp)?;
-    let pxe = UdpSocket::from_std(sockets.pxe)?;
-    let mut leases = match settings.mode {
-        Mode::Full => Leases::new(backend.leases().await?.into_iter().map(to_lease)),
-        Mode::Proxy => Leases::default(),
-    };
-    let generation = backend.inventory_generation();
-    let mut inventory = Inventory::build(backend.interfaces().await?, generation, &settings);
-    let (mut a, mut b) = ([0u8; 1500], [0u8; 1500]);
-    loop {
-        let (received, arrived) = tokio::select! {
-            r = dhcp.recv_from(&mut a) => (r, Arrived::Dhcp),
-            r = pxe.recv_from(&mut b) => (r, Arrived::Pxe),
-            _ = stop.changed() => break,
-        };
-        let buf = match arrived {
-            Arrived::Dhcp => &a,
-            Arrived::Pxe => &b,
-        };
-        let (n, from) = match received {
-            Ok(x) => x,
-            Err(e) => {
-                tracing::debug!(error = %e, "DHCP receive failed");
-                continue;
-            }
-        };
-        let req = match packet::parse(&buf[..n]) {
-            Ok(m) if m.op == BOOTREQUEST => m,
-            Ok(_) => continue,
-            Err(e) => {
-                metrics::counter!("rackboot_dhcp_dropped_total").increment(1);
-                tracing::debug!(%from, error = %e, "malformed DHCP message dropped");
-                continue;
-            }
+    leases: Leases,
+    inventory: Inventory,
+}
+
+impl Server {
+    /// Load what the server needs (the store's leases, the inventory) now, so a failure
+    /// fails the appliance's start rather than a task nobody watches.
+    pub async fn start(
+        sockets: Sockets,
+        settings: DhcpSettings,
+        backend: Arc<dyn DhcpBackend>,
+    ) -> anyhow::Result<Server> {
+        let leases = match settings.mode {
+            Mode::Full => Leases::new(backend.leases().await?.into_iter().map(to_lease)),
+            Mode::Proxy => Leases::default(),
         };
         let generation = backend.inventory_generation();
-        if inventory.stale(generation) {
-            match backend.interfaces().await {
-                Ok(nics) => inventory = Inventory::build(nics, generation, &settings),
+        let inventory = Inventory::build(backend.interfaces().await?, generation, &settings);
+        Ok(Server {
+            dhcp: UdpSocket::from_std(sockets.dhcp)?,
+            pxe: UdpSocket::from_std(sockets.pxe)?,
+            settings,
+            backend,
+            leases,
+            inventory,
+        })
+    }
+
+    /// Serve until `stop` turns true.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let Server {
+            dhcp,
+            pxe,
+            settings,
+            backend,
+            mut leases,
+            mut inventory,
+        } = self;
+        let (mut a, mut b) = ([0u8; 1500], [0u8; 1500]);
+        loop {
+            let (received, arrived) = tokio::select! {
+                r = dhcp.recv_from(&mut a) => (r, Arrived::Dhcp),
+                r = pxe.recv_from(&mut b) => (r, Arrived::Pxe),
+                () = crate::stopped(&mut stop) => break,
+            };
+            let buf = match arrived {
+                Arrived::Dhcp => &a,
+                Arrived::Pxe => &b,
+            };
+            let (n, from) = match received {
+                Ok(x) => x,
                 Err(e) => {
-                    tracing::warn!(error = %e, "DHCP: cannot re-read the inventory; using the last copy")
+                    tracing::debug!(error = %e, "DHCP receive failed");
+                    continue;
+                }
+            };
+            let req = match packet::parse(&buf[..n]) {
+                Ok(m) if m.op == BOOTREQUEST => m,
+                Ok(_) => continue,
+                Err(e) => {
+                    metrics::counter!("rackboot_dhcp_dropped_total").increment(1);
+                    tracing::debug!(%from, error = %e, "malformed DHCP message dropped");
+                    continue;
+                }
+            };
+            let generation = backend.inventory_generation();
+            if inventory.stale(generation) {
+                match backend.interfaces().await {
+                    Ok(nics) => inventory = Inventory::build(nics, generation, &settings),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "DHCP: cannot re-read the inventory; using the last copy")
+                    }
                 }
             }
-        }
-        let out = match settings.mode {
-            Mode::Proxy => respond::proxy(&req, arrived, &settings.identity, &settings.boot),
-            Mode::Full => respond::full(
-                &req,
-                arrived,
-                &settings.identity,
-                &settings.boot,
-                &inventory.plan,
-                &mut leases,
-                Utc::now(),
-            ),
-        };
-        let persisted = match &out.effect {
-            Effect::None => Ok(()),
-            Effect::Save(l) => {
-                backend
-                    .save_lease(&DhcpLease {
-                        mac: l.mac,
-                        ip: l.ip,
-                        expires: l.expires,
-                    })
-                    .await
+            let out = match settings.mode {
+                Mode::Proxy => respond::proxy(&req, arrived, &settings.identity, &settings.boot),
+                Mode::Full => respond::full(
+                    &req,
+                    arrived,
+                    &settings.identity,
+                    &settings.boot,
+                    &inventory.plan,
+                    &mut leases,
+                    Utc::now(),
+                ),
+            };
+            let persisted = match &out.effect {
+                Effect::None => Ok(()),
+                Effect::Save(l) => {
+                    backend
+                        .save_lease(&DhcpLease {
+                            mac: l.mac,
+                            ip: l.ip,
+                            expires: l.expires,
+                        })
+                        .await
+                }
+                Effect::Remove(mac) => backend.remove_lease(*mac).await,
+            };
+            let node = inventory.nodes.get(&out.event.mac);
+            backend.observe(&out.event, node);
+            if let Err(e) = persisted {
+                tracing::warn!(mac = %out.event.mac, error = %format!("{e:#}"),
+            "DHCP: cannot store the lease; not answering (the client will ask again)");
+                continue;
             }
-            Effect::Remove(mac) => backend.remove_lease(*mac).await,
-        };
-        let node = inventory.nodes.get(&out.event.mac);
-        backend.observe(&out.event, node);
-        if let Err(e) = persisted {
-            tracing::warn!(mac = %out.event.mac, error = %format!("{e:#}"),
-                "DHCP: cannot store the lease; not answering (the client will ask again)");
-            continue;
-        }
-        let Some((msg, to)) = out.reply else {
-            continue;
-        };
-        let (sock, dest) = match to {
-            To::Broadcast => (&dhcp, SocketAddr::from((Ipv4Addr::BROADCAST, CLIENT_PORT))),
-            To::Client(ip) => (&dhcp, SocketAddr::from((ip, CLIENT_PORT))),
-            To::Relay(ip) => (&dhcp, SocketAddr::from((ip, SERVER_PORT))),
-            To::Source => (
-                match arrived {
-                    Arrived::Dhcp => &dhcp,
-                    Arrived::Pxe => &pxe,
-                },
-                from,
-            ),
-        };
-        if let Err(e) = sock.send_to(&msg.encode(), dest).await {
-            tracing::warn!(%dest, mac = %out.event.mac, error = %e, "DHCP: cannot send the reply");
+            let Some((msg, to)) = out.reply else {
+                continue;
+            };
+            let (sock, dest) = match to {
+                To::Broadcast => (&dhcp, SocketAddr::from((Ipv4Addr::BROADCAST, CLIENT_PORT))),
+                To::Client(ip) => (&dhcp, SocketAddr::from((ip, CLIENT_PORT))),
+                To::Relay(ip) => (&dhcp, SocketAddr::from((ip, SERVER_PORT))),
+                To::Source => (
+                    match arrived {
+                        Arrived::Dhcp => &dhcp,
+                        Arrived::Pxe => &pxe,
+                    },
+                    from,
+                ),
+            };
+            if let Err(e) = sock.send_to(&msg.encode(), dest).await {
+                tracing::warn!(%dest, mac = %out.event.mac, error = %e, "DHCP: cannot send the reply");
+            }
         }
     }
-    Ok(())
 }
