@@ -32,16 +32,12 @@ impl App {
     /// The stored leases of `full` mode, by address.
     pub async fn dhcp_leases(&self) -> AppResult<Vec<LeaseView>> {
         let leases = self.store.list_dhcp_leases().await?;
-        let ifaces = self.store.list_ethernet_interfaces().await?;
+        let idx = self.boot.get().await?;
         let now = Utc::now();
         let mut out: Vec<LeaseView> = leases
             .into_iter()
             .map(|l| LeaseView {
-                node: ifaces
-                    .iter()
-                    .find(|i| i.mac == l.mac)
-                    .and_then(|i| i.component_id.as_ref())
-                    .map(|x| x.to_string()),
+                node: idx.by_mac.get(&l.mac).map(|x| x.to_string()),
                 state: if l.expires > now { "active" } else { "expired" },
                 mac: l.mac,
                 ip: l.ip,

@@ -32,6 +32,9 @@ pub const PXE_PORT: u16 = 4011;
 /// The inventory is re-read when its generation moves, and at least this often (for writes
 /// that did not go through this process).
 const INVENTORY_MAX_AGE: Duration = Duration::from_secs(30);
+/// While writes keep moving the generation (a BOS session writes boot parameters for every
+/// node), it is re-read at most this often, unless a MAC it does not know asks.
+const INVENTORY_MIN_AGE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -185,8 +188,11 @@ impl Inventory {
         }
     }
 
-    fn stale(&self, generation: u64) -> bool {
-        generation != self.generation || self.read_at.elapsed() > INVENTORY_MAX_AGE
+    fn stale(&self, generation: u64, mac: Option<Mac>) -> bool {
+        let age = self.read_at.elapsed();
+        age > INVENTORY_MAX_AGE
+            || (generation != self.generation
+                && (age > INVENTORY_MIN_AGE || mac.is_some_and(|m| !self.nodes.contains_key(&m))))
     }
 }
 
@@ -271,7 +277,7 @@ impl Server {
                 }
             };
             let generation = backend.inventory_generation();
-            if inventory.stale(generation) {
+            if inventory.stale(generation, req.mac().map(Mac::from_bytes)) {
                 match backend.interfaces().await {
                     Ok(nics) => inventory = Inventory::build(nics, generation, &settings),
                     Err(e) => {
