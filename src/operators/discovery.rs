@@ -147,7 +147,7 @@ impl Discovery {
     ) -> Result<DiscoveryWrite, String> {
         let previous = self
             .store
-            .list_component_endpoints()
+            .component_endpoints_of(&ep.id)
             .await
             .map_err(|e| crate::errors::chain(&e))?;
         let names = node_names(ep, &found.systems, &previous)?;

@@ -375,6 +375,16 @@ pub async fn discovery(s: &dyn Store) {
         s.list_component_endpoints().await.unwrap(),
         vec![ce("x9c0s0b0n0")]
     );
+    assert_eq!(
+        s.component_endpoints_of(&bmc).await.unwrap(),
+        vec![ce("x9c0s0b0n0")]
+    );
+    assert!(
+        s.component_endpoints_of(&Xname::parse("x9c0s1b0").unwrap())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(
         s.get_ethernet_interface("020000000001")
             .await

@@ -126,6 +126,8 @@ pub trait Store: Send + Sync + 'static {
     // --- Inventory/ComponentEndpoints (written by discovery)
     async fn list_component_endpoints(&self) -> StoreResult<Vec<ComponentEndpoint>>;
     async fn get_component_endpoint(&self, id: &Xname) -> StoreResult<Option<ComponentEndpoint>>;
+    /// The component endpoints one BMC's discovery recorded.
+    async fn component_endpoints_of(&self, bmc: &Xname) -> StoreResult<Vec<ComponentEndpoint>>;
     async fn record_discovery(&self, write: &DiscoveryWrite) -> StoreResult<()>;
     /// Component endpoints keyed by node (what the power operators look nodes up by).
     async fn component_endpoints_by_node(

@@ -636,6 +636,18 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn component_endpoints_of(&self, bmc: &Xname) -> StoreResult<Vec<ComponentEndpoint>> {
+        let what = "component endpoints of a BMC";
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT doc FROM component_endpoints WHERE endpoint_id = ? ORDER BY id",
+        )
+        .bind(bmc.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend(what))?;
+        rows.iter().map(|d| decode(what, d)).collect()
+    }
+
     async fn get_component_endpoint(&self, id: &Xname) -> StoreResult<Option<ComponentEndpoint>> {
         self.doc(
             "component endpoint",
