@@ -20,20 +20,21 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tower_service::Service;
+
+use crate::shutdown::Stop;
 
 /// How long requests in flight may take to finish once the appliance stops.
 pub const GRACE: Duration = Duration::from_secs(15);
 
-/// Serve `router` on `listener` until `stop` turns true (or its sender is gone).
-pub async fn serve(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) {
+/// Serve `router` on `listener` until `stop` is cancelled.
+pub async fn serve(listener: TcpListener, router: Router, stop: Stop) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             biased;
-            () = crate::stopped(&mut stop) => break,
+            () = stop.cancelled() => break,
             // Reap finished connections so the set does not grow without bound.
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
             accepted = listener.accept() => match accepted {
@@ -60,12 +61,7 @@ pub async fn serve(listener: TcpListener, router: Router, mut stop: watch::Recei
     }
 }
 
-async fn connection(
-    tcp: TcpStream,
-    peer: SocketAddr,
-    router: Router,
-    mut stop: watch::Receiver<bool>,
-) {
+async fn connection(tcp: TcpStream, peer: SocketAddr, router: Router, stop: Stop) {
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
         let mut router = router.clone();
@@ -77,7 +73,7 @@ async fn connection(
     tokio::pin!(conn);
     let result = tokio::select! {
         r = conn.as_mut() => r,
-        () = crate::stopped(&mut stop) => {
+        () = stop.cancelled() => {
             conn.as_mut().graceful_shutdown();
             conn.await
         }

@@ -81,3 +81,22 @@ impl AccessRecorder {
         Ok(v)
     }
 }
+
+impl crate::app::App {
+    /// The background task that flushes endpoint history every two seconds until `stop`,
+    /// then once more (nothing recorded before the stop is lost).
+    pub async fn flush_access_until(self: Arc<Self>, stop: crate::shutdown::Stop) {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    if let Err(e) = self.flush_access().await {
+                        tracing::warn!(error = %crate::errors::chain(&e), "could not record endpoint history; will retry");
+                    }
+                }
+                _ = stop.cancelled() => break,
+            }
+        }
+    }
+}

@@ -14,12 +14,14 @@ pub mod dhcp;
 pub mod endpoint_access;
 pub mod images;
 pub mod inventory;
+pub mod ports;
 pub mod power;
 pub mod timeline;
 
 use std::sync::Arc;
 
-use crate::operators::{Activator, Reports};
+use crate::activation::{BosPokes, Pokes, Reports};
+use crate::handoff::{ConfigHandoff, Handoff};
 use crate::store::{Store, StoreError};
 
 pub use boot_index::BootIndexCache;
@@ -62,14 +64,6 @@ pub struct AppSettings {
     pub ipxe_dir: std::path::PathBuf,
 }
 
-/// Pokes for the operators whose work the use cases record.
-#[derive(Clone, Default)]
-pub struct Pokes {
-    pub discovery: Activator,
-    pub power: Activator,
-    pub monitor: Activator,
-}
-
 /// The application: the store, the read models, the settings and the operator pokes.
 pub struct App {
     pub(crate) store: Arc<dyn Store>,
@@ -79,7 +73,7 @@ pub struct App {
     /// BSS writes check-then-write (POST refuses existing hosts); one at a time.
     pub(crate) bss_writes: tokio::sync::Mutex<()>,
     /// Latest power samples (written by the power operators, read by power-status).
-    pub(crate) power: Arc<power::PowerCache>,
+    pub(crate) power: Arc<crate::power::PowerCache>,
     pub(crate) pokes: Pokes,
     pub(crate) reports: Reports,
     /// Keys the per-node artifact tokens (kept in the data directory, so tokens survive
@@ -88,23 +82,38 @@ pub struct App {
     /// The boot-artifact cache in front of the artifact source.
     pub(crate) artifacts: Arc<crate::artifacts::cache::ArtifactCache>,
     pub(crate) timeline: timeline::Timeline,
-    pub(crate) bos_pokes: bos::BosPokes,
+    pub(crate) bos_pokes: BosPokes,
     /// The built-in CFS (served at `/apis/cfs/v3` when it is the handoff).
     pub(crate) cfs: Arc<cfs::Cfs>,
     /// Where BOS hands booted nodes for configuration.
-    pub(crate) handoff: Arc<dyn crate::handoff::ConfigHandoff>,
+    pub(crate) handoff: Arc<dyn ConfigHandoff>,
     pub(crate) cfs_builtin: bool,
 }
 
+/// What the application is built from (made by the composition root, `crate::start`).
+pub struct AppParts {
+    pub store: Arc<dyn Store>,
+    pub settings: AppSettings,
+    pub artifacts: Arc<crate::artifacts::cache::ArtifactCache>,
+    pub artifact_secret: Arc<[u8]>,
+    pub handoff: Handoff,
+    pub pokes: Pokes,
+    pub bos_pokes: BosPokes,
+    pub reports: Reports,
+}
+
 impl App {
-    pub fn new(
-        store: Arc<dyn Store>,
-        settings: AppSettings,
-        artifacts: Arc<crate::artifacts::cache::ArtifactCache>,
-        artifact_secret: Arc<[u8]>,
-        handoff: Option<Arc<dyn crate::handoff::ConfigHandoff>>,
-    ) -> Arc<App> {
-        let bos_pokes = bos::BosPokes::default();
+    pub fn new(parts: AppParts) -> Arc<App> {
+        let AppParts {
+            store,
+            settings,
+            artifacts,
+            artifact_secret,
+            handoff,
+            pokes,
+            bos_pokes,
+            reports,
+        } = parts;
         let cfs = Arc::new(cfs::Cfs::new(
             store.clone(),
             cfs::CfsPokes {
@@ -112,9 +121,12 @@ impl App {
                 configuration: bos_pokes.configuration.clone(),
             },
         ));
-        let cfs_builtin = handoff.is_none();
-        let handoff = handoff
-            .unwrap_or_else(|| Arc::new(crate::handoff::builtin::BuiltinHandoff(cfs.clone())));
+        let cfs_builtin = matches!(handoff, Handoff::Builtin);
+        let handoff: Arc<dyn ConfigHandoff> = match handoff {
+            Handoff::Builtin => Arc::new(cfs::handoff::BuiltinHandoff(cfs.clone())),
+            Handoff::None => Arc::new(crate::handoff::NoHandoff),
+            Handoff::Service(h) => h,
+        };
         Arc::new(App {
             boot: BootIndexCache::new(store.clone(), artifact_secret.clone()),
             artifact_secret,
@@ -125,8 +137,8 @@ impl App {
             settings,
             bss_writes: tokio::sync::Mutex::new(()),
             power: Arc::default(),
-            pokes: Pokes::default(),
-            reports: Reports::default(),
+            pokes,
+            reports,
             bos_pokes,
             cfs,
             handoff,
@@ -143,19 +155,6 @@ impl App {
             return Err(AppError::not_found(format!("no such node: {node}")));
         }
         Ok(self.timeline.events(node))
-    }
-
-    /// The node's boot events and the artifact token its fetches carry while it boots
-    /// the boot parameters of `referral` (how boot evidence is matched).
-    pub fn boot_events_for(
-        &self,
-        node: &crate::model::Xname,
-        referral: &str,
-    ) -> (Vec<timeline::BootEvent>, String) {
-        (
-            self.timeline.events(node),
-            crate::artifacts::links::token(&self.artifact_secret, node.as_str(), referral),
-        )
     }
 
     pub fn record_boot_event(&self, node: &crate::model::Xname, event: timeline::BootEvent) {
@@ -175,12 +174,12 @@ impl App {
         &self.pokes
     }
 
-    pub fn power_cache(&self) -> Arc<power::PowerCache> {
+    pub fn power_cache(&self) -> Arc<crate::power::PowerCache> {
         self.power.clone()
     }
 
     /// The last report of every operator.
-    pub fn operator_reports(&self) -> Vec<crate::operators::Report> {
+    pub fn operator_reports(&self) -> Vec<crate::activation::Report> {
         self.reports.all()
     }
 

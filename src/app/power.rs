@@ -1,12 +1,9 @@
 //! Power use cases: record transitions, read their progress, and read power status.
 //!
 //! A transition is recorded here and carried out by `operators::power`; nothing here
-//! talks to a BMC. Power status is served from [`PowerCache`], which the power monitor
+//! talks to a BMC. Power status is served from [`PowerCache`](crate::power::PowerCache), which the power monitor
 //! and the transition runner keep fresh, so any number of status calls costs the BMCs
 //! nothing.
-
-use std::collections::HashMap;
-use std::sync::RwLock;
 
 use chrono::{Duration, Utc};
 
@@ -15,34 +12,10 @@ use crate::model::power::{
     PowerOperation, PowerSample, PowerTask, TaskCounts, Transition, TransitionStatus,
 };
 use crate::model::{ComponentEndpoint, Xname};
+pub use crate::power::PowerCache;
 
 /// How long a transition record is kept (PCS: 24 h).
 pub const TRANSITION_TTL_HOURS: i64 = 24;
-
-/// The latest power sample of every node with a BMC.
-#[derive(Default)]
-pub struct PowerCache(RwLock<HashMap<Xname, PowerSample>>);
-
-impl PowerCache {
-    pub fn put(&self, sample: PowerSample) {
-        self.0
-            .write()
-            .expect("power cache lock")
-            .insert(sample.xname.clone(), sample);
-    }
-
-    pub fn get(&self, x: &Xname) -> Option<PowerSample> {
-        self.0.read().expect("power cache lock").get(x).cloned()
-    }
-
-    /// Drop samples of nodes that no longer have a BMC.
-    pub fn retain(&self, keep: impl Fn(&Xname) -> bool) {
-        self.0
-            .write()
-            .expect("power cache lock")
-            .retain(|x, _| keep(x));
-    }
-}
 
 /// A power transition request, already decoded from the wire.
 #[derive(Debug, Clone)]

@@ -8,55 +8,13 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
+pub use crate::model::BootEvent;
 use crate::model::Xname;
 
 /// Events kept per node.
 const PER_NODE: usize = 200;
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct BootEvent {
-    pub time: DateTime<Utc>,
-    /// `bootscript`, `kernel`, `initrd`, `rootfs`, …
-    pub what: String,
-    pub bytes: u64,
-    pub duration_ms: u64,
-    pub client: Option<String>,
-    /// `complete`, `partial` (a Range request), `aborted` (the client went away) or `failed`.
-    pub outcome: String,
-    /// The artifact token used, for artifact fetches.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
-    /// The file, for TFTP transfers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
-    /// How many more times the same fetch followed at once (a script fetched again by the
-    /// same client under the same token is counted here, not kept as another event).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub repeats: u32,
-    /// When the last of those repeats happened.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_time: Option<DateTime<Utc>>,
-}
-
-fn is_zero(n: &u32) -> bool {
-    *n == 0
-}
-
-impl BootEvent {
-    /// Whether `next` repeats this event: the same script fetch, by the same client, under
-    /// the same token, with the same outcome. Only boot scripts fold: artifact fetches are
-    /// boot evidence and each one counts.
-    fn repeated_by(&self, next: &BootEvent) -> bool {
-        self.what == "bootscript"
-            && next.what == self.what
-            && next.client == self.client
-            && next.token == self.token
-            && next.outcome == self.outcome
-            && next.bytes == self.bytes
-    }
-}
 
 #[derive(Default)]
 pub struct Timeline {
@@ -106,6 +64,16 @@ impl Timeline {
             .get(node)
             .map(|q| q.iter().cloned().collect())
             .unwrap_or_default()
+    }
+}
+
+/// The TFTP server's observer: each transfer onto the timeline of the node that made it.
+pub struct TftpTimeline(pub std::sync::Arc<crate::app::App>);
+
+impl crate::tftp::TransferObserver for TftpTimeline {
+    fn transfer_ended(&self, report: &crate::tftp::TransferReport) {
+        let (app, r) = (self.0.clone(), report.clone());
+        tokio::spawn(async move { app.record_tftp(&r).await });
     }
 }
 

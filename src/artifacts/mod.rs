@@ -10,6 +10,7 @@ pub mod cache;
 pub mod links;
 pub mod manifest;
 pub mod source;
+pub mod token_key;
 
 pub use source::{ArtifactSource, ObjectMeta, SourceConfig, SourceError, open_source};
 

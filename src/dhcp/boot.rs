@@ -33,6 +33,22 @@ impl Default for BootFiles {
     }
 }
 
+impl BootFiles {
+    /// The files handed out that are not in `dir` (the TFTP root).
+    pub fn missing_from(&self, dir: &std::path::Path) -> Vec<&str> {
+        [
+            Some(&self.bios),
+            Some(&self.x86_64_efi),
+            self.arm64_efi.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|f| !dir.join(f).is_file())
+        .map(String::as_str)
+        .collect()
+    }
+}
+
 /// The firmware family option 93 names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {

@@ -6,9 +6,11 @@
 //! - `leases`: `full` mode's address planner (reservations from inventory, a dynamic pool,
 //!   held offers so concurrent DISCOVERs never share an address);
 //! - `respond`: what to answer one message in `proxy` or `full` mode (pure);
-//! - `server`: sockets on the boot interface and the loop that acts on `respond`.
+//! - `interface`: the sockets on the boot interface and the address the server answers from;
+//! - `server`: the loop that acts on `respond`.
 
 pub mod boot;
+pub mod interface;
 pub mod leases;
 pub mod packet;
 pub mod respond;

@@ -9,7 +9,6 @@
 //! hears nothing and asks again.
 
 use std::collections::HashMap;
-use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,13 +16,14 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::Utc;
 use tokio::net::UdpSocket;
-use tokio::sync::watch;
 
+pub use super::interface::Sockets;
 use super::leases::{Lease, Leases, Plan, Pool};
 use super::packet::{self, BOOTREQUEST};
 use super::respond::{self, Arrived, BootTarget, Effect, Event, Identity, To};
 use crate::model::dhcp::DhcpLease;
 use crate::model::{Mac, Xname};
+use crate::shutdown::Stop;
 
 pub const SERVER_PORT: u16 = 67;
 pub const CLIENT_PORT: u16 = 68;
@@ -74,87 +74,6 @@ pub trait DhcpBackend: Send + Sync {
     async fn remove_lease(&self, mac: Mac) -> anyhow::Result<()>;
     /// Count and record what happened (`node`: the MAC's node, when the inventory knows it).
     fn observe(&self, event: &Event, node: Option<&Xname>);
-}
-
-/// The two sockets of the server: port 67 and port 4011.
-#[derive(Debug)]
-pub struct Sockets {
-    pub dhcp: std::net::UdpSocket,
-    pub pxe: std::net::UdpSocket,
-}
-
-impl Sockets {
-    /// Bind 0.0.0.0:67 and 0.0.0.0:4011 on `interface`.
-    pub fn bind(interface: &str) -> io::Result<Sockets> {
-        Self::bind_ports(interface, SERVER_PORT, PXE_PORT)
-    }
-
-    pub fn bind_ports(interface: &str, dhcp: u16, pxe: u16) -> io::Result<Sockets> {
-        Ok(Sockets {
-            dhcp: udp_on(interface, dhcp)?,
-            pxe: udp_on(interface, pxe)?,
-        })
-    }
-}
-
-fn udp_on(interface: &str, port: u16) -> io::Result<std::net::UdpSocket> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
-    s.set_reuse_address(true)?;
-    s.set_broadcast(true)?;
-    s.bind_device(Some(interface.as_bytes())).map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!("cannot bind to interface {interface}: {e}"),
-        )
-    })?;
-    s.bind(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)).into())
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot bind UDP port {port}: {e}")))?;
-    s.set_nonblocking(true)?;
-    Ok(s.into())
-}
-
-/// The first IPv4 address of `interface` and its netmask.
-pub fn interface_ipv4(interface: &str) -> io::Result<Option<(Ipv4Addr, Ipv4Addr)>> {
-    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: getifaddrs allocates a list and stores its head in `head`; it is freed below
-    // with freeifaddrs and no pointer into it outlives this function.
-    if unsafe { libc::getifaddrs(&mut head) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let mut found = None;
-    let mut cur = head;
-    while !cur.is_null() {
-        // SAFETY: `cur` is a node of the list getifaddrs returned, alive until freeifaddrs.
-        let ifa = unsafe { &*cur };
-        cur = ifa.ifa_next;
-        if ifa.ifa_name.is_null() || ifa.ifa_addr.is_null() {
-            continue;
-        }
-        // SAFETY: a non-null ifa_name is a NUL-terminated string owned by the list.
-        let name = unsafe { std::ffi::CStr::from_ptr(ifa.ifa_name) };
-        // SAFETY: a non-null ifa_addr points to a sockaddr whose family says its real type.
-        let family = unsafe { (*ifa.ifa_addr).sa_family } as i32;
-        if name.to_bytes() != interface.as_bytes() || family != libc::AF_INET {
-            continue;
-        }
-        let v4 = |sa: *const libc::sockaddr| {
-            // SAFETY: AF_INET entries carry sockaddr_in addresses (and netmasks).
-            let sin = unsafe { &*(sa as *const libc::sockaddr_in) };
-            Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr))
-        };
-        let ip = v4(ifa.ifa_addr);
-        let mask = if ifa.ifa_netmask.is_null() {
-            Ipv4Addr::new(255, 255, 255, 0)
-        } else {
-            v4(ifa.ifa_netmask)
-        };
-        found = Some((ip, mask));
-        break;
-    }
-    // SAFETY: `head` came from getifaddrs and is freed once.
-    unsafe { libc::freeifaddrs(head) };
-    Ok(found)
 }
 
 /// The reservations and node names, as last read from the inventory.
@@ -239,8 +158,8 @@ impl Server {
         })
     }
 
-    /// Serve until `stop` turns true.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    /// Serve until `stop` is cancelled.
+    pub async fn run(self, stop: Stop) {
         let Server {
             dhcp,
             pxe,
@@ -254,7 +173,7 @@ impl Server {
             let (received, arrived) = tokio::select! {
                 r = dhcp.recv_from(&mut a) => (r, Arrived::Dhcp),
                 r = pxe.recv_from(&mut b) => (r, Arrived::Pxe),
-                () = crate::stopped(&mut stop) => break,
+                () = stop.cancelled() => break,
             };
             let buf = match arrived {
                 Arrived::Dhcp => &a,

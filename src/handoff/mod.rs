@@ -7,16 +7,29 @@
 //! Three implementations, chosen by the `cfs` setting:
 //! - [`NoHandoff`] (`none`): no configuration service, so a node that booted the right
 //!   artifacts is configured by definition;
-//! - [`builtin::BuiltinHandoff`] (`builtin`, the default): rackboot's own `/apis/cfs/v3`;
+//! - `app::cfs::handoff::BuiltinHandoff` (`builtin`, the default): rackboot's own
+//!   `/apis/cfs/v3`, which lives with the built-in CFS it drives;
 //! - [`external::ExternalCfs`] (`external`): a CSM CFS over HTTP, called exactly as BOS does.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 
+use std::sync::Arc;
+
 use crate::model::boot_plan::ConfigView;
 
-pub mod builtin;
+/// Which configuration handoff the appliance is built with (`cfs` setting).
+#[derive(Clone)]
+pub enum Handoff {
+    /// rackboot's own CFS, served at `/apis/cfs/v3` (the default); made by the appliance.
+    Builtin,
+    /// No configuration service (`cfs = none`): a node that booted is configured.
+    None,
+    /// Another service: a CSM CFS over HTTP (`cfs = external`), or a test's own.
+    Service(Arc<dyn ConfigHandoff>),
+}
+
 pub mod external;
 
 /// The component patch BOS sends CFS when it hands nodes over (reference bss-hsm-cfs-pcs.md

@@ -8,6 +8,7 @@
 //! (snake_case); the upstream wire shapes (PascalCase HSM, BSS JSON) live in `api`.
 
 pub mod boot_component;
+pub mod boot_event;
 pub mod boot_plan;
 pub mod bootparams;
 pub mod cfs;
@@ -27,6 +28,7 @@ pub mod tenant;
 pub mod xname;
 
 pub use boot_component::{BootArtifacts, BootComponent};
+pub use boot_event::BootEvent;
 pub use bootparams::{BootParams, HostKey, ImageKind, ImageParams, ScriptValueError};
 pub use component::{Component, ComponentError};
 pub use component_endpoint::ComponentEndpoint;

@@ -50,6 +50,19 @@ pub fn defaults() -> serde_json::Map<String, serde_json::Value> {
     m
 }
 
+/// The stored options with every default filled in and unknown keys dropped.
+pub fn resolve(
+    stored: Option<serde_json::Map<String, serde_json::Value>>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut out = defaults();
+    for (k, v) in stored.unwrap_or_default() {
+        if out.contains_key(&k) {
+            out.insert(k, v);
+        }
+    }
+    out
+}
+
 /// `^(0|0[mMhHdDwW]|[1-9][0-9]*[mMhHdDwW])$`, at most 8 characters: a duration (zero allowed).
 pub fn parse_age(s: &str) -> Option<Duration> {
     if s.is_empty() || s.len() > 8 {

@@ -9,13 +9,12 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::Utc;
 use futures::StreamExt;
 
-use super::{Activator, Operator};
+use super::{Activator, Operator, OperatorResult};
+use crate::clock::SharedClock;
 use crate::model::redfish_endpoint::discovery_status as ds;
 use crate::model::{
     Component, ComponentEndpoint, EthernetInterface, Mac, RedfishEndpoint, Xname, XnameKind,
@@ -26,7 +25,7 @@ use crate::store::{DiscoveryWrite, Store};
 pub struct Discovery {
     pub store: Arc<dyn Store>,
     pub driver: Arc<dyn PowerDriver>,
-    pub period: Duration,
+    pub clock: SharedClock,
     /// BMCs crawled at once.
     pub concurrency: usize,
     /// Poked after a successful discovery so fresh nodes get a power sample.
@@ -38,31 +37,22 @@ pub struct Discovery {
 
 #[async_trait]
 impl Operator for Discovery {
-    fn name(&self) -> &'static str {
-        "discovery"
-    }
-
-    fn period(&self) -> Duration {
-        self.period
-    }
-
-    async fn activate(&mut self) -> serde_json::Value {
-        let endpoints = match self.store.list_redfish_endpoints().await {
-            Ok(e) => e,
-            Err(e) => return serde_json::json!({"error": crate::errors::chain(&e)}),
-        };
+    async fn activate(&mut self) -> OperatorResult {
+        let endpoints = self.store.list_redfish_endpoints().await?;
         let pending: Vec<RedfishEndpoint> = endpoints
             .into_iter()
             .filter(|e| e.enabled && ds::pending(&e.discovery_info.last_status))
             .collect();
         if pending.is_empty() {
-            return serde_json::json!({"discovered": 0});
+            return Ok(serde_json::json!({"discovered": 0}));
         }
-        let interfaces: HashMap<String, EthernetInterface> =
-            match self.store.list_ethernet_interfaces().await {
-                Ok(v) => v.into_iter().map(|i| (i.id(), i)).collect(),
-                Err(e) => return serde_json::json!({"error": crate::errors::chain(&e)}),
-            };
+        let interfaces: HashMap<String, EthernetInterface> = self
+            .store
+            .list_ethernet_interfaces()
+            .await?
+            .into_iter()
+            .map(|i| (i.id(), i))
+            .collect();
         let outcomes: Vec<(Xname, String)> = futures::stream::iter(pending)
             .map(|ep| self.discover_one(ep, &interfaces))
             .buffer_unordered(self.concurrency.max(1))
@@ -72,10 +62,10 @@ impl Operator for Discovery {
         if ok > 0 {
             self.monitor.poke();
         }
-        serde_json::json!({
+        Ok(serde_json::json!({
             "discovered": ok,
             "failed": outcomes.iter().filter(|(_, s)| s != ds::OK).map(|(x, s)| format!("{x}: {s}")).collect::<Vec<_>>(),
-        })
+        }))
     }
 }
 
@@ -87,7 +77,7 @@ impl Discovery {
     ) -> (Xname, String) {
         let id = ep.id.clone();
         tracing::info!(bmc = %id, url = %ep.base_url(), "discovering");
-        ep.discovery_info.last_attempt = Some(Utc::now());
+        ep.discovery_info.last_attempt = Some(self.clock.now());
         let result = self.driver.discover(&BmcAccess::from(&ep)).await;
         let write = match result {
             Ok(found) => match self.plan(&ep, found, interfaces).await {
@@ -192,14 +182,14 @@ impl Discovery {
                         mac,
                         description: String::new(),
                         ip_addresses: vec![],
-                        last_update: Utc::now(),
+                        last_update: self.clock.now(),
                         component_id: None,
                     });
                 iface.component_id = Some(node.clone());
                 if iface.description.is_empty() {
                     iface.description = format!("discovered on {} {}", ep.id, sys.path);
                 }
-                iface.last_update = Utc::now();
+                iface.last_update = self.clock.now();
                 macs.push(mac.to_string());
                 ifaces.push(iface);
             }

@@ -1,115 +1,138 @@
 //! Operators: the background loops that change the world.
 //!
 //! API handlers only record intent in the store; operators read the store, decide (pure
-//! planning in `model`), act through the seams (`power::PowerDriver`, …) and record the
-//! outcome, including failures, back in the store. Each operator is *activated* by its
-//! period and by a poke (an [`Activator`]) after every write that concerns it. An
-//! activation takes no input — it re-reads the world — so a lost poke or a restart loses
-//! nothing, and only one activation of an operator runs at a time. Each activation returns
-//! a JSON report, served at `GET /apis/rackboot/v1/operators`.
+//! planning in `model`), act through the seams (`power::PowerDriver`, the configuration
+//! handoff, boot parameters) and record the outcome, including failures, back in the store.
+//! Each operator is *activated* by its period and by a poke (an [`Activator`]) after every
+//! write that concerns it. An activation takes no input — it re-reads the world — so a lost
+//! poke or a restart loses nothing, and only one activation of an operator runs at a time.
+//!
+//! An activation returns `Ok(report)` (JSON for humans, served at
+//! `GET /apis/rackboot/v1/operators`) or an [`OperatorError`] when it could not do its
+//! work at all (the store failed); [`spawn`]'s driver turns that error into the report
+//! (`{"error": …}`) and the log, and the next activation is the retry. Failures that
+//! concern one node are not errors of the activation: they are state on that node.
+//!
+//! Operators reach the rest of the appliance through narrow seams ([`ports`], the store,
+//! the power driver, the handoff, the clock), never through the use-case layer, so each
+//! can be tested alone on a temporary store with a SimBmc and a fixed clock.
 
 pub mod bos;
 pub mod discovery;
+pub mod ports;
 pub mod power;
 pub mod power_monitor;
+#[cfg(test)]
+pub(crate) mod testkit;
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use tokio::sync::{Notify, watch};
+use chrono::Utc;
 use tokio::task::JoinHandle;
+
+pub use crate::activation::{Activator, Report, Reports};
+use crate::shutdown::Stop;
+use crate::store::StoreError;
+
+/// When an operator runs: its name (in reports and logs), its period, and the least time
+/// from one activation's start to the next however often it is poked (for operators whose
+/// pass is expensive; pokes meanwhile coalesce into the next activation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    pub name: &'static str,
+    pub period: Duration,
+    pub min_interval: Duration,
+}
+
+impl Schedule {
+    pub fn every(name: &'static str, period: Duration) -> Schedule {
+        Schedule {
+            name,
+            period,
+            min_interval: Duration::ZERO,
+        }
+    }
+
+    pub fn at_most_every(self, min_interval: Duration) -> Schedule {
+        Schedule {
+            min_interval,
+            ..self
+        }
+    }
+}
+
+/// Why an activation could not do its work. Per-node failures are not here: they are
+/// recorded on the node.
+#[derive(Debug, thiserror::Error)]
+pub enum OperatorError {
+    /// The store could not be read or written; the next activation tries again.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type OperatorResult = Result<serde_json::Value, OperatorError>;
 
 #[async_trait]
 pub trait Operator: Send + 'static {
-    fn name(&self) -> &'static str;
-    fn period(&self) -> Duration;
-    /// The least time from one activation's start to the next, however often it is poked:
-    /// for operators whose pass is expensive (the BOS status pass asks every BMC). Pokes
-    /// meanwhile are not lost; they coalesce into the next activation.
-    fn min_interval(&self) -> Duration {
-        Duration::ZERO
-    }
     /// One pass: select → plan → act → record. Returns a report for humans.
-    async fn activate(&mut self) -> serde_json::Value;
+    async fn activate(&mut self) -> OperatorResult;
 }
 
-/// A poke: asks an operator to run soon. Pokes while it runs coalesce into one more run.
-#[derive(Clone, Default)]
-pub struct Activator(Arc<Notify>);
+/// An operator with its schedule and the poke that wakes it: what [`spawn`] runs.
+pub struct Registration {
+    pub schedule: Schedule,
+    pub operator: Box<dyn Operator>,
+    pub activator: Activator,
+}
 
-impl Activator {
-    pub fn poke(&self) {
-        self.0.notify_one();
+impl Registration {
+    pub fn new(schedule: Schedule, operator: impl Operator, activator: &Activator) -> Self {
+        Registration {
+            schedule,
+            operator: Box::new(operator),
+            activator: activator.clone(),
+        }
     }
 }
 
-/// The last report of every operator.
-#[derive(Clone, Default)]
-pub struct Reports(Arc<Mutex<BTreeMap<&'static str, Report>>>);
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Report {
-    pub name: &'static str,
-    pub period_secs: f64,
-    pub activations: u64,
-    pub last_started: Option<DateTime<Utc>>,
-    pub last_finished: Option<DateTime<Utc>>,
-    pub last_duration_ms: Option<u64>,
-    pub running: bool,
-    pub last_report: serde_json::Value,
-}
-
-impl Reports {
-    pub fn all(&self) -> Vec<Report> {
-        self.0
-            .lock()
-            .expect("reports lock")
-            .values()
-            .cloned()
-            .collect()
-    }
-
-    fn update(&self, name: &'static str, f: impl FnOnce(&mut Report)) {
-        let mut all = self.0.lock().expect("reports lock");
-        let r = all.entry(name).or_insert_with(|| Report {
-            name,
-            period_secs: 0.0,
-            activations: 0,
-            last_started: None,
-            last_finished: None,
-            last_duration_ms: None,
-            running: false,
-            last_report: serde_json::Value::Null,
-        });
-        f(r);
-    }
+/// The report of a failed activation.
+pub fn error_report(e: &OperatorError) -> serde_json::Value {
+    serde_json::json!({ "error": crate::errors::chain(e) })
 }
 
 /// How long a stop waits for a running activation.
 const STOP_GRACE: Duration = Duration::from_secs(15);
 
-/// Run `op` until `stop` is set: on every period tick and every poke, one at a time.
-pub fn spawn(
-    mut op: impl Operator,
-    activator: Activator,
-    reports: Reports,
-    mut stop: watch::Receiver<bool>,
-) -> JoinHandle<()> {
+/// Run one activation, turning an error into its report and a log line.
+async fn run_once(op: &mut dyn Operator, name: &'static str) -> serde_json::Value {
+    match op.activate().await {
+        Ok(report) => report,
+        Err(e) => {
+            tracing::warn!(operator = name, error = %crate::errors::chain(&e), "activation failed; the next one retries");
+            error_report(&e)
+        }
+    }
+}
+
+/// Run the registered operator until `stop`: on every period tick and every poke, one
+/// activation at a time.
+pub fn spawn(reg: Registration, reports: Reports, stop: Stop) -> JoinHandle<()> {
+    let Registration {
+        schedule,
+        mut operator,
+        activator,
+    } = reg;
     tokio::spawn(async move {
-        let name = op.name();
-        let period = op.period();
-        let min_interval = op.min_interval();
-        reports.update(name, |r| r.period_secs = period.as_secs_f64());
-        let mut tick = tokio::time::interval(period);
+        let name = schedule.name;
+        reports.update(name, |r| r.period_secs = schedule.period.as_secs_f64());
+        let mut tick = tokio::time::interval(schedule.period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
-                _ = activator.0.notified() => {}
-                _ = crate::stopped(&mut stop) => break,
+                _ = activator.poked() => {}
+                _ = stop.cancelled() => break,
             }
             let started = Instant::now();
             reports.update(name, |r| {
@@ -118,11 +141,11 @@ pub fn spawn(
             });
             // A stop lets a running activation finish (up to a grace period), so an
             // operator is not cut off between acting on a node and recording it.
-            let activation = op.activate();
+            let activation = run_once(operator.as_mut(), name);
             tokio::pin!(activation);
             let report = tokio::select! {
                 rep = &mut activation => rep,
-                _ = crate::stopped(&mut stop) => {
+                _ = stop.cancelled() => {
                     match tokio::time::timeout(STOP_GRACE, activation).await {
                         Ok(rep) => {
                             tracing::debug!(operator = name, %rep, "last activation finished");
@@ -144,14 +167,86 @@ pub fn spawn(
                 r.last_duration_ms = Some(ms);
                 r.last_report = report;
             });
-            let rest = min_interval.saturating_sub(started.elapsed());
+            let rest = schedule.min_interval.saturating_sub(started.elapsed());
             if !rest.is_zero() {
                 tokio::select! {
                     _ = tokio::time::sleep(rest) => {}
-                    _ = crate::stopped(&mut stop) => break,
+                    _ = stop.cancelled() => break,
                 }
             }
         }
         tracing::debug!(operator = name, "stopped");
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Counting {
+        runs: std::sync::Arc<std::sync::atomic::AtomicU32>,
+        fail: bool,
+    }
+
+    #[async_trait]
+    impl Operator for Counting {
+        async fn activate(&mut self) -> OperatorResult {
+            let n = self.runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if self.fail {
+                return Err(OperatorError::Store(StoreError::Conflict {
+                    what: "run".into(),
+                }));
+            }
+            Ok(serde_json::json!({ "run": n }))
+        }
+    }
+
+    /// The driver activates on a poke, records the report, turns an error into an error
+    /// report, and stops when asked.
+    #[tokio::test(start_paused = true)]
+    async fn driver_runs_on_pokes_reports_and_stops() {
+        let runs = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let reports = Reports::default();
+        let stop = Stop::new();
+        let poke = Activator::default();
+        let ok = spawn(
+            Registration::new(
+                Schedule::every("ok", Duration::from_secs(3600)),
+                Counting {
+                    runs: runs.clone(),
+                    fail: false,
+                },
+                &poke,
+            ),
+            reports.clone(),
+            stop.clone(),
+        );
+        let bad = spawn(
+            Registration::new(
+                Schedule::every("bad", Duration::from_secs(3600)),
+                Counting {
+                    runs: std::sync::Arc::default(),
+                    fail: true,
+                },
+                &Activator::default(),
+            ),
+            reports.clone(),
+            stop.clone(),
+        );
+        // The first tick of an interval fires at once: one activation each.
+        let settle = || tokio::time::sleep(Duration::from_millis(10));
+        settle().await;
+        poke.poke();
+        settle().await;
+        let all = reports.all();
+        let ok_report = all.iter().find(|r| r.name == "ok").unwrap();
+        assert_eq!(ok_report.activations, 2);
+        assert_eq!(ok_report.last_report["run"], 1);
+        let bad_report = all.iter().find(|r| r.name == "bad").unwrap();
+        assert_eq!(bad_report.last_report["error"], "run already exists");
+        stop.cancel();
+        ok.await.unwrap();
+        bad.await.unwrap();
+        assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
 }

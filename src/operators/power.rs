@@ -14,17 +14,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use chrono::Utc;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::Operator;
-use crate::app::power::PowerCache;
+use super::{Operator, OperatorResult};
+use crate::clock::SharedClock;
 use crate::model::power::{
     Plan, PowerSample, PowerState, PowerTask, Step, TaskCounts, TaskStatus, Transition,
     TransitionStatus, plan, supported_transitions,
 };
 use crate::model::{Xname, XnameKind};
+use crate::power::PowerCache;
 use crate::power::{BmcAccess, PowerDriver, SystemRef};
 use crate::store::{Store, StoreError};
 
@@ -33,6 +33,7 @@ pub struct PowerContext {
     pub store: Arc<dyn Store>,
     pub driver: Arc<dyn PowerDriver>,
     pub cache: Arc<PowerCache>,
+    pub clock: SharedClock,
     /// Between power-state polls while confirming a step.
     pub confirm_interval: Duration,
     /// Between progress writes.
@@ -41,16 +42,14 @@ pub struct PowerContext {
 
 pub struct PowerTransitions {
     ctx: PowerContext,
-    period: Duration,
     running: Arc<Mutex<HashMap<uuid::Uuid, watch::Sender<bool>>>>,
     runners: JoinSet<()>,
 }
 
 impl PowerTransitions {
-    pub fn new(ctx: PowerContext, period: Duration) -> PowerTransitions {
+    pub fn new(ctx: PowerContext) -> PowerTransitions {
         PowerTransitions {
             ctx,
-            period,
             running: Arc::default(),
             runners: JoinSet::new(),
         }
@@ -59,29 +58,18 @@ impl PowerTransitions {
 
 #[async_trait]
 impl Operator for PowerTransitions {
-    fn name(&self) -> &'static str {
-        "power-transitions"
-    }
-
-    fn period(&self) -> Duration {
-        self.period
-    }
-
-    async fn activate(&mut self) -> serde_json::Value {
+    async fn activate(&mut self) -> OperatorResult {
         while self.runners.try_join_next().is_some() {}
         let expired = self
             .ctx
             .store
-            .delete_expired_transitions(Utc::now())
+            .delete_expired_transitions(self.ctx.clock.now())
             .await
             .unwrap_or_else(|e| {
                 tracing::warn!(error = %crate::errors::chain(&e), "could not delete expired transitions");
                 0
             });
-        let transitions = match self.ctx.store.list_transitions().await {
-            Ok(t) => t,
-            Err(e) => return serde_json::json!({"error": crate::errors::chain(&e)}),
-        };
+        let transitions = self.ctx.store.list_transitions().await?;
         let mut started = 0;
         for t in transitions.into_iter().filter(|t| !t.status.is_done()) {
             let mut running = self.running.lock().expect("runner map lock");
@@ -106,12 +94,13 @@ impl Operator for PowerTransitions {
             });
         }
         let running = self.running.lock().expect("runner map lock").len();
-        serde_json::json!({"started": started, "running": running, "expired_deleted": expired})
+        Ok(serde_json::json!({"started": started, "running": running, "expired_deleted": expired}))
     }
 }
 
 /// Task progress shared by a runner's task futures and its flusher.
 struct Progress {
+    clock: SharedClock,
     tasks: Mutex<Vec<PowerTask>>,
     dirty: Mutex<BTreeSet<usize>>,
 }
@@ -127,7 +116,7 @@ impl Progress {
         t.status = status;
         t.description = description;
         t.error = error;
-        t.updated = Some(Utc::now());
+        t.updated = Some(self.clock.now());
         self.dirty.lock().expect("progress lock").insert(i);
     }
 
@@ -159,6 +148,7 @@ async fn run_transition(
         return Ok(());
     };
     let progress = Arc::new(Progress {
+        clock: ctx.clock.clone(),
         tasks: Mutex::new(tasks),
         dirty: Mutex::new(BTreeSet::new()),
     });
@@ -350,7 +340,12 @@ async fn resolve(
     Ok(jobs)
 }
 
-fn sample(x: &Xname, sys: &SystemRef, state: Result<PowerState, String>) -> PowerSample {
+fn sample(
+    x: &Xname,
+    sys: &SystemRef,
+    state: Result<PowerState, String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> PowerSample {
     let (state, available, error) = match state {
         Ok(s) => (s, true, None),
         Err(e) => (PowerState::Undefined, false, Some(e)),
@@ -361,7 +356,7 @@ fn sample(x: &Xname, sys: &SystemRef, state: Result<PowerState, String>) -> Powe
         available,
         error,
         supported: supported_transitions(&sys.reset_types),
-        updated: Utc::now(),
+        updated: now,
     }
 }
 
@@ -394,7 +389,7 @@ async fn wait_for(
     loop {
         match ctx.driver.power_state(sys).await {
             Ok(s) => {
-                ctx.cache.put(sample(x, sys, Ok(s)));
+                ctx.cache.put(sample(x, sys, Ok(s), ctx.clock.now()));
                 if s == expect {
                     return Wait::Reached;
                 }
@@ -441,11 +436,12 @@ async fn run_task(
     let state = match ctx.driver.power_state(&sys).await {
         Ok(s) => s,
         Err(e) => {
-            ctx.cache.put(sample(&x, &sys, Err(e.message.clone())));
+            ctx.cache
+                .put(sample(&x, &sys, Err(e.message.clone()), ctx.clock.now()));
             return fail(e.message);
         }
     };
-    ctx.cache.put(sample(&x, &sys, Ok(state)));
+    ctx.cache.put(sample(&x, &sys, Ok(state), ctx.clock.now()));
     let steps = match plan(t.operation, state, &sys.reset_types) {
         Plan::AlreadyThere => {
             return progress.set(

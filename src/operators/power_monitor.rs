@@ -5,16 +5,15 @@
 //! whose BMC does not answer is recorded as `undefined`/unavailable with the reason.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::Utc;
 use futures::StreamExt;
 
-use super::Operator;
-use crate::app::power::PowerCache;
+use super::{Operator, OperatorResult};
+use crate::clock::SharedClock;
 use crate::model::Xname;
 use crate::model::power::{PowerSample, PowerState, supported_transitions};
+use crate::power::PowerCache;
 use crate::power::{BmcAccess, PowerDriver, SystemRef};
 use crate::store::Store;
 
@@ -22,29 +21,14 @@ pub struct PowerMonitor {
     pub store: Arc<dyn Store>,
     pub driver: Arc<dyn PowerDriver>,
     pub cache: Arc<PowerCache>,
-    pub period: Duration,
+    pub clock: SharedClock,
 }
 
 #[async_trait]
 impl Operator for PowerMonitor {
-    fn name(&self) -> &'static str {
-        "power-monitor"
-    }
-
-    fn period(&self) -> Duration {
-        self.period
-    }
-
-    async fn activate(&mut self) -> serde_json::Value {
-        let (ces, eps) = match (
-            self.store.list_component_endpoints().await,
-            self.store.redfish_endpoints_by_id().await,
-        ) {
-            (Ok(c), Ok(e)) => (c, e),
-            (Err(e), _) | (_, Err(e)) => {
-                return serde_json::json!({"error": crate::errors::chain(&e)});
-            }
-        };
+    async fn activate(&mut self) -> OperatorResult {
+        let ces = self.store.list_component_endpoints().await?;
+        let eps = self.store.redfish_endpoints_by_id().await?;
         let keep: std::collections::HashSet<Xname> = ces.iter().map(|c| c.id.clone()).collect();
         self.cache.retain(|x| keep.contains(x));
         let targets: Vec<(Xname, SystemRef)> = ces
@@ -57,6 +41,7 @@ impl Operator for PowerMonitor {
             .collect();
         let total = targets.len();
         let driver = &self.driver;
+        let clock = &self.clock;
         let samples: Vec<PowerSample> = futures::stream::iter(targets)
             .map(|(x, sys)| async move {
                 let r = driver.power_state(&sys).await;
@@ -70,7 +55,7 @@ impl Operator for PowerMonitor {
                     available,
                     error,
                     supported: supported_transitions(&sys.reset_types),
-                    updated: Utc::now(),
+                    updated: clock.now(),
                 }
             })
             .buffer_unordered(4096)
@@ -81,6 +66,6 @@ impl Operator for PowerMonitor {
         for s in samples {
             self.cache.put(s);
         }
-        serde_json::json!({"sampled": total, "on": on, "unavailable": unavailable})
+        Ok(serde_json::json!({"sampled": total, "on": on, "unavailable": unavailable}))
     }
 }

@@ -5,6 +5,7 @@
 //! Only operators hold a driver: API handlers record intent and never reach a BMC.
 
 pub mod redfish;
+pub mod samples;
 
 use async_trait::async_trait;
 
@@ -12,6 +13,7 @@ use crate::model::power::PowerState;
 use crate::model::{BmcTrust, ComponentEndpoint, RedfishEndpoint, Xname};
 
 pub use self::redfish::{RedfishDriver, RedfishDriverSettings};
+pub use self::samples::PowerCache;
 
 /// How to reach and log in to one BMC.
 #[derive(Clone, PartialEq, Eq)]

@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::net::UdpSocket;
-use tokio::sync::watch;
 
+use crate::shutdown::Stop;
 use packet::{Limits, Packet};
 
 #[derive(Debug, Clone)]
@@ -103,12 +103,22 @@ impl Drop for Slot {
     }
 }
 
-/// Serve until `stop` turns true. Malformed packets are dropped with a debug log.
+/// Count, log and report one ended transfer (refused ones too).
+fn ended(observer: &dyn TransferObserver, r: &TransferReport) {
+    metrics::counter!("rackboot_tftp_transfers_total", "outcome" => r.outcome).increment(1);
+    metrics::counter!("rackboot_tftp_bytes_total").increment(r.bytes);
+    tracing::info!(client = %r.client, file = %r.filename, outcome = r.outcome, detail = %r.detail,
+        bytes = r.bytes, ms = r.duration.as_millis() as u64, blksize = r.blksize,
+        windowsize = r.windowsize, "tftp transfer");
+    observer.transfer_ended(r);
+}
+
+/// Serve until `stop` is cancelled. Malformed packets are dropped with a debug log.
 pub async fn serve(
     socket: UdpSocket,
     settings: TftpSettings,
     observer: Arc<dyn TransferObserver>,
-    mut stop: watch::Receiver<bool>,
+    stop: Stop,
 ) {
     let settings = Arc::new(settings);
     let slots = Arc::new(Mutex::new(Slots::default()));
@@ -124,7 +134,7 @@ pub async fn serve(
                     continue;
                 }
             },
-            _ = stop.wait_for(|s| *s) => return,
+            _ = stop.cancelled() => return,
         };
         let (write, filename, options) = match packet::parse(&buf[..n]) {
             Ok(Packet::Request {
@@ -147,7 +157,7 @@ pub async fn serve(
             let _ = socket
                 .send_to(&packet::error(packet::ERR_ACCESS, why), client)
                 .await;
-            observer.transfer_ended(&refused(client, &filename, why));
+            ended(&*observer, &refused(client, &filename, why));
             continue;
         }
         let slot = {
@@ -169,7 +179,7 @@ pub async fn serve(
             let _ = socket
                 .send_to(&packet::error(packet::ERR_UNDEFINED, why), client)
                 .await;
-            observer.transfer_ended(&refused(client, &filename, why));
+            ended(&*observer, &refused(client, &filename, why));
             continue;
         };
         let (settings, observer) = (settings.clone(), observer.clone());
@@ -177,7 +187,7 @@ pub async fn serve(
         tokio::spawn(async move {
             let report = transfer(&settings, bind_ip, client, &filename, &options).await;
             drop(slot);
-            observer.transfer_ended(&report);
+            ended(&*observer, &report);
         });
     }
 }

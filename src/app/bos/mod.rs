@@ -55,42 +55,6 @@ impl Scope {
     }
 }
 
-/// One poke per BOS operator (a poke wakes exactly one operator). Every BOS write pokes
-/// them all: an activation with nothing to do costs one store read.
-#[derive(Clone, Default)]
-pub struct BosPokes {
-    pub setup: crate::operators::Activator,
-    pub status: crate::operators::Activator,
-    pub power_on: crate::operators::Activator,
-    pub power_off_graceful: crate::operators::Activator,
-    pub power_off_forceful: crate::operators::Activator,
-    pub configuration: crate::operators::Activator,
-    pub completion: crate::operators::Activator,
-    pub session_cleanup: crate::operators::Activator,
-    pub actual_state_cleanup: crate::operators::Activator,
-    pub evidence: crate::operators::Activator,
-    pub discovery: crate::operators::Activator,
-}
-
-impl BosPokes {
-    pub fn all(&self) {
-        for a in [
-            &self.setup,
-            &self.status,
-            &self.power_on,
-            &self.power_off_graceful,
-            &self.power_off_forceful,
-            &self.configuration,
-            &self.completion,
-            &self.session_cleanup,
-            &self.actual_state_cleanup,
-            &self.evidence,
-        ] {
-            a.poke();
-        }
-    }
-}
-
 impl App {
     /// Resolve the tenant header: empty or absent is no tenant; an unknown one is refused.
     pub async fn scope(&self, header: Option<&str>) -> AppResult<Scope> {
@@ -107,14 +71,7 @@ impl App {
 
     /// The stored options with every default filled in and unknown keys dropped.
     pub async fn bos_options(&self) -> AppResult<serde_json::Map<String, serde_json::Value>> {
-        let stored = self.store.get_bos_options().await?.unwrap_or_default();
-        let mut out = options::defaults();
-        for (k, v) in stored {
-            if out.contains_key(&k) {
-                out.insert(k, v);
-            }
-        }
-        Ok(out)
+        Ok(options::resolve(self.store.get_bos_options().await?))
     }
 
     pub async fn options(&self) -> AppResult<Options> {
@@ -246,7 +203,7 @@ impl App {
         })
     }
 
-    pub fn bos_pokes(&self) -> &BosPokes {
+    pub fn bos_pokes(&self) -> &crate::activation::BosPokes {
         &self.bos_pokes
     }
 }

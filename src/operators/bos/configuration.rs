@@ -8,33 +8,22 @@ use std::collections::{BTreeMap, HashSet};
 use async_trait::async_trait;
 
 use super::BosContext;
-use crate::operators::Operator;
+use crate::operators::{Operator, OperatorResult};
 
 pub struct Configuration(pub BosContext);
 
 #[async_trait]
 impl Operator for Configuration {
-    fn name(&self) -> &'static str {
-        "bos-configuration"
-    }
-
-    fn period(&self) -> std::time::Duration {
-        self.0.period
-    }
-
-    async fn activate(&mut self) -> serde_json::Value {
+    async fn activate(&mut self) -> OperatorResult {
         let ctx = &self.0;
-        let comps = match ctx.store.list_boot_components(true).await {
-            Ok(c) => c,
-            Err(e) => return super::store_error(&e),
-        };
+        let comps = ctx.store.list_boot_components(true).await?;
         let configuring: Vec<_> = comps
             .into_iter()
             .map(|v| v.value)
             .filter(|c| c.derived_status() == "configuring")
             .collect();
         if configuring.is_empty() {
-            return serde_json::json!({"configuring": 0});
+            return Ok(serde_json::json!({"configuring": 0}));
         }
         let desired: Vec<(String, String)> = configuring
             .iter()
@@ -77,21 +66,17 @@ impl Operator for Configuration {
             }
         }
         let ids: HashSet<String> = configuring.iter().map(|c| c.id.clone()).collect();
-        let r = ctx
-            .update(&ids, |c| {
-                let e = errors.get(&c.id).cloned().unwrap_or_default();
-                if c.error == e {
-                    return false;
-                }
-                c.error = e;
-                true
-            })
-            .await;
-        match r {
-            Ok(_) => {
-                serde_json::json!({"configuring": configuring.len(), "handed_off": handed, "failed": errors.len()})
+        ctx.update(&ids, |c| {
+            let e = errors.get(&c.id).cloned().unwrap_or_default();
+            if c.error == e {
+                return false;
             }
-            Err(e) => super::store_error(&e),
-        }
+            c.error = e;
+            true
+        })
+        .await?;
+        Ok(
+            serde_json::json!({"configuring": configuring.len(), "handed_off": handed, "failed": errors.len()}),
+        )
     }
 }

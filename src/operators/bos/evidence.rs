@@ -15,11 +15,10 @@ use async_trait::async_trait;
 use chrono::Utc;
 
 use super::BosContext;
-use crate::app::timeline::BootEvent;
 use crate::model::boot_component::timestamp;
 use crate::model::power::PowerState;
-use crate::model::{BootArtifacts, BootComponent, Xname};
-use crate::operators::Operator;
+use crate::model::{BootArtifacts, BootComponent, BootEvent, Xname};
+use crate::operators::{Operator, OperatorResult};
 
 pub struct Evidence(pub BosContext);
 
@@ -49,26 +48,15 @@ fn proof(
 
 #[async_trait]
 impl Operator for Evidence {
-    fn name(&self) -> &'static str {
-        "bos-boot-evidence"
-    }
-
-    fn period(&self) -> std::time::Duration {
-        self.0.period
-    }
-
-    async fn activate(&mut self) -> serde_json::Value {
+    async fn activate(&mut self) -> OperatorResult {
         let ctx = &self.0;
         let opts = ctx.options().await;
         if !opts.boot_evidence {
-            return serde_json::json!({"disabled": true});
+            return Ok(serde_json::json!({"disabled": true}));
         }
         let wait = chrono::Duration::from_std(opts.boot_evidence_wait).unwrap_or_default();
-        let comps = match ctx.store.list_boot_components(true).await {
-            Ok(c) => c,
-            Err(e) => return super::store_error(&e),
-        };
-        let now = Utc::now();
+        let comps = ctx.store.list_boot_components(true).await?;
+        let now = ctx.clock.now();
         let mut candidates: Vec<(BootComponent, String)> = Vec::new();
         let mut waiting = 0;
         for v in comps {
@@ -84,7 +72,8 @@ impl Operator for Evidence {
                 continue;
             }
             let Ok(x) = Xname::parse(&c.id) else { continue };
-            let (events, at) = ctx.app.boot_events_for(&x, &tok);
+            let events = ctx.events.events(&x);
+            let at = ctx.events.artifact_token(&x, &tok);
             match proof(&c, &events, &at) {
                 Some(t) if now >= t + wait => candidates.push((c, tok)),
                 Some(_) => waiting += 1,
@@ -92,13 +81,10 @@ impl Operator for Evidence {
             }
         }
         if candidates.is_empty() {
-            return serde_json::json!({"proven": 0, "waiting": waiting});
+            return Ok(serde_json::json!({"proven": 0, "waiting": waiting}));
         }
         // Still powered on? Ask the BMC.
-        let systems = match ctx.systems().await {
-            Ok(s) => s,
-            Err(e) => return super::store_error(&e),
-        };
+        let systems = ctx.systems().await?;
         let mut proven: HashMap<String, (String, BootArtifacts)> = HashMap::new();
         for (c, tok) in candidates {
             let Some(sys) = systems.get(&c.id) else {
@@ -107,16 +93,14 @@ impl Operator for Evidence {
             if !matches!(ctx.driver.power_state(sys).await, Ok(PowerState::On)) {
                 continue;
             }
-            let arts = match ctx.store.get_boot_token(&tok).await {
-                Ok(Some(a)) => a,
-                Ok(None) => continue,
-                Err(e) => return super::store_error(&e),
+            let Some(arts) = ctx.store.get_boot_token(&tok).await? else {
+                continue;
             };
             proven.insert(c.id.clone(), (tok, arts));
         }
         let ids: HashSet<String> = proven.keys().cloned().collect();
         let ts = timestamp(now);
-        let r = ctx
+        let written = ctx
             .update(&ids, |c| {
                 let Some((tok, arts)) = proven.get(&c.id) else {
                     return false;
@@ -134,31 +118,26 @@ impl Operator for Evidence {
                 c.actual_state.last_updated = Some(ts.clone());
                 true
             })
-            .await;
-        match r {
-            Ok(w) => {
-                for c in &w {
-                    if let Ok(x) = Xname::parse(&c.id) {
-                        ctx.app.record_boot_event(
-                            &x,
-                            BootEvent {
-                                time: now,
-                                what: "booted".into(),
-                                bytes: 0,
-                                duration_ms: 0,
-                                client: None,
-                                outcome: "inferred from boot evidence".into(),
-                                token: Some(c.actual_state.bss_token.clone()),
-                                file: None,
-                                repeats: 0,
-                                last_time: None,
-                            },
-                        );
-                    }
-                }
-                serde_json::json!({"proven": w.len(), "waiting": waiting})
+            .await?;
+        for c in &written {
+            if let Ok(x) = Xname::parse(&c.id) {
+                ctx.events.record(
+                    &x,
+                    BootEvent {
+                        time: now,
+                        what: "booted".into(),
+                        bytes: 0,
+                        duration_ms: 0,
+                        client: None,
+                        outcome: "inferred from boot evidence".into(),
+                        token: Some(c.actual_state.bss_token.clone()),
+                        file: None,
+                        repeats: 0,
+                        last_time: None,
+                    },
+                );
             }
-            Err(e) => super::store_error(&e),
         }
+        Ok(serde_json::json!({"proven": written.len(), "waiting": waiting}))
     }
 }

@@ -7,48 +7,34 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use chrono::Utc;
 
 use super::BosContext;
 use crate::model::boot_component::{ActualState, parse_timestamp};
-use crate::operators::Operator;
+use crate::operators::{Operator, OperatorResult};
 
 pub struct SessionCompletion(pub BosContext);
 
 #[async_trait]
 impl Operator for SessionCompletion {
-    fn name(&self) -> &'static str {
-        "bos-session-completion"
-    }
-
-    fn period(&self) -> std::time::Duration {
-        self.0.period
-    }
-
-    async fn activate(&mut self) -> serde_json::Value {
+    async fn activate(&mut self) -> OperatorResult {
         let ctx = &self.0;
-        let sessions = match ctx.store.list_sessions().await {
-            Ok(s) => s,
-            Err(e) => return super::store_error(&e),
-        };
+        let sessions = ctx.store.list_sessions().await?;
         let running: Vec<_> = sessions
             .into_iter()
             .filter(|s| s.status.status == "running")
             .collect();
         if running.is_empty() {
-            return serde_json::json!({"running": 0});
+            return Ok(serde_json::json!({"running": 0}));
         }
-        let comps = match ctx.store.list_boot_components(false).await {
-            Ok(c) => c,
-            Err(e) => return super::store_error(&e),
-        };
+        let comps = ctx.store.list_boot_components(false).await?;
         let mut completed = Vec::new();
         for mut s in running {
             let owned: Option<HashSet<String>> = match &s.tenant {
-                Some(t) => match ctx.store.get_tenant(t).await {
-                    Ok(t) => t.map(|t| t.xnames.into_iter().collect()),
-                    Err(e) => return super::store_error(&e),
-                },
+                Some(t) => ctx
+                    .store
+                    .get_tenant(t)
+                    .await?
+                    .map(|t| t.xnames.into_iter().collect()),
                 None => None,
             };
             let busy = comps.iter().any(|v| {
@@ -59,17 +45,15 @@ impl Operator for SessionCompletion {
             if busy {
                 continue;
             }
-            s.complete(Utc::now(), None);
-            if let Err(e) = ctx.store.update_session(&s).await {
-                return super::store_error(&e);
-            }
-            if let Err(e) = ctx.app.save_session_status_of(&s).await {
-                tracing::warn!(session = %s.name, error = %crate::errors::chain(&e), "cannot save the session status");
+            s.complete(ctx.clock.now(), None);
+            ctx.store.update_session(&s).await?;
+            if let Err(e) = ctx.sessions.save_session_status(&s).await {
+                tracing::warn!(session = %s.name, error = %e, "cannot save the session status");
             }
             tracing::info!(session = %s.name, "session complete");
             completed.push(s.name);
         }
-        serde_json::json!({ "completed": completed })
+        Ok(serde_json::json!({ "completed": completed }))
     }
 }
 
@@ -77,34 +61,21 @@ pub struct SessionCleanup(pub BosContext);
 
 #[async_trait]
 impl Operator for SessionCleanup {
-    fn name(&self) -> &'static str {
-        "bos-session-cleanup"
-    }
-
-    fn period(&self) -> std::time::Duration {
-        self.0.period.max(std::time::Duration::from_secs(60))
-    }
-
-    async fn activate(&mut self) -> serde_json::Value {
+    async fn activate(&mut self) -> OperatorResult {
         let ctx = &self.0;
         let ttl = ctx.options().await.cleanup_completed_session_ttl;
         if ttl.is_zero() {
-            return serde_json::json!({"disabled": true});
+            return Ok(serde_json::json!({"disabled": true}));
         }
-        let cutoff = Utc::now() - chrono::Duration::from_std(ttl).unwrap_or_default();
-        let sessions = match ctx.store.list_sessions().await {
-            Ok(s) => s,
-            Err(e) => return super::store_error(&e),
-        };
+        let cutoff = ctx.clock.now() - chrono::Duration::from_std(ttl).unwrap_or_default();
+        let sessions = ctx.store.list_sessions().await?;
         let old: Vec<(String, String)> = sessions
             .into_iter()
             .filter(|s| s.status.status == "complete" && s.started().is_some_and(|t| t <= cutoff))
             .map(|s| (s.tenant.unwrap_or_default(), s.name))
             .collect();
-        match ctx.store.delete_sessions(&old).await {
-            Ok(n) => serde_json::json!({"deleted": n}),
-            Err(e) => super::store_error(&e),
-        }
+        let n = ctx.store.delete_sessions(&old).await?;
+        Ok(serde_json::json!({"deleted": n}))
     }
 }
 
@@ -112,18 +83,10 @@ pub struct ActualStateCleanup(pub BosContext);
 
 #[async_trait]
 impl Operator for ActualStateCleanup {
-    fn name(&self) -> &'static str {
-        "bos-actual-state-cleanup"
-    }
-
-    fn period(&self) -> std::time::Duration {
-        self.0.period.max(std::time::Duration::from_secs(60))
-    }
-
-    async fn activate(&mut self) -> serde_json::Value {
+    async fn activate(&mut self) -> OperatorResult {
         let ctx = &self.0;
         let ttl = ctx.options().await.component_actual_state_ttl;
-        let now = Utc::now();
+        let now = ctx.clock.now();
         let cutoff = now - chrono::Duration::from_std(ttl).unwrap_or_default();
         let stale = |a: &ActualState| {
             !a.boot_artifacts.is_empty()
@@ -132,19 +95,16 @@ impl Operator for ActualStateCleanup {
                     .and_then(parse_timestamp)
                     .is_none_or(|t| t < cutoff)
         };
-        let comps = match ctx.store.list_boot_components(false).await {
-            Ok(c) => c,
-            Err(e) => return super::store_error(&e),
-        };
+        let comps = ctx.store.list_boot_components(false).await?;
         let ids: HashSet<String> = comps
             .iter()
             .filter(|v| stale(&v.value.actual_state))
             .map(|v| v.value.id.clone())
             .collect();
         if ids.is_empty() {
-            return serde_json::json!({"cleared": 0});
+            return Ok(serde_json::json!({"cleared": 0}));
         }
-        match ctx
+        let written = ctx
             .update(&ids, |c| {
                 if !stale(&c.actual_state) {
                     return false;
@@ -153,10 +113,7 @@ impl Operator for ActualStateCleanup {
                 c.act("actual_state_cleanup", now);
                 true
             })
-            .await
-        {
-            Ok(w) => serde_json::json!({"cleared": w.len()}),
-            Err(e) => super::store_error(&e),
-        }
+            .await?;
+        Ok(serde_json::json!({"cleared": written.len()}))
     }
 }

@@ -22,32 +22,116 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::app::App;
+use super::ports::{BootEvents, BootParamsWriter, SessionStatusSaver};
+use super::{Registration, Schedule};
+use crate::activation::BosPokes;
+use crate::clock::SharedClock;
 use crate::handoff::ConfigHandoff;
 use crate::model::BootComponent;
 use crate::model::options::Options;
 use crate::power::{BmcAccess, PowerDriver, SystemRef};
 use crate::store::{Store, StoreResult, Versioned};
 
-/// What every BOS operator works with.
+/// What every BOS operator works with: the store, the seams it acts through, the pokes
+/// that wake the others, the clock, and how often and how widely to act.
 #[derive(Clone)]
 pub struct BosContext {
-    pub app: Arc<App>,
     pub store: Arc<dyn Store>,
     pub driver: Arc<dyn PowerDriver>,
     pub handoff: Arc<dyn ConfigHandoff>,
+    pub boot: Arc<dyn BootParamsWriter>,
+    pub events: Arc<dyn BootEvents>,
+    pub sessions: Arc<dyn SessionStatusSaver>,
+    pub pokes: BosPokes,
+    pub clock: SharedClock,
     pub period: Duration,
     /// BMC calls in flight at once across all nodes (per-BMC limits apply below this).
     pub concurrency: usize,
 }
 
+/// Every BOS operator with its schedule and poke: the one list the appliance starts.
+pub fn registrations(ctx: &BosContext) -> Vec<Registration> {
+    let p = &ctx.pokes;
+    let every = |name| Schedule::every(name, ctx.period);
+    // Housekeeping needs no haste: at most once a minute (or its period, if longer).
+    let slow = |name| Schedule::every(name, ctx.period.max(Duration::from_secs(60)));
+    let c = || ctx.clone();
+    vec![
+        Registration::new(
+            every("bos-session-setup"),
+            session_setup::SessionSetup(c()),
+            &p.setup,
+        ),
+        // Every pass asks every enabled node's BMC: while reports stream in during a boot
+        // storm, at most one pass per half second (or per period, if shorter).
+        Registration::new(
+            every("bos-status").at_most_every(ctx.period.min(Duration::from_millis(500))),
+            status::Status(c()),
+            &p.status,
+        ),
+        Registration::new(every("bos-power-on"), power_on::PowerOn(c()), &p.power_on),
+        Registration::new(
+            every("bos-power-off-graceful"),
+            power_off::PowerOff {
+                ctx: c(),
+                mode: power_off::Mode::Graceful,
+            },
+            &p.power_off_graceful,
+        ),
+        Registration::new(
+            every("bos-power-off-forceful"),
+            power_off::PowerOff {
+                ctx: c(),
+                mode: power_off::Mode::Forceful,
+            },
+            &p.power_off_forceful,
+        ),
+        Registration::new(
+            every("bos-configuration"),
+            configuration::Configuration(c()),
+            &p.configuration,
+        ),
+        Registration::new(
+            every("bos-session-completion"),
+            lifecycle::SessionCompletion(c()),
+            &p.completion,
+        ),
+        Registration::new(
+            slow("bos-session-cleanup"),
+            lifecycle::SessionCleanup(c()),
+            &p.session_cleanup,
+        ),
+        Registration::new(
+            slow("bos-actual-state-cleanup"),
+            lifecycle::ActualStateCleanup(c()),
+            &p.actual_state_cleanup,
+        ),
+        Registration::new(
+            every("bos-boot-evidence"),
+            evidence::Evidence(c()),
+            &p.evidence,
+        ),
+        Registration::new(
+            Schedule::every("bos-discovery", ctx.period.max(Duration::from_secs(30))),
+            discovery::Discovery(c()),
+            &p.discovery,
+        ),
+    ]
+}
+
 impl BosContext {
+    /// The BOS options, defaults filled in; the defaults when the store cannot say.
     pub async fn options(&self) -> Options {
-        match self.app.options().await {
-            Ok(o) => o,
+        Options::from_json(&self.options_doc().await)
+    }
+
+    /// The stored options document with every default filled in.
+    pub async fn options_doc(&self) -> serde_json::Map<String, serde_json::Value> {
+        match self.store.get_bos_options().await {
+            Ok(stored) => crate::model::options::resolve(stored),
             Err(e) => {
                 tracing::warn!(error = %crate::errors::chain(&e), "cannot read BOS options; using defaults");
-                Options::from_json(&Default::default())
+                crate::model::options::defaults()
             }
         }
     }
@@ -113,7 +197,7 @@ impl BosContext {
             pending.retain(|id| conflicts.contains(id));
         }
         if !written.is_empty() {
-            self.app.bos_pokes().all();
+            self.pokes.all();
         }
         Ok(written)
     }
@@ -153,8 +237,4 @@ pub async fn retry_gate(
         .await?;
     }
     Ok((go, n))
-}
-
-pub fn store_error(e: &crate::store::StoreError) -> serde_json::Value {
-    serde_json::json!({ "error": crate::errors::chain(e) })
 }

@@ -11,7 +11,7 @@ use futures::StreamExt;
 
 use super::BosContext;
 use crate::model::BootComponent;
-use crate::operators::Operator;
+use crate::operators::{Operator, OperatorResult};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -52,49 +52,28 @@ impl PowerOff {
 
 #[async_trait]
 impl Operator for PowerOff {
-    fn name(&self) -> &'static str {
-        match self.mode {
-            Mode::Graceful => "bos-power-off-graceful",
-            Mode::Forceful => "bos-power-off-forceful",
-        }
-    }
-
-    fn period(&self) -> std::time::Duration {
-        self.ctx.period
-    }
-
-    async fn activate(&mut self) -> serde_json::Value {
+    async fn activate(&mut self) -> OperatorResult {
         let ctx = &self.ctx;
         let opts = ctx.options().await;
         let wait = chrono::Duration::from_std(opts.max_power_off_wait).unwrap_or_default();
-        let now = Utc::now();
-        let comps = match ctx.store.list_boot_components(true).await {
-            Ok(c) => c,
-            Err(e) => return super::store_error(&e),
-        };
+        let now = ctx.clock.now();
+        let comps = ctx.store.list_boot_components(true).await?;
         let selected: Vec<BootComponent> = comps
             .into_iter()
             .map(|v| v.value)
             .filter(|c| self.selects(c, wait, now))
             .collect();
         if selected.is_empty() {
-            return serde_json::json!({"selected": 0});
+            return Ok(serde_json::json!({"selected": 0}));
         }
-        let (go, exhausted) = match super::retry_gate(
+        let (go, exhausted) = super::retry_gate(
             ctx,
             selected,
             |c| self.attempts(c),
             opts.default_retry_policy,
         )
-        .await
-        {
-            Ok(x) => x,
-            Err(e) => return super::store_error(&e),
-        };
-        let systems = match ctx.systems().await {
-            Ok(s) => s,
-            Err(e) => return super::store_error(&e),
-        };
+        .await?;
+        let systems = ctx.systems().await?;
         let (reset, action) = match self.mode {
             Mode::Graceful => ("GracefulShutdown", "powering_off_gracefully"),
             Mode::Forceful => ("ForceOff", "powering_off_forcefully"),
@@ -123,27 +102,23 @@ impl Operator for PowerOff {
             .await;
         let ids: HashSet<String> = go.iter().map(|c| c.id.clone()).collect();
         let mode = self.mode;
-        let now = Utc::now();
-        let written = ctx
-            .update(&ids, |c| {
-                c.act(action, now);
-                match mode {
-                    Mode::Graceful => c.event_stats.power_off_graceful_attempts += 1,
-                    Mode::Forceful => c.event_stats.power_off_forceful_attempts += 1,
-                }
-                match outcomes.get(&c.id) {
-                    Some(Err(e)) => c.error = e.clone(),
-                    _ => c.error.clear(),
-                }
-                true
-            })
-            .await;
-        let failed = outcomes.values().filter(|r| r.is_err()).count();
-        match written {
-            Ok(_) => {
-                serde_json::json!({"called": ids.len() - failed, "failed": failed, "exhausted": exhausted})
+        let now = ctx.clock.now();
+        ctx.update(&ids, |c| {
+            c.act(action, now);
+            match mode {
+                Mode::Graceful => c.event_stats.power_off_graceful_attempts += 1,
+                Mode::Forceful => c.event_stats.power_off_forceful_attempts += 1,
             }
-            Err(e) => super::store_error(&e),
-        }
+            match outcomes.get(&c.id) {
+                Some(Err(e)) => c.error = e.clone(),
+                _ => c.error.clear(),
+            }
+            true
+        })
+        .await?;
+        let failed = outcomes.values().filter(|r| r.is_err()).count();
+        Ok(
+            serde_json::json!({"called": ids.len() - failed, "failed": failed, "exhausted": exhausted}),
+        )
     }
 }

@@ -11,53 +11,38 @@ use chrono::Utc;
 use futures::StreamExt;
 
 use super::BosContext;
-use crate::app::bss::BootParamsRequest;
+use crate::clock::Clock;
 use crate::model::BootArtifacts;
-use crate::operators::Operator;
+use crate::operators::{Operator, OperatorResult};
 
 pub struct PowerOn(pub BosContext);
 
 #[async_trait]
 impl Operator for PowerOn {
-    fn name(&self) -> &'static str {
-        "bos-power-on"
-    }
-
-    fn period(&self) -> std::time::Duration {
-        self.0.period
-    }
-
-    async fn activate(&mut self) -> serde_json::Value {
+    async fn activate(&mut self) -> OperatorResult {
         let ctx = &self.0;
         let opts = ctx.options().await;
-        let comps = match ctx.store.list_boot_components(true).await {
-            Ok(c) => c,
-            Err(e) => return super::store_error(&e),
-        };
+        let comps = ctx.store.list_boot_components(true).await?;
         let selected: Vec<_> = comps
             .into_iter()
             .map(|v| v.value)
             .filter(|c| c.derived_status() == "power_on_pending")
             .collect();
         if selected.is_empty() {
-            return serde_json::json!({"pending": 0});
+            return Ok(serde_json::json!({"pending": 0}));
         }
-        let (go, exhausted) = match super::retry_gate(
+        let (go, exhausted) = super::retry_gate(
             ctx,
             selected,
             |c| c.event_stats.power_on_attempts,
             opts.default_retry_policy,
         )
-        .await
-        {
-            Ok(x) => x,
-            Err(e) => return super::store_error(&e),
-        };
-        let now = Utc::now();
+        .await?;
+        let now = ctx.clock.now();
         // Record the attempt first, so a node that comes up quickly is not mistaken for
         // one on with the wrong artifacts.
         let ids: HashSet<String> = go.iter().map(|c| c.id.clone()).collect();
-        let go = match ctx
+        let go = ctx
             .update(&ids, |c| {
                 if !c.enabled || c.derived_status() != "power_on_pending" {
                     return false;
@@ -67,13 +52,9 @@ impl Operator for PowerOn {
                 c.error.clear();
                 true
             })
-            .await
-        {
-            Ok(w) => w,
-            Err(e) => return super::store_error(&e),
-        };
+            .await?;
         if go.is_empty() {
-            return serde_json::json!({"exhausted": exhausted, "powered_on": 0});
+            return Ok(serde_json::json!({"exhausted": exhausted, "powered_on": 0}));
         }
         let mut errors: HashMap<String, String> = HashMap::new();
         let mut tokens: HashMap<String, String> = HashMap::new();
@@ -89,20 +70,12 @@ impl Operator for PowerOn {
             if arts.kernel.is_empty() {
                 continue;
             }
-            let req = BootParamsRequest {
-                hosts: hosts.clone(),
-                params: arts.kernel_parameters.clone(),
-                kernel: arts.kernel.clone(),
-                initrd: arts.initrd.clone(),
-                ..Default::default()
-            };
-            let written = match ctx.app.write_boot_params(req, false).await {
-                Ok(Some(tok)) => match ctx.store.put_boot_token(&tok, arts).await {
+            let written = match ctx.boot.write_boot_params(hosts, arts).await {
+                Ok(tok) => match ctx.store.put_boot_token(&tok, arts).await {
                     Ok(()) => Ok(tok),
                     Err(e) => Err(crate::errors::chain(&e)),
                 },
-                Ok(None) => Err("the Boot Script Service minted no referral token".into()),
-                Err(e) => Err(format!("writing boot parameters: {e}")),
+                Err(e) => Err(e),
             };
             for h in hosts {
                 match &written {
@@ -130,11 +103,9 @@ impl Operator for PowerOn {
                 }
             }
         }
-        let systems = match ctx.systems().await {
-            Ok(s) => s,
-            Err(e) => return super::store_error(&e),
-        };
+        let systems = ctx.systems().await?;
         let driver = &ctx.driver;
+        let clock = &ctx.clock;
         let targets: Vec<String> = go
             .iter()
             .map(|c| c.id.clone())
@@ -147,16 +118,20 @@ impl Operator for PowerOn {
                 let sys = systems.get(&id).cloned();
                 async move {
                     let Some(sys) = sys else {
-                        return (id.clone(), CallTime::now(), Err(super::no_endpoint(&id)));
+                        return (
+                            id.clone(),
+                            CallTime::now(&**clock),
+                            Err(super::no_endpoint(&id)),
+                        );
                     };
                     if let Err(e) = driver.boot_once(&sys, "Pxe").await {
                         return (
                             id,
-                            CallTime::now(),
+                            CallTime::now(&**clock),
                             Err(format!("setting a one-time network boot: {e}")),
                         );
                     }
-                    let mut at = CallTime::now();
+                    let mut at = CallTime::now(&**clock);
                     let r = driver
                         .reset(&sys, "On")
                         .await
@@ -178,13 +153,16 @@ impl Operator for PowerOn {
         let ids: HashSet<String> = go.iter().map(|c| c.id.clone()).collect();
         for id in &ids {
             if let Some(t) = tokens.get(id) {
-                let at = called.get(id).cloned().unwrap_or_else(CallTime::now);
-                ctx.app.record_boot_event(
+                let at = called
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| CallTime::now(&**clock));
+                ctx.events.record(
                     &match crate::model::Xname::parse(id) {
                         Ok(x) => x,
                         Err(_) => continue,
                     },
-                    crate::app::timeline::BootEvent {
+                    crate::model::BootEvent {
                         time: at.start,
                         what: if errors.contains_key(id) {
                             "power-on-failed".into()
@@ -204,21 +182,19 @@ impl Operator for PowerOn {
             }
         }
         let failed = errors.len();
-        let written = ctx
-            .update(&ids, |c| {
-                if let Some(t) = tokens.get(&c.id) {
-                    c.desired_state.bss_token = t.clone();
-                }
-                if let Some(e) = errors.get(&c.id) {
-                    c.error = e.clone();
-                }
-                true
-            })
-            .await;
-        if let Err(e) = written {
-            return super::store_error(&e);
-        }
-        serde_json::json!({"powered_on": ids.len() - failed, "failed": failed, "exhausted": exhausted, "bss_writes": groups.len()})
+        ctx.update(&ids, |c| {
+            if let Some(t) = tokens.get(&c.id) {
+                c.desired_state.bss_token = t.clone();
+            }
+            if let Some(e) = errors.get(&c.id) {
+                c.error = e.clone();
+            }
+            true
+        })
+        .await?;
+        Ok(
+            serde_json::json!({"powered_on": ids.len() - failed, "failed": failed, "exhausted": exhausted, "bss_writes": groups.len()}),
+        )
     }
 }
 
@@ -231,9 +207,9 @@ struct CallTime {
 }
 
 impl CallTime {
-    fn now() -> CallTime {
+    fn now(clock: &dyn Clock) -> CallTime {
         CallTime {
-            start: Utc::now(),
+            start: clock.now(),
             started: std::time::Instant::now(),
             duration_ms: 0,
         }

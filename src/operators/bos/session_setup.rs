@@ -11,12 +11,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use async_trait::async_trait;
-use chrono::Utc;
 
 use super::BosContext;
 use crate::model::boot_component::{BootComponent, DesiredState, StagedState, timestamp};
 use crate::model::{BootArtifacts, Component, GroupKind, Session, SessionTemplate, limit};
-use crate::operators::Operator;
+use crate::operators::{Operator, OperatorResult};
 
 pub struct SessionSetup(pub BosContext);
 
@@ -97,7 +96,7 @@ impl SessionSetup {
                 Err(e) => return Err(crate::errors::chain(&e)),
             },
         };
-        let stored = ctx.app.bos_options().await.unwrap_or_default();
+        let stored = ctx.options_doc().await;
         let freq = crate::model::options::Options::update_frequency(&stored);
         let mut out = BTreeMap::new();
         for (bs_name, bs) in &t.boot_sets {
@@ -152,7 +151,7 @@ impl SessionSetup {
             let artifacts = if s.operation == "shutdown" {
                 BootArtifacts::default()
             } else {
-                ctx.app
+                ctx.boot
                     .boot_set_artifacts(bs, &freq)
                     .await
                     .map_err(|e| format!("boot set '{bs_name}': {e}"))?
@@ -194,7 +193,7 @@ impl SessionSetup {
             .into_iter()
             .map(|v| v.value.id)
             .collect();
-        let now = Utc::now();
+        let now = ctx.clock.now();
         let new: Vec<BootComponent> = plan
             .keys()
             .filter(|x| !existing.contains(*x))
@@ -251,35 +250,21 @@ impl SessionSetup {
 
 #[async_trait]
 impl Operator for SessionSetup {
-    fn name(&self) -> &'static str {
-        "bos-session-setup"
-    }
-
-    fn period(&self) -> std::time::Duration {
-        self.0.period
-    }
-
-    async fn activate(&mut self) -> serde_json::Value {
+    async fn activate(&mut self) -> OperatorResult {
         let ctx = &self.0;
-        let sessions = match ctx.store.list_sessions().await {
-            Ok(s) => s,
-            Err(e) => return super::store_error(&e),
-        };
+        let sessions = ctx.store.list_sessions().await?;
         let pending: Vec<Session> = sessions
             .into_iter()
             .filter(|s| s.status.status == "pending")
             .collect();
         if pending.is_empty() {
-            return serde_json::json!({"pending": 0});
+            return Ok(serde_json::json!({"pending": 0}));
         }
-        let inv = match Inventory::load(ctx).await {
-            Ok(i) => i,
-            Err(e) => return super::store_error(&e),
-        };
+        let inv = Inventory::load(ctx).await?;
         let mut report = Vec::new();
         for mut s in pending {
             let outcome = self.setup(&s, &inv).await;
-            let now = Utc::now();
+            let now = ctx.clock.now();
             match &outcome {
                 Ok(nodes) => {
                     s.status.status = "running".into();
@@ -294,14 +279,14 @@ impl Operator for SessionSetup {
                 continue;
             }
             if outcome.is_err() {
-                let _ = ctx.app.save_session_status_of(&s).await;
+                let _ = ctx.sessions.save_session_status(&s).await;
             }
             report.push(match outcome {
                 Ok(n) => serde_json::json!({"session": s.name, "nodes": n.len()}),
                 Err(e) => serde_json::json!({"session": s.name, "error": e}),
             });
         }
-        ctx.app.bos_pokes().all();
-        serde_json::json!({ "sessions": report })
+        ctx.pokes.all();
+        Ok(serde_json::json!({ "sessions": report }))
     }
 }

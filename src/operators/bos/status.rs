@@ -5,46 +5,25 @@
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
-use chrono::Utc;
 use futures::StreamExt;
 
 use super::BosContext;
 use crate::model::BootComponent;
 use crate::model::boot_plan::{PowerReading, Waits, plan_status, plan_status_config_unavailable};
-use crate::operators::Operator;
+use crate::operators::{Operator, OperatorResult};
 
 pub struct Status(pub BosContext);
 
 #[async_trait]
 impl Operator for Status {
-    fn name(&self) -> &'static str {
-        "bos-status"
-    }
-
-    fn period(&self) -> std::time::Duration {
-        self.0.period
-    }
-
-    /// Every pass asks every enabled node's BMC: while reports stream in during a boot
-    /// storm, at most one pass per half second (or per period, if shorter).
-    fn min_interval(&self) -> std::time::Duration {
-        self.0.period.min(std::time::Duration::from_millis(500))
-    }
-
-    async fn activate(&mut self) -> serde_json::Value {
+    async fn activate(&mut self) -> OperatorResult {
         let ctx = &self.0;
         let opts = ctx.options().await;
-        let comps = match ctx.store.list_boot_components(true).await {
-            Ok(c) => c,
-            Err(e) => return super::store_error(&e),
-        };
+        let comps = ctx.store.list_boot_components(true).await?;
         if comps.is_empty() {
-            return serde_json::json!({"enabled": 0});
+            return Ok(serde_json::json!({"enabled": 0}));
         }
-        let systems = match ctx.systems().await {
-            Ok(s) => s,
-            Err(e) => return super::store_error(&e),
-        };
+        let systems = ctx.systems().await?;
         let jobs: Vec<(String, Option<crate::power::SystemRef>)> = comps
             .iter()
             .map(|v| (v.value.id.clone(), systems.get(&v.value.id).cloned()))
@@ -88,7 +67,7 @@ impl Operator for Status {
                 .unwrap_or_default(),
             max_boot_wait: chrono::Duration::from_std(opts.max_boot_wait).unwrap_or_default(),
         };
-        let now = Utc::now();
+        let now = ctx.clock.now();
         let plan = |c: &BootComponent| -> Option<BootComponent> {
             let reading = readings
                 .get(&c.id)
@@ -106,7 +85,7 @@ impl Operator for Status {
             .collect();
         let changed = ids.len();
         // Re-plan on fresh data if a component changed since it was read.
-        let result = ctx
+        let written = ctx
             .update(&ids, |c| match plan(c) {
                 Some(next) if c.enabled => {
                     *c = next;
@@ -114,17 +93,14 @@ impl Operator for Status {
                 }
                 _ => false,
             })
-            .await;
+            .await?;
         let unavailable = readings
             .values()
             .filter(|r| matches!(r, PowerReading::Unavailable(_)))
             .count();
-        match result {
-            Ok(w) => {
-                serde_json::json!({"enabled": comps.len(), "changed": changed, "written": w.len(),
-                    "power_unavailable": unavailable, "configuration_error": config_error})
-            }
-            Err(e) => super::store_error(&e),
-        }
+        Ok(
+            serde_json::json!({"enabled": comps.len(), "changed": changed, "written": written.len(),
+                "power_unavailable": unavailable, "configuration_error": config_error}),
+        )
     }
 }

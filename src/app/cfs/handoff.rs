@@ -1,14 +1,15 @@
-//! The built-in handoff: BOS talks to rackboot's own CFS (`app::cfs`) in-process, with the
-//! same writes BOS makes to a CSM CFS (reference bss-hsm-cfs-pcs.md §4.4). Handing a node
-//! over creates its CFS component if needed, standing in for CFS's hardware sync.
+//! The built-in handoff: BOS talks to rackboot's own CFS in-process, with the same writes
+//! BOS makes to a CSM CFS (docs/cfs.md, "Handoff"). Handing a node over creates its CFS
+//! component if needed, standing in for CFS's hardware sync. It lives with the built-in
+//! CFS it drives, so the handoff seam (`crate::handoff`) knows nothing of the use cases.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{ConfigHandoff, HandoffError};
-use crate::app::cfs::Cfs;
+use super::Cfs;
+use crate::handoff::{ConfigHandoff, HandoffError};
 use crate::model::boot_plan::ConfigView;
 use crate::model::cfs::{ComponentFilter, ComponentPatch};
 
@@ -26,9 +27,12 @@ impl BuiltinHandoff {
         session: &str,
         prepare: bool,
     ) -> Result<(), HandoffError> {
-        let patch: ComponentPatch =
-            serde_json::from_value(super::handoff_patch(configuration, session, prepare))
-                .map_err(|e| HandoffError(format!("built-in CFS: the handoff patch: {e}")))?;
+        let patch: ComponentPatch = serde_json::from_value(crate::handoff::handoff_patch(
+            configuration,
+            session,
+            prepare,
+        ))
+        .map_err(|e| HandoffError(format!("built-in CFS: the handoff patch: {e}")))?;
         let filter = ComponentFilter {
             ids: Some(ids.to_vec()),
             ..Default::default()

@@ -10,6 +10,8 @@
 //! nodes report while BOS writes desired state; each write pokes the BOS operators that
 //! read configuration status.
 
+pub mod handoff;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,11 +19,11 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
+use crate::activation::Activator;
 use crate::app::{AppError, AppResult};
 use crate::model::cfs::{
     self, CfsComponent, CfsConfiguration, ComponentFilter, ComponentPatch, DEFAULT_PAGE_SIZE,
 };
-use crate::operators::Activator;
 use crate::store::{Store, Versioned};
 
 /// Compare-and-set rounds before a write gives up with a conflict.
