@@ -13,7 +13,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::Client;
-use super::output::{Format, field, json as to_json, table};
+use super::output::{Format, field, show, table};
 use crate::model::{Xname, XnameKind};
 
 #[derive(Subcommand, Debug)]
@@ -130,31 +130,25 @@ pub async fn run(c: &Client, format: Format, cmd: BmcCommand) -> anyhow::Result<
         }
         BmcCommand::List => {
             let v: Value = c.get(EP).await?;
-            match format {
-                Format::Json => println!("{}", to_json(&v)),
-                Format::Table => {
-                    let rows = v["RedfishEndpoints"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|e| {
-                            vec![
-                                field(e, "ID"),
-                                format!("{}://{}", field(e, "Scheme"), field(e, "FQDN")),
-                                field(e, "User"),
-                                field(e, "TLS"),
-                                field(&e["DiscoveryInfo"], "LastDiscoveryStatus"),
-                                field(&e["DiscoveryInfo"], "LastDiscoveryError"),
-                            ]
-                        })
-                        .collect();
-                    println!(
-                        "{}",
-                        table(&["BMC", "URL", "USER", "TLS", "DISCOVERY", "ERROR"], rows)
-                    );
-                }
-            }
+            show(format, &v, |v| {
+                let rows = v["RedfishEndpoints"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|e| {
+                        vec![
+                            field(e, "ID"),
+                            format!("{}://{}", field(e, "Scheme"), field(e, "FQDN")),
+                            field(e, "User"),
+                            field(e, "TLS"),
+                            field(&e["DiscoveryInfo"], "LastDiscoveryStatus"),
+                            field(&e["DiscoveryInfo"], "LastDiscoveryError"),
+                        ]
+                    })
+                    .collect();
+                table(&["BMC", "URL", "USER", "TLS", "DISCOVERY", "ERROR"], rows)
+            });
             Ok(())
         }
         BmcCommand::Discover { xnames, no_wait } => {
@@ -261,14 +255,10 @@ async fn show_outcome(c: &Client, format: Format, ep: &Value) -> anyhow::Result<
             "/apis/smd/hsm/v2/Inventory/ComponentEndpoints?redfish_ep_id={id}"
         ))
         .await?;
-    match format {
-        Format::Json => println!(
-            "{}",
-            to_json(
-                &json!({"RedfishEndpoint": ep, "ComponentEndpoints": ces["ComponentEndpoints"]})
-            )
-        ),
-        Format::Table => {
+    show(
+        format,
+        &json!({"RedfishEndpoint": ep, "ComponentEndpoints": ces["ComponentEndpoints"]}),
+        |_| {
             let rows = ces["ComponentEndpoints"]
                 .as_array()
                 .cloned()
@@ -294,12 +284,11 @@ async fn show_outcome(c: &Client, format: Format, ep: &Value) -> anyhow::Result<
                     ]
                 })
                 .collect();
-            println!(
-                "{}",
+            format!(
+                "{}\nBMC {id}: {status}",
                 table(&["NODE", "SYSTEM", "MACS", "RESET TYPES"], rows)
-            );
-            println!("BMC {id}: {status}");
-        }
-    }
+            )
+        },
+    );
     Ok(())
 }
