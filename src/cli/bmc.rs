@@ -13,7 +13,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::Client;
-use super::output::{Format, field, show, table};
+use super::output::{Format, as_array, field, show, table};
 use crate::model::{Xname, XnameKind};
 
 #[derive(Subcommand, Debug)]
@@ -131,10 +131,7 @@ pub async fn run(c: &Client, format: Format, cmd: BmcCommand) -> anyhow::Result<
         BmcCommand::List => {
             let v: Value = c.get(EP).await?;
             show(format, &v, |v| {
-                let rows = v["RedfishEndpoints"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
+                let rows = as_array(&v["RedfishEndpoints"])
                     .iter()
                     .map(|e| {
                         vec![
@@ -163,10 +160,7 @@ pub async fn run(c: &Client, format: Format, cmd: BmcCommand) -> anyhow::Result<
                     Some(&json!({ "xnames": ids })),
                 )
                 .await?;
-            let ids: Vec<String> = queued
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
+            let ids: Vec<String> = as_array(&queued)
                 .iter()
                 .filter_map(|u| {
                     u["URI"]
@@ -259,17 +253,11 @@ async fn show_outcome(c: &Client, format: Format, ep: &Value) -> anyhow::Result<
         format,
         &json!({"RedfishEndpoint": ep, "ComponentEndpoints": ces["ComponentEndpoints"]}),
         |_| {
-            let rows = ces["ComponentEndpoints"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
+            let rows = as_array(&ces["ComponentEndpoints"])
                 .iter()
                 .map(|ce| {
                     let info = &ce["RedfishSystemInfo"];
-                    let macs: Vec<String> = info["EthernetNICInfo"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default()
+                    let macs: Vec<String> = as_array(&info["EthernetNICInfo"])
                         .iter()
                         .map(|n| field(n, "MACAddress"))
                         .collect();

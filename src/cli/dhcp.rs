@@ -4,7 +4,7 @@ use clap::Subcommand;
 use serde_json::Value;
 
 use super::Client;
-use super::output::{Format, field, show, table};
+use super::output::{Format, as_array, field, show, table};
 
 #[derive(Subcommand, Debug)]
 pub enum DhcpCommand {
@@ -16,10 +16,7 @@ pub async fn run(c: &Client, format: Format, cmd: DhcpCommand) -> anyhow::Result
     let DhcpCommand::Leases = cmd;
     let v: Value = c.get("/apis/rackboot/v1/dhcp/leases").await?;
     show(format, &v, |v| {
-        let rows = v
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        let rows = as_array(v)
             .iter()
             .map(|l| {
                 vec![

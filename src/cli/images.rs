@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::Client;
-use super::output::{Format, field, show, table};
+use super::output::{Format, as_array, field, show, table};
 
 #[derive(Subcommand, Debug)]
 pub enum ImagesCommand {
@@ -122,23 +122,14 @@ pub async fn run(c: &Client, format: Format, cmd: ImagesCommand) -> anyhow::Resu
         ImagesCommand::List => {
             let v: Value = c.get("/apis/rackboot/v1/images").await?;
             show(format, &v, |v| {
-                let rows = v["images"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
+                let rows = as_array(&v["images"])
                     .iter()
                     .map(|i| {
-                        let kinds: Vec<String> = i["artifacts"]
-                            .as_array()
-                            .cloned()
-                            .unwrap_or_default()
+                        let kinds: Vec<String> = as_array(&i["artifacts"])
                             .iter()
                             .map(|a| field(a, "kind"))
                             .collect();
-                        let size: u64 = i["artifacts"]
-                            .as_array()
-                            .cloned()
-                            .unwrap_or_default()
+                        let size: u64 = as_array(&i["artifacts"])
                             .iter()
                             .filter_map(|a| a["size"].as_u64())
                             .sum();
@@ -169,10 +160,7 @@ pub async fn run(c: &Client, format: Format, cmd: ImagesCommand) -> anyhow::Resu
 }
 
 fn artifacts_table(img: &Value) -> String {
-    let rows = img["artifacts"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    let rows = as_array(&img["artifacts"])
         .iter()
         .map(|a| {
             vec![

@@ -4,7 +4,7 @@ use clap::Subcommand;
 use serde_json::Value;
 
 use super::Client;
-use super::output::{Format, field, show, table};
+use super::output::{Format, as_array, field, show, table};
 
 #[derive(Subcommand, Debug)]
 pub enum NodesCommand {
@@ -18,10 +18,7 @@ pub async fn run(c: &Client, format: Format, cmd: NodesCommand) -> anyhow::Resul
         .get(&format!("/apis/rackboot/v1/nodes/{xname}/timeline"))
         .await?;
     show(format, &v, |v| {
-        let rows = v["events"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        let rows = as_array(&v["events"])
             .iter()
             .map(|e| {
                 vec![

@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::Client;
-use super::output::{Format, field, show, table};
+use super::output::{Format, as_array, field, show, table};
 use crate::model::Xname;
 
 #[derive(clap::Args, Debug)]
@@ -220,10 +220,7 @@ async fn status(c: &Client, format: Format, args: &[String]) -> anyhow::Result<(
         )
         .await?;
     show(format, &v, |v| {
-        let rows = v["status"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        let rows = as_array(&v["status"])
             .iter()
             .map(|s| {
                 vec![

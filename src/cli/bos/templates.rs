@@ -7,7 +7,7 @@
 //! dropped from a file before it is sent. Whether a template is right is the server's call:
 //! `validate` asks it, and exits non-zero unless it says `"Valid"`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use reqwest::Method;
@@ -58,26 +58,10 @@ pub(super) async fn run(c: &Client, format: Format, cmd: TemplatesCommand) -> an
             show(format, &v, template_text);
         }
         TemplatesCommand::Create { name, file } => {
-            let body = template_body(read_doc(&file)?);
-            let v: Value = c
-                .json(
-                    Method::PUT,
-                    &path(&["sessiontemplates", &name]),
-                    Some(&body),
-                )
-                .await?;
-            show(format, &v, |_| format!("session template {name} saved"));
+            save(c, format, Method::PUT, &name, &file, "saved").await?
         }
         TemplatesCommand::Update { name, file } => {
-            let body = template_body(read_doc(&file)?);
-            let v: Value = c
-                .json(
-                    Method::PATCH,
-                    &path(&["sessiontemplates", &name]),
-                    Some(&body),
-                )
-                .await?;
-            show(format, &v, |_| format!("session template {name} updated"));
+            save(c, format, Method::PATCH, &name, &file, "updated").await?
         }
         TemplatesCommand::Delete { name } => {
             delete(c, &path(&["sessiontemplates", &name])).await?;
@@ -98,6 +82,23 @@ pub(super) async fn run(c: &Client, format: Format, cmd: TemplatesCommand) -> an
             println!("{}", to_json(&v));
         }
     }
+    Ok(())
+}
+
+/// PUT (create or replace) or PATCH (merge into) template `name` from a file.
+async fn save(
+    c: &Client,
+    format: Format,
+    method: Method,
+    name: &str,
+    file: &Path,
+    done: &str,
+) -> anyhow::Result<()> {
+    let body = template_body(read_doc(file)?);
+    let v: Value = c
+        .json(method, &path(&["sessiontemplates", name]), Some(&body))
+        .await?;
+    show(format, &v, |_| format!("session template {name} {done}"));
     Ok(())
 }
 

@@ -77,13 +77,7 @@ impl Node {
 
     /// GET a script: the body of a 2xx, else an error naming the status.
     async fn get_text(&self, path_or_url: &str) -> Result<String, String> {
-        let resp = self
-            .http
-            .get(self.url(path_or_url))
-            .timeout(self.pacing.request_timeout)
-            .send()
-            .await
-            .map_err(|e| crate::errors::chain(&e))?;
+        let resp = self.send(self.http.get(self.url(path_or_url))).await?;
         let status = resp.status();
         let text = resp.text().await.map_err(|e| crate::errors::chain(&e))?;
         if status != StatusCode::OK {
@@ -94,13 +88,7 @@ impl Node {
 
     /// GET an artifact to the end, counting its bytes as they arrive.
     async fn fetch_artifact(&self, path_or_url: &str) -> Result<(), String> {
-        let mut resp = self
-            .http
-            .get(self.url(path_or_url))
-            .timeout(self.pacing.request_timeout)
-            .send()
-            .await
-            .map_err(|e| crate::errors::chain(&e))?;
+        let mut resp = self.send(self.http.get(self.url(path_or_url))).await?;
         let status = resp.status();
         if !status.is_success() {
             let text = resp.text().await.unwrap_or_default();

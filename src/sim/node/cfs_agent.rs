@@ -112,11 +112,7 @@ impl Node {
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<Option<serde_json::Value>, String> {
-        let resp = req
-            .timeout(self.pacing.request_timeout)
-            .send()
-            .await
-            .map_err(|e| crate::errors::chain(&e))?;
+        let resp = self.send(req).await?;
         let status = resp.status();
         let text = resp.text().await.map_err(|e| crate::errors::chain(&e))?;
         if status == StatusCode::NOT_FOUND {

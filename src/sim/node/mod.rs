@@ -319,6 +319,15 @@ impl Node {
         }
     }
 
+    /// Send a request with the node's per-request timeout; a failure to get an answer is
+    /// its error chain as text (the node's errors are status, see [`SimNodeStatus`]).
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, String> {
+        req.timeout(self.pacing.request_timeout)
+            .send()
+            .await
+            .map_err(|e| crate::errors::chain(&e))
+    }
+
     /// `raw` (absolute, or a path) re-rooted at the base URL: only its path and query are
     /// kept, so the node talks to nobody but `base`.
     fn url(&self, raw: &str) -> Url {

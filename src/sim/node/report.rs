@@ -23,13 +23,7 @@ impl Node {
                 s.reports_sent += 1;
                 s.last_reported_token = Some(token.to_string());
             });
-            let sent = self
-                .http
-                .patch(url.clone())
-                .timeout(self.pacing.request_timeout)
-                .json(&body)
-                .send()
-                .await;
+            let sent = self.send(self.http.patch(url.clone()).json(&body)).await;
             match sent {
                 Ok(resp) => {
                     let status = resp.status();
@@ -50,10 +44,7 @@ impl Node {
                         attempts.wait_instead(self.pacing.report_retry);
                     }
                 }
-                Err(e) => {
-                    self.shared
-                        .fail(format!("report {xname}: {}", crate::errors::chain(&e)));
-                }
+                Err(e) => self.shared.fail(format!("report {xname}: {e}")),
             }
         }
         false
