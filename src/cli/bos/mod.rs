@@ -17,8 +17,8 @@
 //!
 //! This file is the top of the subcommand tree and what every part shares (the tenant
 //! header, paths, the small flag parsers); each resource's subcommands, requests and
-//! tables live in their own module: [`templates`], [`sessions`] (with `applystaged`),
-//! [`watch`] (following a session live), [`components`] and [`options`]. None of them
+//! tables live in their own module: `templates`, `sessions` (with `applystaged`),
+//! `watch` (following a session live), `components` and `options`. None of them
 //! prints by itself: every answer goes through [`show`](super::output::show), so
 //! `--format json` prints the server's document unchanged.
 

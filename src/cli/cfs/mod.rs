@@ -20,13 +20,13 @@
 //! page size; `--format json` prints one document in the server's shape holding every item
 //! (`{"configurations": [...], "next": null}`).
 //!
-//! Components are only read (see [`components`]). Configurations are global: the built-in
-//! CFS keeps no tenants, so there is no `--tenant`. With `cfs = none`
-//! or `external` the appliance answers 404 saying where configuration goes instead, and
-//! that is what the CLI prints.
+//! Components are only read (see `components`). Configurations are global: the built-in
+//! CFS keeps no tenants, so there is no `--tenant`. With `cfs = none` or `external` the
+//! appliance answers 404 saying where configuration goes instead, and that is what the CLI
+//! prints.
 //!
 //! This file is the top of the subcommand tree and what both resources share (paths, the
-//! paged-list reader); [`configurations`] and [`components`] hold each resource's
+//! paged-list reader); `configurations` and `components` hold each resource's
 //! subcommands, requests and tables.
 
 mod components;

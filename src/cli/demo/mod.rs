@@ -16,8 +16,8 @@
 //! and exits 0, or non-zero naming the session that failed. `--keep-running` leaves the
 //! appliance and the simulators up, with commands to explore them, until Ctrl-C.
 //!
-//! The parts: [`image`] writes the sample image, [`steps`] is what the admin does (register,
-//! discover, template, sessions), [`report`] is the closing table of nodes; this file starts
+//! The parts: `image` writes the sample image, `steps` is what the admin does (register,
+//! discover, template, sessions), `report` is the closing table of nodes; this file starts
 //! and stops everything and tells the user where it runs.
 
 mod image;

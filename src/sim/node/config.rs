@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use redfish::sim::SimBmc;
 
-/// What a node does when its host powers on. A knob: [`SimNode::set_behaviour`] changes it
+/// What a node does when its host powers on. A knob: [`SimNode::set_behaviour`](super::SimNode::set_behaviour) changes it
 /// for the next boot.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[repr(u8)]
