@@ -13,7 +13,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::Client;
-use super::output::{Format, field, json as to_json, table};
+use super::output::{Format, as_array, field, show, table};
 use crate::model::{Xname, XnameKind};
 
 #[derive(Subcommand, Debug)]
@@ -130,31 +130,22 @@ pub async fn run(c: &Client, format: Format, cmd: BmcCommand) -> anyhow::Result<
         }
         BmcCommand::List => {
             let v: Value = c.get(EP).await?;
-            match format {
-                Format::Json => println!("{}", to_json(&v)),
-                Format::Table => {
-                    let rows = v["RedfishEndpoints"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|e| {
-                            vec![
-                                field(e, "ID"),
-                                format!("{}://{}", field(e, "Scheme"), field(e, "FQDN")),
-                                field(e, "User"),
-                                field(e, "TLS"),
-                                field(&e["DiscoveryInfo"], "LastDiscoveryStatus"),
-                                field(&e["DiscoveryInfo"], "LastDiscoveryError"),
-                            ]
-                        })
-                        .collect();
-                    println!(
-                        "{}",
-                        table(&["BMC", "URL", "USER", "TLS", "DISCOVERY", "ERROR"], rows)
-                    );
-                }
-            }
+            show(format, &v, |v| {
+                let rows = as_array(&v["RedfishEndpoints"])
+                    .iter()
+                    .map(|e| {
+                        vec![
+                            field(e, "ID"),
+                            format!("{}://{}", field(e, "Scheme"), field(e, "FQDN")),
+                            field(e, "User"),
+                            field(e, "TLS"),
+                            field(&e["DiscoveryInfo"], "LastDiscoveryStatus"),
+                            field(&e["DiscoveryInfo"], "LastDiscoveryError"),
+                        ]
+                    })
+                    .collect();
+                table(&["BMC", "URL", "USER", "TLS", "DISCOVERY", "ERROR"], rows)
+            });
             Ok(())
         }
         BmcCommand::Discover { xnames, no_wait } => {
@@ -169,10 +160,7 @@ pub async fn run(c: &Client, format: Format, cmd: BmcCommand) -> anyhow::Result<
                     Some(&json!({ "xnames": ids })),
                 )
                 .await?;
-            let ids: Vec<String> = queued
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
+            let ids: Vec<String> = as_array(&queued)
                 .iter()
                 .filter_map(|u| {
                     u["URI"]
@@ -261,25 +249,15 @@ async fn show_outcome(c: &Client, format: Format, ep: &Value) -> anyhow::Result<
             "/apis/smd/hsm/v2/Inventory/ComponentEndpoints?redfish_ep_id={id}"
         ))
         .await?;
-    match format {
-        Format::Json => println!(
-            "{}",
-            to_json(
-                &json!({"RedfishEndpoint": ep, "ComponentEndpoints": ces["ComponentEndpoints"]})
-            )
-        ),
-        Format::Table => {
-            let rows = ces["ComponentEndpoints"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
+    show(
+        format,
+        &json!({"RedfishEndpoint": ep, "ComponentEndpoints": ces["ComponentEndpoints"]}),
+        |_| {
+            let rows = as_array(&ces["ComponentEndpoints"])
                 .iter()
                 .map(|ce| {
                     let info = &ce["RedfishSystemInfo"];
-                    let macs: Vec<String> = info["EthernetNICInfo"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default()
+                    let macs: Vec<String> = as_array(&info["EthernetNICInfo"])
                         .iter()
                         .map(|n| field(n, "MACAddress"))
                         .collect();
@@ -294,12 +272,11 @@ async fn show_outcome(c: &Client, format: Format, ep: &Value) -> anyhow::Result<
                     ]
                 })
                 .collect();
-            println!(
-                "{}",
+            format!(
+                "{}\nBMC {id}: {status}",
                 table(&["NODE", "SYSTEM", "MACS", "RESET TYPES"], rows)
-            );
-            println!("BMC {id}: {status}");
-        }
-    }
+            )
+        },
+    );
     Ok(())
 }

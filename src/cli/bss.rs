@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use reqwest::Method;
 
-use super::output::{Format, field, json, table};
+use super::output::{Format, field, show, table};
 use super::{Client, split_list};
 
 #[derive(Subcommand, Debug)]
@@ -100,26 +100,24 @@ fn body(sel: &Selectors, v: &Values) -> anyhow::Result<serde_json::Value> {
 }
 
 fn print_entries(format: Format, v: &serde_json::Value) {
-    if format == Format::Json {
-        println!("{}", json(v));
-        return;
-    }
-    let rows = v
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| {
-                    vec![
-                        field(e, "hosts"),
-                        field(e, "kernel"),
-                        field(e, "initrd"),
-                        field(e, "params"),
-                    ]
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    println!("{}", table(&["HOSTS", "KERNEL", "INITRD", "PARAMS"], rows));
+    show(format, v, |v| {
+        let rows = v
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        vec![
+                            field(e, "hosts"),
+                            field(e, "kernel"),
+                            field(e, "initrd"),
+                            field(e, "params"),
+                        ]
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        table(&["HOSTS", "KERNEL", "INITRD", "PARAMS"], rows)
+    });
 }
 
 pub async fn run(c: &Client, format: Format, cmd: BssCommand) -> anyhow::Result<()> {
@@ -174,15 +172,13 @@ async fn write(
         .get("bss-referral-token")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    match format {
-        Format::Json => println!(
-            "{}",
-            json(&serde_json::json!({ "status": a.status.as_u16(), "referral_token": token }))
-        ),
-        Format::Table => match token {
-            Some(t) => println!("{} done; referral token {t}", method),
-            None => println!("{} done", method),
+    show(
+        format,
+        &serde_json::json!({ "status": a.status.as_u16(), "referral_token": token }),
+        |_| match &token {
+            Some(t) => format!("{} done; referral token {t}", method),
+            None => format!("{} done", method),
         },
-    }
+    );
     Ok(())
 }

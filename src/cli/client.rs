@@ -6,21 +6,36 @@
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use url::Url;
 
-/// `base/<segments>`, each segment percent-encoded (names are user input).
+/// `base/<segments>`, each segment percent-encoded by `url`'s path-segment encoding (names
+/// are user input, and a `/` or `?` in one must stay part of the name).
+///
+/// A `.` or `..` segment cannot name anything: every URL parser resolves it, encoded or
+/// not. `url` leaves such segments out, which would turn `sessions/..` into `sessions` (and
+/// a DELETE of one session into a DELETE of all); they are resolved here instead, as the
+/// request's URL would resolve them, so `sessions/..` is the collection's parent.
 pub fn api_path(base: &str, segments: &[&str]) -> String {
-    let mut p = base.to_string();
+    // Only the path is kept; the origin is a placeholder that can hold one.
+    let mut url = Url::parse("http://rackboot.invalid").expect("a valid URL");
+    url.set_path(base);
+    let mut after_dots = false;
     for s in segments {
-        p.push('/');
-        for b in s.bytes() {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                p.push(b as char);
-            } else {
-                p.push_str(&format!("%{b:02X}"));
-            }
+        if matches!(*s, "." | "..") {
+            let resolved = format!("{}/{s}", url.path());
+            url.set_path(&resolved);
+            after_dots = true;
+            continue;
         }
+        let mut path = url.path_segments_mut().expect("an http URL has a path");
+        if after_dots {
+            // A resolved dot segment leaves a trailing slash; the next segment replaces it.
+            path.pop_if_empty();
+        }
+        path.push(s);
+        after_dots = false;
     }
-    p
+    url.path().to_string()
 }
 
 /// `path?query`, leaving out the `?` when there is no query.
@@ -197,5 +212,25 @@ impl Client {
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         self.json(Method::GET, path, None).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_api_paths_encode_segments_and_resolve_dot_segments() {
+        let p = |segs: &[&str]| api_path("/apis/bos/v2", segs);
+        assert_eq!(p(&[]), "/apis/bos/v2");
+        assert_eq!(p(&["sessions", "s1"]), "/apis/bos/v2/sessions/s1");
+        assert_eq!(p(&["a b/c?d#e%f"]), "/apis/bos/v2/a%20b%2Fc%3Fd%23e%25f");
+        assert_eq!(p(&["x", "é"]), "/apis/bos/v2/x/%C3%A9");
+        // Dot segments resolve as the request URL's parser would, never to a sibling.
+        assert_eq!(p(&["sessions", ".."]), "/apis/bos/v2/");
+        assert_eq!(p(&["sessions", "."]), "/apis/bos/v2/sessions/");
+        assert_eq!(p(&["sessions", "..", "status"]), "/apis/bos/v2/status");
+        assert_eq!(p(&["sessions", ".", "s1"]), "/apis/bos/v2/sessions/s1");
+        assert_eq!(p(&["sessions", ""]), "/apis/bos/v2/sessions/");
     }
 }

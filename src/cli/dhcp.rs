@@ -4,7 +4,7 @@ use clap::Subcommand;
 use serde_json::Value;
 
 use super::Client;
-use super::output::{Format, field, json as to_json, table};
+use super::output::{Format, as_array, field, show, table};
 
 #[derive(Subcommand, Debug)]
 pub enum DhcpCommand {
@@ -15,29 +15,20 @@ pub enum DhcpCommand {
 pub async fn run(c: &Client, format: Format, cmd: DhcpCommand) -> anyhow::Result<()> {
     let DhcpCommand::Leases = cmd;
     let v: Value = c.get("/apis/rackboot/v1/dhcp/leases").await?;
-    match format {
-        Format::Json => println!("{}", to_json(&v)),
-        Format::Table => {
-            let rows = v
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .iter()
-                .map(|l| {
-                    vec![
-                        field(l, "ip"),
-                        field(l, "mac"),
-                        field(l, "node"),
-                        field(l, "state"),
-                        field(l, "expires"),
-                    ]
-                })
-                .collect();
-            println!(
-                "{}",
-                table(&["IP", "MAC", "NODE", "STATE", "EXPIRES"], rows)
-            );
-        }
-    }
+    show(format, &v, |v| {
+        let rows = as_array(v)
+            .iter()
+            .map(|l| {
+                vec![
+                    field(l, "ip"),
+                    field(l, "mac"),
+                    field(l, "node"),
+                    field(l, "state"),
+                    field(l, "expires"),
+                ]
+            })
+            .collect();
+        table(&["IP", "MAC", "NODE", "STATE", "EXPIRES"], rows)
+    });
     Ok(())
 }

@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use reqwest::Method;
 
-use super::output::{Format, field, json, table};
+use super::output::{Format, field, show, table};
 use super::{Client, split_list};
 
 #[derive(Subcommand, Debug)]
@@ -131,23 +131,16 @@ pub async fn run(c: &Client, format: Format, cmd: HsmCommand) -> anyhow::Result<
                     format!("{base}?{q}")
                 })
                 .await?;
-            match format {
-                Format::Json => println!("{}", json(&v)),
-                Format::Table => println!("{}", table(HEADERS, component_rows(&v))),
-            }
+            show(format, &v, |v| table(HEADERS, component_rows(v)));
         }
         ComponentsCommand::Get { xname } => {
             let v: serde_json::Value = c.get(&format!("{base}/{xname}")).await?;
-            match format {
-                Format::Json => println!("{}", json(&v)),
-                Format::Table => println!(
-                    "{}",
-                    table(
-                        HEADERS,
-                        component_rows(&serde_json::json!({"Components": [v]}))
-                    )
-                ),
-            }
+            show(format, &v, |v| {
+                table(
+                    HEADERS,
+                    component_rows(&serde_json::json!({"Components": [v]})),
+                )
+            });
         }
         ComponentsCommand::Create {
             xnames,
@@ -187,20 +180,16 @@ pub async fn run(c: &Client, format: Format, cmd: HsmCommand) -> anyhow::Result<
                 Some(&serde_json::json!({ "Components": comps, "Force": force })),
             )
             .await?;
-            if format == Format::Json {
-                println!("{}", json(&serde_json::json!({ "created": xs })));
-            } else {
-                println!("created or updated {} component(s)", xs.len());
-            }
+            show(format, &serde_json::json!({ "created": xs }), |_| {
+                format!("created or updated {} component(s)", xs.len())
+            });
         }
         ComponentsCommand::Delete { xname } => {
             c.send::<()>(Method::DELETE, &format!("{base}/{xname}"), None)
                 .await?;
-            if format == Format::Json {
-                println!("{}", json(&serde_json::json!({ "deleted": xname })));
-            } else {
-                println!("deleted {xname}");
-            }
+            show(format, &serde_json::json!({ "deleted": xname }), |_| {
+                format!("deleted {xname}")
+            });
         }
     }
     Ok(())

@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::Client;
-use super::output::{Format, field, json as to_json, table};
+use super::output::{Format, as_array, field, show, table};
 
 #[derive(Subcommand, Debug)]
 pub enum ImagesCommand {
@@ -110,54 +110,39 @@ pub async fn run(c: &Client, format: Format, cmd: ImagesCommand) -> anyhow::Resu
                     Some(&json!({ "params": params })),
                 )
                 .await?;
-            match format {
-                Format::Json => println!("{}", to_json(&img)),
-                Format::Table => {
-                    print_artifacts(&img);
-                    println!("image {name}: manifest {}", field(&img, "manifest"));
-                }
-            }
+            show(format, &img, |img| {
+                format!(
+                    "{}\nimage {name}: manifest {}",
+                    artifacts_table(img),
+                    field(img, "manifest")
+                )
+            });
             Ok(())
         }
         ImagesCommand::List => {
             let v: Value = c.get("/apis/rackboot/v1/images").await?;
-            match format {
-                Format::Json => println!("{}", to_json(&v)),
-                Format::Table => {
-                    let rows = v["images"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|i| {
-                            let kinds: Vec<String> = i["artifacts"]
-                                .as_array()
-                                .cloned()
-                                .unwrap_or_default()
-                                .iter()
-                                .map(|a| field(a, "kind"))
-                                .collect();
-                            let size: u64 = i["artifacts"]
-                                .as_array()
-                                .cloned()
-                                .unwrap_or_default()
-                                .iter()
-                                .filter_map(|a| a["size"].as_u64())
-                                .sum();
-                            vec![
-                                field(i, "name"),
-                                field(i, "manifest"),
-                                kinds.join(","),
-                                size.to_string(),
-                            ]
-                        })
-                        .collect();
-                    println!(
-                        "{}",
-                        table(&["IMAGE", "MANIFEST", "ARTIFACTS", "BYTES"], rows)
-                    );
-                }
-            }
+            show(format, &v, |v| {
+                let rows = as_array(&v["images"])
+                    .iter()
+                    .map(|i| {
+                        let kinds: Vec<String> = as_array(&i["artifacts"])
+                            .iter()
+                            .map(|a| field(a, "kind"))
+                            .collect();
+                        let size: u64 = as_array(&i["artifacts"])
+                            .iter()
+                            .filter_map(|a| a["size"].as_u64())
+                            .sum();
+                        vec![
+                            field(i, "name"),
+                            field(i, "manifest"),
+                            kinds.join(","),
+                            size.to_string(),
+                        ]
+                    })
+                    .collect();
+                table(&["IMAGE", "MANIFEST", "ARTIFACTS", "BYTES"], rows)
+            });
             Ok(())
         }
         ImagesCommand::Delete { name } => {
@@ -174,11 +159,8 @@ pub async fn run(c: &Client, format: Format, cmd: ImagesCommand) -> anyhow::Resu
     }
 }
 
-fn print_artifacts(img: &Value) {
-    let rows = img["artifacts"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+fn artifacts_table(img: &Value) -> String {
+    let rows = as_array(&img["artifacts"])
         .iter()
         .map(|a| {
             vec![
@@ -189,7 +171,7 @@ fn print_artifacts(img: &Value) {
             ]
         })
         .collect();
-    println!("{}", table(&["ARTIFACT", "PATH", "BYTES", "ETAG"], rows));
+    table(&["ARTIFACT", "PATH", "BYTES", "ETAG"], rows)
 }
 
 /// A file as a stream of chunks.

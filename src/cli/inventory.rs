@@ -27,7 +27,7 @@ use serde::Deserialize;
 
 use super::Client;
 use super::client::ClientError;
-use super::output::{Format, json};
+use super::output::{Format, show};
 use crate::model::group::resource_name;
 use crate::model::{Mac, Xname, XnameKind};
 
@@ -303,13 +303,12 @@ pub async fn run(c: &Client, format: Format, cmd: InventoryCommand) -> anyhow::R
     }
     bar.finish_and_clear();
     let summary = serde_json::json!({ "nodes": planned.len(), "macs_added": n_macs, "bmcs_added": n_bmcs, "groups": members.len() });
-    match format {
-        Format::Json => println!("{}", json(&summary)),
-        Format::Table => println!(
+    show(format, &summary, |_| {
+        format!(
             "imported {} node(s): {n_macs} new MAC(s), {n_bmcs} new BMC endpoint(s), {} group(s)",
             planned.len(),
             members.len()
-        ),
-    }
+        )
+    });
     Ok(())
 }

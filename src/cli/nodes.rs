@@ -4,7 +4,7 @@ use clap::Subcommand;
 use serde_json::Value;
 
 use super::Client;
-use super::output::{Format, field, json as to_json, table};
+use super::output::{Format, as_array, field, show, table};
 
 #[derive(Subcommand, Debug)]
 pub enum NodesCommand {
@@ -17,34 +17,25 @@ pub async fn run(c: &Client, format: Format, cmd: NodesCommand) -> anyhow::Resul
     let v: Value = c
         .get(&format!("/apis/rackboot/v1/nodes/{xname}/timeline"))
         .await?;
-    match format {
-        Format::Json => println!("{}", to_json(&v)),
-        Format::Table => {
-            let rows = v["events"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .iter()
-                .map(|e| {
-                    vec![
-                        field(e, "time"),
-                        field(e, "what"),
-                        field(e, "bytes"),
-                        field(e, "duration_ms"),
-                        field(e, "client"),
-                        field(e, "outcome"),
-                        field(e, "file"),
-                    ]
-                })
-                .collect();
-            println!(
-                "{}",
-                table(
-                    &["TIME", "WHAT", "BYTES", "MS", "CLIENT", "OUTCOME", "FILE"],
-                    rows
-                )
-            );
-        }
-    }
+    show(format, &v, |v| {
+        let rows = as_array(&v["events"])
+            .iter()
+            .map(|e| {
+                vec![
+                    field(e, "time"),
+                    field(e, "what"),
+                    field(e, "bytes"),
+                    field(e, "duration_ms"),
+                    field(e, "client"),
+                    field(e, "outcome"),
+                    field(e, "file"),
+                ]
+            })
+            .collect();
+        table(
+            &["TIME", "WHAT", "BYTES", "MS", "CLIENT", "OUTCOME", "FILE"],
+            rows,
+        )
+    });
     Ok(())
 }

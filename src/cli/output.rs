@@ -43,12 +43,26 @@ pub fn field(v: &serde_json::Value, key: &str) -> String {
     }
 }
 
+/// Print a command's answer: with `--format json` the document itself, pretty-printed; with
+/// tables whatever `render` makes of it (a table, a sentence, or several lines). Every
+/// command prints its answer through here, so `--format json` always means exactly one
+/// JSON document on stdout, and the table text is only computed when it is shown.
+pub fn show(
+    format: Format,
+    doc: &serde_json::Value,
+    render: impl FnOnce(&serde_json::Value) -> String,
+) {
+    match format {
+        Format::Json => println!("{}", json(doc)),
+        Format::Table => println!("{}", render(doc)),
+    }
+}
+
 /// A one-line outcome: the message, or `{"result": msg}` with `--format json`.
 pub fn done(format: Format, msg: &str) {
-    match format {
-        Format::Json => println!("{}", json(&serde_json::json!({ "result": msg }))),
-        Format::Table => println!("{msg}"),
-    }
+    show(format, &serde_json::json!({ "result": msg }), |_| {
+        msg.to_string()
+    });
 }
 
 /// A FIELD/VALUE table row.

@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::Client;
-use super::output::{Format, field, json as to_json, table};
+use super::output::{Format, as_array, field, show, table};
 use crate::model::Xname;
 
 #[derive(clap::Args, Debug)]
@@ -124,10 +124,9 @@ pub async fn run(c: &Client, format: Format, cmd: PowerCommand) -> anyhow::Resul
         .await?;
     let id = field(&started, "transitionID");
     if targets.no_wait {
-        match format {
-            Format::Json => println!("{}", to_json(&started)),
-            Format::Table => println!("transition {id}: {op} of {} nodes recorded", nodes.len()),
-        }
+        show(format, &started, |_| {
+            format!("transition {id}: {op} of {} nodes recorded", nodes.len())
+        });
         return Ok(());
     }
     let t = follow(c, &id, nodes.len() as u64).await?;
@@ -174,32 +173,26 @@ async fn follow(c: &Client, id: &str, total: u64) -> anyhow::Result<Value> {
 
 fn report(format: Format, t: &Value) -> anyhow::Result<()> {
     let tasks = t["tasks"].as_array().cloned().unwrap_or_default();
-    match format {
-        Format::Json => println!("{}", to_json(t)),
-        Format::Table => {
-            let rows = tasks
-                .iter()
-                .map(|task| {
-                    vec![
-                        field(task, "xname"),
-                        field(task, "taskStatus"),
-                        field(task, "taskStatusDescription"),
-                        field(task, "error"),
-                    ]
-                })
-                .collect();
-            println!(
-                "{}",
-                table(&["NODE", "RESULT", "DESCRIPTION", "ERROR"], rows)
-            );
-            println!(
-                "transition {} ({}): {}",
-                field(t, "transitionID"),
-                field(t, "operation"),
-                field(t, "transitionStatus")
-            );
-        }
-    }
+    show(format, t, |t| {
+        let rows = tasks
+            .iter()
+            .map(|task| {
+                vec![
+                    field(task, "xname"),
+                    field(task, "taskStatus"),
+                    field(task, "taskStatusDescription"),
+                    field(task, "error"),
+                ]
+            })
+            .collect();
+        format!(
+            "{}\ntransition {} ({}): {}",
+            table(&["NODE", "RESULT", "DESCRIPTION", "ERROR"], rows),
+            field(t, "transitionID"),
+            field(t, "operation"),
+            field(t, "transitionStatus")
+        )
+    });
     let failed = tasks
         .iter()
         .filter(|task| !matches!(task["taskStatus"].as_str(), Some("succeeded")))
@@ -226,41 +219,32 @@ async fn status(c: &Client, format: Format, args: &[String]) -> anyhow::Result<(
             Some(&json!({ "xname": nodes })),
         )
         .await?;
-    match format {
-        Format::Json => println!("{}", to_json(&v)),
-        Format::Table => {
-            let rows = v["status"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .iter()
-                .map(|s| {
-                    vec![
-                        field(s, "xname"),
-                        field(s, "powerState"),
-                        field(s, "managementState"),
-                        field(s, "supportedPowerTransitions"),
-                        field(s, "lastUpdated"),
-                        field(s, "error"),
-                    ]
-                })
-                .collect();
-            println!(
-                "{}",
-                table(
-                    &[
-                        "NODE",
-                        "POWER",
-                        "MANAGEMENT",
-                        "SUPPORTED",
-                        "SAMPLED",
-                        "ERROR"
-                    ],
-                    rows
-                )
-            );
-        }
-    }
+    show(format, &v, |v| {
+        let rows = as_array(&v["status"])
+            .iter()
+            .map(|s| {
+                vec![
+                    field(s, "xname"),
+                    field(s, "powerState"),
+                    field(s, "managementState"),
+                    field(s, "supportedPowerTransitions"),
+                    field(s, "lastUpdated"),
+                    field(s, "error"),
+                ]
+            })
+            .collect();
+        table(
+            &[
+                "NODE",
+                "POWER",
+                "MANAGEMENT",
+                "SUPPORTED",
+                "SAMPLED",
+                "ERROR",
+            ],
+            rows,
+        )
+    });
     Ok(())
 }
 
