@@ -6,9 +6,9 @@
 //! cardinality stays bounded).
 
 pub mod artifacts;
-pub mod bos_v2;
+pub mod bos;
 pub mod bss;
-pub mod cfs_v3;
+pub mod cfs;
 pub mod extract;
 pub mod hsm;
 pub mod ipxe;
@@ -16,6 +16,7 @@ pub mod native;
 pub mod pcs;
 pub mod problem;
 pub mod server;
+pub mod wire;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -45,8 +46,8 @@ pub fn router(app: Arc<App>, metrics: PrometheusHandle, max_body_bytes: usize) -
         )
         .nest("/apis/smd/hsm/v2", hsm::routes())
         .nest("/apis/power-control/v1", pcs::routes())
-        .nest("/apis/bos", bos_v2::routes())
-        .nest("/apis/cfs", cfs_v3::routes())
+        .nest("/apis/bos", bos::routes())
+        .nest("/apis/cfs", cfs::routes())
         .nest("/apis/rackboot/v1", native::routes())
         .nest("/artifacts", artifacts::routes())
         .nest("/ipxe", ipxe::routes())

@@ -171,7 +171,7 @@ impl ConfigHandoff for ExternalCfs {
                         c.id,
                         ConfigView {
                             desired_config: c.desired_config,
-                            status: c.configuration_status,
+                            status: crate::model::cfs::reported(c.configuration_status),
                         },
                     );
                 }

@@ -18,6 +18,8 @@ use async_trait::async_trait;
 use std::sync::Arc;
 
 use crate::model::boot_plan::ConfigView;
+use crate::model::cfs::ComponentPatch;
+use crate::model::names::OrOther;
 
 /// Which configuration handoff the appliance is built with (`cfs` setting).
 #[derive(Clone)]
@@ -32,20 +34,21 @@ pub enum Handoff {
 
 pub mod external;
 
-/// The component patch BOS sends CFS when it hands nodes over (reference bss-hsm-cfs-pcs.md
-/// §4.4): before power-on (`prepare`) configuration is disabled and applied state wiped;
-/// later (the configuration operator) configuration is enabled, state kept. Both the
-/// built-in and the external handoff send exactly this.
+/// The component patch BOS sends CFS when it hands nodes over
+/// ([`ComponentPatch::handoff`]), as CFS's JSON: what the external handoff sends; the
+/// built-in one applies the same patch in-process.
 pub fn handoff_patch(configuration: &str, session: &str, prepare: bool) -> serde_json::Value {
-    let mut p = serde_json::json!({
-        "enabled": !prepare,
-        "desired_config": configuration,
-        "tags": {"bos_session": session},
+    let p = ComponentPatch::handoff(configuration, session, prepare);
+    let mut doc = serde_json::json!({
+        "enabled": p.enabled,
+        "desired_config": p.desired_config,
+        "tags": p.tags,
     });
-    if prepare {
-        p["state"] = serde_json::json!([]);
+    if let Some(state) = p.state {
+        debug_assert!(state.is_empty(), "a handoff only ever clears the state");
+        doc["state"] = serde_json::json!([]);
     }
-    p
+    doc
 }
 
 /// A CFS call that failed; the message names the endpoint and the cause.
@@ -114,7 +117,7 @@ impl ConfigHandoff for NoHandoff {
                     id.clone(),
                     ConfigView {
                         desired_config: cfg.clone(),
-                        status: "configured".into(),
+                        status: OrOther::Known(crate::model::cfs::ConfigurationStatus::Configured),
                     },
                 )
             })

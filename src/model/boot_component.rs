@@ -1,25 +1,23 @@
 //! BOS v2 components: each node's actual, desired and staged boot state, its last action,
-//! retry counters and phase (reference bos.md §3.4, §4.4).
+//! retry counters and phase (docs/bos.md, "Components").
 //!
-//! A component is what the BOS operators reconcile: a session writes `desired_state`,
-//! the node's boot (reported or inferred) fills `actual_state`, and the status operator
-//! moves `status.phase` until the two match. The derived `status.status` is computed on
-//! every read from the phase, the override and the last action, never trusted from storage.
-//! The JSON shape is the upstream wire shape, so stored records and API bodies are the
-//! same document; `merge` is BOS's PATCH rule and `auto_fields` its "auto fields" step.
+//! A component is what the BOS operators reconcile: a session writes `desired_state`, the
+//! node's boot (reported or inferred) fills `actual_state`, and the status operator moves
+//! `status.phase` until the two match. The status BOS shows is derived on every read from
+//! the phase, the override and the last action ([`BootComponent::derived_status`]), never
+//! stored. These are domain types: the wire form lives in `api::bos::types`, the stored
+//! row in `store::records`, and both convert to and from these explicitly. How a PUT or
+//! PATCH changes a component is `component_patch`.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+use super::bos_state::{Action, Phase, Status, StatusOverride};
+use super::names::OrOther;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BootArtifacts {
-    #[serde(default)]
     pub kernel: String,
-    #[serde(default)]
     pub kernel_parameters: String,
-    #[serde(default)]
     pub initrd: String,
 }
 
@@ -36,131 +34,77 @@ impl BootArtifacts {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// What the node booted, as it reported (or as its boot evidence proved).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ActualState {
-    #[serde(default)]
     pub boot_artifacts: BootArtifacts,
-    #[serde(default)]
     pub bss_token: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// What the node should boot and be configured with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DesiredState {
-    #[serde(default)]
     pub boot_artifacts: BootArtifacts,
-    #[serde(default)]
     pub configuration: String,
-    #[serde(default)]
+    /// The BSS referral token of the boot parameters written for it (power-on).
     pub bss_token: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// What a staged session wants for the node, applied by `applystaged`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StagedState {
-    #[serde(default)]
     pub boot_artifacts: BootArtifacts,
-    #[serde(default)]
     pub configuration: String,
-    #[serde(default)]
     pub session: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<String>,
 }
 
-pub const ACTIONS: &[&str] = &[
-    "actual_state_cleanup",
-    "apply_staged",
-    "newly_discovered",
-    "powering_off_forcefully",
-    "powering_off_gracefully",
-    "powering_on",
-    "session_setup",
-];
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LastAction {
-    #[serde(default)]
-    pub action: String,
-    #[serde(default)]
+    /// `None` until something acts (an empty action is not in the contract's enum).
+    pub action: Option<Action>,
     pub failed: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<String>,
 }
 
 impl LastAction {
     pub fn is_unset(&self) -> bool {
-        self.action.is_empty() && !self.failed && self.last_updated.is_none()
+        self.action.is_none() && !self.failed && self.last_updated.is_none()
+    }
+
+    pub fn is(&self, action: Action) -> bool {
+        self.action == Some(action)
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EventStats {
-    #[serde(default)]
     pub power_on_attempts: u32,
-    #[serde(default)]
     pub power_off_graceful_attempts: u32,
-    #[serde(default)]
     pub power_off_forceful_attempts: u32,
 }
 
-pub const PHASES: &[&str] = &["configuring", "powering_off", "powering_on", ""];
-pub const STATUSES: &[&str] = &[
-    "power_on_pending",
-    "power_on_called",
-    "power_off_pending",
-    "power_off_gracefully_called",
-    "power_off_forcefully_called",
-    "configuring",
-    "stable",
-    "failed",
-    "on_hold",
-];
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ComponentStatus {
-    #[serde(default)]
-    pub phase: String,
-    /// Derived on read (see [`BootComponent::derived_status`]); what a client sends is ignored.
-    #[serde(default)]
-    pub status: String,
-    #[serde(default)]
-    pub status_override: String,
+    pub phase: Phase,
+    pub status_override: StatusOverride,
 }
 
 /// One BOS component (a node).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BootComponent {
     pub id: String,
-    #[serde(default)]
     pub actual_state: ActualState,
-    #[serde(default)]
     pub desired_state: DesiredState,
-    #[serde(default)]
     pub staged_state: StagedState,
-    /// Absent until something acts (an empty action is not in the contract's enum).
-    #[serde(default, skip_serializing_if = "LastAction::is_unset")]
     pub last_action: LastAction,
-    #[serde(default)]
     pub event_stats: EventStats,
-    #[serde(default)]
     pub status: ComponentStatus,
-    #[serde(default)]
     pub enabled: bool,
-    #[serde(default)]
     pub error: String,
-    #[serde(default)]
     pub session: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_policy: Option<u32>,
 }
 
@@ -191,7 +135,7 @@ impl BootComponent {
         BootComponent {
             id: id.to_string(),
             last_action: LastAction {
-                action: "newly_discovered".into(),
+                action: Some(Action::NewlyDiscovered),
                 failed: false,
                 last_updated: Some(timestamp(now)),
             },
@@ -199,37 +143,39 @@ impl BootComponent {
         }
     }
 
-    /// `status.status` as BOS derives it (bos.md §3.4).
-    pub fn derived_status(&self) -> &'static str {
-        if !self.status.status_override.is_empty() {
-            return STATUSES
-                .iter()
-                .find(|s| **s == self.status.status_override)
-                .copied()
-                .unwrap_or("on_hold");
+    /// The status BOS shows, derived from the override, the phase and the last action.
+    pub fn derived_status(&self) -> Status {
+        match &self.status.status_override {
+            Some(OrOther::Known(s)) => return *s,
+            Some(OrOther::Other(_)) => return Status::OnHold,
+            None => {}
         }
-        match self.status.phase.as_str() {
-            "powering_on" => {
-                if self.last_action.action == "powering_on" && !self.last_action.failed {
-                    "power_on_called"
+        match self.status.phase {
+            Phase::PoweringOn => {
+                if self.last_action.is(Action::PoweringOn) && !self.last_action.failed {
+                    Status::PowerOnCalled
                 } else {
-                    "power_on_pending"
+                    Status::PowerOnPending
                 }
             }
-            "powering_off" => match self.last_action.action.as_str() {
-                "powering_off_gracefully" => "power_off_gracefully_called",
-                "powering_off_forcefully" => "power_off_forcefully_called",
-                _ => "power_off_pending",
+            Phase::PoweringOff => match self.last_action.action {
+                Some(Action::PoweringOffGracefully) => Status::PowerOffGracefullyCalled,
+                Some(Action::PoweringOffForcefully) => Status::PowerOffForcefullyCalled,
+                _ => Status::PowerOffPending,
             },
-            "configuring" => "configuring",
-            _ => "stable",
+            Phase::Configuring => Status::Configuring,
+            Phase::None => Status::Stable,
         }
     }
 
-    /// The record as the API shows it: derived status filled in.
-    pub fn with_derived_status(mut self) -> BootComponent {
-        self.status.status = self.derived_status().to_string();
-        self
+    /// Whether the override is the given status.
+    pub fn overridden(&self, s: Status) -> bool {
+        self.status.status_override == Some(OrOther::Known(s))
+    }
+
+    /// Set (or, with `None`, clear) the override.
+    pub fn set_override(&mut self, s: Option<Status>) {
+        self.status.status_override = s.map(OrOther::Known);
     }
 
     pub fn desired_off(&self) -> bool {
@@ -244,9 +190,9 @@ impl BootComponent {
     }
 
     /// Record an action now.
-    pub fn act(&mut self, action: &str, now: DateTime<Utc>) {
+    pub fn act(&mut self, action: Action, now: DateTime<Utc>) {
         self.last_action = LastAction {
-            action: action.to_string(),
+            action: Some(action),
             failed: false,
             last_updated: Some(timestamp(now)),
         };
@@ -262,26 +208,16 @@ impl BootComponent {
 #[error("{0}")]
 pub struct ComponentDocError(pub String);
 
-/// Check the limits of the schema that serde does not (lengths, enums).
+/// Check the limits of the schema that the types do not (lengths, ranges).
 pub fn check(c: &BootComponent) -> Result<(), ComponentDocError> {
     let err = |m: String| Err(ComponentDocError(m));
     if c.id.is_empty() || c.id.chars().count() > 127 {
         return err("id must be 1-127 characters".into());
     }
-    if !PHASES.contains(&c.status.phase.as_str()) {
-        return err(format!(
-            "status.phase '{}' is not one of configuring, powering_off, powering_on or empty",
-            c.status.phase
-        ));
-    }
-    if !c.last_action.action.is_empty() && !ACTIONS.contains(&c.last_action.action.as_str()) {
-        return err(format!(
-            "last_action.action '{}' is not one of {}",
-            c.last_action.action,
-            ACTIONS.join(", ")
-        ));
-    }
-    if c.error.chars().count() > 65536 || c.status.status_override.chars().count() > 65536 {
+    let override_len = super::bos_state::override_text(&c.status.status_override)
+        .chars()
+        .count();
+    if c.error.chars().count() > 65536 || override_len > 65536 {
         return err("error and status_override are limited to 65536 characters".into());
     }
     if c.retry_policy.is_some_and(|r| r > 1_048_576) {
@@ -290,175 +226,31 @@ pub fn check(c: &BootComponent) -> Result<(), ComponentDocError> {
     Ok(())
 }
 
-/// BOS's "auto fields" (bos.md §4.4), applied to a PUT/PATCH payload before it is merged.
-/// `token_artifacts` resolves a BSS referral token to the artifacts it was minted for.
-pub fn auto_fields(
-    payload: &mut serde_json::Map<String, Value>,
-    now: DateTime<Utc>,
-    token_artifacts: impl Fn(&str) -> Option<BootArtifacts>,
-) {
-    let ts = Value::String(timestamp(now));
-    if let Some(Value::Object(actual)) = payload.get_mut("actual_state") {
-        if let Some(tok) = actual.get("bss_token").and_then(Value::as_str)
-            && !tok.is_empty()
-        {
-            match token_artifacts(tok) {
-                Some(a) => {
-                    actual.insert(
-                        "boot_artifacts".into(),
-                        serde_json::to_value(a).expect("artifacts serialise"),
-                    );
-                }
-                None => tracing::warn!(token = tok, "unknown BSS referral token reported"),
-            }
-        }
-        actual.insert("last_updated".into(), ts.clone());
-    }
-    if let Some(Value::Object(desired)) = payload.get_mut("desired_state")
-        && !(desired.len() == 1 && desired.contains_key("bss_token"))
-    {
-        desired.insert("last_updated".into(), ts.clone());
-    }
-    for key in ["staged_state", "last_action"] {
-        if let Some(Value::Object(o)) = payload.get_mut(key) {
-            o.insert("last_updated".into(), ts.clone());
-        }
-    }
-    if payload.get("enabled") == Some(&Value::Bool(true)) {
-        let status = payload
-            .entry("status")
-            .or_insert_with(|| Value::Object(Default::default()));
-        if let Value::Object(s) = status {
-            s.insert("status_override".into(), "on_hold".into());
-        }
-    }
-    let desired = payload.get("desired_state");
-    let desired_nonempty = desired.is_some_and(|d| d.as_object().is_some_and(|o| !o.is_empty()));
-    let session_empty = payload
-        .get("session")
-        .and_then(Value::as_str)
-        .is_none_or(str::is_empty);
-    let resets_stats = desired
-        .is_some_and(|d| d.get("boot_artifacts").is_some() || d.get("configuration").is_some());
-    if desired_nonempty && session_empty {
-        payload.insert("session".into(), "".into());
-    }
-    if resets_stats {
-        payload.insert(
-            "event_stats".into(),
-            serde_json::json!({"power_on_attempts":0,"power_off_graceful_attempts":0,"power_off_forceful_attempts":0}),
-        );
-    }
-}
-
-/// BOS's component merge: the three states and their `boot_artifacts`, `last_action`,
-/// `event_stats` and `status` are dict-merged; everything else is replaced; `id` is kept.
-pub fn merge(base: &mut serde_json::Map<String, Value>, patch: serde_json::Map<String, Value>) {
-    for (k, v) in patch {
-        if k == "id" {
-            continue;
-        }
-        let deep = matches!(
-            k.as_str(),
-            "actual_state"
-                | "desired_state"
-                | "staged_state"
-                | "last_action"
-                | "event_stats"
-                | "status"
-        );
-        match (deep, base.get_mut(&k), v) {
-            (true, Some(Value::Object(b)), Value::Object(p)) => {
-                for (pk, pv) in p {
-                    match (pk.as_str(), b.get_mut(&pk), pv) {
-                        ("boot_artifacts", Some(Value::Object(bb)), Value::Object(pp)) => {
-                            bb.extend(pp);
-                        }
-                        (_, _, pv) => {
-                            b.insert(pk, pv);
-                        }
-                    }
-                }
-            }
-            (_, _, v) => {
-                base.insert(k, v);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    fn obj(v: Value) -> serde_json::Map<String, Value> {
-        v.as_object().unwrap().clone()
-    }
 
     #[test]
     fn derived_status_follows_bos() {
         let mut c = BootComponent::discovered("x1", Utc::now());
-        assert_eq!(c.derived_status(), "stable");
-        c.status.phase = "powering_on".into();
-        assert_eq!(c.derived_status(), "power_on_pending");
-        c.act("powering_on", Utc::now());
-        assert_eq!(c.derived_status(), "power_on_called");
+        assert_eq!(c.derived_status(), Status::Stable);
+        c.status.phase = Phase::PoweringOn;
+        assert_eq!(c.derived_status(), Status::PowerOnPending);
+        c.act(Action::PoweringOn, Utc::now());
+        assert_eq!(c.derived_status(), Status::PowerOnCalled);
         c.last_action.failed = true;
-        assert_eq!(c.derived_status(), "power_on_pending");
-        c.status.phase = "powering_off".into();
-        c.act("powering_off_gracefully", Utc::now());
-        assert_eq!(c.derived_status(), "power_off_gracefully_called");
-        c.act("powering_off_forcefully", Utc::now());
-        assert_eq!(c.derived_status(), "power_off_forcefully_called");
-        c.act("session_setup", Utc::now());
-        assert_eq!(c.derived_status(), "power_off_pending");
-        c.status.status_override = "failed".into();
-        assert_eq!(c.derived_status(), "failed");
-    }
-
-    #[test]
-    fn auto_fields_apply_in_order() {
-        let now = Utc::now();
-        let arts = BootArtifacts {
-            kernel: "k".into(),
-            kernel_parameters: "p".into(),
-            initrd: "i".into(),
-        };
-        let mut p = obj(json!({"actual_state": {"bss_token": "t1"}, "enabled": true,
-            "desired_state": {"configuration": "c"}}));
-        auto_fields(&mut p, now, |t| (t == "t1").then(|| arts.clone()));
-        assert_eq!(p["actual_state"]["boot_artifacts"]["kernel"], "k");
-        assert!(p["actual_state"]["last_updated"].is_string());
-        assert_eq!(p["status"]["status_override"], "on_hold");
-        assert_eq!(p["session"], "");
-        assert_eq!(p["event_stats"]["power_on_attempts"], 0);
-        // A desired_state holding only the token gets no timestamp.
-        let mut p = obj(json!({"desired_state": {"bss_token": "t"}, "session": "s"}));
-        auto_fields(&mut p, now, |_| None);
-        assert!(p["desired_state"].get("last_updated").is_none());
-        assert_eq!(p["session"], "s");
-        assert!(p.get("event_stats").is_none());
-    }
-
-    #[test]
-    fn merge_is_deep_where_bos_is() {
-        let mut base = obj(
-            json!({"id": "x1", "desired_state": {"boot_artifacts": {"kernel": "k", "initrd": "i"}, "configuration": "c"}, "error": "e", "event_stats": {"power_on_attempts": 2}}),
-        );
-        merge(
-            &mut base,
-            obj(
-                json!({"id": "other", "desired_state": {"boot_artifacts": {"kernel": "k2"}}, "error": "", "event_stats": {"power_off_graceful_attempts": 1}}),
-            ),
-        );
-        assert_eq!(base["id"], "x1");
-        assert_eq!(base["desired_state"]["boot_artifacts"]["kernel"], "k2");
-        assert_eq!(base["desired_state"]["boot_artifacts"]["initrd"], "i");
-        assert_eq!(base["desired_state"]["configuration"], "c");
-        assert_eq!(base["error"], "");
-        assert_eq!(base["event_stats"]["power_on_attempts"], 2);
-        assert_eq!(base["event_stats"]["power_off_graceful_attempts"], 1);
+        assert_eq!(c.derived_status(), Status::PowerOnPending);
+        c.status.phase = Phase::PoweringOff;
+        c.act(Action::PoweringOffGracefully, Utc::now());
+        assert_eq!(c.derived_status(), Status::PowerOffGracefullyCalled);
+        c.act(Action::PoweringOffForcefully, Utc::now());
+        assert_eq!(c.derived_status(), Status::PowerOffForcefullyCalled);
+        c.act(Action::SessionSetup, Utc::now());
+        assert_eq!(c.derived_status(), Status::PowerOffPending);
+        c.set_override(Some(Status::Failed));
+        assert_eq!(c.derived_status(), Status::Failed);
+        c.status.status_override = Some(OrOther::Other("mine".into()));
+        assert_eq!(c.derived_status(), Status::OnHold);
     }
 
     #[test]

@@ -8,14 +8,18 @@
 use chrono::{DateTime, Utc};
 
 use super::boot_component::{ActualState, BootComponent, EventStats};
+use super::bos_state::{Action, Phase, Status};
+use super::cfs::{ConfigurationStatus, ReportedStatus};
+use super::names::OrOther;
 use super::power::PowerState;
 
 /// The configuration service's view of one node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigView {
     pub desired_config: String,
-    /// `unconfigured`, `pending`, `failed` or `configured`.
-    pub status: String,
+    /// As the service reported it (an external CFS may say something this version does
+    /// not know; that fails the node with the service's words).
+    pub status: ReportedStatus,
 }
 
 /// What the status pass learnt about a node's power.
@@ -44,47 +48,47 @@ pub fn plan_status(
     let mut disable = false;
     let mut error = String::new();
     let mut newly_failed = false;
-    let phase: String;
+    let phase: Phase;
     match (power, config) {
         (PowerReading::Unavailable(why), _) => {
-            n.status.status_override = "on_hold".into();
+            n.set_override(Some(Status::OnHold));
             disable = true;
             error = format!("Component information was not returned by the BMC: {why}");
-            phase = c.status.phase.clone();
+            phase = c.status.phase;
         }
         (_, None) => {
-            n.status.status_override = "on_hold".into();
+            n.set_override(Some(Status::OnHold));
             disable = true;
             error = "Component information was not returned by cfs".into();
-            phase = c.status.phase.clone();
+            phase = c.status.phase;
         }
         // A BMC mid-transition: wait for it to settle rather than guess.
         (PowerReading::State(PowerState::Transition), _) => {
-            if c.status.status_override == "on_hold" {
-                n.status.status_override.clear();
+            if c.overridden(Status::OnHold) {
+                n.set_override(None);
             } else {
                 return None;
             }
-            phase = c.status.phase.clone();
+            phase = c.status.phase;
         }
         (PowerReading::State(state), Some(cfs)) => {
-            n.status.status_override = String::new();
-            if c.derived_status() == "failed" {
-                n.status.status_override = "failed".into();
+            n.set_override(None);
+            if c.derived_status() == Status::Failed {
+                n.set_override(Some(Status::Failed));
                 disable = true;
             }
             let on = !matches!(state, PowerState::Off);
             let recent_power_on = |t: chrono::Duration| {
-                c.last_action.action == "powering_on"
+                c.last_action.is(Action::PoweringOn)
                     && c.last_action_time().is_some_and(|at| now <= at + t)
             };
             if !on {
                 if c.desired_off() {
-                    phase = String::new();
+                    phase = Phase::None;
                     disable = true;
                 } else {
-                    phase = "powering_on".into();
-                    if c.last_action.action == "powering_on"
+                    phase = Phase::PoweringOn;
+                    if c.last_action.is(Action::PoweringOn)
                         && !c.last_action.failed
                         && !recent_power_on(waits.max_power_on_wait)
                     {
@@ -93,48 +97,53 @@ pub fn plan_status(
                     }
                 }
             } else if c.desired_off() {
-                phase = "powering_off".into();
+                phase = Phase::PoweringOff;
             } else if c
                 .actual_state
                 .boot_artifacts
                 .matches(&c.desired_state.boot_artifacts)
             {
                 let desired_cfg = &c.desired_state.configuration;
+                let status = cfs.status.known();
                 if cfs.desired_config != *desired_cfg {
-                    phase = "configuring".into();
-                } else if desired_cfg.is_empty() || cfs.status == "configured" {
-                    phase = String::new();
+                    phase = Phase::Configuring;
+                } else if desired_cfg.is_empty() || status == Some(ConfigurationStatus::Configured)
+                {
+                    phase = Phase::None;
                     disable = true;
-                } else if cfs.status == "failed" {
-                    phase = "configuring".into();
+                } else if status == Some(ConfigurationStatus::Failed) {
+                    phase = Phase::Configuring;
                     disable = true;
-                    n.status.status_override = "failed".into();
+                    n.set_override(Some(Status::Failed));
                     error = "cfs configuration failed".into();
-                } else if cfs.status == "pending" {
-                    phase = "configuring".into();
+                } else if status == Some(ConfigurationStatus::Pending) {
+                    phase = Phase::Configuring;
                 } else {
-                    phase = "configuring".into();
+                    phase = Phase::Configuring;
                     disable = true;
-                    n.status.status_override = "failed".into();
+                    n.set_override(Some(Status::Failed));
+                    let said = match &cfs.status {
+                        OrOther::Known(s) => s.as_str(),
+                        OrOther::Other(t) => t,
+                    };
                     error = format!(
-                        "cfs is not reporting a valid configuration status for this component: {}",
-                        cfs.status
+                        "cfs is not reporting a valid configuration status for this component: {said}"
                     );
                 }
             } else if recent_power_on(waits.max_boot_wait) {
-                phase = "powering_on".into();
+                phase = Phase::PoweringOn;
             } else {
-                phase = "powering_off".into();
+                phase = Phase::PoweringOff;
             }
         }
     }
     if phase != c.status.phase {
-        if c.status.phase == "powering_off" {
+        if c.status.phase == Phase::PoweringOff {
             n.actual_state = ActualState::default();
         }
-        n.status.phase = phase.clone();
+        n.status.phase = phase;
     }
-    if phase.is_empty() {
+    if phase == Phase::None {
         n.event_stats = EventStats::default();
     }
     if disable {
@@ -161,10 +170,10 @@ pub fn plan_status_config_unavailable(
 ) -> Option<BootComponent> {
     let pending = ConfigView {
         desired_config: c.desired_state.configuration.clone(),
-        status: "pending".into(),
+        status: OrOther::Known(ConfigurationStatus::Pending),
     };
     let mut n = plan_status(c, power, Some(&pending), waits, now).unwrap_or_else(|| c.clone());
-    if n.enabled && n.status.phase == "configuring" && n.error.is_empty() {
+    if n.enabled && n.status.phase == Phase::Configuring && n.error.is_empty() {
         n.error = why.to_string();
     }
     (n != *c).then_some(n)
@@ -195,7 +204,7 @@ mod tests {
         c.enabled = true;
         c.session = "s".into();
         c.desired_state.boot_artifacts = arts("k");
-        c.act("session_setup", now);
+        c.act(Action::SessionSetup, now);
         c
     }
 
@@ -221,12 +230,12 @@ mod tests {
         assert_eq!(n.status.phase, "powering_on");
         assert_eq!(n.derived_status(), "power_on_pending");
         let mut called = n.clone();
-        called.act("powering_on", now - chrono::Duration::seconds(200));
+        called.act(Action::PoweringOn, now - chrono::Duration::seconds(200));
         let f = plan_status(&called, &off(), Some(&cfg("", "configured")), waits(), now).unwrap();
         assert!(f.last_action.failed);
         assert_eq!(f.derived_status(), "power_on_pending");
         // Within the wait: nothing changes.
-        called.act("powering_on", now);
+        called.act(Action::PoweringOn, now);
         assert!(plan_status(&called, &off(), Some(&cfg("", "configured")), waits(), now).is_none());
     }
 
@@ -251,7 +260,7 @@ mod tests {
         let n = plan_status(&c, &on(), Some(&cfg("", "configured")), waits(), now).unwrap();
         assert_eq!(n.status.phase, "powering_off");
         c.status.phase = "powering_on".into();
-        c.act("powering_on", now);
+        c.act(Action::PoweringOn, now);
         assert!(plan_status(&c, &on(), Some(&cfg("", "configured")), waits(), now).is_none());
         c.last_action.last_updated = Some(timestamp(now - chrono::Duration::seconds(1300)));
         let n = plan_status(&c, &on(), Some(&cfg("", "configured")), waits(), now).unwrap();
@@ -346,7 +355,7 @@ mod tests {
     fn a_failed_component_is_disabled() {
         let now = Utc::now();
         let mut c = booting(now);
-        c.status.status_override = "failed".into();
+        c.set_override(Some(Status::Failed));
         let n = plan_status(&c, &off(), Some(&cfg("", "configured")), waits(), now).unwrap();
         assert!(!n.enabled);
         assert_eq!(n.derived_status(), "failed");

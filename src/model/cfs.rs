@@ -11,7 +11,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
+
+use super::names::{OrOther, named_enum};
 
 /// CFS's `default_batcher_retry_policy`: failed attempts before a component is `failed`.
 pub const DEFAULT_RETRY_POLICY: i64 = 3;
@@ -20,11 +21,36 @@ pub const DEFAULT_PAGE_SIZE: usize = 1000;
 /// Longest `desired_config` CFS accepts.
 pub const MAX_DESIRED_CONFIG: usize = 60;
 
-pub const STATUSES: &[&str] = &["unconfigured", "failed", "pending", "configured"];
-pub const LAYER_STATUSES: &[&str] = &["applied", "failed", "skipped", "incomplete"];
+named_enum! {
+    /// A component's (or one layer's) configuration status, as CFS reports it. Ordered
+    /// from worst to best: a component is as configured as its least configured layer.
+    pub enum ConfigurationStatus("status", "unconfigured, failed, pending, configured") {
+        Unconfigured = "unconfigured",
+        Failed = "failed",
+        Pending = "pending",
+        Configured = "configured",
+    }
+}
 
-fn yes() -> bool {
-    true
+named_enum! {
+    /// How applying one layer on a node ended (`incomplete` counts as still pending).
+    pub enum LayerStatus("status", "applied, failed, skipped") {
+        Applied = "applied",
+        Failed = "failed",
+        Skipped = "skipped",
+        Incomplete = "incomplete",
+    }
+}
+
+/// A configuration status another service reported: known, or its own words.
+pub type ReportedStatus = OrOther<ConfigurationStatus>;
+
+/// What another CFS reported, read as one of ours where it is one.
+pub fn reported(text: String) -> ReportedStatus {
+    match ConfigurationStatus::parse(&text) {
+        Some(s) => OrOther::Known(s),
+        None => OrOther::Other(text),
+    }
 }
 
 pub fn timestamp(t: DateTime<Utc>) -> String {
@@ -32,40 +58,25 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
 }
 
 /// One layer applied (or attempted) on a node.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateLayer {
     pub clone_url: String,
     pub playbook: String,
     pub commit: String,
-    /// `applied`, `failed`, `skipped` (or `incomplete`, which CFS counts as pending).
-    #[serde(default = "applied")]
-    pub status: String,
-    #[serde(default)]
+    pub status: LayerStatus,
     pub last_updated: String,
-    #[serde(default)]
     pub session_name: String,
 }
 
-fn applied() -> String {
-    "applied".into()
-}
-
 /// A CFS component: one node's desired configuration and what has been applied to it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CfsComponent {
     pub id: String,
-    #[serde(default)]
     pub desired_config: String,
-    #[serde(default)]
     pub state: Vec<StateLayer>,
-    #[serde(default)]
     pub error_count: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_policy: Option<i64>,
-    #[serde(default = "yes")]
     pub enabled: bool,
-    #[serde(default)]
     pub tags: BTreeMap<String, String>,
 }
 
@@ -83,66 +94,43 @@ impl CfsComponent {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SpecialParameters {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ims_require_dkms: Option<bool>,
 }
 
 /// One layer of a configuration: a playbook from a repository at a commit.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConfigLayer {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clone_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub playbook: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub special_parameters: Option<SpecialParameters>,
 }
 
 /// The inventory repository a configuration adds to every layer's run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InventoryLayer {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clone_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
 }
 
 /// A named configuration (the body of `PUT /v3/configurations/{name}`, as stored).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CfsConfiguration {
     /// Set from the path; read-only on the wire.
-    #[serde(default)]
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant_name: Option<String>,
     /// Read-only on the wire.
-    #[serde(default)]
     pub last_updated: String,
-    #[serde(default)]
     pub layers: Vec<ConfigLayer>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub additional_inventory: Option<InventoryLayer>,
 }
 
@@ -246,35 +234,17 @@ fn check_source(
 }
 
 /// What a configuration layer needs applied, as CFS compares it with a node's state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredLayer {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub clone_url: String,
     pub playbook: String,
     pub commit: String,
-    /// This layer's status on the node: `unconfigured`, `failed`, `pending`, `configured`.
-    pub status: String,
+    /// This layer's status on the node.
+    pub status: ConfigurationStatus,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Level {
-    Unconfigured,
-    Failed,
-    Pending,
-    Configured,
-}
-
-impl Level {
-    fn name(self) -> &'static str {
-        match self {
-            Level::Unconfigured => "unconfigured",
-            Level::Failed => "failed",
-            Level::Pending => "pending",
-            Level::Configured => "configured",
-        }
-    }
-}
+use ConfigurationStatus as Level;
 
 /// A component's configuration status and, per layer of its desired configuration, the
 /// layer's status (CFS `_get_status`). `config` is the configuration named by
@@ -282,7 +252,7 @@ impl Level {
 pub fn configuration_status(
     c: &CfsComponent,
     config: Option<&CfsConfiguration>,
-) -> (&'static str, Vec<DesiredLayer>) {
+) -> (ConfigurationStatus, Vec<DesiredLayer>) {
     let retries = c.retry_policy.unwrap_or(DEFAULT_RETRY_POLICY);
     let max_retries = retries != -1 && c.error_count >= retries;
     let Some(config) = config else {
@@ -291,7 +261,7 @@ pub fn configuration_status(
         } else {
             Level::Configured
         };
-        return (s.name(), Vec::new());
+        return (s, Vec::new());
     };
     let mut overall = Level::Configured;
     let mut layers = Vec::new();
@@ -307,14 +277,14 @@ pub fn configuration_status(
                     s.clone_url == clone_url && s.playbook == playbook && s.commit == commit
                 }) {
                     None => Level::Pending,
-                    Some(s) if s.status == "failed" => {
+                    Some(s) if s.status == LayerStatus::Failed => {
                         if max_retries {
                             Level::Failed
                         } else {
                             Level::Pending
                         }
                     }
-                    Some(s) if s.status == "incomplete" => Level::Pending,
+                    Some(s) if s.status == LayerStatus::Incomplete => Level::Pending,
                     Some(_) => Level::Configured,
                 }
             };
@@ -324,63 +294,54 @@ pub fn configuration_status(
             clone_url,
             playbook,
             commit,
-            status: level.name().into(),
+            status: level,
         });
     }
     if overall == Level::Pending && max_retries {
         overall = Level::Failed;
     }
-    (overall.name(), layers)
+    (overall, layers)
 }
 
 /// A layer result reported with `state_append`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StateAppend {
     pub clone_url: String,
     pub playbook: String,
     pub commit: String,
-    #[serde(default)]
-    pub status: Option<String>,
-    #[serde(default)]
+    /// `applied` when not given.
+    pub status: Option<LayerStatus>,
     pub session_name: Option<String>,
-    #[serde(default)]
     pub last_updated: Option<String>,
 }
 
-/// A component write (`PUT`/`PATCH` body, or the `patch` of a filtered bulk PATCH). The
-/// read-only fields a client may echo back from a GET are accepted and ignored.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A component write (`PUT`/`PATCH` body, or the `patch` of a filtered bulk PATCH).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ComponentPatch {
-    #[serde(default)]
     pub id: Option<String>,
-    #[serde(default)]
     pub state: Option<Vec<StateLayer>>,
-    #[serde(default)]
     pub state_append: Option<StateAppend>,
-    #[serde(default)]
     pub desired_config: Option<String>,
-    #[serde(default)]
     pub error_count: Option<i64>,
-    #[serde(default)]
     pub retry_policy: Option<i64>,
-    #[serde(default)]
     pub enabled: Option<bool>,
-    #[serde(default)]
     pub tags: Option<BTreeMap<String, String>>,
-    /// Read-only: accepted and ignored.
-    #[serde(default)]
-    pub desired_state: Option<serde_json::Value>,
-    /// Read-only: accepted and ignored.
-    #[serde(default)]
-    pub configuration_status: Option<serde_json::Value>,
-    /// Read-only: accepted and ignored.
-    #[serde(default)]
-    pub logs: Option<serde_json::Value>,
 }
 
 impl ComponentPatch {
+    /// What BOS sends CFS when it hands nodes over (docs/cfs.md, "Handoff"): before
+    /// power-on (`prepare`) configuration is disabled and the applied state wiped; later
+    /// (the configuration operator) configuration is enabled, state kept.
+    pub fn handoff(configuration: &str, session: &str, prepare: bool) -> ComponentPatch {
+        ComponentPatch {
+            enabled: Some(!prepare),
+            desired_config: Some(configuration.to_string()),
+            tags: Some([("bos_session".to_string(), session.to_string())].into()),
+            state: prepare.then(Vec::new),
+            ..Default::default()
+        }
+    }
+
     /// Field problems a schema would catch, each naming the field.
     pub fn check(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -391,25 +352,10 @@ impl ComponentPatch {
                 "desired_config: longer than {MAX_DESIRED_CONFIG} characters"
             ));
         }
-        for (i, s) in self.state.iter().flatten().enumerate() {
-            if !LAYER_STATUSES.contains(&s.status.as_str()) {
-                out.push(format!(
-                    "state[{i}].status: '{}' is not one of applied, failed, skipped",
-                    s.status
-                ));
-            }
-        }
-        if let Some(a) = &self.state_append {
-            if let Some(s) = &a.status
-                && !LAYER_STATUSES.contains(&s.as_str())
-            {
-                out.push(format!(
-                    "state_append.status: '{s}' is not one of applied, failed, skipped"
-                ));
-            }
-            if a.clone_url.is_empty() || a.playbook.is_empty() {
-                out.push("state_append: clone_url and playbook must not be empty".into());
-            }
+        if let Some(a) = &self.state_append
+            && (a.clone_url.is_empty() || a.playbook.is_empty())
+        {
+            out.push("state_append: clone_url and playbook must not be empty".into());
         }
         if let Some(r) = self.retry_policy
             && r < -1
@@ -476,7 +422,7 @@ pub fn apply_patch(c: &mut CfsComponent, p: &ComponentPatch, now: DateTime<Utc>)
             clone_url: a.clone_url.clone(),
             playbook: a.playbook.clone(),
             commit: a.commit.clone(),
-            status: a.status.clone().unwrap_or_else(applied),
+            status: a.status.unwrap_or(LayerStatus::Applied),
             last_updated: a.last_updated.clone().unwrap_or_else(|| now.clone()),
             session_name: a.session_name.clone().unwrap_or_default(),
         });
@@ -507,7 +453,7 @@ pub fn parse_tags(raw: &str) -> Result<Vec<(String, String)>, String> {
 #[derive(Debug, Clone, Default)]
 pub struct ComponentFilter {
     pub ids: Option<Vec<String>>,
-    pub status: Option<Vec<String>>,
+    pub status: Option<Vec<ConfigurationStatus>>,
     pub enabled: Option<bool>,
     pub config_name: Option<String>,
     pub tags: Vec<(String, String)>,
@@ -528,10 +474,10 @@ impl ComponentFilter {
                 .all(|(k, v)| c.tags.get(k).is_some_and(|x| x == v))
     }
 
-    pub fn matches_status(&self, status: &str) -> bool {
+    pub fn matches_status(&self, status: ConfigurationStatus) -> bool {
         self.status
             .as_ref()
-            .is_none_or(|s| s.is_empty() || s.iter().any(|x| x == status))
+            .is_none_or(|s| s.is_empty() || s.contains(&status))
     }
 }
 
@@ -553,6 +499,11 @@ pub fn next_query(next: &serde_json::Map<String, serde_json::Value>) -> Vec<(Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A patch as a client would send it (decoded by the CFS API's wire types).
+    fn json_patch(v: serde_json::Value) -> Result<ComponentPatch, String> {
+        crate::api::cfs::types::component_patch(v, "patch")
+    }
 
     const A: &str = "0123456789abcdef0123456789abcdef01234567";
     const B: &str = "89abcdef0123456789abcdef0123456789abcdef";
@@ -639,7 +590,7 @@ mod tests {
         let mut c = CfsComponent::new("x1");
         c.error_count = 2;
         c.tags.insert("keep".into(), "1".into());
-        let p: ComponentPatch = serde_json::from_value(serde_json::json!({
+        let p: ComponentPatch = json_patch(serde_json::json!({
             "desired_config": "site", "tags": {"bos_session": "s1", "keep": ""}, "enabled": false
         }))
         .unwrap();
@@ -649,13 +600,12 @@ mod tests {
         assert_eq!(c.tags["bos_session"], "s1");
         assert!(!c.enabled);
         let p: ComponentPatch =
-            serde_json::from_value(serde_json::json!({"desired_config": "x", "error_count": 4}))
-                .unwrap();
+            json_patch(serde_json::json!({"desired_config": "x", "error_count": 4})).unwrap();
         apply_patch(&mut c, &p, Utc::now());
         assert_eq!(c.error_count, 4, "unless the count is given");
         report(&mut c, "u", "p", A, "applied");
         assert!(!c.state[0].last_updated.is_empty());
-        let p: ComponentPatch = serde_json::from_value(serde_json::json!({"state": []})).unwrap();
+        let p: ComponentPatch = json_patch(serde_json::json!({"state": []})).unwrap();
         apply_patch(&mut c, &p, Utc::now());
         assert!(c.state.is_empty());
         assert_eq!(c.error_count, 0);

@@ -6,40 +6,80 @@
 //! behind `GET /v2/sessions/{id}/status`.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use super::boot_component::{BootComponent, timestamp};
+pub use super::bos_state::{Operation, SessionStatus};
+use super::bos_state::{Phase, Status};
 
-pub const OPERATIONS: &[&str] = &["boot", "reboot", "shutdown"];
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionState {
-    /// `pending`, `running` or `complete`.
-    pub status: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: SessionStatus,
     pub start_time: Option<String>,
-    #[serde(default)]
     pub end_time: Option<String>,
-    #[serde(default)]
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
-    pub operation: String,
+    pub operation: Operation,
     pub template_name: String,
-    #[serde(default)]
     pub limit: String,
-    #[serde(default)]
     pub stage: bool,
-    #[serde(default)]
+    /// The nodes session setup found, comma-separated.
     pub components: String,
-    #[serde(default)]
     pub include_disabled: bool,
     pub status: SessionState,
+}
+
+/// What a client asks for when it creates a session (validated by the use case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub name: Option<String>,
+    pub operation: Operation,
+    pub template_name: String,
+    pub limit: Option<String>,
+    pub stage: bool,
+    pub include_disabled: bool,
+}
+
+/// The internal session PATCH: `status` merged field by field, `components` replaced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionPatch {
+    pub components: Option<String>,
+    pub status: Option<SessionStatePatch>,
+}
+
+/// `Some(None)` clears a time or the error.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionStatePatch {
+    pub status: Option<SessionStatus>,
+    pub start_time: Option<Option<String>>,
+    pub end_time: Option<Option<String>>,
+    pub error: Option<Option<String>>,
+}
+
+impl SessionPatch {
+    pub fn apply(&self, s: &mut Session) {
+        if let Some(c) = &self.components {
+            s.components = c.clone();
+        }
+        if let Some(p) = &self.status {
+            if let Some(st) = p.status {
+                s.status.status = st;
+            }
+            if let Some(t) = &p.start_time {
+                s.status.start_time = t.clone();
+            }
+            if let Some(t) = &p.end_time {
+                s.status.end_time = t.clone();
+            }
+            if let Some(e) = &p.error {
+                s.status.error = e.clone();
+            }
+        }
+    }
 }
 
 impl Session {
@@ -57,8 +97,17 @@ impl Session {
             .and_then(super::boot_component::parse_timestamp)
     }
 
+    pub fn is(&self, status: SessionStatus) -> bool {
+        self.status.status == status
+    }
+
+    /// The store key of its tenant ("" for none).
+    pub fn tenant_key(&self) -> &str {
+        self.tenant.as_deref().unwrap_or("")
+    }
+
     pub fn complete(&mut self, now: DateTime<Utc>, error: Option<String>) {
-        self.status.status = "complete".into();
+        self.status.status = SessionStatus::Complete;
         self.status.end_time = Some(timestamp(now));
         if error.is_some() {
             self.status.error = error;
@@ -66,7 +115,7 @@ impl Session {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Phases {
     pub percent_complete: f64,
     pub percent_powering_on: f64,
@@ -74,22 +123,22 @@ pub struct Phases {
     pub percent_configuring: f64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ErrorEntry {
     pub count: u64,
     pub list: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Timing {
     pub start_time: Option<String>,
     pub end_time: Option<String>,
     pub duration: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExtendedStatus {
-    pub status: String,
+    pub status: SessionStatus,
     pub managed_components_count: u64,
     pub phases: Phases,
     pub percent_successful: f64,
@@ -134,16 +183,16 @@ pub fn extended_status(
     let mut errors: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
     for c in active {
         match c.derived_status() {
-            "stable" => ok += 1,
-            "failed" => failed += 1,
+            Status::Stable => ok += 1,
+            Status::Failed => failed += 1,
             _ => {}
         }
-        if c.enabled && c.status.status_override != "on_hold" {
-            match c.status.phase.as_str() {
-                "powering_on" => on += 1,
-                "powering_off" => off += 1,
-                "configuring" => cfg += 1,
-                _ => {}
+        if c.enabled && !c.overridden(Status::OnHold) {
+            match c.status.phase {
+                Phase::PoweringOn => on += 1,
+                Phase::PoweringOff => off += 1,
+                Phase::Configuring => cfg += 1,
+                Phase::None => {}
             }
         }
         if !c.error.is_empty() {
@@ -174,7 +223,7 @@ pub fn extended_status(
         None => "0:00:00".into(),
     };
     ExtendedStatus {
-        status: session.status.status.clone(),
+        status: session.status.status,
         managed_components_count: total as u64,
         phases: Phases {
             percent_complete: pct(ok + failed, total),
@@ -217,25 +266,30 @@ mod tests {
         let now = Utc::now();
         let s = Session {
             name: "s".into(),
-            operation: "boot".into(),
+            tenant: None,
+            operation: Operation::Boot,
             template_name: "t".into(),
+            limit: String::new(),
+            stage: false,
+            components: String::new(),
+            include_disabled: false,
             status: SessionState {
-                status: "running".into(),
+                status: SessionStatus::Running,
                 start_time: Some(timestamp(now - chrono::Duration::seconds(61))),
-                ..Default::default()
+                end_time: None,
+                error: None,
             },
-            ..Default::default()
         };
         let mut comps = Vec::new();
         for i in 0..12 {
             let mut c = BootComponent::discovered(&format!("x{i:02}"), now);
             c.session = "s".into();
             c.enabled = true;
-            c.status.phase = "powering_on".into();
+            c.status.phase = Phase::PoweringOn;
             if i < 11 {
                 c.error = "boom".into();
                 c.enabled = false;
-                c.status.status_override = "failed".into();
+                c.set_override(Some(Status::Failed));
             }
             comps.push(c);
         }

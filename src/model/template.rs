@@ -11,61 +11,39 @@ use std::collections::BTreeMap;
 
 use super::Xname;
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cfs {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub configuration: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BootSet {
     /// Write-only: must equal the boot set's key; never stored.
-    #[serde(default, skip_serializing)]
     pub name: Option<String>,
     pub path: String,
-    #[serde(rename = "type")]
+    /// `s3` is the only type rackboot boots.
     pub kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel_parameters: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_list: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_groups: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_roles_groups: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arch: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rootfs_provider: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rootfs_provider_passthrough: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cfs: Option<Cfs>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionTemplate {
-    /// Read-only: set from the URL.
-    #[serde(default)]
+    /// Set from the URL.
     pub name: String,
-    /// Read-only: set from the `Cray-Tenant-Name` header; `null` without one.
-    #[serde(default)]
+    /// Set from the `Cray-Tenant-Name` header; `None` without one.
     pub tenant: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default = "yes")]
     pub enable_cfs: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cfs: Option<Cfs>,
     pub boot_sets: BTreeMap<String, BootSet>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl SessionTemplate {
@@ -214,149 +192,4 @@ pub fn sanitize(
         }
     }
     Ok((t, warnings))
-}
-
-/// BOS's PATCH merge: top-level `cfs` merged, `boot_sets` merged per key (new keys added,
-/// existing boot sets updated field by field, their `cfs` merged), other fields replaced.
-/// A field cannot be deleted by PATCH.
-pub fn merge_patch(stored: &serde_json::Value, patch: &serde_json::Value) -> serde_json::Value {
-    let mut out = stored.clone();
-    let (Some(o), Some(p)) = (out.as_object_mut(), patch.as_object()) else {
-        return out;
-    };
-    for (k, v) in p {
-        match (k.as_str(), o.get_mut(k)) {
-            ("cfs", Some(serde_json::Value::Object(cur))) if v.is_object() => {
-                for (ck, cv) in v.as_object().expect("object") {
-                    cur.insert(ck.clone(), cv.clone());
-                }
-            }
-            ("boot_sets", Some(serde_json::Value::Object(cur))) if v.is_object() => {
-                for (bk, bv) in v.as_object().expect("object") {
-                    match (cur.get_mut(bk), bv.as_object()) {
-                        (Some(serde_json::Value::Object(bs)), Some(bvo)) => {
-                            for (fk, fv) in bvo {
-                                match (fk.as_str(), bs.get_mut(fk)) {
-                                    ("cfs", Some(serde_json::Value::Object(c)))
-                                        if fv.is_object() =>
-                                    {
-                                        for (ck, cv) in fv.as_object().expect("object") {
-                                            c.insert(ck.clone(), cv.clone());
-                                        }
-                                    }
-                                    _ => {
-                                        bs.insert(fk.clone(), fv.clone());
-                                    }
-                                }
-                            }
-                        }
-                        _ => {
-                            cur.insert(bk.clone(), bv.clone());
-                        }
-                    }
-                }
-            }
-            _ => {
-                o.insert(k.clone(), v.clone());
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn parse(v: serde_json::Value) -> SessionTemplate {
-        serde_json::from_value(v).unwrap()
-    }
-
-    fn minimal() -> serde_json::Value {
-        json!({"boot_sets": {"compute": {"path": "s3://boot-images/i1/manifest.json", "type": "s3",
-            "node_list": ["x3000c0s01b0n0"], "cfs": {}}}, "cfs": {"configuration": ""}})
-    }
-
-    #[test]
-    fn sanitising_fills_defaults_and_canonicalises() {
-        let (t, w) = sanitize("t1", parse(minimal()), false).unwrap();
-        assert!(w.is_empty());
-        assert_eq!(t.name, "t1");
-        assert!(t.enable_cfs, "enable_cfs defaults to true");
-        assert_eq!(t.cfs, None, "empty cfs dropped");
-        let bs = &t.boot_sets["compute"];
-        assert_eq!(bs.arch.as_deref(), Some("X86"));
-        assert_eq!(bs.cfs, None);
-        assert_eq!(bs.node_list.as_ref().unwrap(), &["x3000c0s1b0n0"]);
-        let stored = serde_json::to_value(&t).unwrap();
-        assert!(stored["boot_sets"]["compute"].get("name").is_none());
-    }
-
-    #[test]
-    fn schema_rules_are_enforced() {
-        assert!(
-            sanitize("-bad", parse(minimal()), false)
-                .unwrap_err()
-                .contains("invalid session template name")
-        );
-        let mut v = minimal();
-        v["boot_sets"]["compute"]["name"] = "other".into();
-        assert!(
-            sanitize("t", parse(v), false)
-                .unwrap_err()
-                .contains("differs from its key")
-        );
-        let mut v = minimal();
-        v["boot_sets"]["compute"]["node_list"] = json!([]);
-        assert!(
-            sanitize("t", parse(v), false)
-                .unwrap_err()
-                .contains("names no nodes")
-        );
-        let mut v = minimal();
-        v["boot_sets"]["compute"]["arch"] = "RISCV".into();
-        assert!(
-            sanitize("t", parse(v), false)
-                .unwrap_err()
-                .contains("arch 'RISCV'")
-        );
-        let mut v = minimal();
-        v["boot_sets"] = json!({});
-        assert!(
-            sanitize("t", parse(v), false)
-                .unwrap_err()
-                .contains("between 1 and 127")
-        );
-        assert!(
-            serde_json::from_value::<SessionTemplate>(json!({"boot_sets": {}, "bogus": 1}))
-                .is_err()
-        );
-    }
-
-    #[test]
-    fn nids_warn_or_fail_and_unsupported_rootfs_warns() {
-        let mut v = minimal();
-        v["boot_sets"]["compute"]["node_list"] = json!(["nid000001"]);
-        v["boot_sets"]["compute"]["rootfs_provider"] = "cpss3".into();
-        let (_, w) = sanitize("t", parse(v.clone()), false).unwrap();
-        assert_eq!(w.len(), 2, "{w:?}");
-        assert!(sanitize("t", parse(v), true).unwrap_err().contains("NIDs"));
-    }
-
-    #[test]
-    fn patch_merges_like_bos() {
-        let stored = json!({"description": "a", "cfs": {"configuration": "c1"},
-            "boot_sets": {"b1": {"path": "p1", "type": "s3", "node_list": ["x1"], "cfs": {"configuration": "bc"}}}});
-        let patch = json!({"description": "b",
-            "boot_sets": {"b1": {"kernel_parameters": "quiet", "cfs": {"configuration": "bc2"}},
-                          "b2": {"path": "p2", "type": "s3", "node_groups": ["g"]}}});
-        let m = merge_patch(&stored, &patch);
-        assert_eq!(m["description"], "b");
-        assert_eq!(m["cfs"]["configuration"], "c1");
-        assert_eq!(m["boot_sets"]["b1"]["path"], "p1");
-        assert_eq!(m["boot_sets"]["b1"]["kernel_parameters"], "quiet");
-        assert_eq!(m["boot_sets"]["b1"]["cfs"]["configuration"], "bc2");
-        assert_eq!(m["boot_sets"]["b2"]["path"], "p2");
-    }
 }

@@ -253,11 +253,26 @@ pub async fn boot_components(s: &dyn Store) {
 
 /// Templates and sessions keyed by (tenant, name); saved status; tokens; options; tenants.
 pub async fn bos_records(s: &dyn Store) {
-    use crate::model::session::SessionState;
-    use crate::model::{BootArtifacts, ExtendedStatus, Session, Tenant};
-    let t: crate::model::SessionTemplate = serde_json::from_value(serde_json::json!({
-        "boot_sets": {"b": {"type": "s3", "path": "s3://b/m.json", "node_list": ["x1"]}}}))
-    .unwrap();
+    use crate::model::session::{Phases, SessionState, Timing};
+    use crate::model::template::{BootSet, SessionTemplate};
+    use crate::model::{BootArtifacts, ExtendedStatus, Operation, Session, SessionStatus, Tenant};
+    let t = SessionTemplate {
+        name: String::new(),
+        tenant: None,
+        description: None,
+        enable_cfs: true,
+        cfs: None,
+        boot_sets: [(
+            "b".to_string(),
+            BootSet {
+                kind: "s3".into(),
+                path: "s3://b/m.json".into(),
+                node_list: Some(vec!["x1".into()]),
+                ..Default::default()
+            },
+        )]
+        .into(),
+    };
     let mut t1 = t.clone();
     t1.name = "t".into();
     let mut t2 = t1.clone();
@@ -272,13 +287,19 @@ pub async fn bos_records(s: &dyn Store) {
 
     let sess = Session {
         name: "s".into(),
-        operation: "boot".into(),
+        tenant: None,
+        operation: Operation::Boot,
         template_name: "t".into(),
+        limit: String::new(),
+        stage: false,
+        components: String::new(),
+        include_disabled: false,
         status: SessionState {
-            status: "pending".into(),
-            ..Default::default()
+            status: SessionStatus::Pending,
+            start_time: None,
+            end_time: None,
+            error: None,
         },
-        ..Default::default()
     };
     s.insert_session(&sess).await.unwrap();
     assert!(matches!(
@@ -289,13 +310,18 @@ pub async fn bos_records(s: &dyn Store) {
     other.tenant = Some("blue".into());
     s.insert_session(&other).await.unwrap();
     let mut running = sess.clone();
-    running.status.status = "running".into();
+    running.status.status = SessionStatus::Running;
     assert!(s.update_session(&running).await.unwrap());
     assert_eq!(s.get_session("", "s").await.unwrap(), Some(running));
     let st = ExtendedStatus {
-        status: "complete".into(),
+        status: SessionStatus::Complete,
         managed_components_count: 3,
-        ..Default::default()
+        phases: Phases::default(),
+        percent_successful: 0.0,
+        percent_failed: 0.0,
+        percent_staged: 0.0,
+        error_summary: Default::default(),
+        timing: Timing::default(),
     };
     s.save_session_status("", "s", &st).await.unwrap();
     assert_eq!(s.saved_session_status("", "s").await.unwrap(), Some(st));

@@ -1,13 +1,16 @@
 //! Persistence: the one place records are kept.
 //!
-//! [`Store`] is a narrow trait over whole records. It enforces identity (a duplicate key is
+//! [`Store`] is the union of one narrow trait per table family (inventory, power, boot,
+//! BOS, CFS, DHCP) over whole records. It enforces identity (a duplicate key is
 //! [`StoreError::Conflict`]) and atomicity (every method that writes several records does
 //! so in one transaction, so a failed request leaves nothing half-written), and nothing
-//! else: validation and merge rules belong to `app`. Two implementations are planned and
-//! both must pass [`conformance`]: SQLite (the embedded default, `sqlite.rs`) and
-//! PostgreSQL (for several replicas; a later change).
+//! else: validation and merge rules belong to `app`. Rows are documents of their own
+//! (`records`), converted to and from the domain at this edge. Two implementations are
+//! planned and both must pass [`conformance`]: SQLite (the embedded default, `sqlite/`)
+//! and PostgreSQL (for several replicas; a later change).
 
 pub mod conformance;
+pub mod records;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -78,6 +81,16 @@ pub struct Versioned<T> {
     pub generation: i64,
 }
 
+impl<T> Versioned<T> {
+    /// The same generation over a converted value (a row to the domain and back).
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Versioned<U> {
+        Versioned {
+            value: f(self.value),
+            generation: self.generation,
+        }
+    }
+}
+
 /// When a node last fetched one of its endpoints (BSS `endpoint-history`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointAccess {
@@ -86,8 +99,10 @@ pub struct EndpointAccess {
     pub last_epoch: i64,
 }
 
+/// The inventory: HSM components, interfaces, groups and partitions, BMC endpoints and
+/// what discovery found behind them.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait InventoryStore: Send + Sync + 'static {
     // --- State/Components
     async fn list_components(&self) -> StoreResult<Vec<Component>>;
     async fn get_component(&self, id: &Xname) -> StoreResult<Option<Component>>;
@@ -151,7 +166,11 @@ pub trait Store: Send + Sync + 'static {
             .map(|e| (e.id.clone(), e))
             .collect())
     }
+}
 
+/// Power transitions (PCS) and their tasks.
+#[async_trait]
+pub trait PowerStore: Send + Sync + 'static {
     // --- power transitions
     async fn insert_transition(&self, t: &Transition, tasks: &[PowerTask]) -> StoreResult<()>;
     /// Replace the transition's header and the given tasks (matched by xname). False if
@@ -173,7 +192,12 @@ pub trait Store: Send + Sync + 'static {
         &self,
         now: chrono::DateTime<chrono::Utc>,
     ) -> StoreResult<u64>;
+}
 
+/// What nodes boot: BSS boot parameters, endpoint history, and the artifacts each BSS
+/// referral token was minted for.
+#[async_trait]
+pub trait BootStore: Send + Sync + 'static {
     // --- BSS boot parameters
     async fn list_boot_params(&self) -> StoreResult<Vec<(HostKey, BootParams)>>;
     async fn list_image_params(&self) -> StoreResult<Vec<ImageParams>>;
@@ -183,6 +207,15 @@ pub trait Store: Send + Sync + 'static {
     async fn record_endpoint_access(&self, entries: &[EndpointAccess]) -> StoreResult<()>;
     async fn list_endpoint_access(&self) -> StoreResult<Vec<EndpointAccess>>;
 
+    // --- BSS referral token -> the boot artifacts it was minted for
+    async fn put_boot_token(&self, token: &str, artifacts: &BootArtifacts) -> StoreResult<()>;
+    async fn get_boot_token(&self, token: &str) -> StoreResult<Option<BootArtifacts>>;
+}
+
+/// BOS: components (compare-and-set), session templates, sessions and their saved status,
+/// options and tenants.
+#[async_trait]
+pub trait BosStore: Send + Sync + 'static {
     // --- BOS components
     /// All components (or only enabled ones), sorted by id.
     async fn list_boot_components(
@@ -236,10 +269,6 @@ pub trait Store: Send + Sync + 'static {
         name: &str,
     ) -> StoreResult<Option<ExtendedStatus>>;
 
-    // --- BSS referral token -> the boot artifacts it was minted for
-    async fn put_boot_token(&self, token: &str, artifacts: &BootArtifacts) -> StoreResult<()>;
-    async fn get_boot_token(&self, token: &str) -> StoreResult<Option<BootArtifacts>>;
-
     // --- BOS options (a JSON object; defaults are filled by the model)
     async fn get_bos_options(
         &self,
@@ -254,7 +283,12 @@ pub trait Store: Send + Sync + 'static {
     async fn get_tenant(&self, name: &str) -> StoreResult<Option<Tenant>>;
     async fn put_tenant(&self, t: &Tenant) -> StoreResult<()>;
     async fn delete_tenant(&self, name: &str) -> StoreResult<bool>;
+}
 
+/// The built-in CFS: components (compare-and-set, as for BOS components) and
+/// configurations.
+#[async_trait]
+pub trait CfsStore: Send + Sync + 'static {
     // --- built-in CFS: components (compare-and-set, as for BOS components) and configurations
     /// All components, sorted by id.
     async fn list_cfs_components(&self) -> StoreResult<Vec<Versioned<CfsComponent>>>;
@@ -276,10 +310,28 @@ pub trait Store: Send + Sync + 'static {
     async fn get_cfs_configuration(&self, name: &str) -> StoreResult<Option<CfsConfiguration>>;
     async fn put_cfs_configuration(&self, c: &CfsConfiguration) -> StoreResult<()>;
     async fn delete_cfs_configuration(&self, name: &str) -> StoreResult<bool>;
+}
 
+/// DHCP leases (`full` mode).
+#[async_trait]
+pub trait DhcpStore: Send + Sync + 'static {
     // DHCP leases (`full` mode), one per MAC.
     async fn list_dhcp_leases(&self) -> StoreResult<Vec<DhcpLease>>;
     /// Create or replace the MAC's lease.
     async fn put_dhcp_lease(&self, lease: &DhcpLease) -> StoreResult<()>;
     async fn delete_dhcp_lease(&self, mac: Mac) -> StoreResult<bool>;
+}
+
+/// The whole store: every table family. Code that needs only one family can take that
+/// trait instead (an operator that reads BOS components needs only [`BosStore`]).
+pub trait Store: InventoryStore + PowerStore + BootStore + BosStore + CfsStore + DhcpStore {}
+
+impl<T> Store for T where
+    T: InventoryStore + PowerStore + BootStore + BosStore + CfsStore + DhcpStore + ?Sized
+{
+}
+
+/// The family traits, for `use crate::store::prelude::*` where store methods are called.
+pub mod prelude {
+    pub use super::{BootStore, BosStore, CfsStore, DhcpStore, InventoryStore, PowerStore};
 }

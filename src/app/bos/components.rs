@@ -7,11 +7,12 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use serde_json::{Map, Value};
 
 use super::Scope;
 use crate::app::{App, AppError, AppResult};
-use crate::model::boot_component::{self, BootArtifacts, BootComponent, StagedState};
+use crate::model::boot_component::{self, BootComponent, DesiredState, StagedState};
+use crate::model::component_patch::ComponentPatch;
+use crate::model::{Action, Operation, Phase, Status};
 use crate::store::Versioned;
 
 #[derive(Debug, Default, Clone)]
@@ -20,77 +21,45 @@ pub struct ComponentFilter {
     pub session: Option<String>,
     pub staged_session: Option<String>,
     pub enabled: Option<bool>,
-    pub phase: Option<String>,
-    pub status: Option<Vec<String>>,
+    /// `Some(None)`: a phase BOS does not have (matches nothing).
+    pub phase: Option<Option<Phase>>,
+    pub status: Option<Vec<Status>>,
     pub start_after_id: Option<String>,
     pub page_size: usize,
 }
 
 /// How a bulk PATCH names its components.
 pub enum BulkPatch {
-    List(Vec<Map<String, Value>>),
+    /// One patch per component, each naming its `id`.
+    List(Vec<ComponentPatch>),
+    /// One patch over the components with these ids, or of this session.
     Filter {
-        patch: Map<String, Value>,
+        patch: Box<ComponentPatch>,
         ids: Option<Vec<String>>,
         session: Option<String>,
     },
 }
 
-#[derive(Debug, Default, serde::Serialize)]
+#[derive(Debug, Default)]
 pub struct ApplyStaged {
     pub succeeded: Vec<String>,
     pub failed: Vec<String>,
     pub ignored: Vec<String>,
 }
 
-fn doc(c: &BootComponent) -> Map<String, Value> {
-    match serde_json::to_value(c).expect("component serialises") {
-        Value::Object(o) => o,
-        _ => unreachable!("a component is an object"),
-    }
-}
-
-fn from_doc(o: Map<String, Value>, what: &str) -> AppResult<BootComponent> {
-    let mut o = o;
-    // The derived status is computed on read; whatever a client sends is dropped.
-    if let Some(Value::Object(s)) = o.get_mut("status") {
-        s.remove("status");
-    }
-    let c: BootComponent = serde_json::from_value(Value::Object(o))
-        .map_err(|e| AppError::bad(format!("{what}: {e}")))?;
+fn checked(c: BootComponent, what: &str) -> AppResult<BootComponent> {
     boot_component::check(&c).map_err(|e| AppError::bad(format!("{what}: {e}")))?;
     Ok(c)
 }
 
 impl App {
-    async fn token_artifacts(
-        &self,
-        payload: &Map<String, Value>,
-    ) -> AppResult<Option<(String, BootArtifacts)>> {
-        let Some(tok) = payload
-            .get("actual_state")
-            .and_then(|a| a.get("bss_token"))
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-        else {
-            return Ok(None);
+    /// The patch with BOS's auto fields applied (the reported token looked up).
+    async fn with_auto_fields(&self, p: ComponentPatch) -> AppResult<ComponentPatch> {
+        let known = match p.reported_token() {
+            Some(tok) => self.store.get_boot_token(tok).await?,
+            None => None,
         };
-        Ok(self
-            .store
-            .get_boot_token(tok)
-            .await?
-            .map(|a| (tok.to_string(), a)))
-    }
-
-    async fn with_auto_fields(&self, payload: &mut Map<String, Value>) -> AppResult<()> {
-        let known = self.token_artifacts(payload).await?;
-        boot_component::auto_fields(payload, Utc::now(), |t| {
-            known
-                .as_ref()
-                .filter(|(k, _)| k == t)
-                .map(|(_, a)| a.clone())
-        });
-        Ok(())
+        Ok(p.with_auto_fields(known.as_ref()))
     }
 
     pub async fn list_boot_components(
@@ -117,14 +86,14 @@ impl App {
                     .as_ref()
                     .is_some_and(|s| &c.staged_state.session != s)
                 || f.enabled.is_some_and(|e| c.enabled != e)
-                || f.phase.as_ref().is_some_and(|p| &c.status.phase != p)
+                || f.phase.is_some_and(|p| p != Some(c.status.phase))
                 || f.status
                     .as_ref()
-                    .is_some_and(|st| !st.iter().any(|s| s == c.derived_status()))
+                    .is_some_and(|st| !st.contains(&c.derived_status()))
             {
                 continue;
             }
-            out.push(c.with_derived_status());
+            out.push(c);
             if f.page_size > 0 && out.len() >= f.page_size {
                 break;
             }
@@ -143,32 +112,27 @@ impl App {
         self.store
             .get_boot_component(id)
             .await?
-            .map(|v| v.value.with_derived_status())
+            .map(|v| v.value)
             .ok_or_else(|| Self::not_found_component(id, scope))
     }
 
     /// PUT one or many: whole records (auto fields applied). Tenancy is ignored, as in BOS.
     pub async fn put_boot_components(
         &self,
-        docs: Vec<Map<String, Value>>,
+        docs: Vec<ComponentPatch>,
     ) -> AppResult<Vec<BootComponent>> {
+        let now = Utc::now();
         let mut out = Vec::new();
-        for (i, mut d) in docs.into_iter().enumerate() {
-            if d.get("id")
-                .and_then(Value::as_str)
-                .is_none_or(str::is_empty)
-            {
+        for (i, d) in docs.into_iter().enumerate() {
+            let Some(id) = d.id.clone().filter(|id| !id.is_empty()) else {
                 return Err(AppError::bad(format!("component {i} has no id")));
-            }
-            self.with_auto_fields(&mut d).await?;
-            out.push(from_doc(d, "component")?);
+            };
+            let d = self.with_auto_fields(d).await?;
+            out.push(checked(d.to_component(&id, now), "component")?);
         }
         self.store.put_boot_components(&out).await?;
         self.bos_pokes.all();
-        Ok(out
-            .into_iter()
-            .map(BootComponent::with_derived_status)
-            .collect())
+        Ok(out)
     }
 
     /// Merge `patch` into component `id`, retrying when an operator wrote it meanwhile.
@@ -176,31 +140,29 @@ impl App {
     async fn patch_one(
         &self,
         id: &str,
-        patch: &Map<String, Value>,
+        patch: &ComponentPatch,
         guard: bool,
     ) -> AppResult<Option<BootComponent>> {
-        let mut p = patch.clone();
-        p.remove("id");
-        self.with_auto_fields(&mut p).await?;
+        let p = self.with_auto_fields(patch.clone()).await?;
         for _ in 0..5 {
             let Some(Versioned { value, generation }) = self.store.get_boot_component(id).await?
             else {
                 return Ok(None);
             };
             if guard
-                && p.contains_key("actual_state")
+                && p.actual_state.is_some()
                 && value.enabled
-                && value.derived_status() != "stable"
-                && value.last_action.action != "powering_on"
+                && value.derived_status() != Status::Stable
+                && !value.last_action.is(Action::PoweringOn)
             {
                 return Err(AppError::Conflict(format!(
                     "Actual state can not be updated: component '{id}' is being acted on ({}); its actual state can be updated once it is powering on or stable",
                     value.derived_status()
                 )));
             }
-            let mut d = doc(&value);
-            boot_component::merge(&mut d, p.clone());
-            let c = from_doc(d, "component patch")?;
+            let mut c = value;
+            p.apply(&mut c, Utc::now());
+            let c = checked(c, "component patch")?;
             let conflicts = self
                 .store
                 .update_boot_components(&[Versioned {
@@ -221,11 +183,8 @@ impl App {
         &self,
         scope: &Scope,
         id: &str,
-        patch: Value,
+        p: ComponentPatch,
     ) -> AppResult<BootComponent> {
-        let Value::Object(p) = patch else {
-            return Err(AppError::bad("the component patch must be a JSON object"));
-        };
         if !scope.owns(id) {
             return Err(Self::not_found_component(id, scope));
         }
@@ -234,10 +193,7 @@ impl App {
             .await?
             .ok_or_else(|| Self::not_found_component(id, scope))?;
         // A node's own report (bos-reporter) belongs on its boot timeline.
-        if let Some(tok) = p
-            .get("actual_state")
-            .and_then(|a| a.get("bss_token"))
-            .and_then(Value::as_str)
+        if let Some(tok) = p.actual_state.as_ref().and_then(|a| a.bss_token.as_deref())
             && let Ok(x) = crate::model::Xname::parse(id)
         {
             self.record_boot_event(
@@ -263,7 +219,7 @@ impl App {
             );
         }
         self.bos_pokes.all();
-        Ok(c.with_derived_status())
+        Ok(c)
     }
 
     pub async fn patch_boot_components(
@@ -272,16 +228,14 @@ impl App {
         bulk: BulkPatch,
         skip_bad_ids: bool,
     ) -> AppResult<Vec<BootComponent>> {
-        let items: Vec<(String, Map<String, Value>)> = match bulk {
+        let items: Vec<(String, ComponentPatch)> = match bulk {
             BulkPatch::List(list) => {
                 let mut v = Vec::new();
                 for (i, p) in list.into_iter().enumerate() {
-                    let id = p
-                        .get("id")
-                        .and_then(Value::as_str)
-                        .filter(|s| !s.is_empty())
-                        .ok_or_else(|| AppError::bad(format!("component {i} has no id")))?
-                        .to_string();
+                    let id =
+                        p.id.clone()
+                            .filter(|s| !s.is_empty())
+                            .ok_or_else(|| AppError::bad(format!("component {i} has no id")))?;
                     v.push((id, p));
                 }
                 v
@@ -307,7 +261,7 @@ impl App {
                         ));
                     }
                 };
-                ids.into_iter().map(|id| (id, patch.clone())).collect()
+                ids.into_iter().map(|id| (id, (*patch).clone())).collect()
             }
         };
         // Check every id first, so a bad one writes nothing.
@@ -332,7 +286,7 @@ impl App {
         let mut out = Vec::new();
         for (id, p) in todo {
             if let Some(c) = self.patch_one(&id, &p, false).await? {
-                out.push(c.with_derived_status());
+                out.push(c);
             }
         }
         self.bos_pokes.all();
@@ -378,11 +332,11 @@ impl App {
             let outcome: Result<(), String> = match sessions.get(&staged_session).cloned().flatten()
             {
                 None => Err("Staged session no longer exists".into()),
-                Some(s) => match s.operation.as_str() {
-                    "shutdown" if !staged.is_empty() => {
+                Some(s) => match s.operation {
+                    Operation::Shutdown if !staged.is_empty() => {
                         Err("a staged shutdown must have empty boot artifacts".into())
                     }
-                    "boot" | "reboot"
+                    Operation::Boot | Operation::Reboot
                         if staged.kernel.is_empty()
                             || staged.initrd.is_empty()
                             || staged.kernel_parameters.is_empty() =>
@@ -390,10 +344,10 @@ impl App {
                         Err("the staged boot artifacts are incomplete".into())
                     }
                     op => {
-                        if op == "reboot" {
+                        if op == Operation::Reboot {
                             c.actual_state = Default::default();
                         }
-                        c.desired_state = crate::model::boot_component::DesiredState {
+                        c.desired_state = DesiredState {
                             boot_artifacts: staged,
                             configuration: c.staged_state.configuration.clone(),
                             bss_token: String::new(),
@@ -405,11 +359,11 @@ impl App {
                 },
             };
             c.session = staged_session;
-            c.act("apply_staged", Utc::now());
+            c.act(Action::ApplyStaged, Utc::now());
             if opts.clear_stage {
                 c.staged_state = StagedState::default();
             }
-            c.status.status_override = "on_hold".into();
+            c.set_override(Some(Status::OnHold));
             c.event_stats = Default::default();
             let failed = outcome.is_err();
             if let Err(e) = outcome {

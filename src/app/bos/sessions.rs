@@ -3,52 +3,24 @@
 //! records it as `pending`; the session-setup operator does the rest.
 
 use chrono::Utc;
-use serde::Deserialize;
 
 use super::Scope;
 use crate::app::{App, AppError, AppResult};
 use crate::model::boot_component::timestamp;
-use crate::model::session::{self, OPERATIONS, SessionState};
-use crate::model::{ExtendedStatus, Session, limit, options, template};
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SessionCreate {
-    #[serde(default)]
-    pub name: Option<String>,
-    pub operation: String,
-    pub template_name: String,
-    #[serde(default)]
-    pub limit: Option<String>,
-    #[serde(default)]
-    pub stage: bool,
-    #[serde(default)]
-    pub include_disabled: bool,
-}
+use crate::model::session::{self, SessionPatch, SessionState};
+use crate::model::{ExtendedStatus, NewSession, Session, SessionStatus, limit, options, template};
 
 /// The list and bulk-delete filters.
 #[derive(Debug, Default, Clone)]
 pub struct SessionFilter {
     pub min_age: Option<String>,
     pub max_age: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<SessionStatus>,
 }
 
 impl App {
-    pub async fn create_session(
-        &self,
-        scope: &Scope,
-        body: serde_json::Value,
-    ) -> AppResult<Session> {
-        let req: SessionCreate = serde_json::from_value(body)
-            .map_err(|e| AppError::bad(format!("The session could not be created: {e}")))?;
-        let op = req.operation.to_ascii_lowercase();
-        if !OPERATIONS.contains(&op.as_str()) {
-            return Err(AppError::bad(format!(
-                "operation '{}' is not one of boot, reboot or shutdown",
-                req.operation
-            )));
-        }
+    pub async fn create_session(&self, scope: &Scope, req: NewSession) -> AppResult<Session> {
+        let op = req.operation;
         let name = req
             .name
             .clone()
@@ -88,7 +60,7 @@ impl App {
                     req.template_name
                 ))
             })?;
-        let findings = self.validate_boot_sets(&t, &op).await;
+        let findings = self.validate_boot_sets(&t, op).await;
         if !findings.errors.is_empty() {
             return Err(AppError::bad(format!(
                 "Session template fails check: {}",
@@ -105,7 +77,7 @@ impl App {
             components: String::new(),
             include_disabled: req.include_disabled,
             status: SessionState {
-                status: "pending".into(),
+                status: SessionStatus::Pending,
                 start_time: Some(timestamp(Utc::now())),
                 end_time: None,
                 error: None,
@@ -136,8 +108,8 @@ impl App {
         {
             return false;
         }
-        if let Some(st) = &f.status
-            && &s.status.status != st
+        if let Some(st) = f.status
+            && s.status.status != st
         {
             return false;
         }
@@ -166,13 +138,6 @@ impl App {
                     "{k} '{v}' is not an age such as 30m, 12h, 7d or 2w"
                 )));
             }
-        }
-        if let Some(s) = &f.status
-            && !["pending", "running", "complete"].contains(&s.as_str())
-        {
-            return Err(AppError::bad(format!(
-                "status '{s}' is not one of pending, running or complete"
-            )));
         }
         Ok(())
     }
@@ -229,31 +194,10 @@ impl App {
         &self,
         scope: &Scope,
         name: &str,
-        body: serde_json::Value,
+        patch: SessionPatch,
     ) -> AppResult<Session> {
         let mut s = self.get_session(scope, name).await?;
-        let Some(o) = body.as_object() else {
-            return Err(AppError::bad("the session patch must be a JSON object"));
-        };
-        for (k, v) in o {
-            match k.as_str() {
-                "components" => {
-                    s.components = v
-                        .as_str()
-                        .ok_or_else(|| AppError::bad("components must be a string"))?
-                        .to_string()
-                }
-                "status" => {
-                    let mut cur = serde_json::to_value(&s.status).expect("serialises");
-                    if let (Some(c), Some(p)) = (cur.as_object_mut(), v.as_object()) {
-                        c.extend(p.clone());
-                    }
-                    s.status = serde_json::from_value(cur)
-                        .map_err(|e| AppError::bad(format!("status: {e}")))?;
-                }
-                other => return Err(AppError::bad(format!("'{other}' cannot be patched"))),
-            }
-        }
+        patch.apply(&mut s);
         self.store.update_session(&s).await?;
         self.bos_pokes.all();
         Ok(s)
@@ -262,7 +206,7 @@ impl App {
     /// The extended status: the saved copy of a completed session, else computed now.
     pub async fn session_status(&self, scope: &Scope, name: &str) -> AppResult<ExtendedStatus> {
         let s = self.get_session(scope, name).await?;
-        if s.status.status == "complete"
+        if s.is(SessionStatus::Complete)
             && let Some(saved) = self.store.saved_session_status(scope.key(), name).await?
         {
             return Ok(saved);

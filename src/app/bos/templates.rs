@@ -6,8 +6,9 @@ use serde_json::Value;
 
 use super::Scope;
 use crate::app::{App, AppError, AppResult};
-use crate::model::SessionTemplate;
-use crate::model::template::{self, SessionTemplate as Template};
+use crate::model::Operation;
+use crate::model::template::{self, SessionTemplate};
+use crate::model::template_patch::TemplatePatch;
 
 /// What validation found: errors stop a session; warnings do not.
 #[derive(Debug, Default)]
@@ -27,18 +28,6 @@ impl Findings {
             "Valid".into()
         }
     }
-}
-
-fn parse_template(body: Value, what: &str) -> AppResult<Template> {
-    let mut body = body;
-    if let Some(o) = body.as_object_mut() {
-        // Read-only fields a client may echo back from a GET.
-        o.remove("links");
-        o.remove("name");
-        o.remove("tenant");
-    }
-    serde_json::from_value(body)
-        .map_err(|e| AppError::bad(format!("The session template could not be {what}: {e}")))
 }
 
 impl App {
@@ -73,36 +62,23 @@ impl App {
         &self,
         scope: &Scope,
         name: &str,
-        body: Value,
+        t: SessionTemplate,
     ) -> AppResult<SessionTemplate> {
-        let t = parse_template(body, "created")?;
         self.save_template(scope, name, t, "created").await
     }
 
+    /// BOS's PATCH: `patch` merged into the stored template, which is then saved as a PUT
+    /// would save it.
     pub async fn patch_session_template(
         &self,
         scope: &Scope,
         name: &str,
-        body: Value,
+        patch: TemplatePatch,
     ) -> AppResult<SessionTemplate> {
         let stored = self.get_session_template(scope, name).await?;
-        if !body.is_object() {
-            return Err(AppError::bad(
-                "The session template could not be patched: the body must be a JSON object",
-            ));
-        }
-        for k in body.as_object().expect("object").keys() {
-            if !["description", "enable_cfs", "cfs", "boot_sets"].contains(&k.as_str()) {
-                return Err(AppError::bad(format!(
-                    "The session template could not be patched: '{k}' cannot be patched"
-                )));
-            }
-        }
-        let merged = template::merge_patch(
-            &serde_json::to_value(&stored).expect("template serialises"),
-            &body,
-        );
-        let t = parse_template(merged, "patched")?;
+        let t = patch.apply(stored).map_err(|e| {
+            AppError::bad(format!("The session template could not be patched: {e}"))
+        })?;
         self.save_template(scope, name, t, "patched").await
     }
 
@@ -110,7 +86,7 @@ impl App {
         &self,
         scope: &Scope,
         name: &str,
-        t: Template,
+        t: SessionTemplate,
         what: &str,
     ) -> AppResult<SessionTemplate> {
         let opts = self.options().await?;
@@ -118,7 +94,7 @@ impl App {
             .map_err(|e| AppError::bad(format!("The session template could not be {what}: {e}")))?;
         t.tenant = scope.name();
         // Artifacts are checked at save time for warnings only, as BOS does.
-        let findings = self.validate_boot_sets(&t, "boot").await;
+        let findings = self.validate_boot_sets(&t, Operation::Boot).await;
         for w in warnings
             .iter()
             .chain(&findings.errors)
@@ -148,12 +124,12 @@ impl App {
     /// `GET /v2/sessiontemplatesvalid/{id}`: validate as for a boot.
     pub async fn validate_session_template(&self, scope: &Scope, name: &str) -> AppResult<String> {
         let t = self.get_session_template(scope, name).await?;
-        Ok(self.validate_boot_sets(&t, "boot").await.message())
+        Ok(self.validate_boot_sets(&t, Operation::Boot).await.message())
     }
 
     /// Boot-set validation for an operation (bos.md §4.2; there is no IMS here, so its
     /// checks are left out).
-    pub async fn validate_boot_sets(&self, t: &SessionTemplate, operation: &str) -> Findings {
+    pub async fn validate_boot_sets(&self, t: &SessionTemplate, operation: Operation) -> Findings {
         let mut f = Findings::default();
         let reject_nids = self.options().await.map(|o| o.reject_nids).unwrap_or(false);
         for (bs_name, bs) in &t.boot_sets {
@@ -189,7 +165,7 @@ impl App {
                 }
             }
             let cfg = t.configuration_for(bs);
-            if !cfg.is_empty() && operation != "shutdown" {
+            if !cfg.is_empty() && operation != Operation::Shutdown {
                 let handoff = self.handoff();
                 match handoff.configuration_exists(&cfg).await {
                     Ok(Some(true)) => {}
@@ -206,7 +182,7 @@ impl App {
                     ))),
                 }
             }
-            if operation == "boot" || operation == "reboot" {
+            if operation != Operation::Shutdown {
                 if bs.kind != "s3" {
                     f.errors.push(at(format!(
                         "Can't find boot artifacts: boot set type '{}' is not supported (only s3)",

@@ -12,6 +12,7 @@ use super::Cfs;
 use crate::handoff::{ConfigHandoff, HandoffError};
 use crate::model::boot_plan::ConfigView;
 use crate::model::cfs::{ComponentFilter, ComponentPatch};
+use crate::model::names::OrOther;
 
 pub struct BuiltinHandoff(pub Arc<Cfs>);
 
@@ -27,12 +28,7 @@ impl BuiltinHandoff {
         session: &str,
         prepare: bool,
     ) -> Result<(), HandoffError> {
-        let patch: ComponentPatch = serde_json::from_value(crate::handoff::handoff_patch(
-            configuration,
-            session,
-            prepare,
-        ))
-        .map_err(|e| HandoffError(format!("built-in CFS: the handoff patch: {e}")))?;
+        let patch = ComponentPatch::handoff(configuration, session, prepare);
         let filter = ComponentFilter {
             ids: Some(ids.to_vec()),
             ..Default::default()
@@ -86,7 +82,7 @@ impl ConfigHandoff for BuiltinHandoff {
                     id,
                     ConfigView {
                         desired_config: v.desired_config,
-                        status: v.status.to_string(),
+                        status: OrOther::Known(v.status),
                     },
                 )
             })

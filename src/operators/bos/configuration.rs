@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use async_trait::async_trait;
 
 use super::BosContext;
+use crate::model::Status;
 use crate::operators::{Operator, OperatorResult};
 
 pub struct Configuration(pub BosContext);
@@ -20,7 +21,7 @@ impl Operator for Configuration {
         let configuring: Vec<_> = comps
             .into_iter()
             .map(|v| v.value)
-            .filter(|c| c.derived_status() == "configuring")
+            .filter(|c| c.derived_status() == Status::Configuring)
             .collect();
         if configuring.is_empty() {
             return Ok(serde_json::json!({"configuring": 0}));

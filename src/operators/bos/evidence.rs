@@ -17,6 +17,7 @@ use chrono::Utc;
 use super::BosContext;
 use crate::model::boot_component::timestamp;
 use crate::model::power::PowerState;
+use crate::model::{Action, Phase};
 use crate::model::{BootArtifacts, BootComponent, BootEvent, Xname};
 use crate::operators::{Operator, OperatorResult};
 
@@ -62,8 +63,8 @@ impl Operator for Evidence {
         for v in comps {
             let c = v.value;
             let tok = c.desired_state.bss_token.clone();
-            if c.status.phase != "powering_on"
-                || c.last_action.action != "powering_on"
+            if c.status.phase != Phase::PoweringOn
+                || !c.last_action.is(Action::PoweringOn)
                 || tok.is_empty()
                 || c.actual_state
                     .boot_artifacts

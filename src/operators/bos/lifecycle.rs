@@ -10,6 +10,7 @@ use async_trait::async_trait;
 
 use super::BosContext;
 use crate::model::boot_component::{ActualState, parse_timestamp};
+use crate::model::{Action, SessionStatus};
 use crate::operators::{Operator, OperatorResult};
 
 pub struct SessionCompletion(pub BosContext);
@@ -21,7 +22,7 @@ impl Operator for SessionCompletion {
         let sessions = ctx.store.list_sessions().await?;
         let running: Vec<_> = sessions
             .into_iter()
-            .filter(|s| s.status.status == "running")
+            .filter(|s| s.is(SessionStatus::Running))
             .collect();
         if running.is_empty() {
             return Ok(serde_json::json!({"running": 0}));
@@ -71,7 +72,7 @@ impl Operator for SessionCleanup {
         let sessions = ctx.store.list_sessions().await?;
         let old: Vec<(String, String)> = sessions
             .into_iter()
-            .filter(|s| s.status.status == "complete" && s.started().is_some_and(|t| t <= cutoff))
+            .filter(|s| s.is(SessionStatus::Complete) && s.started().is_some_and(|t| t <= cutoff))
             .map(|s| (s.tenant.unwrap_or_default(), s.name))
             .collect();
         let n = ctx.store.delete_sessions(&old).await?;
@@ -110,7 +111,7 @@ impl Operator for ActualStateCleanup {
                     return false;
                 }
                 c.actual_state = ActualState::default();
-                c.act("actual_state_cleanup", now);
+                c.act(Action::ActualStateCleanup, now);
                 true
             })
             .await?;

@@ -228,7 +228,7 @@ pub async fn retry_gate(
     let n = exhausted.len();
     if n > 0 {
         ctx.update(&exhausted, |c| {
-            c.status.status_override = "failed".into();
+            c.set_override(Some(crate::model::Status::Failed));
             if c.error.is_empty() {
                 c.error = "The retry limit has been hit for this component, but no services have reported specific errors".into();
             }

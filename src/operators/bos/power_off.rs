@@ -11,6 +11,7 @@ use futures::StreamExt;
 
 use super::BosContext;
 use crate::model::BootComponent;
+use crate::model::{Action, Status};
 use crate::operators::{Operator, OperatorResult};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -32,11 +33,11 @@ impl PowerOff {
         now: chrono::DateTime<Utc>,
     ) -> bool {
         match self.mode {
-            Mode::Graceful => c.derived_status() == "power_off_pending",
+            Mode::Graceful => c.derived_status() == Status::PowerOffPending,
             Mode::Forceful => {
                 matches!(
                     c.derived_status(),
-                    "power_off_gracefully_called" | "power_off_forcefully_called"
+                    Status::PowerOffGracefullyCalled | Status::PowerOffForcefullyCalled
                 ) && c.last_action_time().is_none_or(|t| now >= t + wait)
             }
         }
@@ -75,8 +76,8 @@ impl Operator for PowerOff {
         .await?;
         let systems = ctx.systems().await?;
         let (reset, action) = match self.mode {
-            Mode::Graceful => ("GracefulShutdown", "powering_off_gracefully"),
-            Mode::Forceful => ("ForceOff", "powering_off_forcefully"),
+            Mode::Graceful => ("GracefulShutdown", Action::PoweringOffGracefully),
+            Mode::Forceful => ("ForceOff", Action::PoweringOffForcefully),
         };
         let jobs: Vec<(String, Option<crate::power::SystemRef>)> = go
             .iter()

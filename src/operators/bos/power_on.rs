@@ -13,6 +13,7 @@ use futures::StreamExt;
 use super::BosContext;
 use crate::clock::Clock;
 use crate::model::BootArtifacts;
+use crate::model::{Action, Status};
 use crate::operators::{Operator, OperatorResult};
 
 pub struct PowerOn(pub BosContext);
@@ -26,7 +27,7 @@ impl Operator for PowerOn {
         let selected: Vec<_> = comps
             .into_iter()
             .map(|v| v.value)
-            .filter(|c| c.derived_status() == "power_on_pending")
+            .filter(|c| c.derived_status() == Status::PowerOnPending)
             .collect();
         if selected.is_empty() {
             return Ok(serde_json::json!({"pending": 0}));
@@ -44,10 +45,10 @@ impl Operator for PowerOn {
         let ids: HashSet<String> = go.iter().map(|c| c.id.clone()).collect();
         let go = ctx
             .update(&ids, |c| {
-                if !c.enabled || c.derived_status() != "power_on_pending" {
+                if !c.enabled || c.derived_status() != Status::PowerOnPending {
                     return false;
                 }
-                c.act("powering_on", now);
+                c.act(Action::PoweringOn, now);
                 c.event_stats.power_on_attempts += 1;
                 c.error.clear();
                 true

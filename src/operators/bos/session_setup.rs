@@ -14,6 +14,7 @@ use async_trait::async_trait;
 
 use super::BosContext;
 use crate::model::boot_component::{BootComponent, DesiredState, StagedState, timestamp};
+use crate::model::{Action, Operation, SessionStatus, Status};
 use crate::model::{BootArtifacts, Component, GroupKind, Session, SessionTemplate, limit};
 use crate::operators::{Operator, OperatorResult};
 
@@ -148,7 +149,7 @@ impl SessionSetup {
             if nodes.is_empty() {
                 continue;
             }
-            let artifacts = if s.operation == "shutdown" {
+            let artifacts = if s.operation == Operation::Shutdown {
                 BootArtifacts::default()
             } else {
                 ctx.boot
@@ -215,7 +216,7 @@ impl SessionSetup {
                 c.staged_state = StagedState {
                     boot_artifacts: arts.clone(),
                     configuration: cfg.clone(),
-                    session: if s.operation == "shutdown" {
+                    session: if s.operation == Operation::Shutdown {
                         String::new()
                     } else {
                         s.name.clone()
@@ -231,15 +232,15 @@ impl SessionSetup {
                 bss_token: String::new(),
                 last_updated: Some(ts.clone()),
             };
-            if s.operation == "reboot" {
+            if s.operation == Operation::Reboot {
                 c.actual_state = Default::default();
             }
             c.session = s.name.clone();
             c.enabled = true;
             c.error.clear();
             c.event_stats = Default::default();
-            c.status.status_override = "on_hold".into();
-            c.act("session_setup", now);
+            c.set_override(Some(Status::OnHold));
+            c.act(Action::SessionSetup, now);
             true
         })
         .await
@@ -255,7 +256,7 @@ impl Operator for SessionSetup {
         let sessions = ctx.store.list_sessions().await?;
         let pending: Vec<Session> = sessions
             .into_iter()
-            .filter(|s| s.status.status == "pending")
+            .filter(|s| s.is(SessionStatus::Pending))
             .collect();
         if pending.is_empty() {
             return Ok(serde_json::json!({"pending": 0}));
@@ -267,7 +268,7 @@ impl Operator for SessionSetup {
             let now = ctx.clock.now();
             match &outcome {
                 Ok(nodes) => {
-                    s.status.status = "running".into();
+                    s.status.status = SessionStatus::Running;
                     s.components = nodes.join(",");
                 }
                 Err(e) => s.complete(now, Some(e.clone())),

@@ -1,0 +1,165 @@
+//! Component handlers: list (filters, paging), get, PUT one or many, PATCH one or many (a
+//! list of patches, or one patch over `filters`), delete, and applystaged.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde_json::Value;
+
+use super::types::{self, ApplyStagedBody, ApplyStagedResult, BootComponent};
+use super::{BosError, R, S, Tenant, no_content};
+use crate::api::extract::{Body, Pairs};
+use crate::app::bos::components::{BulkPatch, ComponentFilter};
+use crate::model::component_patch::ComponentPatch;
+use crate::model::{Phase, Status};
+
+fn shown(list: Vec<crate::model::BootComponent>) -> Json<Vec<BootComponent>> {
+    Json(list.iter().map(BootComponent::from).collect())
+}
+
+fn filter(q: &Pairs) -> R<ComponentFilter> {
+    let page_size = match q.first("page_size") {
+        None => 0,
+        Some(v) => v
+            .parse::<usize>()
+            .map_err(|_| BosError::bad(format!("page_size '{v}' is not a non-negative integer")))?,
+    };
+    let list = |k: &str| {
+        let v = q.all(k);
+        (!v.is_empty() || q.first(k).is_some()).then_some(v)
+    };
+    Ok(ComponentFilter {
+        ids: list("ids"),
+        session: q.first("session"),
+        staged_session: q.first("staged_session"),
+        enabled: q.bool("enabled")?,
+        // A phase or status BOS does not have matches no component.
+        phase: q.first("phase").map(|p| Phase::parse(&p)),
+        status: list("status").map(|l| l.iter().filter_map(|s| Status::parse(s)).collect()),
+        start_after_id: q.first("start_after_id"),
+        page_size,
+    })
+}
+
+/// A JSON array of component documents, each decoded (`what` names them in messages).
+fn documents(v: Value, what: &str) -> R<Vec<ComponentPatch>> {
+    let Value::Array(items) = v else {
+        return Err(BosError::bad(
+            "components: expected a JSON array of components",
+        ));
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, x)| match x {
+            Value::Object(_) => types::component_in(x, what).map_err(BosError::bad),
+            _ => Err(BosError::bad(format!(
+                "components: item {i} is not an object"
+            ))),
+        })
+        .collect()
+}
+
+pub async fn list(State(app): S, Tenant(s): Tenant, q: Pairs) -> R<Json<Vec<BootComponent>>> {
+    Ok(shown(app.list_boot_components(&s, &filter(&q)?).await?))
+}
+
+pub async fn get(
+    State(app): S,
+    Tenant(s): Tenant,
+    Path(id): Path<String>,
+) -> R<Json<BootComponent>> {
+    Ok(Json((&app.get_boot_component(&s, &id).await?).into()))
+}
+
+pub async fn put_many(State(app): S, Body(body): Body<Value>) -> R<Json<Vec<BootComponent>>> {
+    let docs = documents(body, "component")?;
+    Ok(shown(app.put_boot_components(docs).await?))
+}
+
+pub async fn put(
+    State(app): S,
+    Path(id): Path<String>,
+    Body(body): Body<Value>,
+) -> R<Json<BootComponent>> {
+    if !body.is_object() {
+        return Err(BosError::bad("the component must be a JSON object"));
+    }
+    let mut doc = types::component_in(body, "component").map_err(BosError::bad)?;
+    doc.id = Some(id);
+    let mut out = app.put_boot_components(vec![doc]).await?;
+    Ok(Json((&out.remove(0)).into()))
+}
+
+pub async fn patch_many(
+    State(app): S,
+    Tenant(s): Tenant,
+    q: Pairs,
+    Body(body): Body<Value>,
+) -> R<Json<Vec<BootComponent>>> {
+    let skip = q.bool("skip_bad_ids")?.unwrap_or(false);
+    let bulk = match body {
+        Value::Array(_) => BulkPatch::List(documents(body, "component patch")?),
+        Value::Object(mut o) => {
+            let patch = match o.remove("patch") {
+                Some(p @ Value::Object(_)) => {
+                    types::component_in(p, "component patch").map_err(BosError::bad)?
+                }
+                _ => {
+                    return Err(BosError::bad(
+                        "expected an array of components or {\"patch\": {...}, \"filters\": {...}}",
+                    ));
+                }
+            };
+            let filters = o.remove("filters").unwrap_or(Value::Null);
+            let ids = filters.get("ids").and_then(Value::as_str).map(|s| {
+                s.split(',')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect::<Vec<_>>()
+            });
+            let session = filters
+                .get("session")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            BulkPatch::Filter {
+                patch: Box::new(patch),
+                ids,
+                session,
+            }
+        }
+        _ => return Err(BosError::bad("the body must be a JSON array or object")),
+    };
+    Ok(shown(app.patch_boot_components(&s, bulk, skip).await?))
+}
+
+pub async fn patch(
+    State(app): S,
+    Tenant(s): Tenant,
+    Path(id): Path<String>,
+    Body(body): Body<Value>,
+) -> R<Json<BootComponent>> {
+    if !body.is_object() {
+        return Err(BosError::bad("the component patch must be a JSON object"));
+    }
+    let p = types::component_in(body, "component patch").map_err(BosError::bad)?;
+    Ok(Json((&app.patch_boot_component(&s, &id, p).await?).into()))
+}
+
+pub async fn delete(State(app): S, Tenant(s): Tenant, Path(id): Path<String>) -> R<Response> {
+    app.delete_boot_component(&s, &id).await?;
+    Ok(no_content())
+}
+
+pub async fn apply_staged(
+    State(app): S,
+    Tenant(s): Tenant,
+    Body(body): Body<ApplyStagedBody>,
+) -> R<Json<ApplyStagedResult>> {
+    let r = app.apply_staged(&s, body.xnames).await?;
+    Ok(Json(ApplyStagedResult {
+        succeeded: r.succeeded,
+        failed: r.failed,
+        ignored: r.ignored,
+    }))
+}

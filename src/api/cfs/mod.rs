@@ -1,0 +1,108 @@
+//! The built-in CFS (`/apis/cfs/v3`, contract `specs/cfs-openapi.yaml`): components and
+//! configurations, the subset BOS and node-side reporters use (DESIGN §2).
+//!
+//! Also served: the v2 single-component GET and PATCH (`v2`), because cfs-state-reporter in
+//! CSM images PATCHes `/apis/cfs/v2/components/{xname}` with `{"state": [], "enabled":
+//! true}` when a node boots; the bodies are converted to v3 at this edge.
+//!
+//! Served only when the built-in CFS is the configuration handoff (`cfs = builtin`); with
+//! `none` or `external` every path answers 404 saying where configuration goes instead, so
+//! nobody writes configurations that nothing reads. Handlers decode queries and bodies
+//! (`types`) and call `app::cfs`; nodes are never touched from here.
+
+mod components;
+mod configurations;
+pub mod types;
+mod v2;
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+
+use super::extract::Pairs;
+use super::problem::Problem;
+use crate::app::App;
+use crate::app::cfs::{Cfs, Page};
+use types::Details;
+
+type S = State<Arc<App>>;
+type R<T> = Result<T, Problem>;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/", get(versions))
+        .route("/v3", get(version))
+        .route(
+            "/v3/components",
+            get(components::list)
+                .put(components::put_many)
+                .patch(components::patch_many),
+        )
+        .route(
+            "/v3/components/{id}",
+            get(components::get)
+                .put(components::put)
+                .patch(components::patch)
+                .delete(components::delete),
+        )
+        .route("/v2/components/{id}", get(v2::get).patch(v2::patch))
+        .route("/v3/configurations", get(configurations::list))
+        .route(
+            "/v3/configurations/{name}",
+            get(configurations::get)
+                .put(configurations::put)
+                .patch(configurations::patch)
+                .delete(configurations::delete),
+        )
+}
+
+/// The built-in CFS, or a 404 saying where configuration goes instead.
+fn cfs(app: &App) -> R<&Arc<Cfs>> {
+    app.builtin_cfs().ok_or_else(|| {
+        Problem::not_found(format!(
+            "the built-in CFS is off: this appliance hands nodes to {} (setting cfs)",
+            app.handoff().describe()
+        ))
+    })
+}
+
+async fn versions(State(app): S) -> R<Json<Value>> {
+    cfs(&app)?;
+    Ok(Json(json!([{"major": "3", "minor": "0", "patch": "0"}])))
+}
+
+async fn version(State(app): S) -> R<Json<Value>> {
+    cfs(&app)?;
+    Ok(Json(json!({"major": "3", "minor": "0", "patch": "0"})))
+}
+
+fn page(q: &Pairs) -> R<Page> {
+    let limit = match q.first("limit") {
+        None => None,
+        Some(v) => Some(v.parse::<usize>().map_err(|_| {
+            Problem::bad_request(format!("limit: '{v}' is not a positive integer"))
+        })?),
+    };
+    Ok(Page {
+        limit,
+        after_id: q.first("after_id").filter(|a| !a.is_empty()),
+    })
+}
+
+/// The query as given, for the `next` link (paging keys are set from the page).
+fn echo(q: &Pairs) -> Map<String, Value> {
+    q.0.iter()
+        .filter(|(k, _)| k != "limit" && k != "after_id")
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect()
+}
+
+fn details(q: &Pairs) -> R<Details> {
+    Ok(Details {
+        state: q.bool("state_details")?.unwrap_or(false),
+        config: q.bool("config_details")?.unwrap_or(false),
+    })
+}
