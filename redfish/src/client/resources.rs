@@ -6,6 +6,7 @@
 //! segment, `…/Actions/ComputerSystem.Reset`).
 
 use reqwest::Method;
+use serde::de::DeserializeOwned;
 
 use super::transport::Auth;
 use super::{Bmc, ROOT};
@@ -130,18 +131,13 @@ impl Bmc {
         .await?;
         let mut managers = Vec::new();
         if let Some(mp) = &root.managers {
-            let ms: Collection = self.get(&mp.odata_id, "GET Managers").await?;
-            for m in ms.members {
-                let man: Manager = self
-                    .get(&m.odata_id, &format!("GET {}", m.odata_id))
-                    .await?;
+            for (path, man) in self
+                .members::<Manager>(&mp.odata_id, "GET Managers")
+                .await?
+            {
                 managers.push(ManagerInfo {
-                    id: man
-                        .ident
-                        .id
-                        .clone()
-                        .unwrap_or_else(|| last_segment(&m.odata_id)),
-                    path: m.odata_id,
+                    id: man.ident.id.clone().unwrap_or_else(|| last_segment(&path)),
+                    path,
                     manager_type: man.manager_type,
                     firmware_version: man.firmware_version,
                 });
@@ -161,11 +157,10 @@ impl Bmc {
         let reset_types = self.reset_types(&sys).await?;
         let mut macs = Vec::new();
         if let Some(nics) = &sys.ethernet_interfaces {
-            let c: Collection = self.get(&nics.odata_id, "GET EthernetInterfaces").await?;
-            for m in c.members {
-                let nic: EthernetInterface = self
-                    .get(&m.odata_id, &format!("GET {}", m.odata_id))
-                    .await?;
+            let nics = self
+                .members::<EthernetInterface>(&nics.odata_id, "GET EthernetInterfaces")
+                .await?;
+            for (_, nic) in nics {
                 if let Some(mac) = nic.mac() {
                     macs.push(mac.to_string());
                 }
@@ -186,6 +181,26 @@ impl Bmc {
             boot: sys.boot.clone(),
             macs,
         })
+    }
+}
+
+impl Bmc {
+    /// Every member of a collection with its path, read one after another (`op` names the
+    /// collection read; each member read is named by its path).
+    async fn members<T: DeserializeOwned>(
+        &self,
+        collection: &str,
+        op: &str,
+    ) -> Result<Vec<(String, T)>> {
+        let c: Collection = self.get(collection, op).await?;
+        let mut out = Vec::with_capacity(c.members.len());
+        for m in c.members {
+            let member = self
+                .get(&m.odata_id, &format!("GET {}", m.odata_id))
+                .await?;
+            out.push((m.odata_id, member));
+        }
+        Ok(out)
     }
 }
 
