@@ -5,6 +5,16 @@
 //! enum value newer than any schema never fails a document; the field is simply absent or
 //! kept as the string the BMC sent. Unknown properties are ignored. `@odata.id`, `Id` and
 //! `Name` are always read, because a client follows links by them.
+//!
+//! Why hand-written rather than a Redfish model crate: the generated models of
+//! redfish-codegen are written from a server's point of view and skip deserializing
+//! read-only properties (`@odata.id`, `Id`, `Name` come back empty, collection members as
+//! nothing), and their closed enums fail a whole document on one value they do not know
+//! (a vendor `BootSourceOverrideTarget`, an empty `IndicatorLED`). nv-redfish reads real
+//! documents but is strict about required properties (sushy-tools' service root needs a
+//! repair rule) and brings a second reqwest major; libredfish brings clap and tokio `full`
+//! into a library. The appliance needs five calls, so a few hundred lines of lenient serde
+//! are the smaller and more tolerant thing to own.
 
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;

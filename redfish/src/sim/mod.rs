@@ -6,9 +6,13 @@
 //! what happened through [`Counters`]. It shares no model structs with the client in this
 //! crate; every document is built here with `serde_json::json!`.
 //!
-//! Layout: `state` (systems, sessions, knobs, lazy power transitions), `http` (request
-//! pipeline, routing, Redfish documents and errors), `server` (accept loop, TLS handshake,
-//! hyper connections), `tls` (certificate generation and the rustls acceptor).
+//! Layout: `state` (systems, sessions, knobs, lazy power transitions, the stop token), `http`
+//! (request pipeline, routing, Redfish documents and errors), `server` (accept loop, TLS
+//! handshake, hyper connections), `tls` (certificate generation and the rustls acceptor).
+//! Dependencies point one way: `server` → `http` → `state`. Stopping is a
+//! `CancellationToken` in the state: [`SimBmc::shutdown`] (or dropping the last handle)
+//! cancels it, the accept loop ends on it, and requests held by the unresponsive knob are
+//! released with their connections.
 //!
 //! Scale: each BMC is one listener task plus one task per open connection; systems are a few
 //! dozen bytes each and power transitions are computed on read, so a [`SimFleet`] of 1,000
@@ -175,7 +179,7 @@ struct Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        self.state.stop.send_replace(true);
+        self.state.stop.cancel();
     }
 }
 
@@ -383,7 +387,7 @@ impl SimBmc {
     }
 
     fn signal_stop(&self) {
-        self.state().stop.send_replace(true);
+        self.state().stop.cancel();
     }
 
     async fn join(&self) {

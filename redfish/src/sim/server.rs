@@ -2,9 +2,14 @@
 //!
 //! Plain HTTP and HTTPS share one path: accept TCP, optionally run the rustls handshake in the
 //! connection's own task (so a slow handshake never stalls accepting), then serve HTTP/1.1
-//! with keep-alive through hyper. `axum::serve` cannot do TLS, and one code path for both
-//! keeps the two modes behaving alike. Stopping drops the listener and aborts every
-//! connection task, which closes the sockets.
+//! with keep-alive through hyper.
+//!
+//! Why a loop of its own: `axum::serve` cannot do TLS, and one code path for both keeps the
+//! two modes behaving alike; a TLS wrapper crate (axum-server) would add a second server
+//! stack for what is a few lines of accept and spawn. Stopping is not graceful on purpose:
+//! when the stop token is cancelled the listener is dropped and every connection task is
+//! aborted, which closes the sockets, so a stopped BMC looks like a BMC that went away
+//! (requests held by the unresponsive knob are dropped, not answered).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +18,6 @@ use axum::Router;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
@@ -23,15 +27,15 @@ use super::state::SimState;
 /// A client that connects and never finishes the handshake gets this long.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serve until `state.stop` is set (or its sender is gone).
+/// Serve until `state.stop` is cancelled.
 pub(crate) async fn run(listener: TcpListener, state: Arc<SimState>, tls: Option<TlsAcceptor>) {
     let router = http::router(state.clone());
-    let mut stop = state.stop.subscribe();
+    let stop = state.stop.clone();
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             biased;
-            () = wait_until(&mut stop, true) => break,
+            () = stop.cancelled() => break,
             // Reap finished connections so the set does not grow without bound.
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
             accepted = listener.accept() => match accepted {
@@ -48,12 +52,6 @@ pub(crate) async fn run(listener: TcpListener, state: Arc<SimState>, tls: Option
     }
     drop(listener);
     conns.shutdown().await;
-}
-
-/// Resolves once the watched flag equals `value`, or its sender is gone. (Wrapping
-/// `wait_for` keeps its non-`Send` borrow guard out of the caller's future.)
-pub(crate) async fn wait_until(rx: &mut watch::Receiver<bool>, value: bool) {
-    let _ = rx.wait_for(|v| *v == value).await;
 }
 
 async fn serve_connection(tcp: TcpStream, tls: Option<TlsAcceptor>, router: Router) {

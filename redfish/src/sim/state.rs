@@ -24,6 +24,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::{Counters, PowerEvent, SimConfig};
 
@@ -297,8 +298,9 @@ pub(crate) struct SimState {
     pub(crate) counters: AtomicCounters,
     /// While true, requests are read but not answered.
     pub(crate) unresponsive: watch::Sender<bool>,
-    /// Set once, when the BMC stops serving.
-    pub(crate) stop: watch::Sender<bool>,
+    /// Cancelled once, when the BMC stops serving (by [`super::SimBmc::shutdown`] or when
+    /// the last handle is dropped).
+    pub(crate) stop: CancellationToken,
     /// Random per BMC, so session tokens differ between BMCs and runs.
     token_seed: u64,
 }
@@ -344,7 +346,7 @@ impl SimState {
             }),
             counters: AtomicCounters::default(),
             unresponsive: watch::Sender::new(false),
-            stop: watch::Sender::new(false),
+            stop: CancellationToken::new(),
             token_seed: std::collections::hash_map::RandomState::new()
                 .build_hasher()
                 .finish(),
