@@ -1,4 +1,4 @@
-//! Boot Script Service use cases: boot parameters, boot scripts, hosts, history.
+//! Boot parameters: GET, PUT, POST, PATCH and DELETE of `/bootparameters`.
 //!
 //! Write semantics follow hms-bss (reference §1.4): PUT replaces each named host's record
 //! and mints one fresh referral token for the request; POST does the same but refuses
@@ -6,24 +6,17 @@
 //! token; DELETE removes hosts, or an image (stripping it from every host). MACs and NIDs
 //! that inventory knows are stored under the node's xname, others under the MAC or
 //! `nid<N>`. Unlike upstream, `hosts`, `macs` and `nids` may be combined in one request
-//! (upstream silently uses only the first family present).
-//!
-//! Scripts are looked up as upstream does (§1.7): the node's own record, the raw
-//! MAC/name/`nid<N>` record, its role's record, then `Default`; unknown nodes get
-//! `Unknown-<arch>`. There is no HSM cache to refresh here, so the "sleep 10" answers are
-//! never needed: an unknown node that does not say its architecture is chained back at
-//! once with `arch=${buildarch}`.
+//! (upstream silently uses only the first family present). Writes are serialised
+//! (`bss_writes`), because each checks the read model before it writes.
 
 use std::collections::BTreeSet;
 
-use super::{App, AppError, AppResult};
-use crate::artifacts::links;
-use crate::bootscript::{self, BootScript, Injections};
+use crate::app::{App, AppError, AppResult};
 use crate::model::{
-    BootParams, Component, HostKey, ImageKind, ImageParams, Mac, Xname,
+    BootParams, HostKey, ImageKind, ImageParams, Mac, Xname,
     bootparams::{check_params, check_path},
 };
-use crate::store::{BootWrite, EndpointAccess};
+use crate::store::BootWrite;
 
 /// A BootParams request body, as the API decoded it (selectors still unresolved).
 #[derive(Debug, Clone, Default)]
@@ -42,43 +35,6 @@ pub struct BootParamsRequest {
 pub enum BootParamsEntry {
     Host(HostKey, BootParams),
     Image(ImageParams),
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct BootscriptQuery {
-    pub mac: Option<String>,
-    pub name: Option<String>,
-    pub nid: Option<i64>,
-    pub arch: String,
-    pub retry: u64,
-    pub ts: Option<i64>,
-    /// The requesting client's address, for the node's boot timeline.
-    pub client: Option<String>,
-}
-
-/// What kind of answer a bootscript request got (for metrics and logs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScriptKind {
-    Node,
-    Unknown,
-    DiscoverArch,
-}
-
-impl ScriptKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ScriptKind::Node => "node",
-            ScriptKind::Unknown => "unknown",
-            ScriptKind::DiscoverArch => "discover_arch",
-        }
-    }
-}
-
-/// A node as `/boot/v1/hosts` shows it: its component plus MACs.
-#[derive(Debug, Clone)]
-pub struct HostView {
-    pub component: Component,
-    pub macs: Vec<Mac>,
 }
 
 #[derive(PartialEq)]
@@ -416,244 +372,6 @@ impl App {
             )));
         }
         Ok(found)
-    }
-
-    /// GET /bootscript.
-    pub async fn bootscript(&self, q: &BootscriptQuery) -> AppResult<(String, ScriptKind)> {
-        if q.mac.is_none() && q.name.is_none() && q.nid.is_none() {
-            return Err(AppError::bad("Need a mac=, name=, or nid= parameter"));
-        }
-        let idx = self.boot.get().await?;
-        let mac = match &q.mac {
-            Some(m) => Some(Mac::parse(m).map_err(|e| AppError::bad(e.to_string()))?),
-            None => None,
-        };
-        // Resolve the component: MAC, then name, then NID (upstream priority).
-        let comp_id: Option<Xname> = if let Some(m) = &mac {
-            idx.by_mac.get(m).cloned()
-        } else if let Some(n) = &q.name {
-            Xname::parse(n)
-                .ok()
-                .filter(|x| idx.components.contains_key(x))
-        } else {
-            q.nid.and_then(|n| idx.by_nid.get(&n).cloned())
-        };
-        let comp = comp_id.as_ref().and_then(|x| idx.components.get(x));
-        let raw_key = match (&mac, &q.name, q.nid) {
-            (Some(m), _, _) => m.to_string(),
-            (None, Some(n), _) => n.trim().to_string(),
-            (None, None, Some(n)) => format!("nid{n}"),
-            (None, None, None) => unreachable!("checked above"),
-        };
-        let mut candidates: Vec<String> = Vec::with_capacity(4);
-        if let Some(c) = comp {
-            candidates.push(c.id.to_string());
-        }
-        candidates.push(raw_key.clone());
-        if let Some(role) = comp.and_then(|c| c.role.as_ref()) {
-            candidates.push(role.clone());
-        }
-        candidates.push("Default".into());
-        let data = candidates.iter().find_map(|k| idx.params.get(k));
-        let base = format!("{}/boot/v1/bootscript", self.settings.advertise_url);
-        let ts = q.ts.unwrap_or_else(|| chrono::Utc::now().timestamp());
-        let selector = match (&mac, &q.name, q.nid) {
-            (Some(m), _, _) => format!("mac={m}"),
-            (None, Some(n), _) => format!("name={}", n.trim()),
-            (None, None, Some(n)) => format!("nid={n}"),
-            _ => "mac=${net0/mac}".into(),
-        };
-
-        let unknown = comp.is_none() || data.is_none_or(|d| d.kernel.is_empty());
-        if unknown {
-            if q.arch.is_empty() {
-                let chain = format!("{base}?{selector}&arch=${{buildarch}}&ts={ts}");
-                return Ok((
-                    bootscript::render_discover_arch(&chain),
-                    ScriptKind::DiscoverArch,
-                ));
-            }
-            if let Some(u) = idx.params.get(&format!("Unknown-{}", q.arch))
-                && !u.kernel.is_empty()
-            {
-                let chain = format!("{base}?{selector}&arch=${{buildarch}}&ts={ts}");
-                let has_initrd = !u.initrd.is_empty();
-                let params = bootscript::assemble_params(
-                    &[
-                        &u.params,
-                        idx.image_params(ImageKind::Kernel, &u.kernel),
-                        idx.image_params(ImageKind::Initrd, &u.initrd),
-                    ],
-                    &Injections::default(),
-                    has_initrd,
-                );
-                // s3:// artifacts of the discovery boot: one token per Unknown-<arch> record.
-                let token = links::token(
-                    &self.artifact_secret,
-                    &format!("Unknown-{}", q.arch),
-                    &super::boot_index::params_version(u),
-                );
-                let prefix = format!("{}/artifacts/{token}", self.settings.advertise_url);
-                let (kernel_url, initrd_url, params) =
-                    links::rewrite(&u.kernel, &u.initrd, &params, &prefix);
-                let script = bootscript::render_boot(&BootScript {
-                    kernel_url: &kernel_url,
-                    initrd_url: has_initrd.then_some(initrd_url.as_str()),
-                    params: &params,
-                    retry_delay_secs: self.settings.boot_retry_delay_secs,
-                    chain_url: &chain,
-                });
-                return Ok((script, ScriptKind::Unknown));
-            }
-            let who = comp.map(|c| c.id.to_string()).unwrap_or(raw_key);
-            return Err(AppError::not_found(format!(
-                "{who}: this host not configured for booting."
-            )));
-        }
-        let (c, d) = (comp.expect("known"), data.expect("known"));
-        let chain_sel = match (&mac, idx.macs_of.get(&c.id).and_then(|m| m.first())) {
-            (Some(m), _) | (None, Some(m)) => format!("mac={m}"),
-            (None, None) => format!("name={}", c.id),
-        };
-        let chain = format!("{base}?{chain_sel}&retry={}", q.retry.saturating_add(1));
-        let has_initrd = !d.initrd.is_empty();
-        let params = bootscript::assemble_params(
-            &[
-                &d.params,
-                idx.image_params(ImageKind::Kernel, &d.kernel),
-                idx.image_params(ImageKind::Initrd, &d.initrd),
-            ],
-            &Injections {
-                xname: Some(c.id.as_str()),
-                nid: c.nid,
-                referral_token: d.referral_token.as_deref(),
-            },
-            has_initrd,
-        );
-        // s3:// artifacts become this node's /artifacts/<token>/… URLs on the appliance.
-        let token = links::token(
-            &self.artifact_secret,
-            c.id.as_str(),
-            &super::boot_index::params_version(d),
-        );
-        let prefix = format!("{}/artifacts/{token}", self.settings.advertise_url);
-        let (kernel_url, initrd_url, params) =
-            links::rewrite(&d.kernel, &d.initrd, &params, &prefix);
-        let script = bootscript::render_boot(&BootScript {
-            kernel_url: &kernel_url,
-            initrd_url: has_initrd.then_some(initrd_url.as_str()),
-            params: &params,
-            retry_delay_secs: self.settings.boot_retry_delay_secs,
-            chain_url: &chain,
-        });
-        self.access
-            .record(c.id.as_str(), "bootscript", chrono::Utc::now().timestamp());
-        self.timeline.record(
-            &c.id,
-            super::timeline::BootEvent {
-                time: chrono::Utc::now(),
-                what: "bootscript".into(),
-                bytes: script.len() as u64,
-                duration_ms: 0,
-                client: q.client.clone(),
-                outcome: "complete".into(),
-                token: Some(token.clone()),
-                file: None,
-                repeats: 0,
-                last_time: None,
-            },
-        );
-        Ok((script, ScriptKind::Node))
-    }
-
-    /// GET /hosts: nodes as BSS sees them, optionally selected by name, MAC or NID.
-    pub async fn hosts(
-        &self,
-        name: Option<&str>,
-        mac: Option<&str>,
-        nid: Option<i64>,
-    ) -> AppResult<Vec<HostView>> {
-        let idx = self.boot.get().await?;
-        let view = |x: &Xname| {
-            idx.components.get(x).map(|c| HostView {
-                component: c.clone(),
-                macs: idx.macs_of.get(x).cloned().unwrap_or_default(),
-            })
-        };
-        if let Some(n) = name {
-            let x = Xname::parse(n).ok();
-            return x.as_ref().and_then(view).map(|v| vec![v]).ok_or_else(|| {
-                AppError::not_found(format!("Not Found - Unknown host name '{n}'"))
-            });
-        }
-        if let Some(m) = mac {
-            let parsed = Mac::parse(m).map_err(|e| AppError::bad(e.to_string()))?;
-            return idx
-                .by_mac
-                .get(&parsed)
-                .and_then(view)
-                .map(|v| vec![v])
-                .ok_or_else(|| {
-                    AppError::not_found(format!("Not Found - Unknown MAC address '{m}'"))
-                });
-        }
-        if let Some(n) = nid {
-            return idx
-                .by_nid
-                .get(&n)
-                .and_then(view)
-                .map(|v| vec![v])
-                .ok_or_else(|| AppError::not_found(format!("Not Found - Unknown NID '{n}'")));
-        }
-        let mut all: Vec<HostView> = idx
-            .components
-            .keys()
-            .filter(|x| idx.components[*x].kind == "Node")
-            .filter_map(view)
-            .collect();
-        all.sort_by(|a, b| a.component.id.cmp(&b.component.id));
-        Ok(all)
-    }
-
-    /// POST /hosts: upstream re-reads HSM; here it just drops the read model.
-    pub fn refresh_hosts(&self) {
-        self.changed();
-    }
-
-    pub async fn endpoint_history(
-        &self,
-        name: Option<&str>,
-        endpoint: Option<&str>,
-    ) -> AppResult<Vec<EndpointAccess>> {
-        if let Some(e) = endpoint
-            && e != "bootscript"
-            && e != "user-data"
-        {
-            return Err(AppError::bad(format!(
-                "invalid endpoint '{e}': expected bootscript or user-data"
-            )));
-        }
-        let name = name.map(|n| {
-            Xname::parse(n)
-                .map(|x| x.to_string())
-                .unwrap_or_else(|_| n.to_string())
-        });
-        let all = self.access.list().await?;
-        let mut out: Vec<EndpointAccess> = all
-            .into_iter()
-            .filter(|a| {
-                name.as_ref().is_none_or(|n| &a.name == n)
-                    && endpoint.is_none_or(|e| a.endpoint == e)
-            })
-            .collect();
-        if let (Some(n), Some(e), true) = (&name, endpoint, out.is_empty()) {
-            out.push(EndpointAccess {
-                name: n.clone(),
-                endpoint: e.to_string(),
-                last_epoch: 0,
-            });
-        }
-        Ok(out)
     }
 }
 
