@@ -11,6 +11,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::app::boot_index::BootIndex;
 use crate::app::{App, AppError, AppResult};
 use crate::model::{
     BootParams, HostKey, ImageKind, ImageParams, Mac, Xname,
@@ -109,6 +110,24 @@ impl App {
         ))
     }
 
+    /// The one path of every write: validate, then (one writer at a time) resolve the
+    /// selection against the current read model, let `plan` turn it into a store write,
+    /// write it and drop the read model.
+    async fn write_selected<T>(
+        &self,
+        req: BootParamsRequest,
+        plan: impl FnOnce(BootParamsRequest, Selection, &BootIndex) -> AppResult<(BootWrite, T)>,
+    ) -> AppResult<T> {
+        Self::check_values(&req)?;
+        let _serial = self.bss_writes.lock().await;
+        let sel = self.select(&req).await?;
+        let idx = self.boot.get().await?;
+        let (write, out) = plan(req, sel, &idx)?;
+        self.store.write_boot(&write).await?;
+        self.changed();
+        Ok(out)
+    }
+
     /// PUT (create or replace) or POST (create only). Returns the referral token minted for
     /// host writes; image-param writes get none.
     pub async fn write_boot_params(
@@ -116,47 +135,110 @@ impl App {
         req: BootParamsRequest,
         create_only: bool,
     ) -> AppResult<Option<String>> {
-        Self::check_values(&req)?;
-        let _serial = self.bss_writes.lock().await;
-        let sel = self.select(&req).await?;
-        let idx = self.boot.get().await?;
-        let now = chrono::Utc::now();
-        let (write, token) = match sel {
-            Selection::Hosts(keys) => {
-                if create_only {
-                    let existing = keys_where(&keys, |k| idx.params_for(k).is_some());
-                    if !existing.is_empty() {
+        self.write_selected(req, |req, sel, idx| {
+            let now = chrono::Utc::now();
+            let (write, token) = match sel {
+                Selection::Hosts(keys) => {
+                    if create_only {
+                        let existing = keys_where(&keys, |k| idx.params_for(k).is_some());
+                        if !existing.is_empty() {
+                            return Err(AppError::bad(format!(
+                                "Already exists: {}",
+                                existing.join(", ")
+                            )));
+                        }
+                    }
+                    let token = uuid::Uuid::new_v4().to_string();
+                    let bp = BootParams {
+                        params: req.params,
+                        kernel: req.kernel,
+                        initrd: req.initrd,
+                        cloud_init: req.cloud_init.filter(|c| !c.is_null()),
+                        referral_token: Some(token.clone()),
+                        updated: now,
+                    };
+                    (
+                        BootWrite {
+                            put_hosts: keys.into_iter().map(|k| (k, bp.clone())).collect(),
+                            ..Default::default()
+                        },
+                        Some(token),
+                    )
+                }
+                Selection::Image(kind, path) => {
+                    if create_only && idx.images.contains_key(&(kind, path.clone())) {
                         return Err(AppError::bad(format!(
-                            "Already exists: {}",
-                            existing.join(", ")
+                            "Already exists: {} {path}",
+                            kind.as_str()
                         )));
                     }
+                    (
+                        BootWrite {
+                            put_images: vec![ImageParams {
+                                kind,
+                                path,
+                                params: req.params,
+                            }],
+                            ..Default::default()
+                        },
+                        None,
+                    )
                 }
-                let token = uuid::Uuid::new_v4().to_string();
-                let bp = BootParams {
-                    params: req.params,
-                    kernel: req.kernel,
-                    initrd: req.initrd,
-                    cloud_init: req.cloud_init.filter(|c| !c.is_null()),
-                    referral_token: Some(token.clone()),
-                    updated: now,
-                };
-                (
+            };
+            Ok((write, token))
+        })
+        .await
+    }
+
+    /// PATCH: merge into existing records; every named host must exist.
+    pub async fn patch_boot_params(&self, req: BootParamsRequest) -> AppResult<()> {
+        self.write_selected(req, |req, sel, idx| {
+            let write = match sel {
+                Selection::Hosts(keys) => {
+                    let missing = keys_where(&keys, |k| idx.params_for(k).is_none());
+                    if !missing.is_empty() {
+                        return Err(AppError::not_found(format!(
+                            "Not Found: no boot parameters for {}",
+                            missing.join(", ")
+                        )));
+                    }
+                    let put_hosts = keys
+                        .into_iter()
+                        .map(|k| {
+                            let mut bp = idx.params_for(&k).expect("checked above").clone();
+                            if !req.params.is_empty() {
+                                bp.params = req.params.clone();
+                            }
+                            if !req.kernel.is_empty() {
+                                bp.kernel = req.kernel.clone();
+                            }
+                            if !req.initrd.is_empty() {
+                                bp.initrd = req.initrd.clone();
+                            }
+                            if let Some(patch) = &req.cloud_init {
+                                let mut ci = bp
+                                    .cloud_init
+                                    .take()
+                                    .unwrap_or_else(|| serde_json::json!({}));
+                                json_merge_patch(&mut ci, patch);
+                                bp.cloud_init = Some(ci);
+                            }
+                            bp.updated = chrono::Utc::now();
+                            (k, bp)
+                        })
+                        .collect();
                     BootWrite {
-                        put_hosts: keys.into_iter().map(|k| (k, bp.clone())).collect(),
+                        put_hosts,
                         ..Default::default()
-                    },
-                    Some(token),
-                )
-            }
-            Selection::Image(kind, path) => {
-                if create_only && idx.images.contains_key(&(kind, path.clone())) {
-                    return Err(AppError::bad(format!(
-                        "Already exists: {} {path}",
-                        kind.as_str()
-                    )));
+                    }
                 }
-                (
+                Selection::Image(kind, path) => {
+                    if !idx.images.contains_key(&(kind, path.clone())) {
+                        return Err(AppError::not_found(format!(
+                            "Not Found: no params for {} {path}",
+                            kind.as_str()
+                        )));
+                    }
                     BootWrite {
                         put_images: vec![ImageParams {
                             kind,
@@ -164,136 +246,64 @@ impl App {
                             params: req.params,
                         }],
                         ..Default::default()
-                    },
-                    None,
-                )
-            }
-        };
-        self.store.write_boot(&write).await?;
-        self.changed();
-        Ok(token)
-    }
-
-    /// PATCH: merge into existing records; every named host must exist.
-    pub async fn patch_boot_params(&self, req: BootParamsRequest) -> AppResult<()> {
-        Self::check_values(&req)?;
-        let _serial = self.bss_writes.lock().await;
-        let sel = self.select(&req).await?;
-        let idx = self.boot.get().await?;
-        let write = match sel {
-            Selection::Hosts(keys) => {
-                let missing = keys_where(&keys, |k| idx.params_for(k).is_none());
-                if !missing.is_empty() {
-                    return Err(AppError::not_found(format!(
-                        "Not Found: no boot parameters for {}",
-                        missing.join(", ")
-                    )));
+                    }
                 }
-                let put_hosts = keys
-                    .into_iter()
-                    .map(|k| {
-                        let mut bp = idx.params_for(&k).expect("checked above").clone();
-                        if !req.params.is_empty() {
-                            bp.params = req.params.clone();
-                        }
-                        if !req.kernel.is_empty() {
-                            bp.kernel = req.kernel.clone();
-                        }
-                        if !req.initrd.is_empty() {
-                            bp.initrd = req.initrd.clone();
-                        }
-                        if let Some(patch) = &req.cloud_init {
-                            let mut ci = bp
-                                .cloud_init
-                                .take()
-                                .unwrap_or_else(|| serde_json::json!({}));
-                            json_merge_patch(&mut ci, patch);
-                            bp.cloud_init = Some(ci);
-                        }
-                        bp.updated = chrono::Utc::now();
-                        (k, bp)
-                    })
-                    .collect();
-                BootWrite {
-                    put_hosts,
-                    ..Default::default()
-                }
-            }
-            Selection::Image(kind, path) => {
-                if !idx.images.contains_key(&(kind, path.clone())) {
-                    return Err(AppError::not_found(format!(
-                        "Not Found: no params for {} {path}",
-                        kind.as_str()
-                    )));
-                }
-                BootWrite {
-                    put_images: vec![ImageParams {
-                        kind,
-                        path,
-                        params: req.params,
-                    }],
-                    ..Default::default()
-                }
-            }
-        };
-        self.store.write_boot(&write).await?;
-        self.changed();
-        Ok(())
+            };
+            Ok((write, ()))
+        })
+        .await
     }
 
     /// DELETE: hosts (each must exist), or an image, which is also removed from every host
     /// record that uses it.
     pub async fn delete_boot_params(&self, req: BootParamsRequest) -> AppResult<()> {
-        Self::check_values(&req)?;
-        let _serial = self.bss_writes.lock().await;
-        let sel = self.select(&req).await?;
-        let idx = self.boot.get().await?;
-        let write = match sel {
-            Selection::Hosts(keys) => {
-                let missing = keys_where(&keys, |k| idx.params_for(k).is_none());
-                if !missing.is_empty() {
-                    return Err(AppError::bad(format!(
-                        "Bad Request: no boot parameters exist for {}",
-                        missing.join(", ")
-                    )));
-                }
-                BootWrite {
-                    delete_hosts: keys,
-                    ..Default::default()
-                }
-            }
-            Selection::Image(kind, path) => {
-                let mut put_hosts = Vec::new();
-                for (key, bp) in &idx.params {
-                    let uses = match kind {
-                        ImageKind::Kernel => bp.kernel == path,
-                        ImageKind::Initrd => bp.initrd == path,
-                    };
-                    if uses {
-                        let mut bp = bp.clone();
-                        match kind {
-                            ImageKind::Kernel => bp.kernel.clear(),
-                            ImageKind::Initrd => bp.initrd.clear(),
-                        }
-                        put_hosts.push((HostKey::from_key(key), bp));
+        self.write_selected(req, |_, sel, idx| {
+            let write = match sel {
+                Selection::Hosts(keys) => {
+                    let missing = keys_where(&keys, |k| idx.params_for(k).is_none());
+                    if !missing.is_empty() {
+                        return Err(AppError::bad(format!(
+                            "Bad Request: no boot parameters exist for {}",
+                            missing.join(", ")
+                        )));
+                    }
+                    BootWrite {
+                        delete_hosts: keys,
+                        ..Default::default()
                     }
                 }
-                if put_hosts.is_empty() && !idx.images.contains_key(&(kind, path.clone())) {
-                    return Err(AppError::bad(format!(
-                        "Bad Request: no boot parameters use {} {path}",
-                        kind.as_str()
-                    )));
+                Selection::Image(kind, path) => {
+                    let mut put_hosts = Vec::new();
+                    for (key, bp) in &idx.params {
+                        let uses = match kind {
+                            ImageKind::Kernel => bp.kernel == path,
+                            ImageKind::Initrd => bp.initrd == path,
+                        };
+                        if uses {
+                            let mut bp = bp.clone();
+                            match kind {
+                                ImageKind::Kernel => bp.kernel.clear(),
+                                ImageKind::Initrd => bp.initrd.clear(),
+                            }
+                            put_hosts.push((HostKey::from_key(key), bp));
+                        }
+                    }
+                    if put_hosts.is_empty() && !idx.images.contains_key(&(kind, path.clone())) {
+                        return Err(AppError::bad(format!(
+                            "Bad Request: no boot parameters use {} {path}",
+                            kind.as_str()
+                        )));
+                    }
+                    BootWrite {
+                        put_hosts,
+                        delete_images: vec![(kind, path)],
+                        ..Default::default()
+                    }
                 }
-                BootWrite {
-                    put_hosts,
-                    delete_images: vec![(kind, path)],
-                    ..Default::default()
-                }
-            }
-        };
-        self.store.write_boot(&write).await?;
-        self.changed();
-        Ok(())
+            };
+            Ok((write, ()))
+        })
+        .await
     }
 
     /// GET /bootparameters: everything, or the records the selectors name.
