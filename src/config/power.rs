@@ -1,0 +1,43 @@
+//! The power section: BMC traffic limits and the power operators' timing.
+//!
+//! Zero makes sense for none of them (a timeout that fires at once, no request ever in
+//! flight, a sampler that never rests), so every value must be at least 1.
+
+use super::{ConfigError, Settings, positive};
+
+/// BMC traffic limits and power-operator timing.
+#[derive(Debug, Clone)]
+pub struct PowerSettings {
+    pub bmc_timeout: std::time::Duration,
+    pub bmc_concurrency: usize,
+    pub bmc_global_concurrency: usize,
+    pub sample_interval: std::time::Duration,
+    pub confirm_interval: std::time::Duration,
+}
+
+pub(super) fn resolve(s: &Settings) -> Result<PowerSettings, ConfigError> {
+    Ok(PowerSettings {
+        bmc_timeout: std::time::Duration::from_secs(positive(
+            "bmc_timeout_secs",
+            s.bmc_timeout_secs,
+            20,
+        )?),
+        bmc_concurrency: positive("bmc_concurrency", s.bmc_concurrency.map(|n| n as u64), 2)?
+            as usize,
+        bmc_global_concurrency: positive(
+            "bmc_global_concurrency",
+            s.bmc_global_concurrency.map(|n| n as u64),
+            1000,
+        )? as usize,
+        sample_interval: std::time::Duration::from_secs(positive(
+            "power_sample_secs",
+            s.power_sample_secs,
+            30,
+        )?),
+        confirm_interval: std::time::Duration::from_millis(positive(
+            "power_confirm_ms",
+            s.power_confirm_ms,
+            2000,
+        )?),
+    })
+}
