@@ -24,6 +24,8 @@ pub mod power;
 pub mod power_monitor;
 #[cfg(test)]
 pub(crate) mod testkit;
+#[cfg(test)]
+mod tests;
 
 use std::time::{Duration, Instant};
 
@@ -177,76 +179,4 @@ pub fn spawn(reg: Registration, reports: Reports, stop: Stop) -> JoinHandle<()> 
         }
         tracing::debug!(operator = name, "stopped");
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    struct Counting {
-        runs: std::sync::Arc<std::sync::atomic::AtomicU32>,
-        fail: bool,
-    }
-
-    #[async_trait]
-    impl Operator for Counting {
-        async fn activate(&mut self) -> OperatorResult {
-            let n = self.runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            if self.fail {
-                return Err(OperatorError::Store(StoreError::Conflict {
-                    what: "run".into(),
-                }));
-            }
-            Ok(serde_json::json!({ "run": n }))
-        }
-    }
-
-    /// The driver activates on a poke, records the report, turns an error into an error
-    /// report, and stops when asked.
-    #[tokio::test(start_paused = true)]
-    async fn driver_runs_on_pokes_reports_and_stops() {
-        let runs = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
-        let reports = Reports::default();
-        let stop = Stop::new();
-        let poke = Activator::default();
-        let ok = spawn(
-            Registration::new(
-                Schedule::every("ok", Duration::from_secs(3600)),
-                Counting {
-                    runs: runs.clone(),
-                    fail: false,
-                },
-                &poke,
-            ),
-            reports.clone(),
-            stop.clone(),
-        );
-        let bad = spawn(
-            Registration::new(
-                Schedule::every("bad", Duration::from_secs(3600)),
-                Counting {
-                    runs: std::sync::Arc::default(),
-                    fail: true,
-                },
-                &Activator::default(),
-            ),
-            reports.clone(),
-            stop.clone(),
-        );
-        // The first tick of an interval fires at once: one activation each.
-        let settle = || tokio::time::sleep(Duration::from_millis(10));
-        settle().await;
-        poke.poke();
-        settle().await;
-        let all = reports.all();
-        let ok_report = all.iter().find(|r| r.name == "ok").unwrap();
-        assert_eq!(ok_report.activations, 2);
-        assert_eq!(ok_report.last_report["run"], 1);
-        let bad_report = all.iter().find(|r| r.name == "bad").unwrap();
-        assert_eq!(bad_report.last_report["error"], "run already exists");
-        stop.cancel();
-        ok.await.unwrap();
-        bad.await.unwrap();
-        assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2);
-    }
 }

@@ -17,6 +17,8 @@ pub mod power_off;
 pub mod power_on;
 pub mod session_setup;
 pub mod status;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

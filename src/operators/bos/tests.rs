@@ -1,0 +1,275 @@
+//! One test per BOS operator, each calling `activate()` directly on a temporary store with
+//! a SimBmc and a fixed clock (`operators::testkit`), and asserting on the records, the
+//! BMC and the report.
+
+use chrono::Duration;
+
+use super::configuration::Configuration;
+use super::discovery::Discovery;
+use super::evidence::Evidence;
+use super::lifecycle::{ActualStateCleanup, SessionCleanup, SessionCompletion};
+use super::power_off::{Mode, PowerOff};
+use super::power_on::PowerOn;
+use super::session_setup::SessionSetup;
+use super::status::Status as StatusOperator;
+use crate::clock::Clock;
+use crate::model::boot_component::{BootArtifacts, BootComponent, timestamp};
+use crate::model::{Action, BootEvent, Operation, Phase, SessionStatus, Status};
+use crate::operators::Operator;
+use crate::operators::ports::BootEvents;
+use crate::operators::testkit::Kit;
+
+fn artifacts() -> BootArtifacts {
+    BootArtifacts {
+        kernel: "s3://boot-images/a/kernel".into(),
+        kernel_parameters: "console=ttyS0 bos_update_frequency=4h".into(),
+        initrd: "s3://boot-images/a/initrd".into(),
+    }
+}
+
+/// A component of the kit in the middle of a boot, as a test arranges it.
+fn booting(kit: &Kit, node: usize) -> BootComponent {
+    let mut c = BootComponent::discovered(kit.nodes[node].as_str(), kit.clock.now());
+    c.enabled = true;
+    c.session = "s".into();
+    c.desired_state.boot_artifacts = artifacts();
+    c
+}
+
+#[tokio::test]
+async fn discovery_gives_every_inventory_node_a_disabled_component() {
+    let kit = Kit::new(2).await;
+    let report = Discovery(kit.bos()).activate().await.unwrap();
+    assert_eq!(report["added"], 2);
+    for x in &kit.nodes {
+        let c = kit.component(x).await;
+        assert!(!c.enabled);
+        assert!(c.last_action.is(Action::NewlyDiscovered));
+        assert_eq!(
+            c.last_action.last_updated.as_deref(),
+            Some(timestamp(kit.clock.now()).as_str())
+        );
+    }
+    let again = Discovery(kit.bos()).activate().await.unwrap();
+    assert_eq!(again["added"], 0, "components are created once");
+}
+
+#[tokio::test]
+async fn session_setup_writes_desired_state_and_runs_the_session() {
+    let kit = Kit::new(2).await;
+    let image = kit.image("a");
+    kit.template("t", &image, Some("site")).await;
+    kit.store
+        .insert_session(&kit.session("s", Operation::Boot, SessionStatus::Pending))
+        .await
+        .unwrap();
+    let report = SessionSetup(kit.bos()).activate().await.unwrap();
+    assert_eq!(report["sessions"][0]["nodes"], 2, "{report}");
+    let s = kit.store.get_session("", "s").await.unwrap().unwrap();
+    assert_eq!(s.status.status, SessionStatus::Running);
+    assert_eq!(s.components.split(',').count(), 2);
+    for x in &kit.nodes {
+        let c = kit.component(x).await;
+        assert!(c.enabled);
+        assert_eq!(c.session, "s");
+        assert_eq!(c.desired_state.configuration, "site");
+        assert_eq!(
+            c.desired_state.boot_artifacts.kernel,
+            "s3://boot-images/a/kernel"
+        );
+        assert!(c.overridden(Status::OnHold));
+        assert!(c.last_action.is(Action::SessionSetup));
+    }
+}
+
+#[tokio::test]
+async fn status_moves_an_off_node_that_should_boot_to_powering_on() {
+    let kit = Kit::new(1).await;
+    let mut c = booting(&kit, 0);
+    c.set_override(Some(Status::OnHold));
+    c.act(Action::SessionSetup, kit.clock.now());
+    kit.put(&c).await;
+    let report = StatusOperator(kit.bos()).activate().await.unwrap();
+    assert_eq!(report["changed"], 1, "{report}");
+    let c = kit.component(&kit.nodes[0]).await;
+    assert_eq!(c.status.phase, Phase::PoweringOn);
+    assert_eq!(c.derived_status(), Status::PowerOnPending);
+}
+
+#[tokio::test]
+async fn power_on_writes_boot_parameters_sets_a_network_boot_and_powers_on() {
+    let kit = Kit::new(1).await;
+    let mut c = booting(&kit, 0);
+    c.status.phase = Phase::PoweringOn;
+    kit.put(&c).await;
+    let report = PowerOn(kit.bos()).activate().await.unwrap();
+    assert_eq!(report["powered_on"], 1, "{report}");
+    assert_eq!(report["bss_writes"], 1);
+    assert_eq!(kit.bmc.power_state(0), "On");
+    assert_eq!(kit.bmc.boot_override(0).1, "Pxe");
+    let c = kit.component(&kit.nodes[0]).await;
+    assert!(c.last_action.is(Action::PoweringOn));
+    assert_eq!(c.event_stats.power_on_attempts, 1);
+    assert_eq!(c.derived_status(), Status::PowerOnCalled);
+    let token = c.desired_state.bss_token.clone();
+    assert!(!token.is_empty(), "the referral token is recorded");
+    assert_eq!(
+        kit.store.get_boot_token(&token).await.unwrap(),
+        Some(artifacts())
+    );
+    let events = kit.app.events(&kit.nodes[0]);
+    assert!(events.iter().any(|e| e.what == "power-on"), "{events:?}");
+}
+
+#[tokio::test]
+async fn power_off_is_graceful_first_and_forceful_after_the_wait() {
+    let kit = Kit::new(1).await;
+    kit.bmc.set_power_state(0, "On");
+    kit.bmc.set_ignore_graceful(true);
+    let mut c = booting(&kit, 0);
+    c.desired_state.boot_artifacts = BootArtifacts::default();
+    c.status.phase = Phase::PoweringOff;
+    c.act(Action::SessionSetup, kit.clock.now());
+    kit.put(&c).await;
+    let graceful = PowerOff {
+        ctx: kit.bos(),
+        mode: Mode::Graceful,
+    };
+    let mut forceful = PowerOff {
+        ctx: kit.bos(),
+        mode: Mode::Forceful,
+    };
+    let mut graceful = graceful;
+    let report = graceful.activate().await.unwrap();
+    assert_eq!(report["called"], 1, "{report}");
+    let c = kit.component(&kit.nodes[0]).await;
+    assert_eq!(c.derived_status(), Status::PowerOffGracefullyCalled);
+    assert_eq!(
+        kit.bmc.power_state(0),
+        "On",
+        "the node ignores the graceful call"
+    );
+    let early = forceful.activate().await.unwrap();
+    assert_eq!(
+        early["selected"], 0,
+        "max_power_off_wait_time has not passed"
+    );
+    kit.clock.advance(Duration::seconds(301));
+    let report = forceful.activate().await.unwrap();
+    assert_eq!(report["called"], 1, "{report}");
+    assert_eq!(kit.bmc.power_state(0), "Off");
+    let c = kit.component(&kit.nodes[0]).await;
+    assert!(c.last_action.is(Action::PoweringOffForcefully));
+    assert_eq!(c.event_stats.power_off_forceful_attempts, 1);
+}
+
+#[tokio::test]
+async fn configuration_hands_the_desired_configuration_to_the_builtin_cfs() {
+    let kit = Kit::new(1).await;
+    let mut c = booting(&kit, 0);
+    c.status.phase = Phase::Configuring;
+    c.desired_state.configuration = "site".into();
+    kit.put(&c).await;
+    let report = Configuration(kit.bos()).activate().await.unwrap();
+    assert_eq!(report["handed_off"], 1, "{report}");
+    let cfs = kit.app.builtin_cfs().unwrap();
+    let view = cfs.get_component(kit.nodes[0].as_str()).await.unwrap();
+    assert_eq!(view.component.desired_config, "site");
+    assert!(view.component.enabled);
+    assert_eq!(view.component.tags["bos_session"], "s");
+}
+
+#[tokio::test]
+async fn completion_ends_a_running_session_whose_nodes_are_done() {
+    let kit = Kit::new(1).await;
+    let mut c = booting(&kit, 0);
+    c.enabled = false;
+    kit.put(&c).await;
+    kit.store
+        .insert_session(&kit.session("s", Operation::Boot, SessionStatus::Running))
+        .await
+        .unwrap();
+    let report = SessionCompletion(kit.bos()).activate().await.unwrap();
+    assert_eq!(report["completed"][0], "s", "{report}");
+    let s = kit.store.get_session("", "s").await.unwrap().unwrap();
+    assert_eq!(s.status.status, SessionStatus::Complete);
+    assert_eq!(s.status.end_time, Some(timestamp(kit.clock.now())));
+    let saved = kit.store.saved_session_status("", "s").await.unwrap();
+    assert_eq!(saved.map(|st| st.managed_components_count), Some(1));
+}
+
+#[tokio::test]
+async fn cleanup_deletes_completed_sessions_older_than_the_ttl() {
+    let kit = Kit::new(1).await;
+    let old = kit.session("old", Operation::Boot, SessionStatus::Complete);
+    kit.store.insert_session(&old).await.unwrap();
+    kit.clock.advance(Duration::days(6));
+    kit.store
+        .insert_session(&kit.session("new", Operation::Boot, SessionStatus::Complete))
+        .await
+        .unwrap();
+    kit.clock.advance(Duration::days(2));
+    let report = SessionCleanup(kit.bos()).activate().await.unwrap();
+    assert_eq!(report["deleted"], 1, "{report}");
+    assert!(kit.store.get_session("", "old").await.unwrap().is_none());
+    assert!(kit.store.get_session("", "new").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn actual_state_not_reported_within_the_ttl_is_forgotten() {
+    let kit = Kit::new(2).await;
+    for (i, hours) in [(0, 5), (1, 1)] {
+        let mut c = booting(&kit, i);
+        c.actual_state.boot_artifacts = artifacts();
+        c.actual_state.last_updated = Some(timestamp(kit.clock.now() - Duration::hours(hours)));
+        kit.put(&c).await;
+    }
+    let report = ActualStateCleanup(kit.bos()).activate().await.unwrap();
+    assert_eq!(report["cleared"], 1, "{report}");
+    let stale = kit.component(&kit.nodes[0]).await;
+    assert!(stale.actual_state.boot_artifacts.is_empty());
+    assert!(stale.last_action.is(Action::ActualStateCleanup));
+    let fresh = kit.component(&kit.nodes[1]).await;
+    assert_eq!(fresh.actual_state.boot_artifacts, artifacts());
+}
+
+#[tokio::test]
+async fn boot_evidence_proves_a_boot_from_a_complete_initrd_fetch() {
+    let kit = Kit::new(1).await;
+    let x = kit.nodes[0].clone();
+    kit.bmc.set_power_state(0, "On");
+    let mut c = booting(&kit, 0);
+    c.status.phase = Phase::PoweringOn;
+    c.act(Action::PoweringOn, kit.clock.now());
+    c.desired_state.bss_token = "tok".into();
+    kit.put(&c).await;
+    kit.store.put_boot_token("tok", &artifacts()).await.unwrap();
+    let fetched = kit.clock.now() + Duration::seconds(3);
+    kit.app.record(
+        &x,
+        BootEvent {
+            time: fetched,
+            what: "initrd".into(),
+            bytes: 6,
+            duration_ms: 1,
+            client: Some("10.0.0.5".into()),
+            outcome: "complete".into(),
+            token: Some(kit.app.artifact_token(&x, "tok")),
+            file: None,
+            repeats: 0,
+            last_time: None,
+        },
+    );
+    kit.clock.advance(Duration::seconds(5));
+    let waiting = Evidence(kit.bos()).activate().await.unwrap();
+    assert_eq!(
+        waiting["waiting"], 1,
+        "boot_evidence_wait (10 s) has not passed: {waiting}"
+    );
+    kit.clock.advance(Duration::seconds(10));
+    let report = Evidence(kit.bos()).activate().await.unwrap();
+    assert_eq!(report["proven"], 1, "{report}");
+    let c = kit.component(&x).await;
+    assert_eq!(c.actual_state.boot_artifacts, artifacts());
+    assert_eq!(c.actual_state.bss_token, "tok");
+}
