@@ -49,8 +49,6 @@ use power::{PowerDriver, RedfishDriver, RedfishDriverSettings};
 use shutdown::Stop;
 use store::{SqliteStore, Store};
 
-pub use shutdown::signal as shutdown_signal;
-
 /// The external systems the appliance is built on; tests may pass their own.
 pub struct Backends {
     pub store: Arc<dyn Store>,

@@ -43,6 +43,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     let backends = rackboot::Backends::open(&config).await?;
-    let running = rackboot::start(config, backends, listener, rackboot::shutdown_signal()).await?;
+    let running = rackboot::start(config, backends, listener, rackboot::shutdown::signal()).await?;
     running.wait().await
 }

@@ -190,7 +190,7 @@ pub async fn run(cmd: SimCommand) -> anyhow::Result<()> {
         _ => None,
     };
     tokio::select! {
-        () = crate::shutdown_signal() => {}
+        () = crate::shutdown::signal() => {}
         () = async { match reporter { Some(r) => r.await, None => std::future::pending().await } } => {}
     }
     if let Some(lab) = &lab {

@@ -111,7 +111,8 @@ impl Progress {
     }
 
     pub fn is_complete(&self) -> bool {
-        self.status == "complete"
+        crate::model::SessionStatus::parse(&self.status)
+            == Some(crate::model::SessionStatus::Complete)
     }
 }
 

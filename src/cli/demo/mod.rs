@@ -196,7 +196,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let (result, interrupted) = tokio::select! {
         r = steps::drive(&demo) => (r, false),
-        _ = crate::shutdown_signal() => (Err(anyhow::anyhow!("interrupted")), true),
+        _ = crate::shutdown::signal() => (Err(anyhow::anyhow!("interrupted")), true),
     };
     let failure = match result {
         Ok(outcomes) => {
@@ -218,7 +218,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             eprintln!("error: {e:#}");
         }
         explore(&demo);
-        crate::shutdown_signal().await;
+        crate::shutdown::signal().await;
         println!("stopping");
     }
     demo.lab.stop();

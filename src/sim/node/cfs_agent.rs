@@ -8,6 +8,7 @@
 //! It goes round every `config_retry`, at most `config_tries` times. A 404 (no CFS
 //! component, or no built-in CFS) ends it quietly: there is nothing to configure.
 
+use crate::model::cfs::{ConfigurationStatus, LayerStatus};
 use reqwest::StatusCode;
 
 use super::config::ConfigAgent;
@@ -50,7 +51,9 @@ impl Node {
                 .to_string();
             self.shared
                 .update(|s| s.configuration_status = Some(status.clone()));
-            if status != "pending" {
+            let pending =
+                |s: &str| ConfigurationStatus::parse(s) == Some(ConfigurationStatus::Pending);
+            if !pending(&status) {
                 return;
             }
             if comp["enabled"] == serde_json::json!(false) {
@@ -60,7 +63,7 @@ impl Node {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .find(|l| l["status"] == "pending")
+                .find(|l| l["status"].as_str().is_some_and(pending))
                 .cloned();
             let Some(layer) = pending else {
                 continue;
@@ -69,7 +72,7 @@ impl Node {
             let mut body = serde_json::json!({"state_append": {
                 "clone_url": layer["clone_url"], "playbook": layer["playbook"],
                 "commit": layer["commit"], "session_name": "sim-node-agent",
-                "status": if failed { "failed" } else { "applied" },
+                "status": if failed { LayerStatus::Failed } else { LayerStatus::Applied },
             }});
             if failed {
                 body["error_count"] =

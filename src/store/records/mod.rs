@@ -9,6 +9,7 @@
 
 pub mod bos;
 pub mod cfs;
+pub mod sessions;
 
 /// `Option<T>` of a name stored as its text, the empty string meaning none.
 pub(crate) mod empty_is_none {

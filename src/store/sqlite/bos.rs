@@ -8,9 +8,8 @@ use sqlx::Row;
 use super::is_unique_violation;
 use super::{SqliteStore, backend, decode, encode};
 use crate::model::{BootComponent, ExtendedStatus, Session, SessionTemplate, Tenant};
-use crate::store::records::bos::{
-    BootComponentRecord, ExtendedStatusRecord, SessionRecord, SessionTemplateRecord,
-};
+use crate::store::records::bos::BootComponentRecord;
+use crate::store::records::sessions::{ExtendedStatusRecord, SessionRecord, SessionTemplateRecord};
 use crate::store::{BosStore, StoreError, StoreResult, Versioned};
 
 #[async_trait]
