@@ -1,6 +1,6 @@
 //! rackboot: a self-contained bare-metal boot appliance.
 //!
-//! Layout (DESIGN §3; dependencies point inward): `model` (domain types and pure rules) ←
+//! Layout (docs/architecture.md, "Layout"; dependencies point inward): `model` (domain types and pure rules) ←
 //! `store` (persistence) and the seams `power` (BMCs), `artifacts` (S3 or a directory) and
 //! `handoff` (configuration) ← `app` (use cases) and `operators` (reconcile loops) ← `api`
 //! (HTTP wire and handlers), `tftp` and `dhcp` (the boot network) ← [`start`] ← `main`.

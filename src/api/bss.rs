@@ -1,5 +1,5 @@
 //! Boot Script Service: `/boot/v1/…` and `/apis/bss/boot/v1/…`
-//! (contract: specs/bss-cray-hpe-swagger.yaml; behaviour: reference §1).
+//! (contract: specs/bss-cray-hpe-swagger.yaml; behaviour: docs/bss.md).
 //!
 //! This is also the boot plane: `bootscript` is what iPXE on every node asks for, so it
 //! is answered from the in-memory boot index without touching the store, and counted in

@@ -1,4 +1,4 @@
-//! HTTP: one router for the control-plane APIs and the boot plane (DESIGN §2).
+//! HTTP: one router for the control-plane APIs and the boot plane (docs/architecture.md, "API map").
 //!
 //! Handlers decode wire types, call `app`, and encode the answer; nothing here touches the
 //! store. Every error, including axum's own 404/405/413, leaves as problem+json. Every

@@ -1,4 +1,4 @@
-//! What a netbooting client is told to boot (DESIGN §7), as a pure function of its DHCP
+//! What a netbooting client is told to boot (docs/architecture.md, "Boot network"), as a pure function of its DHCP
 //! request: the chainload that takes firmware to iPXE and iPXE to its boot script, without
 //! loops.
 //!

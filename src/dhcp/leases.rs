@@ -4,7 +4,7 @@
 //!
 //! An OFFER holds its address (for `offer_hold`), so concurrent DISCOVERs are never offered
 //! the same address: the race that made a dnsmasq pool hand one address to two iPXE clients,
-//! one of which then gave up (reference netboot-lab.md, step 4). A reserved address is only
+//! one of which then gave up (docs/netboot.md). A reserved address is only
 //! ever given to its MAC. The table is indexed by MAC and by address, so a decision costs
 //! hash lookups (plus a scan of the pool for a new client), not a pass over every lease.
 

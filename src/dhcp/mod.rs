@@ -1,4 +1,4 @@
-//! The boot network's DHCP side (DESIGN §7): how netbooting firmware learns where to boot.
+//! The boot network's DHCP side (docs/architecture.md, "Boot network"): how netbooting firmware learns where to boot.
 //!
 //! - `packet`: the DHCPv4 wire format (property-tested: nothing malformed panics);
 //! - `boot`: the chainload decision (which iPXE binary or URL a client gets, by architecture

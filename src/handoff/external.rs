@@ -1,5 +1,5 @@
 //! The external handoff: a CSM Configuration Framework Service over HTTP, called exactly as
-//! BOS calls it (reference bss-hsm-cfs-pcs.md §4.4):
+//! BOS calls it (docs/cfs.md, "Handoff"):
 //! - before power-on, `PATCH /v3/components` with `{patch: {enabled: false, desired_config,
 //!   tags: {bos_session}, state: []}, filters: {ids}}`, at most 1,000 ids per request;
 //! - the configuration operator, the same PATCH with `enabled: true` and no state wipe;

@@ -1,5 +1,5 @@
 //! The configuration handoff seam: after a node boots, BOS hands it to a Configuration
-//! Framework Service and waits until it is configured (reference bos.md §5.2 power-on
+//! Framework Service and waits until it is configured (docs/bos.md, "Operators": power-on
 //! step 5, the configuration operator and the status state machine).
 //!
 //! [`ConfigHandoff`] is what the BOS operators need from CFS: prepare nodes before power-on,

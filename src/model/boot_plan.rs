@@ -1,4 +1,4 @@
-//! The BOS status state machine (reference bos.md §5.3) as a pure function.
+//! The BOS status state machine (docs/bos.md, "Status operator") as a pure function.
 //!
 //! Given a component, its power state as the BMC reports it and what the configuration
 //! handoff says, [`plan_status`] returns the component as it should be after this pass, or

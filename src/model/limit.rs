@@ -6,7 +6,7 @@
 //! to nodes (an inventory group or partition, a role, or `Role_SubRole`), or else a literal
 //! xname, taken as written (BOS neither canonicalises nor validates it). The result is then
 //! intersected with the boot set. An empty limit means no limit. As in BOS, a leading `&`
-//! item intersects the empty set and yields nothing (reference bos.md §7.1).
+//! item intersects the empty set and yields nothing (docs/bos.md, "Session setup").
 
 use std::collections::BTreeSet;
 

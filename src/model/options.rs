@@ -1,5 +1,5 @@
 //! BOS v2 options (`/apis/bos/v2/options`): every option with its default and limits
-//! (reference bos.md §3.5), and the PATCH rule: known keys are checked and merged, anything
+//! (docs/bos.md, "Options"), and the PATCH rule: known keys are checked and merged, anything
 //! out of range is refused whole, nothing is half-applied.
 
 use std::time::Duration;
@@ -19,7 +19,7 @@ const INTS: &[(&str, i64, i64, i64)] = &[
     ("max_power_on_wait_time", 120, 0, 1_048_576),
     ("polling_frequency", 15, 0, 1_048_576),
     // rackboot's own: how long a node must stay powered on after a complete initrd fetch
-    // under its current token before that counts as booted (boot evidence, DESIGN §5).
+    // under its current token before that counts as booted (boot evidence, docs/architecture.md, "Knowing what a node booted").
     ("boot_evidence_wait", 10, 0, 86_400),
 ];
 

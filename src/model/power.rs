@@ -3,7 +3,7 @@
 //!
 //! Everything that decides *what* to do is here and synchronous ([`plan`],
 //! [`supported_transitions`]); `operators::power` only carries plans out. Names and
-//! strings follow PCS (reference §5) so `cray power` clients read them unchanged.
+//! strings follow PCS (docs/pcs.md) so `cray power` clients read them unchanged.
 
 use chrono::{DateTime, Utc};
 
@@ -92,7 +92,7 @@ impl PowerState {
     }
 }
 
-/// PCS's `supportedPowerTransitions` from the Redfish reset types a BMC allows (§5.5).
+/// PCS's `supportedPowerTransitions` from the Redfish reset types a BMC allows.
 pub fn supported_transitions(reset_types: &[String]) -> Vec<PowerOperation> {
     let has = |t: &str| reset_types.iter().any(|r| r == t);
     let mut out = Vec::new();
@@ -156,7 +156,7 @@ fn pick(allowed: &[String], preferred: &[&str]) -> Option<String> {
         .map(|s| s.to_string())
 }
 
-/// Pure planning of one task (reference §5.3).
+/// Pure planning of one task (docs/pcs.md, "Operations as Redfish resets").
 pub fn plan(op: PowerOperation, state: PowerState, allowed: &[String]) -> Plan {
     let unsupported = || {
         Plan::Refuse(

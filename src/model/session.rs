@@ -1,4 +1,4 @@
-//! BOS v2 sessions and their extended status (reference bos.md §3.2, §3.3, §4.3).
+//! BOS v2 sessions and their extended status (docs/bos.md, "Sessions").
 //!
 //! A session records an operation (boot, reboot, shutdown) over a template's nodes; the
 //! session-setup operator turns it into desired states on components, and it completes when

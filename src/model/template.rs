@@ -1,5 +1,5 @@
 //! BOS v2 session templates and boot sets: the schema's rules and the save-time
-//! sanitising BOS applies (reference bos.md §3.1, §4.1), as pure functions.
+//! sanitising BOS applies (docs/bos.md, "Session templates"), as pure functions.
 //!
 //! `sanitize` turns what a client sent into what is stored: names checked against the
 //! shared name pattern, boot-set `name` matching its key (then dropped), `arch` defaulted to
@@ -47,7 +47,7 @@ pub struct SessionTemplate {
 }
 
 impl SessionTemplate {
-    /// The configuration a boot set's nodes get (bos.md §6.3): none without `enable_cfs`,
+    /// The configuration a boot set's nodes get (docs/bos.md, "Boot artifacts"): none without `enable_cfs`,
     /// else the boot set's own, else the template's, else none (`""`).
     pub fn configuration_for(&self, bs: &BootSet) -> String {
         if !self.enable_cfs {

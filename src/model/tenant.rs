@@ -1,5 +1,5 @@
 //! Tenants: named owners of a set of nodes. A `Cray-Tenant-Name` header scopes BOS
-//! templates and sessions to the tenant and its sessions to its nodes (bos.md §9). In CSM
+//! templates and sessions to the tenant and its sessions to its nodes (docs/bos.md, "Tenancy"). In CSM
 //! TAPMS keeps this list; here it lives in the store and is managed through
 //! `/apis/rackboot/v1/tenants`.
 

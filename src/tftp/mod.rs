@@ -1,4 +1,4 @@
-//! A read-only TFTP server for the iPXE binaries (DESIGN §7): firmware that netboots asks
+//! A read-only TFTP server for the iPXE binaries (docs/architecture.md, "Boot network"): firmware that netboots asks
 //! DHCP where to boot and fetches an iPXE binary over TFTP before any HTTP happens.
 //!
 //! It serves one directory and nothing else: names are resolved inside it (no `..`, no

@@ -1,4 +1,4 @@
-//! BSS behaviour, following the hms-bss conformance list (reference §6).
+//! BSS behaviour, following the hms-bss conformance list (docs/bss.md, "Conformance list").
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;

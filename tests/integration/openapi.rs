@@ -1896,7 +1896,7 @@ components:
         assert_valid("POST", "/apis/bos/v2/sessions", 201, &s);
     }
 
-    /// Places where the BOS spec and BOS itself (reference/bos.md, Cray-HPE/bos source)
+    /// Places where the BOS spec and BOS itself (docs/bos.md, Cray-HPE/bos source)
     /// disagree. A re-implementation that copies BOS byte for byte fails these checks; the
     /// server must pick the spec's side (or the test must not assert_valid that response).
     #[test]

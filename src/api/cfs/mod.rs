@@ -1,5 +1,5 @@
 //! The built-in CFS (`/apis/cfs/v3`, contract `specs/cfs-openapi.yaml`): components and
-//! configurations, the subset BOS and node-side reporters use (DESIGN §2).
+//! configurations, the subset BOS and node-side reporters use (docs/architecture.md, "API map").
 //!
 //! Also served: the v2 single-component GET and PATCH (`v2`), because cfs-state-reporter in
 //! CSM images PATCHes `/apis/cfs/v2/components/{xname}` with `{"state": [], "enabled":

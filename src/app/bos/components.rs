@@ -1,5 +1,5 @@
 //! BOS components through the API: list filters and paging, PUT/PATCH with BOS's auto
-//! fields and merge (bos.md §4.4), the 409 guard on actual state, and applystaged (§4.5).
+//! fields and merge (docs/bos.md, "Component writes"), the 409 guard on actual state, and applystaged (docs/bos.md, "applystaged").
 //!
 //! Writes from here use compare-and-set too: a PATCH reads, merges and writes back only if
 //! no operator wrote the component in between (it retries a few times if one did).
@@ -301,7 +301,7 @@ impl App {
         }
     }
 
-    /// `POST /v2/applystaged` (bos.md §4.5).
+    /// `POST /v2/applystaged` (docs/bos.md, "applystaged").
     pub async fn apply_staged(&self, scope: &Scope, xnames: Vec<String>) -> AppResult<ApplyStaged> {
         let opts = self.options().await?;
         let mut out = ApplyStaged::default();

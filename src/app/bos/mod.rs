@@ -1,7 +1,7 @@
 //! BOS v2 use cases: session templates, sessions, components, options, tenants.
 //!
 //! Handlers call these; they validate, record desired state in the store and poke the BOS
-//! operators, which do the rest (DESIGN §4). Tenancy (bos.md §9): a `Cray-Tenant-Name`
+//! operators, which do the rest (docs/architecture.md, "Operators"). Tenancy (docs/bos.md, "Tenancy"): a `Cray-Tenant-Name`
 //! header scopes templates and sessions to the tenant and components to its nodes; an
 //! unknown tenant is refused with "Invalid tenant".
 
@@ -136,7 +136,7 @@ impl App {
         }
     }
 
-    /// The boot artifacts of a boot set (bos.md §6): its manifest's kernel and initrd and
+    /// The boot artifacts of a boot set (docs/bos.md, "Boot artifacts"): its manifest's kernel and initrd and
     /// the kernel parameters assembled in BOS's order.
     pub async fn boot_set_artifacts(
         &self,

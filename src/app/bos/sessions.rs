@@ -1,5 +1,5 @@
-//! Sessions: creation with BOS's validation order (bos.md §4.3), listing and deletion with
-//! the age and status filters, and the extended status (§3.3). Creating a session only
+//! Sessions: creation with BOS's validation order (docs/bos.md, "Sessions"), listing and deletion with
+//! the age and status filters, and the extended status (docs/bos.md, "Sessions"). Creating a session only
 //! records it as `pending`; the session-setup operator does the rest.
 
 use chrono::Utc;
@@ -154,7 +154,7 @@ impl App {
             .collect())
     }
 
-    /// Bulk delete. Unlike BOS (bos.md §11.3) a call without a tenant deletes matching
+    /// Bulk delete. Unlike BOS (docs/bos.md, "Sessions") a call without a tenant deletes matching
     /// sessions of every tenant, the same set it lists.
     pub async fn delete_sessions(&self, scope: &Scope, f: &SessionFilter) -> AppResult<u64> {
         let gone: Vec<(String, String)> = self

@@ -1,6 +1,6 @@
 //! Session templates: save-time sanitising (model::template) plus the checks that need the
 //! artifact source, and the boot-set validation sessions and `sessiontemplatesvalid` run
-//! (bos.md §4.1, §4.2).
+//! (docs/bos.md, "Session templates" and "Boot-set validation").
 
 use serde_json::Value;
 
@@ -127,7 +127,7 @@ impl App {
         Ok(self.validate_boot_sets(&t, Operation::Boot).await.message())
     }
 
-    /// Boot-set validation for an operation (bos.md §4.2; there is no IMS here, so its
+    /// Boot-set validation for an operation (docs/bos.md, "Boot-set validation"; there is no IMS here, so its
     /// checks are left out).
     pub async fn validate_boot_sets(&self, t: &SessionTemplate, operation: Operation) -> Findings {
         let mut f = Findings::default();

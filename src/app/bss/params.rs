@@ -1,6 +1,6 @@
 //! Boot parameters: GET, PUT, POST, PATCH and DELETE of `/bootparameters`.
 //!
-//! Write semantics follow hms-bss (reference §1.4): PUT replaces each named host's record
+//! Write semantics follow hms-bss (docs/bss.md, "Write semantics"): PUT replaces each named host's record
 //! and mints one fresh referral token for the request; POST does the same but refuses
 //! hosts that already have a record; PATCH merges into existing records and keeps their
 //! token; DELETE removes hosts, or an image (stripping it from every host). MACs and NIDs

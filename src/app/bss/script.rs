@@ -1,6 +1,6 @@
 //! The boot script: what iPXE on every node asks `/bootscript` for.
 //!
-//! Scripts are looked up as upstream does (reference §1.7): the node's own record, the raw
+//! Scripts are looked up as upstream does (docs/bss.md, "Boot-data lookup"): the node's own record, the raw
 //! MAC/name/`nid<N>` record, its role's record, then `Default`; unknown nodes get
 //! `Unknown-<arch>`. There is no HSM cache to refresh here, so the "sleep 10" answers are
 //! never needed: an unknown node that does not say its architecture is chained back at

@@ -1,4 +1,4 @@
-//! Configuration Framework Service records (reference bss-hsm-cfs-pcs.md §4): components
+//! Configuration Framework Service records (docs/cfs.md): components
 //! with the layers applied to them, and configurations (ordered layers of playbooks at a
 //! commit), in the CFS v3 wire shape, plus the rules CFS applies to them.
 //!

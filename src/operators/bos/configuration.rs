@@ -1,4 +1,4 @@
-//! The configuration operator (bos.md §5.2): components in the `configuring` phase whose
+//! The configuration operator (docs/bos.md, "Operators"): components in the `configuring` phase whose
 //! configuration service does not yet want their desired configuration are handed it,
 //! grouped by (configuration, session). No retries are counted, as in BOS; a failure is
 //! the component's error until the next pass succeeds.

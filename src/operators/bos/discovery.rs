@@ -1,4 +1,4 @@
-//! BOS discovery (bos.md §5.2): every node in the inventory gets a BOS component, created
+//! BOS discovery (docs/bos.md, "Operators"): every node in the inventory gets a BOS component, created
 //! disabled with empty states (`last_action: newly_discovered`). Components are never
 //! deleted here.
 

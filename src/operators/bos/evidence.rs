@@ -1,4 +1,4 @@
-//! Boot evidence (DESIGN §5): actual state for nodes that run no reporter.
+//! Boot evidence (docs/architecture.md, "Knowing what a node booted"): actual state for nodes that run no reporter.
 //!
 //! The rule: a component waiting for its node to boot (enabled, phase `powering_on`, last
 //! action `powering_on`, a desired referral token T) is taken to have booted T's artifacts

@@ -1,4 +1,4 @@
-//! Bookkeeping operators (bos.md §5.2, §7.2, §7.4): session completion (a running session
+//! Bookkeeping operators (docs/bos.md, "Operators" and "Lifecycle"): session completion (a running session
 //! with no enabled component and no staged component left is complete, and its extended
 //! status is saved), session cleanup (completed sessions older than
 //! `cleanup_completed_session_ttl` are deleted) and actual-state cleanup (actual state not

@@ -1,4 +1,4 @@
-//! The BOS v2 operators (reference bos.md §5, DESIGN §4): session setup, status, power-on,
+//! The BOS v2 operators (docs/bos.md, "Operators"; docs/architecture.md, "Operators"): session setup, status, power-on,
 //! graceful and forceful power-off, configuration, session completion and cleanup,
 //! actual-state cleanup, boot evidence and discovery of new nodes.
 //!
@@ -210,7 +210,7 @@ pub fn no_endpoint(id: &str) -> String {
     format!("no Redfish endpoint is known for {id}; register and discover its BMC")
 }
 
-/// The generic retry gate of BOS's action operators (bos.md §5.1): components whose
+/// The generic retry gate of BOS's action operators (docs/bos.md, "Operators"): components whose
 /// attempts reached their retry policy are marked failed and dropped; the others go on.
 pub async fn retry_gate(
     ctx: &BosContext,

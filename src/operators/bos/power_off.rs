@@ -1,4 +1,4 @@
-//! Power-off (bos.md §5.2): graceful first (`GracefulShutdown`), then forceful (`ForceOff`)
+//! Power-off (docs/bos.md, "Operators"): graceful first (`GracefulShutdown`), then forceful (`ForceOff`)
 //! for components still not off `max_power_off_wait_time` after the last power-off call.
 //! One file, two operators: they differ only in which components they pick and the reset
 //! they send.

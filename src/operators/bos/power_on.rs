@@ -1,4 +1,4 @@
-//! Power-on (bos.md §5.2): for components waiting to be powered on, record the attempt,
+//! Power-on (docs/bos.md, "Operators"): for components waiting to be powered on, record the attempt,
 //! write their boot parameters to the Boot Script Service (one write, one referral token,
 //! per distinct kernel/parameters/initrd), remember what each token stands for, prepare
 //! the configuration handoff, set a one-time network boot and power on through the BMC.

@@ -1,4 +1,4 @@
-//! Session setup (bos.md §7.1): turn each pending session into desired (or staged) state
+//! Session setup (docs/bos.md, "Session setup"): turn each pending session into desired (or staged) state
 //! on its components, then mark it running — or complete with an error that says why no
 //! node could be acted on.
 //!

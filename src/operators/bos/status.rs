@@ -1,4 +1,4 @@
-//! The status operator (bos.md §5.3): for every enabled component, read its power state
+//! The status operator (docs/bos.md, "Status operator"): for every enabled component, read its power state
 //! straight from its BMC and its configuration view from the handoff, run the pure state
 //! machine (`model::boot_plan::plan_status`) and write what changed.
 

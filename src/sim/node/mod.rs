@@ -6,7 +6,7 @@
 //! appliance's `/artifacts/<token>/…` URLs (whole bodies, streamed and counted), then, like
 //! bos-reporter, PATCH `actual_state.bss_token` to `/apis/bos/v2/components/{xname}`. Nothing
 //! is mocked on the appliance side: what the node does is what the appliance records as boot
-//! evidence (DESIGN §5), so tests, the demo and benchmarks exercise the real boot plane.
+//! evidence (docs/architecture.md, "Knowing what a node booted"), so tests, the demo and benchmarks exercise the real boot plane.
 //!
 //! Design choices:
 //! - **Cheap**: one Tokio task per node, asleep on its `watch` receiver while nothing
