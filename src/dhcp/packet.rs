@@ -1,6 +1,11 @@
 //! DHCPv4 messages on the wire (RFC 2131 header, RFC 2132 options), as pure functions. The
 //! parser takes bytes from anyone on the boot network, so anything malformed is a
 //! [`ParseError`], never a panic; unknown options are kept as bytes and ignored by callers.
+//!
+//! Our own codec rather than dhcproto: a DHCPv4 header and the dozen options a PXE responder
+//! reads and writes (including the PXE vendor sub-options of option 43, which dhcproto
+//! leaves as raw bytes anyway) fit in this file, property-tested; dhcproto would bring
+//! DHCPv6 and hickory-proto's DNS types for none of them.
 
 use std::net::Ipv4Addr;
 
