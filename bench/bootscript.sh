@@ -18,8 +18,13 @@ need() { command -v "$1" >/dev/null 2>&1; }
 if ! need wrk || ! need nginx; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null
 fi
-cargo build --release --quiet
-BIN=$PWD/target/release/rackboot
+# RACKBOOT_BIN: measure another build (e.g. an older commit's, to compare in one sitting).
+if [ -n "${RACKBOOT_BIN:-}" ]; then
+    BIN=$RACKBOOT_BIN
+else
+    cargo build --release --quiet
+    BIN=$PWD/target/release/rackboot
+fi
 
 WORK=$(mktemp -d)
 cleanup() {

@@ -40,8 +40,16 @@ SIMS=$(( (NODES + PER_SIM - 1) / PER_SIM ))
 
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 echo "open-file limit: $(ulimit -n) (hard $(ulimit -Hn)); $SIMS simulator process(es) of up to $PER_SIM BMCs" >&2
-cargo build --release --quiet
-BIN=$PWD/target/release/rackboot
+# RACKBOOT_BIN: measure another build (e.g. an older commit's, to compare in one sitting).
+if [ -n "${RACKBOOT_BIN:-}" ]; then
+    BIN=$RACKBOOT_BIN
+else
+    cargo build --release --quiet
+    BIN=$PWD/target/release/rackboot
+fi
+# The simulators run from SIM_BIN (default: the same build), so two servers can be compared
+# against one simulator.
+SIM_BIN=${SIM_BIN:-$BIN}
 
 WORK=$(mktemp -d)
 mkdir -p "$OUT"
@@ -80,7 +88,7 @@ curl -sf "$RACKBOOT_URL/healthz" >/dev/null || { cat "$WORK/server.log"; exit 1;
 # The fleet starts after rackboot listens, so its ports cannot take rackboot's.
 for ((k = 0; k < SIMS; k++)); do
     count=$(( NODES - k * PER_SIM < PER_SIM ? NODES - k * PER_SIM : PER_SIM ))
-    "$BIN" sim bmcs --count "$count" --systems 1 --latency-ms "$LATENCY_MS" \
+    "$SIM_BIN" sim bmcs --count "$count" --systems 1 --latency-ms "$LATENCY_MS" \
         --bmcs-per-cabinet 8 --first-cabinet $(( 1000 + k * ((PER_SIM + 7) / 8) )) --mac-seed $(( k * PER_SIM )) \
         --netboot "$RACKBOOT_URL" --status-secs 1 --endpoints "$WORK/endpoints.$k.json" 2>"$WORK/sim.$k.log" &
     SIM_PIDS+=($!)

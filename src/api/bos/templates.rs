@@ -9,7 +9,6 @@ use serde_json::Value;
 use super::types::{self, SessionTemplate};
 use super::{BosError, R, S, Tenant, no_content};
 use crate::api::extract::Body;
-use crate::app::App;
 
 fn shown(t: &crate::model::SessionTemplate) -> SessionTemplate {
     t.into()
@@ -58,5 +57,26 @@ pub async fn validate(State(app): S, Tenant(s): Tenant, Path(id): Path<String>) 
 }
 
 pub async fn skeleton() -> Json<Value> {
-    Json(App::session_template_skeleton())
+    Json(session_template_skeleton())
+}
+
+/// `GET /v2/sessiontemplatetemplate`: an example to start from.
+pub fn session_template_skeleton() -> Value {
+    serde_json::json!({
+        "description": "An example session template: replace the node list and the image path",
+        "enable_cfs": true,
+        "cfs": {"configuration": "desired-cfs-config"},
+        "boot_sets": {
+            "name_your_boot_set": {
+                "type": "s3",
+                "etag": "your_boot_image_etag",
+                "kernel_parameters": "console=ttyS0,115200 bad_page=panic crashkernel=340M hugepagelist=2m-2g intel_iommu=off intel_pstate=disable iommu=pt ip=dhcp numa_interleave_omit=headless numa_zonelist_order=node oops=panic pageblock_order=14 rd.neednet=1 rd.retry=10 rd.shell split_lock_detect=off systemd.unified_cgroup_hierarchy=1 ${SPIRE_JOIN_TOKEN}",
+                "cfs": {"configuration": "desired-cfs-config"},
+                "node_list": ["xname1", "xname2", "xname3"],
+                "path": "s3://boot-images/boot-image-ims-id/manifest.json",
+                "rootfs_provider": "sbps",
+                "rootfs_provider_passthrough": "sbps:v1:iqn.2023-06.csm.iscsi:_sbps-hsn._tcp.my-system.my-site-domain:300"
+            }
+        }
+    })
 }

@@ -2,8 +2,6 @@
 //! artifact source, and the boot-set validation sessions and `sessiontemplatesvalid` run
 //! (docs/bos.md, "Session templates" and "Boot-set validation").
 
-use serde_json::Value;
-
 use super::Scope;
 use crate::app::{App, AppError, AppResult};
 use crate::model::Operation;
@@ -201,26 +199,5 @@ impl App {
             }
         }
         f
-    }
-
-    /// `GET /v2/sessiontemplatetemplate`: an example to start from.
-    pub fn session_template_skeleton() -> Value {
-        serde_json::json!({
-            "description": "An example session template: replace the node list and the image path",
-            "enable_cfs": true,
-            "cfs": {"configuration": "desired-cfs-config"},
-            "boot_sets": {
-                "name_your_boot_set": {
-                    "type": "s3",
-                    "etag": "your_boot_image_etag",
-                    "kernel_parameters": "console=ttyS0,115200 bad_page=panic crashkernel=340M hugepagelist=2m-2g intel_iommu=off intel_pstate=disable iommu=pt ip=dhcp numa_interleave_omit=headless numa_zonelist_order=node oops=panic pageblock_order=14 rd.neednet=1 rd.retry=10 rd.shell split_lock_detect=off systemd.unified_cgroup_hierarchy=1 ${SPIRE_JOIN_TOKEN}",
-                    "cfs": {"configuration": "desired-cfs-config"},
-                    "node_list": ["xname1", "xname2", "xname3"],
-                    "path": "s3://boot-images/boot-image-ims-id/manifest.json",
-                    "rootfs_provider": "sbps",
-                    "rootfs_provider_passthrough": "sbps:v1:iqn.2023-06.csm.iscsi:_sbps-hsn._tcp.my-system.my-site-domain:300"
-                }
-            }
-        })
     }
 }
