@@ -4,12 +4,12 @@
 //! always normalised, a [`Mac`] is always six bytes, a boot-parameter value can always be
 //! placed into an iPXE script without changing the script's meaning. The model knows
 //! nothing about HTTP, SQL or tokio: the API converts wire types into these at its edge,
-//! and the store persists them. The BOS and CFS types carry no serde at all: their wire
-//! forms are `api::bos::types` and `api::cfs::types`, their rows `store::records`, each
-//! converted explicitly. The names of their state machines are enums (`bos_state`,
-//! `cfs`), spelled as the contracts spell them (`names`). The inventory and power types'
-//! serde derives are still their storage document form (snake_case); the upstream wire
-//! shapes (PascalCase HSM, PCS) live in `api`.
+//! and the store persists them. The BOS and CFS records derive no serde: their wire forms
+//! are `api::bos::types` and `api::cfs::types`, their rows `store::records`, each converted
+//! explicitly; only the names of their state machines (enums in `bos_state`, `cfs`)
+//! serialise, as the one string the contracts spell them with (`names`). The inventory and
+//! power types' serde derives are still their storage document form (snake_case); the
+//! upstream wire shapes (PascalCase HSM, PCS) live in `api`.
 
 pub mod boot_component;
 pub mod boot_event;
