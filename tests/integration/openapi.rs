@@ -27,7 +27,8 @@
 //!   only; `readOnly` values are allowed (responses are what is checked);
 //! - the messages: `"<instance pointer>: <reason> [<component schema>]"`, one per violation,
 //!   with the component named when the failing keyword sits directly in one; a type mismatch
-//!   is the only violation reported for the schema it fails (as connexion's messages read).
+//!   is the only violation reported for the schema it fails. The wording is the one this
+//!   suite's assertions have always used, independent of the library's own.
 //!
 //! `Spec::self_check` lists what this cannot honour (a keyword outside OpenAPI 3.0's subset
 //! of Draft 4 such as `discriminator`, a type that is not one of the six, a `$ref` that does
