@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Runs the whole test suite, installing what the tests need first:
+# Runs the whole test suite, every tier, installing what the tests need first:
 #  - cargo-nextest (pinned), the test runner;
-#  - the real peers in .peers/ (scripts/peers.sh): the sushy-tools Redfish emulator in a
-#    Python venv.
+#  - the real peers (scripts/peers.sh): sushy-tools and s3s-fs in .peers/, Debian's TFTP
+#    and DHCP clients, dnsmasq and iPXE binaries.
 # The tests start the real appliance in-process on 127.0.0.1:0 and drive it over HTTP and
 # through the CLI binary, against SimBmc (our simulated BMC) and the peers above.
+# Tests that need a peer, root or QEMU are `#[ignore = "tier ..."]`, so a plain
+# `cargo nextest run` skips them (README "Test tiers"); here `--run-ignored all` runs them
+# too, and a peer that is missing is a failure, never a skip. Run as root (CI does): the
+# root and lab tiers make network namespaces and VMs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,4 +18,7 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install --locked "cargo-nextest@$NEXTEST_VERSION"
 fi
 bash scripts/peers.sh
-cargo nextest run --workspace --all-features --no-fail-fast "$@"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "test.sh: not root: the root and lab tiers will fail (they need network namespaces)" >&2
+fi
+cargo nextest run --workspace --all-features --no-fail-fast --run-ignored all "$@"

@@ -184,7 +184,7 @@ pub async fn run(c: &Client, format: Format, cmd: InventoryCommand) -> anyhow::R
         serde_json::from_str(&text)
             .map_err(|e| anyhow::anyhow!("{} is not valid inventory JSON: {e}", file.display()))?
     } else {
-        serde_yaml::from_str(&text)
+        yaml_serde::from_str(&text)
             .map_err(|e| anyhow::anyhow!("{} is not valid inventory YAML: {e}", file.display()))?
     };
     let planned = plan(parsed)?;

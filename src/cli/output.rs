@@ -97,6 +97,6 @@ pub fn parse_doc(text: &str, is_json: bool) -> Result<serde_json::Value, String>
     match serde_json::from_str(text) {
         Ok(v) => Ok(v),
         Err(e) if is_json => Err(format!("not valid JSON: {e}")),
-        Err(_) => serde_yaml::from_str(text).map_err(|e| format!("not valid JSON or YAML: {e}")),
+        Err(_) => yaml_serde::from_str(text).map_err(|e| format!("not valid JSON or YAML: {e}")),
     }
 }

@@ -3,7 +3,7 @@
 //! as their own configuration agents, and the external mode against a second rackboot
 //! instance serving the built-in CFS over real HTTP.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rackboot::config::{CfsKind, Settings};
 use rackboot::sim::ConfigAgent;
@@ -12,7 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::bos::{Lab, bos, put_image, quick};
-use crate::common::Server;
+use crate::common::{Server, wait_until};
 use crate::openapi::assert_cfs_valid;
 
 const CFS: &str = "/apis/cfs/v3";
@@ -68,16 +68,8 @@ async fn template(lab: &Lab, name: &str, cfg: &str) {
     assert_eq!(st, StatusCode::OK, "{v}");
 }
 
-async fn wait_until<F: AsyncFnMut() -> bool>(what: &str, mut f: F) {
-    let start = Instant::now();
-    while !f().await {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "timed out waiting: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+/// How long these tests wait for a node or a component to get somewhere.
+const MINUTE: Duration = Duration::from_secs(60);
 
 #[tokio::test]
 async fn cfs_builtin_boot_is_configured_by_the_nodes_and_ends_stable() {
@@ -234,16 +226,22 @@ async fn cfs_external_mode_drives_a_second_rackboot_over_http() {
     // BOS handed the nodes over: disabled in the remote CFS, desired config set, tagged.
     for x in &lab.xnames {
         let (x, r) = (x.clone(), &remote);
-        wait_until("the remote CFS component", async || {
+        wait_until("the remote CFS component", MINUTE, async || {
             let (st, c) = cfs(r, Method::GET, &format!("/components/{x}"), None).await;
-            st == StatusCode::OK && c["desired_config"] == "site"
+            let there = st == StatusCode::OK && c["desired_config"] == "site";
+            if there { Ok(()) } else { Err(c) }
         })
         .await;
     }
     // The nodes boot and wait in `configuring` until somebody configures them.
     for x in &lab.xnames {
-        wait_until("configuring", async || {
-            lab.component(x).await["status"]["status"] == "configuring"
+        wait_until("configuring", MINUTE, async || {
+            let c = lab.component(x).await;
+            if c["status"]["status"] == "configuring" {
+                Ok(())
+            } else {
+                Err(c)
+            }
         })
         .await;
     }
@@ -303,12 +301,13 @@ async fn cfs_external_unreachable_is_a_component_error_retried_until_it_answers(
     );
     let name = lab.create("compute", "boot", None).await;
     let x = lab.xnames[0].clone();
-    wait_until("a retried handoff error", async || {
+    wait_until("a retried handoff error", MINUTE, async || {
         let c = lab.component(&x).await;
-        c["event_stats"]["power_on_attempts"].as_u64().unwrap_or(0) >= 2
+        let retried = c["event_stats"]["power_on_attempts"].as_u64().unwrap_or(0) >= 2
             && c["error"].as_str().unwrap_or("").contains(&format!(
                 "configuration handoff: CFS PATCH {url}/v3/components"
-            ))
+            ));
+        if retried { Ok(()) } else { Err(c) }
     })
     .await;
     assert_eq!(lab.power(0), "Off", "no power-on without the handoff");

@@ -4,7 +4,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::common::Server;
+use crate::common::{Server, poll};
 
 #[tokio::test]
 async fn inventory_import_then_list_and_bootparameters() {
@@ -507,8 +507,8 @@ async fn images_import_list_boot_and_delete() {
     s.stop().await;
 }
 
-#[test]
-fn cli_demo_runs_boot_reboot_shutdown() {
+#[tokio::test]
+async fn cli_demo_runs_boot_reboot_shutdown() {
     let dir = tempfile::tempdir().unwrap();
     let (out_path, err_path) = (dir.path().join("out"), dir.path().join("err"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_rackboot"))
@@ -519,21 +519,18 @@ fn cli_demo_runs_boot_reboot_shutdown() {
         .stderr(std::fs::File::create(&err_path).unwrap())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "rackboot demo did not finish within 120 s\n{}{}",
-                std::fs::read_to_string(&out_path).unwrap(),
-                std::fs::read_to_string(&err_path).unwrap()
-            );
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+    let exited = poll(std::time::Duration::from_secs(120), async || {
+        child.try_wait().unwrap().ok_or(())
+    })
+    .await;
+    let Ok(status) = exited else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "rackboot demo did not finish within 120 s\n{}{}",
+            std::fs::read_to_string(&out_path).unwrap(),
+            std::fs::read_to_string(&err_path).unwrap()
+        );
     };
     let out = std::fs::read_to_string(&out_path).unwrap();
     let err = std::fs::read_to_string(&err_path).unwrap();

@@ -1,6 +1,13 @@
-//! Starting and stopping a real appliance for a test.
+//! Starting and stopping a real appliance for a test, and waiting on conditions.
+//!
+//! Tests wait on what they can observe, never on a fixed sleep: [`wait_until`] polls a
+//! condition with a deadline and says what it awaited when the deadline passes. A sleep
+//! stays only where time passing is the behaviour under test (a timeout, or "nothing
+//! happens"), with a comment saying so.
 
+use std::fmt::Display;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use rackboot::config::{Config, Settings};
 use reqwest::{Method, StatusCode};
@@ -200,4 +207,36 @@ pub fn golden(name: &str, actual: &str) {
         "rendered output differs from {}",
         path.display()
     );
+}
+
+/// How often [`poll`] asks.
+const POLL_EVERY: Duration = Duration::from_millis(20);
+
+/// Ask `probe` until it answers `Ok`, for at most `within`; the last `Err` (the state seen)
+/// when the time is up. For a caller that must clean up before failing; others use
+/// [`wait_until`].
+pub async fn poll<T, E>(
+    within: Duration,
+    mut probe: impl AsyncFnMut() -> Result<T, E>,
+) -> Result<T, E> {
+    let deadline = Instant::now() + within;
+    loop {
+        match probe().await {
+            Ok(v) => return Ok(v),
+            Err(e) if Instant::now() >= deadline => return Err(e),
+            Err(_) => tokio::time::sleep(POLL_EVERY).await,
+        }
+    }
+}
+
+/// Wait until `probe` answers `Ok` (its value is returned), for at most `within`; then panic
+/// saying what was awaited and the last state `probe` described in its `Err`.
+pub async fn wait_until<T, E: Display>(
+    what: &str,
+    within: Duration,
+    probe: impl AsyncFnMut() -> Result<T, E>,
+) -> T {
+    poll(within, probe).await.unwrap_or_else(|last| {
+        panic!("timed out after {within:?} waiting for {what}; last seen: {last}")
+    })
 }

@@ -16,7 +16,7 @@ use rackboot::dhcp::server::Sockets;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::common::Server;
+use super::common::{Server, poll, wait_until};
 use super::netns::{Host, Lan};
 
 const SERVER: &str = "192.168.77.1";
@@ -104,6 +104,7 @@ async fn start_full(lan: &mut Lan, dir: &Path, pool: &str) -> (Server, Host) {
 }
 
 #[tokio::test]
+#[ignore = "tier root: needs root (network namespaces) and busybox; scripts/test.sh runs it"]
 async fn full_mode_serves_reservations_a_pool_and_boot_files_to_udhcpc() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -274,6 +275,7 @@ async fn full_mode_serves_reservations_a_pool_and_boot_files_to_udhcpc() {
 }
 
 #[tokio::test]
+#[ignore = "tier root: needs root (network namespaces) and ISC dhclient; scripts/test.sh runs it"]
 async fn dhclient_binds_and_releases_its_reserved_address() {
     let dir = tempfile::tempdir().unwrap();
     let mut lan = Lan::new();
@@ -330,16 +332,19 @@ async fn dhclient_binds_and_releases_its_reserved_address() {
     release.arg("eth0");
     let o = blocking(move || release.output().unwrap()).await;
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let mut gone = false;
-    for _ in 0..50 {
-        let (_, leases) = s.get("/apis/rackboot/v1/dhcp/leases").await;
-        if leases.as_array().unwrap().is_empty() {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(gone, "the lease was not released");
+    wait_until(
+        "the lease to be released",
+        Duration::from_secs(5),
+        async || {
+            let (_, leases) = s.get("/apis/rackboot/v1/dhcp/leases").await;
+            if leases.as_array().unwrap().is_empty() {
+                Ok(())
+            } else {
+                Err(leases)
+            }
+        },
+    )
+    .await;
     s.stop().await;
 }
 
@@ -387,6 +392,7 @@ fn exchange(host: &Host, m: Message, to: SocketAddr, wait: Duration) -> Vec<(Soc
 }
 
 #[tokio::test]
+#[ignore = "tier root: needs root (network namespaces), dnsmasq and busybox; scripts/test.sh runs it"]
 async fn proxy_mode_adds_boot_information_beside_a_site_dnsmasq() {
     let dir = tempfile::tempdir().unwrap();
     let mut lan = Lan::new();
@@ -538,6 +544,7 @@ async fn proxy_mode_adds_boot_information_beside_a_site_dnsmasq() {
 }
 
 #[tokio::test]
+#[ignore = "tier root: needs root (network namespaces), busybox, curl, tftp-hpa and Debian's ipxe; scripts/test.sh runs it"]
 async fn the_binary_serves_dhcp_tftp_and_the_script_on_its_interface() {
     let dir = tempfile::tempdir().unwrap();
     let mut lan = Lan::new();
@@ -557,6 +564,7 @@ async fn the_binary_serves_dhcp_tftp_and_the_script_on_its_interface() {
         .unwrap();
     let node = lan.host("n1", "02:00:00:00:00:31", None);
     let d = dir.path().to_path_buf();
+    let runtime = tokio::runtime::Handle::current();
     let result = blocking(move || -> Result<(), String> {
         // An unknown MAC boots BSS's Unknown-x86_64 entry.
         let o = srv
@@ -637,9 +645,9 @@ async fn the_binary_serves_dhcp_tftp_and_the_script_on_its_interface() {
             ));
         }
         // Both are on the node's timeline; TFTP found it through the DHCP lease (recorded
-        // just after the transfer: poll briefly).
-        let mut tl = String::new();
-        for _ in 0..40 {
+        // just after the transfer: poll briefly). On this blocking thread, `poll` runs on the
+        // test's runtime; a timeout is an `Err`, so the server is still stopped and its log shown.
+        let timeline = poll(Duration::from_secs(3), async || {
             let o = srv
                 .cmd("curl")
                 .args(["-sS", "--fail"])
@@ -648,13 +656,11 @@ async fn the_binary_serves_dhcp_tftp_and_the_script_on_its_interface() {
                 ))
                 .output()
                 .unwrap();
-            tl = String::from_utf8_lossy(&o.stdout).into_owned();
-            if tl.contains(r#""what":"dhcp""#) && tl.contains(r#""what":"tftp""#) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        if !(tl.contains(r#""what":"dhcp""#) && tl.contains(r#""what":"tftp""#)) {
+            let tl = String::from_utf8_lossy(&o.stdout).into_owned();
+            let both = tl.contains(r#""what":"dhcp""#) && tl.contains(r#""what":"tftp""#);
+            if both { Ok(()) } else { Err(tl) }
+        });
+        if let Err(tl) = runtime.block_on(timeline) {
             return Err(format!("timeline: {tl}"));
         }
         // iPXE's DHCP: the script URL, fetched with curl from the node.

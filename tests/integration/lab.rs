@@ -10,6 +10,7 @@
 use std::process::Command;
 
 #[test]
+#[ignore = "tier lab: needs root, QEMU and libvirt (tests/lab/lab.sh installs them); scripts/test.sh runs it"]
 fn qemu_nodes_boot_reboot_and_shut_down_through_rackboot() {
     for mode in ["full", "proxy"] {
         let artifacts =

@@ -8,7 +8,7 @@ use redfish::sim::{SimBmc, SimConfig};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{Server, assert_problem};
+use crate::common::{Server, assert_problem, wait_until};
 
 pub const EP: &str = "/apis/smd/hsm/v2/Inventory/RedfishEndpoints";
 pub const PCS: &str = "/apis/power-control/v1";
@@ -52,23 +52,18 @@ pub async fn register(s: &Server, id: &str, url: &str, extra: Value) {
 
 /// Wait until discovery of `id` has finished; returns the endpoint.
 pub async fn discovered(s: &Server, id: &str) -> Value {
-    let start = Instant::now();
-    loop {
+    let what = format!("discovery of {id} to finish");
+    wait_until(&what, Duration::from_secs(30), async || {
         let (st, ep) = s.get(&format!("{EP}/{id}")).await;
         assert_eq!(st, StatusCode::OK, "{ep}");
-        let status = ep["DiscoveryInfo"]["LastDiscoveryStatus"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let status = ep["DiscoveryInfo"]["LastDiscoveryStatus"].as_str().unwrap();
         if status != "NotYetQueried" && status != "DiscoveryStarted" {
-            return ep;
+            Ok(ep)
+        } else {
+            Err(ep)
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "discovery of {id} never finished"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 /// Start a transition; returns its ID.
@@ -82,22 +77,33 @@ pub async fn transition(s: &Server, body: Value) -> String {
 
 /// Wait until a transition is completed or aborted; returns it with its tasks.
 pub async fn finished(s: &Server, id: &str, limit: Duration) -> Value {
-    let start = Instant::now();
-    loop {
+    let what = format!("transition {id} to be completed or aborted");
+    wait_until(&what, limit, async || {
         let (st, t) = s.get(&format!("{PCS}/transitions/{id}")).await;
         assert_eq!(st, StatusCode::OK, "{t}");
-        if matches!(
+        let done = matches!(
             t["transitionStatus"].as_str(),
             Some("completed" | "aborted")
-        ) {
-            return t;
-        }
-        assert!(
-            start.elapsed() < limit,
-            "transition {id} not done in {limit:?}: {t}"
         );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        if done { Ok(t) } else { Err(t) }
+    })
+    .await
+}
+
+/// Wait until the task of `xname` in transition `id` is confirming its power change (the
+/// command was sent and the transition is running).
+pub async fn confirming(s: &Server, id: &str, xname: &str) {
+    let what = format!("transition {id} to be confirming {xname}");
+    wait_until(&what, Duration::from_secs(10), async || {
+        let (_, t) = s.get(&format!("{PCS}/transitions/{id}")).await;
+        let described = task(&t, xname)["taskStatusDescription"].as_str();
+        if described.unwrap().starts_with("Confirming") {
+            Ok(())
+        } else {
+            Err(t)
+        }
+    })
+    .await
 }
 
 pub fn task<'a>(t: &'a Value, xname: &str) -> &'a Value {
@@ -757,7 +763,7 @@ async fn abort_stops_a_running_transition() {
         json!({"operation": "soft-off", "location": [{"xname": "x1000c0s0b0n0"}], "taskDeadlineMinutes": -1}),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    confirming(&s, &id, "x1000c0s0b0n0").await;
     let (st, _, v) = s
         .call(Method::DELETE, &format!("{PCS}/transitions/{id}"), None)
         .await;
@@ -776,7 +782,18 @@ async fn abort_stops_a_running_transition() {
 async fn operators_report_their_activity() {
     let (s, _d) = start_fast().await;
     let _bmc = ready_bmc(&s, SimConfig::default()).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    wait_until(
+        "the power monitor's first sample",
+        Duration::from_secs(10),
+        async || {
+            let (_, v) = s.get("/apis/rackboot/v1/operators").await;
+            let ops = v["operators"].as_array().unwrap();
+            let monitor = ops.iter().find(|o| o["name"] == "power-monitor");
+            let sampled = monitor.is_some_and(|m| m["last_report"]["sampled"] == 1);
+            if sampled { Ok(()) } else { Err(v) }
+        },
+    )
+    .await;
     let (st, v) = s.get("/apis/rackboot/v1/operators").await;
     assert_eq!(st, StatusCode::OK);
     let ops = v["operators"].as_array().unwrap();
@@ -808,20 +825,17 @@ async fn a_node_powering_on_reports_transition() {
         json!({"operation": "on", "location": [{"xname": "x1000c0s0b0n0"}]}),
     )
     .await;
-    let start = Instant::now();
-    loop {
+    wait_until("the transition state", Duration::from_secs(3), async || {
         let (_, v) = s
             .get(&format!("{PCS}/power-status?xname=x1000c0s0b0n0"))
             .await;
         if v["status"][0]["powerState"] == "transition" {
-            break;
+            Ok(())
+        } else {
+            Err(v)
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(3),
-            "never saw the transition: {v}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     let t = finished(&s, &id, Duration::from_secs(15)).await;
     assert_eq!(task(&t, "x1000c0s0b0n0")["taskStatus"], "succeeded", "{t}");
     let (_, v) = s

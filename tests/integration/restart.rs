@@ -87,7 +87,7 @@ async fn a_transition_in_progress_resumes_after_a_restart() {
 
     use redfish::sim::{SimBmc, SimConfig};
 
-    use crate::power::{discovered, fast, finished, register, task, transition};
+    use crate::power::{confirming, discovered, fast, finished, register, task, transition};
 
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start_in(dir.path(), fast()).await;
@@ -109,21 +109,7 @@ async fn a_transition_in_progress_resumes_after_a_restart() {
         json!({"operation": "soft-off", "location": [{"xname": "x1000c0s0b0n0"}], "taskDeadlineMinutes": -1}),
     )
     .await;
-    let start = std::time::Instant::now();
-    loop {
-        let (_, t) = s
-            .get(&format!("/apis/power-control/v1/transitions/{id}"))
-            .await;
-        if task(&t, "x1000c0s0b0n0")["taskStatusDescription"]
-            .as_str()
-            .unwrap()
-            .starts_with("Confirming")
-        {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(10), "{t}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    confirming(&s, &id, "x1000c0s0b0n0").await;
     s.stop().await;
 
     // While rackboot is down the node's OS finally obeys.

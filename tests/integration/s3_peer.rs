@@ -2,7 +2,7 @@
 //! installed by scripts/peers.sh into .peers/bin.
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use rackboot::artifacts::{ObjectRef, SourceConfig, open_source};
@@ -10,7 +10,7 @@ use rackboot::config::Settings;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::common::{ADVERTISE, Server, assert_problem};
+use crate::common::{ADVERTISE, Server, assert_problem, wait_until};
 
 pub struct S3 {
     pub endpoint: String,
@@ -22,8 +22,8 @@ pub const ACCESS: &str = "rackboot-test";
 pub const SECRET: &str = "rackboot-test-secret";
 
 impl S3 {
-    /// Start s3s-fs on a free port with the given buckets.
-    pub fn start(buckets: &[&str]) -> S3 {
+    /// Start s3s-fs on a free port with the given buckets; returns once it listens.
+    pub async fn start(buckets: &[&str]) -> S3 {
         let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".peers/bin/s3s-fs");
         assert!(
             bin.is_file(),
@@ -47,19 +47,16 @@ impl S3 {
             .stderr(Stdio::null())
             .spawn()
             .expect("start s3s-fs");
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "s3s-fs did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        S3 {
+        let s3 = S3 {
             endpoint: format!("http://127.0.0.1:{port}"),
             child,
             _dir: dir,
-        }
+        };
+        wait_until("s3s-fs to listen", Duration::from_secs(10), async || {
+            tokio::net::TcpStream::connect(("127.0.0.1", port)).await
+        })
+        .await;
+        s3
     }
 
     pub fn settings(&self, secret: &str) -> Settings {
@@ -101,8 +98,9 @@ fn metric(text: &str, name: &str) -> u64 {
 }
 
 #[tokio::test]
+#[ignore = "tier peers: needs s3s-fs in .peers/bin; scripts/test.sh installs and runs it"]
 async fn artifacts_stream_from_s3_once_for_many_nodes_and_bad_credentials_are_named() {
-    let s3 = S3::start(&["boot-images"]);
+    let s3 = S3::start(&["boot-images"]).await;
     let src = s3.source();
     let kernel: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
     let k = ObjectRef::parse("s3://boot-images/img1/kernel").unwrap();

@@ -3,7 +3,7 @@
 //! appliance's own records (the boot timeline) show it. Also proves the node's knobs and
 //! its reaction to restarts and power-offs.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rackboot::sim::{
     Behaviour, NodePhase, Pacing, SimLab, SimLabConfig, SimNode, SimNodeConfig, SimNodeStatus,
@@ -12,7 +12,7 @@ use redfish::sim::{SimBmc, SimConfig, SimFleet};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::Server;
+use crate::common::{Server, wait_until};
 
 const KERNEL_LEN: usize = 300_000;
 const INITRD_LEN: usize = 1_000_000;
@@ -81,18 +81,19 @@ async fn wait_status(node: &SimNode, what: &str, pred: impl FnMut(&SimNodeStatus
 
 /// Poll the node's boot timeline until `pred` holds for its events.
 async fn wait_timeline(s: &Server, xname: &str, mut pred: impl FnMut(&[Value]) -> bool) -> Value {
-    let start = Instant::now();
-    loop {
+    let what = format!("the timeline of {xname}");
+    wait_until(&what, WAIT, async || {
         let (st, tl) = s
             .get(&format!("/apis/rackboot/v1/nodes/{xname}/timeline"))
             .await;
         assert_eq!(st, StatusCode::OK, "{tl}");
         if pred(tl["events"].as_array().unwrap()) {
-            return tl;
+            Ok(tl)
+        } else {
+            Err(format!("{tl:#}"))
         }
-        assert!(start.elapsed() < WAIT, "timeline of {xname}: {tl:#}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 fn count(events: &[Value], what: &str) -> usize {
@@ -120,6 +121,8 @@ async fn sim_node_boots_from_the_appliance_and_reports_its_token() {
         pacing: pacing(),
         ..SimNodeConfig::new(&s.base, &mac, bmc.clone(), 0, reqwest::Client::new())
     });
+    // Nothing may happen while the power is off: give it the time to go wrong (a sleep on
+    // purpose, there is no event to wait for).
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(node.status().phase, NodePhase::Off);
     assert_eq!(node.status().boots_started, 0, "nothing happens while off");
@@ -217,6 +220,7 @@ async fn sim_node_follows_restarts_and_power_off_cancels_a_boot() {
     // An OS that ignores ACPI does not restart.
     n0.set_ignore_graceful(true);
     reset(&bmc, 0, "GracefulRestart").await;
+    // The absence of a restart is the behaviour under test: a sleep on purpose.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(n0.status().boots_started, 3);
     n0.set_ignore_graceful(false);
@@ -237,6 +241,7 @@ async fn sim_node_follows_restarts_and_power_off_cancels_a_boot() {
     wait_status(&n1, "cancelled", |s| s.phase == NodePhase::Off).await;
     assert_eq!(n1.status().boots_cancelled, 1);
     let asked = n1.status().scripts_fetched + n1.status().errors;
+    // Silence after power-off is the behaviour under test: a sleep on purpose.
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
         n1.status().scripts_fetched + n1.status().errors,

@@ -17,10 +17,14 @@
 #![allow(dead_code)]
 
 use std::fmt::Write as _;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+
+use crate::common::poll;
 
 /// Username written to the emulator's htpasswd file.
 pub const USERNAME: &str = "admin";
@@ -55,11 +59,11 @@ pub struct Sushy {
 
 impl Sushy {
     /// Starts an emulator with `systems` fake systems, all powered `Off`, and waits until it
-    /// listens. Blocks for about 0.3 s (use `tokio::task::spawn_blocking` if that matters).
+    /// listens (about 0.3 s).
     ///
     /// Panics with a clear message ("run scripts/test.sh to install sushy-tools") if the venv is
     /// missing, and with the emulator's log if it does not come up.
-    pub fn start(systems: usize) -> Sushy {
+    pub async fn start(systems: usize) -> Sushy {
         let emulator = venv_dir().join("bin/sushy-emulator");
         if !emulator.is_file() {
             panic!(
@@ -168,7 +172,7 @@ impl Sushy {
             child,
             _dir: dir,
         };
-        sushy.wait_ready(port, &log_path);
+        sushy.wait_ready(port, &log_path).await;
         sushy
     }
 
@@ -181,11 +185,10 @@ impl Sushy {
     /// connection. Checking the log guards against the (unlikely) case where another process took
     /// the port between `free_port()` and the emulator's bind: the emulator then exits with
     /// "Address already in use" and never logs "Running on".
-    fn wait_ready(&mut self, port: u16, log_path: &Path) {
+    async fn wait_ready(&mut self, port: u16, log_path: &Path) {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let banner = format!("Running on https://127.0.0.1:{port}");
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-        loop {
+        let ready = poll(STARTUP_TIMEOUT, async || {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!(
                     "sushy-emulator exited during startup ({status}); log {}:\n{}",
@@ -193,22 +196,20 @@ impl Sushy {
                     read_log(log_path)
                 );
             }
-            if read_log(log_path).contains(&banner)
-                && let Ok(stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200))
-            {
-                let _ = stream.shutdown(Shutdown::Both);
-                return;
+            if !read_log(log_path).contains(&banner) {
+                return Err(());
             }
-            if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!(
-                    "sushy-emulator did not listen on {addr} within {STARTUP_TIMEOUT:?}; log {}:\n{}",
-                    log_path.display(),
-                    read_log(log_path)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(25));
+            TcpStream::connect(addr).await.map(drop).map_err(drop)
+        })
+        .await;
+        if ready.is_err() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            panic!(
+                "sushy-emulator did not listen on {addr} within {STARTUP_TIMEOUT:?}; log {}:\n{}",
+                log_path.display(),
+                read_log(log_path)
+            );
         }
     }
 }
