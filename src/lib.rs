@@ -1,16 +1,16 @@
 //! rackboot: a self-contained bare-metal boot appliance.
 //!
-//! Layout (docs/architecture.md, "Layout"; dependencies point inward): `model` (domain types and pure rules) ←
-//! `store` (persistence) and the seams `power` (BMCs), `artifacts` (S3 or a directory) and
-//! `handoff` (configuration) ← `app` (use cases) and `operators` (reconcile loops) ← `api`
-//! (HTTP wire and handlers), `tftp` and `dhcp` (the boot network) ← [`start`] ← `main`.
-//! Leaves every layer may use: `activation` (pokes and reports), `shutdown` (the stop
-//! signal), `clock`, `errors`. `bootscript` renders iPXE (pure); `cli` and `sim` are the
-//! client and the simulated nodes.
+//! Layout (docs/architecture.md, "Layout"; dependencies point inward): `model` (domain types and
+//! pure rules) ← `store` (persistence) and the seams `power` (BMCs), `artifacts` (S3 or a
+//! directory) and `handoff` (configuration) ← `app` (use cases) and `operators` (reconcile
+//! loops) ← `api` (HTTP wire and handlers), `tftp` and `dhcp` (the boot network) ← [`start`] ←
+//! `main`. Leaves every layer may use: `activation` (pokes and reports), `shutdown` (the stop
+//! signal), `clock`, `errors`. `bootscript` renders iPXE (pure); `cli` and `sim` are the client
+//! and the simulated nodes.
 //!
 //! [`start`] is the one composition root: it takes a validated config, the backends, the
-//! already-bound listeners and a shutdown future, builds the application, and spawns and
-//! owns every task; `main` only parses flags.
+//! already-bound listeners and a shutdown future, builds the application, and spawns and owns
+//! every task; `main` only parses flags.
 
 pub mod activation;
 pub mod api;

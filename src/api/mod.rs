@@ -1,9 +1,10 @@
-//! HTTP: one router for the control-plane APIs and the boot plane (docs/architecture.md, "API map").
+//! HTTP: one router for the control-plane APIs and the boot plane (docs/architecture.md, "API
+//! map").
 //!
 //! Handlers decode wire types, call `app`, and encode the answer; nothing here touches the
-//! store. Every error, including axum's own 404/405/413, leaves as problem+json. Every
-//! request is counted in `/metrics` under its route template (not its raw path, so label
-//! cardinality stays bounded).
+//! store. Every error, including axum's own 404/405/413, leaves as problem+json. Every request
+//! is counted in `/metrics` under its route template (not its raw path, so label cardinality
+//! stays bounded).
 
 pub mod artifacts;
 pub mod bos;

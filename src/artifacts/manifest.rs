@@ -1,9 +1,10 @@
 //! IMS image manifests (`manifest.json`): which kernel, initrd and rootfs make up an image.
 //!
 //! BOS reads the manifest a boot set points at to learn the image's artifacts (reference
-//! docs/bos.md, "Boot artifacts"). Parsing is pure and strict where BOS is strict (a JSON object, at most one
-//! artifact of each type it uses, a kernel) and lenient elsewhere (unknown artifact types and
-//! fields are ignored). Every error names the manifest's path and what was wrong.
+//! docs/bos.md, "Boot artifacts"). Parsing is pure and strict where BOS is strict (a JSON
+//! object, at most one artifact of each type it uses, a kernel) and lenient elsewhere (unknown
+//! artifact types and fields are ignored). Every error names the manifest's path and what was
+//! wrong.
 
 use super::ObjectRef;
 

@@ -1,13 +1,13 @@
-//! What a netbooting client is told to boot (docs/architecture.md, "Boot network"), as a pure function of its DHCP
-//! request: the chainload that takes firmware to iPXE and iPXE to its boot script, without
-//! loops.
+//! What a netbooting client is told to boot (docs/architecture.md, "Boot network"), as a pure
+//! function of its DHCP request: the chainload that takes firmware to iPXE and iPXE to its boot
+//! script, without loops.
 //!
 //! - iPXE (user class `iPXE`, or its option 175) gets the boot script URL with its MAC; it is
 //!   never handed an iPXE binary again, which is what would loop.
 //! - UEFI HTTP Boot (vendor class `HTTPClient`) gets an HTTP URL of the iPXE EFI binary.
-//! - PXE firmware gets an iPXE binary over TFTP by architecture (option 93, RFC 4578):
-//!   BIOS → `undionly.kpxe`; x86-64 UEFI (7, 9) → `snponly.efi` or `ipxe.efi`; arm64 UEFI (11)
-//!   → the arm64 binary when one is configured, else nothing.
+//! - PXE firmware gets an iPXE binary over TFTP by architecture (option 93, RFC 4578): BIOS →
+//!   `undionly.kpxe`; x86-64 UEFI (7, 9) → `snponly.efi` or `ipxe.efi`; arm64 UEFI (11) → the
+//!   arm64 binary when one is configured, else nothing.
 //! - Anything else (no PXE vendor class) is not a netboot client: no boot answer.
 //!
 //! Unknown MACs get the same script URL; the Boot Script Service answers them with its

@@ -47,8 +47,8 @@ pub struct SessionTemplate {
 }
 
 impl SessionTemplate {
-    /// The configuration a boot set's nodes get (docs/bos.md, "Boot artifacts"): none without `enable_cfs`,
-    /// else the boot set's own, else the template's, else none (`""`).
+    /// The configuration a boot set's nodes get (docs/bos.md, "Boot artifacts"): none without
+    /// `enable_cfs`, else the boot set's own, else the template's, else none (`""`).
     pub fn configuration_for(&self, bs: &BootSet) -> String {
         if !self.enable_cfs {
             return String::new();

@@ -1,23 +1,24 @@
-//! A read-only TFTP server for the iPXE binaries (docs/architecture.md, "Boot network"): firmware that netboots asks
-//! DHCP where to boot and fetches an iPXE binary over TFTP before any HTTP happens.
+//! A read-only TFTP server for the iPXE binaries (docs/architecture.md, "Boot network"):
+//! firmware that netboots asks DHCP where to boot and fetches an iPXE binary over TFTP before
+//! any HTTP happens.
 //!
-//! It serves one directory and nothing else: names are resolved inside it (no `..`, no
-//! symlink out of it), writes are refused with error 2. Options (`packet::negotiate`):
-//! blksize, timeout, tsize and windowsize (RFC 7440: a window of blocks per ACK, which is
-//! what makes TFTP fast on a LAN). Each transfer runs on its own socket (its TID) and task;
-//! a client that stops answering is retried `retries` times and then dropped, freeing its
-//! slot. Transfers per client address and in all are capped. Every transfer that ends, however
-//! it ends, is reported to a [`TransferObserver`] (metrics, node timelines).
+//! It serves one directory and nothing else: names are resolved inside it (no `..`, no symlink
+//! out of it), writes are refused with error 2. Options (`packet::negotiate`): blksize, timeout,
+//! tsize and windowsize (RFC 7440: a window of blocks per ACK, which is what makes TFTP fast on
+//! a LAN). Each transfer runs on its own socket (its TID) and task; a client that stops
+//! answering is retried `retries` times and then dropped, freeing its slot. Transfers per client
+//! address and in all are capped. Every transfer that ends, however it ends, is counted in
+//! `/metrics`, logged, and reported to a [`TransferObserver`] (node timelines).
 //!
 //! The listening socket is passed in (bound by the caller), like the HTTP listener.
 //!
-//! Our own server rather than async-tftp (the one maintained crate with RFC 7440): this is a
-//! few hundred lines over a pure codec (`packet`), and it needs what that crate's handler
-//! does not give: a report of every transfer with the client's address and outcome (node
-//! timelines, metrics), per-client and global caps that free their slot when a client
-//! vanishes, and reads of one whole window per positioned read on tokio's reactor rather
-//! than smol's (async-tftp brings its own reactor thread and blocking pool). Measured beside
-//! tftpd-hpa in bench/README.md (tftp.sh: 7× at windowsize 16).
+//! Our own server rather than async-tftp (the one maintained crate with RFC 7440): this is a few
+//! hundred lines over a pure codec (`packet`), and it needs what that crate's handler does not
+//! give: a report of every transfer with the client's address and outcome (node timelines,
+//! metrics), per-client and global caps that free their slot when a client vanishes, and reads
+//! of one whole window per positioned read on tokio's reactor rather than smol's (async-tftp
+//! brings its own reactor thread and blocking pool). Measured beside tftpd-hpa in
+//! bench/README.md (tftp.sh: 7× at windowsize 16).
 
 pub mod packet;
 

@@ -1,8 +1,9 @@
-//! BOS components through the API: list filters and paging, PUT/PATCH with BOS's auto
-//! fields and merge (docs/bos.md, "Component writes"), the 409 guard on actual state, and applystaged (docs/bos.md, "applystaged").
+//! BOS components through the API: list filters and paging, PUT/PATCH with BOS's auto fields and
+//! merge (docs/bos.md, "Component writes"), the 409 guard on actual state, and applystaged
+//! (docs/bos.md, "applystaged").
 //!
-//! Writes from here use compare-and-set too: a PATCH reads, merges and writes back only if
-//! no operator wrote the component in between (it retries a few times if one did).
+//! Writes from here use compare-and-set too: a PATCH reads, merges and writes back only if no
+//! operator wrote the component in between (it retries a few times if one did).
 
 use std::collections::HashMap;
 

@@ -1,9 +1,9 @@
 //! BOS v2 use cases: session templates, sessions, components, options, tenants.
 //!
 //! Handlers call these; they validate, record desired state in the store and poke the BOS
-//! operators, which do the rest (docs/architecture.md, "Operators"). Tenancy (docs/bos.md, "Tenancy"): a `Cray-Tenant-Name`
-//! header scopes templates and sessions to the tenant and components to its nodes; an
-//! unknown tenant is refused with "Invalid tenant".
+//! operators, which do the rest (docs/architecture.md, "Operators"). Tenancy (docs/bos.md,
+//! "Tenancy"): a `Cray-Tenant-Name` header scopes templates and sessions to the tenant and
+//! components to its nodes; an unknown tenant is refused with "Invalid tenant".
 
 pub mod components;
 pub mod sessions;
@@ -136,8 +136,8 @@ impl App {
         }
     }
 
-    /// The boot artifacts of a boot set (docs/bos.md, "Boot artifacts"): its manifest's kernel and initrd and
-    /// the kernel parameters assembled in BOS's order.
+    /// The boot artifacts of a boot set (docs/bos.md, "Boot artifacts"): its manifest's kernel
+    /// and initrd and the kernel parameters assembled in BOS's order.
     pub async fn boot_set_artifacts(
         &self,
         bs: &BootSet,

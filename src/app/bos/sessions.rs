@@ -1,6 +1,6 @@
-//! Sessions: creation with BOS's validation order (docs/bos.md, "Sessions"), listing and deletion with
-//! the age and status filters, and the extended status (docs/bos.md, "Sessions"). Creating a session only
-//! records it as `pending`; the session-setup operator does the rest.
+//! Sessions: creation with BOS's validation order (docs/bos.md, "Sessions"), listing and
+//! deletion with the age and status filters, and the extended status (docs/bos.md, "Sessions").
+//! Creating a session only records it as `pending`; the session-setup operator does the rest.
 
 use chrono::Utc;
 

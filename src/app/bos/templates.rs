@@ -125,8 +125,8 @@ impl App {
         Ok(self.validate_boot_sets(&t, Operation::Boot).await.message())
     }
 
-    /// Boot-set validation for an operation (docs/bos.md, "Boot-set validation"; there is no IMS here, so its
-    /// checks are left out).
+    /// Boot-set validation for an operation (docs/bos.md, "Boot-set validation"; there is no IMS
+    /// here, so its checks are left out).
     pub async fn validate_boot_sets(&self, t: &SessionTemplate, operation: Operation) -> Findings {
         let mut f = Findings::default();
         let reject_nids = self.options().await.map(|o| o.reject_nids).unwrap_or(false);

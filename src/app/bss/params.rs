@@ -1,13 +1,13 @@
 //! Boot parameters: GET, PUT, POST, PATCH and DELETE of `/bootparameters`.
 //!
-//! Write semantics follow hms-bss (docs/bss.md, "Write semantics"): PUT replaces each named host's record
-//! and mints one fresh referral token for the request; POST does the same but refuses
-//! hosts that already have a record; PATCH merges into existing records and keeps their
-//! token; DELETE removes hosts, or an image (stripping it from every host). MACs and NIDs
-//! that inventory knows are stored under the node's xname, others under the MAC or
-//! `nid<N>`. Unlike upstream, `hosts`, `macs` and `nids` may be combined in one request
-//! (upstream silently uses only the first family present). Writes are serialised
-//! (`bss_writes`), because each checks the read model before it writes.
+//! Write semantics follow hms-bss (docs/bss.md, "Write semantics"): PUT replaces each named
+//! host's record and mints one fresh referral token for the request; POST does the same but
+//! refuses hosts that already have a record; PATCH merges into existing records and keeps their
+//! token; DELETE removes hosts, or an image (stripping it from every host). MACs and NIDs that
+//! inventory knows are stored under the node's xname, others under the MAC or `nid<N>`. Unlike
+//! upstream, `hosts`, `macs` and `nids` may be combined in one request (upstream silently uses
+//! only the first family present). Writes are serialised (`bss_writes`), because each checks the
+//! read model before it writes.
 
 use std::collections::BTreeSet;
 

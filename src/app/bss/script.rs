@@ -1,12 +1,12 @@
 //! The boot script: what iPXE on every node asks `/bootscript` for.
 //!
-//! Scripts are looked up as upstream does (docs/bss.md, "Boot-data lookup"): the node's own record, the raw
-//! MAC/name/`nid<N>` record, its role's record, then `Default`; unknown nodes get
-//! `Unknown-<arch>`. There is no HSM cache to refresh here, so the "sleep 10" answers are
-//! never needed: an unknown node that does not say its architecture is chained back at
-//! once with `arch=${buildarch}`. Everything is read from the boot read model (no store
-//! access on this path); `s3://` artifacts become `/artifacts/<token>/…` URLs on the
-//! appliance, the token bound to the record's owner and version.
+//! Scripts are looked up as upstream does (docs/bss.md, "Boot-data lookup"): the node's own
+//! record, the raw MAC/name/`nid<N>` record, its role's record, then `Default`; unknown nodes
+//! get `Unknown-<arch>`. There is no HSM cache to refresh here, so the "sleep 10" answers are
+//! never needed: an unknown node that does not say its architecture is chained back at once with
+//! `arch=${buildarch}`. Everything is read from the boot read model (no store access on this
+//! path); `s3://` artifacts become `/artifacts/<token>/…` URLs on the appliance, the token bound
+//! to the record's owner and version.
 
 use crate::app::boot_index::{BootIndex, params_version};
 use crate::app::timeline::BootEvent;

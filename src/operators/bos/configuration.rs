@@ -1,7 +1,7 @@
-//! The configuration operator (docs/bos.md, "Operators"): components in the `configuring` phase whose
-//! configuration service does not yet want their desired configuration are handed it,
-//! grouped by (configuration, session). No retries are counted, as in BOS; a failure is
-//! the component's error until the next pass succeeds.
+//! The configuration operator (docs/bos.md, "Operators"): components in the `configuring` phase
+//! whose configuration service does not yet want their desired configuration are handed it,
+//! grouped by (configuration, session). No retries are counted, as in BOS; a failure is the
+//! component's error until the next pass succeeds.
 
 use std::collections::{BTreeMap, HashSet};
 

@@ -1,5 +1,5 @@
-//! BOS discovery (docs/bos.md, "Operators"): every node in the inventory gets a BOS component, created
-//! disabled with empty states (`last_action: newly_discovered`). Components are never
+//! BOS discovery (docs/bos.md, "Operators"): every node in the inventory gets a BOS component,
+//! created disabled with empty states (`last_action: newly_discovered`). Components are never
 //! deleted here.
 
 use std::collections::HashSet;

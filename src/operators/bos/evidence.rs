@@ -1,13 +1,14 @@
-//! Boot evidence (docs/architecture.md, "Knowing what a node booted"): actual state for nodes that run no reporter.
+//! Boot evidence (docs/architecture.md, "Knowing what a node booted"): actual state for nodes
+//! that run no reporter.
 //!
-//! The rule: a component waiting for its node to boot (enabled, phase `powering_on`, last
-//! action `powering_on`, a desired referral token T) is taken to have booted T's artifacts
-//! once the node has fetched its initrd (its kernel when the image has no initrd) completely
-//! under T's artifact token after the power-on call, and has then stayed powered on for
-//! `boot_evidence_wait` seconds. The artifact token is derived from the node and T, so a
-//! fetch under an older token (a stale iPXE retry) never counts. The BOS option
-//! `boot_evidence` (default true) turns the rule off; a node's own report (the
-//! bos-reporter PATCH) always wins, since it sets the same fields first.
+//! The rule: a component waiting for its node to boot (enabled, phase `powering_on`, last action
+//! `powering_on`, a desired referral token T) is taken to have booted T's artifacts once the
+//! node has fetched its initrd (its kernel when the image has no initrd) completely under T's
+//! artifact token after the power-on call, and has then stayed powered on for
+//! `boot_evidence_wait` seconds. The artifact token is derived from the node and T, so a fetch
+//! under an older token (a stale iPXE retry) never counts. The BOS option `boot_evidence`
+//! (default true) turns the rule off; a node's own report (the bos-reporter PATCH) always wins,
+//! since it sets the same fields first.
 
 use std::collections::{HashMap, HashSet};
 

@@ -1,6 +1,6 @@
-//! Bookkeeping operators (docs/bos.md, "Operators" and "Lifecycle"): session completion (a running session
-//! with no enabled component and no staged component left is complete, and its extended
-//! status is saved), session cleanup (completed sessions older than
+//! Bookkeeping operators (docs/bos.md, "Operators" and "Lifecycle"): session completion (a
+//! running session with no enabled component and no staged component left is complete, and its
+//! extended status is saved), session cleanup (completed sessions older than
 //! `cleanup_completed_session_ttl` are deleted) and actual-state cleanup (actual state not
 //! reported for `component_actual_state_ttl` is forgotten).
 

@@ -1,13 +1,13 @@
-//! The BOS v2 operators (docs/bos.md, "Operators"; docs/architecture.md, "Operators"): session setup, status, power-on,
-//! graceful and forceful power-off, configuration, session completion and cleanup,
-//! actual-state cleanup, boot evidence and discovery of new nodes.
+//! The BOS v2 operators (docs/bos.md, "Operators"; docs/architecture.md, "Operators"): session
+//! setup, status, power-on, graceful and forceful power-off, configuration, session completion
+//! and cleanup, actual-state cleanup, boot evidence and discovery of new nodes.
 //!
-//! Each is an [`Operator`](super::Operator): activated by its period and by a poke after
-//! every write, one activation at a time, re-reading the store each time. An activation
-//! selects components, plans with pure functions (`model::boot_plan`), acts through the
-//! seams with bounded concurrency and records the outcome with compare-and-set: a
-//! component that changed since it was read is re-read and the change re-applied, so an
-//! operator never overwrites what another one (or a node's report) wrote meanwhile.
+//! Each is an [`Operator`](super::Operator): activated by its period and by a poke after every
+//! write, one activation at a time, re-reading the store each time. An activation selects
+//! components, plans with pure functions (`model::boot_plan`), acts through the seams with
+//! bounded concurrency and records the outcome with compare-and-set: a component that changed
+//! since it was read is re-read and the change re-applied, so an operator never overwrites what
+//! another one (or a node's report) wrote meanwhile.
 
 pub mod configuration;
 pub mod discovery;

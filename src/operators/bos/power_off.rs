@@ -1,6 +1,6 @@
-//! Power-off (docs/bos.md, "Operators"): graceful first (`GracefulShutdown`), then forceful (`ForceOff`)
-//! for components still not off `max_power_off_wait_time` after the last power-off call.
-//! One file, two operators: they differ only in which components they pick and the reset
+//! Power-off (docs/bos.md, "Operators"): graceful first (`GracefulShutdown`), then forceful
+//! (`ForceOff`) for components still not off `max_power_off_wait_time` after the last power-off
+//! call. One file, two operators: they differ only in which components they pick and the reset
 //! they send.
 
 use std::collections::{HashMap, HashSet};

@@ -1,8 +1,8 @@
-//! Power-on (docs/bos.md, "Operators"): for components waiting to be powered on, record the attempt,
-//! write their boot parameters to the Boot Script Service (one write, one referral token,
-//! per distinct kernel/parameters/initrd), remember what each token stands for, prepare
-//! the configuration handoff, set a one-time network boot and power on through the BMC.
-//! Every failure lands on the component it concerns; attempts count toward its retry policy.
+//! Power-on (docs/bos.md, "Operators"): for components waiting to be powered on, record the
+//! attempt, write their boot parameters to the Boot Script Service (one write, one referral
+//! token, per distinct kernel/parameters/initrd), remember what each token stands for, prepare
+//! the configuration handoff, set a one-time network boot and power on through the BMC. Every
+//! failure lands on the component it concerns; attempts count toward its retry policy.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 

@@ -1,12 +1,12 @@
-//! Session setup (docs/bos.md, "Session setup"): turn each pending session into desired (or staged) state
-//! on its components, then mark it running — or complete with an error that says why no
-//! node could be acted on.
+//! Session setup (docs/bos.md, "Session setup"): turn each pending session into desired (or
+//! staged) state on its components, then mark it running — or complete with an error that says
+//! why no node could be acted on.
 //!
-//! Nodes come from the inventory: a boot set's `node_list`, the members of its
-//! `node_groups` and the nodes with its `node_roles_groups`; then the session's limit,
-//! locks, the tenant's nodes, the arch filter and (unless `include_disabled`) the enabled
-//! flag. Unlike BOS, a node the inventory knows but BOS has no component for yet is given
-//! one here rather than dropped (BOS waits for its discovery operator).
+//! Nodes come from the inventory: a boot set's `node_list`, the members of its `node_groups` and
+//! the nodes with its `node_roles_groups`; then the session's limit, locks, the tenant's nodes,
+//! the arch filter and (unless `include_disabled`) the enabled flag. Unlike BOS, a node the
+//! inventory knows but BOS has no component for yet is given one here rather than dropped (BOS
+//! waits for its discovery operator).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 

@@ -1,6 +1,6 @@
-//! The status operator (docs/bos.md, "Status operator"): for every enabled component, read its power state
-//! straight from its BMC and its configuration view from the handoff, run the pure state
-//! machine (`model::boot_plan::plan_status`) and write what changed.
+//! The status operator (docs/bos.md, "Status operator"): for every enabled component, read its
+//! power state straight from its BMC and its configuration view from the handoff, run the pure
+//! state machine (`model::boot_plan::plan_status`) and write what changed.
 
 use std::collections::{HashMap, HashSet};
 

@@ -1,38 +1,37 @@
 //! One simulated netbooting node: it follows the appliance's boot plane over real HTTP.
 //!
-//! A [`SimNode`] watches its system on a [`SimBmc`] ([`SimBmc::power_events`]) and, every
-//! time the host powers on (restarts included), does what iPXE and the booted OS would: GET
+//! A [`SimNode`] watches its system on a [`SimBmc`] ([`SimBmc::power_events`]) and, every time
+//! the host powers on (restarts included), does what iPXE and the booted OS would: GET
 //! `/boot/v1/bootscript?mac=…`, follow the script's `kernel` and `initrd` lines to the
 //! appliance's `/artifacts/<token>/…` URLs (whole bodies, streamed and counted), then, like
-//! bos-reporter, PATCH `actual_state.bss_token` to `/apis/bos/v2/components/{xname}`. Nothing
-//! is mocked on the appliance side: what the node does is what the appliance records as boot
-//! evidence (docs/architecture.md, "Knowing what a node booted"), so tests, the demo and benchmarks exercise the real boot plane.
+//! bos-reporter, PATCH `actual_state.bss_token` to `/apis/bos/v2/components/{xname}`. Nothing is
+//! mocked on the appliance side: what the node does is what the appliance records as boot
+//! evidence (docs/architecture.md, "Knowing what a node booted"), so tests, the demo and
+//! benchmarks exercise the real boot plane.
 //!
 //! Design choices:
-//! - **Cheap**: one Tokio task per node, asleep on its `watch` receiver while nothing
-//!   happens; every node shares one `reqwest::Client` (and so one connection pool). Ten
-//!   thousand nodes fit in one process.
+//! - **Cheap**: one Tokio task per node, asleep on its `watch` receiver while nothing happens;
+//!   every node shares one `reqwest::Client` (and so one connection pool). Ten thousand nodes
+//!   fit in one process.
 //! - **Power is the only trigger**: the task keys boots on [`PowerEvent::power_ons`], so a
 //!   restart that never shows Off still starts a new boot, and the boot in flight is dropped
 //!   (its requests cancelled mid-transfer) as soon as the power changes again.
-//! - **Loopback only**: every URL the node follows is re-rooted at the configured base URL
-//!   (its path and query are kept). The appliance's advertise URL names the address nodes
-//!   use on a boot network, which a test process usually cannot reach; this node only ever
-//!   talks to `base`.
-//! - **Failures are status**: the node never panics or logs its way out; each failure is
-//!   counted and its text kept in [`SimNodeStatus`], which tests read or await.
+//! - **Loopback only**: every URL the node follows is re-rooted at the configured base URL (its
+//!   path and query are kept). The appliance's advertise URL names the address nodes use on a
+//!   boot network, which a test process usually cannot reach; this node only ever talks to
+//!   `base`.
+//! - **Failures are status**: the node never panics or logs its way out; each failure is counted
+//!   and its text kept in [`SimNodeStatus`], which tests read or await.
 //!
 //! A node spawned while its system is already On boots at once, as if just powered on.
 //!
-//! After reporting, a node can also act as its own **configuration agent** (the
-//! [`ConfigAgent`] knob), applying its desired CFS layers and reporting each one
-//! (`cfs_agent` says how).
+//! After reporting, a node can also act as its own **configuration agent** (the [`ConfigAgent`]
+//! knob), applying its desired CFS layers and reporting each one (`cfs_agent` says how).
 //!
-//! The parts: `config` holds the knobs and pacing a node starts with, `status` what it
-//! reports about itself, `script` reads iPXE scripts, `boot` fetches scripts and
-//! artifacts, `report` is the bos-reporter PATCH, `cfs_agent` the configuration agent, and
-//! `retry` the one retry pacer those three share. This file is the handle ([`SimNode`])
-//! and the task's power loop.
+//! The parts: `config` holds the knobs and pacing a node starts with, `status` what it reports
+//! about itself, `script` reads iPXE scripts, `boot` fetches scripts and artifacts, `report` is
+//! the bos-reporter PATCH, `cfs_agent` the configuration agent, and `retry` the one retry pacer
+//! those three share. This file is the handle ([`SimNode`]) and the task's power loop.
 
 mod boot;
 mod cfs_agent;
