@@ -10,6 +10,7 @@ use super::types::{self, Details, component_doc};
 use super::{R, S, cfs};
 use crate::api::extract::Body;
 use crate::api::problem::Problem;
+use crate::model::cfs::LayerStatus;
 
 const V2_KEYS: &[(&str, &str)] = &[
     ("id", "id"),
@@ -61,7 +62,7 @@ fn layer_to_v2(v: &Value) -> Value {
         }
     }
     if let (Some(c), Some(st)) = (v["commit"].as_str(), v["status"].as_str())
-        && st != "applied"
+        && LayerStatus::parse(st) != Some(LayerStatus::Applied)
     {
         out.insert("commit".into(), json!(format!("{c}_{st}")));
     }
