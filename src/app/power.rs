@@ -63,7 +63,8 @@ impl App {
                 )));
             }
         }
-        self.check_supported(req.operation, &req.xnames).await?;
+        self.check_supported(req.operation, req.boot_target.as_deref(), &req.xnames)
+            .await?;
         let now = Utc::now();
         let mut seen = std::collections::HashSet::new();
         let tasks: Vec<PowerTask> = req
@@ -88,9 +89,16 @@ impl App {
         Ok(t)
     }
 
-    /// Refuse up front an operation that a known node's BMC cannot do (as discovered),
-    /// naming what it allows; unknown nodes are left to fail as tasks, as PCS does.
-    async fn check_supported(&self, op: PowerOperation, xnames: &[String]) -> AppResult<()> {
+    /// Refuse up front an operation, or a boot target, that a known node's BMC cannot do (as
+    /// discovered), naming what it allows; unknown nodes are left to fail as tasks, as PCS
+    /// does. What discovery could not know (a system without Boot override properties) is
+    /// refused per task, from the system's document, before anything is sent.
+    async fn check_supported(
+        &self,
+        op: PowerOperation,
+        boot_target: Option<&str>,
+        xnames: &[String],
+    ) -> AppResult<()> {
         let wanted: std::collections::HashSet<Xname> =
             xnames.iter().filter_map(|x| Xname::parse(x).ok()).collect();
         if wanted.is_empty() {
@@ -98,7 +106,21 @@ impl App {
         }
         let mut refused = Vec::new();
         for ce in self.store.list_component_endpoints().await? {
-            if !wanted.contains(&ce.id) || ce.reset_types.is_empty() {
+            if !wanted.contains(&ce.id) {
+                continue;
+            }
+            if let Some(t) = boot_target
+                && !ce.boot_targets.is_empty()
+                && !ce.boot_targets.iter().any(|b| b == t)
+            {
+                refused.push(format!(
+                    "{} (its BMC allows boot targets {})",
+                    ce.id,
+                    ce.boot_targets.join(", ")
+                ));
+                continue;
+            }
+            if ce.reset_types.is_empty() {
                 continue;
             }
             let supported = crate::model::power::supported_transitions(&ce.reset_types);
@@ -118,8 +140,12 @@ impl App {
         if refused.is_empty() {
             Ok(())
         } else {
+            let what = match boot_target {
+                Some(t) => format!("{op} with boot target {t}"),
+                None => op.to_string(),
+            };
             Err(AppError::bad(format!(
-                "{op} is not supported for {}",
+                "{what} is not supported for {}",
                 refused.join("; ")
             )))
         }

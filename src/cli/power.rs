@@ -2,7 +2,9 @@
 //! command line, with a progress bar while they run and a per-node result table.
 //!
 //! NODE is an xname, a group label, or `all` (every Node in the inventory). The command
-//! exits non-zero if any node's task failed, so scripts can rely on it.
+//! exits non-zero if any node's task failed, so scripts can rely on it, and its error lists
+//! each failed node with the server's message (which names the BMC, the system, what was sent
+//! and the last PowerState read). Reset types are the server's choice, per system.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -32,18 +34,20 @@ pub struct Targets {
 
 #[derive(Subcommand, Debug)]
 pub enum PowerCommand {
-    /// Power nodes on
+    /// Power nodes on (a node already on is left alone; with --netboot it is refused)
     On {
         #[command(flatten)]
         targets: Targets,
-        /// Boot from the network once (sets a one-time Pxe boot override first)
+        /// Boot from the network once (sets a one-time Pxe boot override first). Refused for
+        /// a node that is already on, and for a system that cannot take a boot override: use
+        /// `restart --netboot` to boot a running node from the network
         #[arg(long, conflicts_with = "boot_target")]
         netboot: bool,
         /// Set this one-time boot override first (Pxe, UefiHttp, Hdd, ...)
         #[arg(long)]
         boot_target: Option<String>,
     },
-    /// Power nodes off: graceful shutdown, forced off if it does not finish in time
+    /// Power nodes off: the system's graceful off, forced off if it does not finish in time
     Off {
         #[command(flatten)]
         targets: Targets,
@@ -51,7 +55,7 @@ pub enum PowerCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Graceful shutdown only; never forced
+    /// The system's graceful off only; never forced
     SoftOff {
         #[command(flatten)]
         targets: Targets,
@@ -62,7 +66,7 @@ pub enum PowerCommand {
         targets: Targets,
         #[arg(long)]
         hard: bool,
-        /// Boot from the network once after the restart
+        /// Boot from the network once: the node restarts into a one-time Pxe override
         #[arg(long)]
         netboot: bool,
     },
@@ -193,14 +197,25 @@ fn report(format: Format, t: &Value) -> anyhow::Result<()> {
             field(t, "transitionStatus")
         )
     });
-    let failed = tasks
+    let failed: Vec<String> = tasks
         .iter()
         .filter(|task| !matches!(task["taskStatus"].as_str(), Some("succeeded")))
-        .count();
-    if failed > 0 || t["transitionStatus"] != "completed" {
+        .map(|task| {
+            format!(
+                "\n  {}: {}",
+                field(task, "xname"),
+                task["error"]
+                    .as_str()
+                    .unwrap_or_else(|| task["taskStatusDescription"].as_str().unwrap_or(""))
+            )
+        })
+        .collect();
+    if !failed.is_empty() || t["transitionStatus"] != "completed" {
         anyhow::bail!(
-            "{failed} of {} nodes did not reach the requested state",
-            tasks.len()
+            "{} of {} nodes did not reach the requested state{}",
+            failed.len(),
+            tasks.len(),
+            failed.concat()
         );
     }
     Ok(())

@@ -1,12 +1,21 @@
 //! Power: the PCS vocabulary (operations, transitions, tasks, power status) and the pure
 //! rules that turn a node's reported state and reset capabilities into Redfish actions.
 //!
-//! Everything that decides *what* to do is here and synchronous ([`plan`],
-//! [`supported_transitions`]); `operators::power` only carries plans out. Names and
+//! Everything that decides *what* to do is here and synchronous: [`reset`] (which Redfish
+//! reset type carries out an intent on a given system: one table, CSM's) and [`plan`] (a PCS
+//! task's steps); `operators::power` and the BOS power operators only carry them out. Names and
 //! strings follow PCS (docs/pcs.md) so `cray power` clients read them unchanged.
+
+pub mod plan;
+pub mod reset;
 
 use chrono::{DateTime, Utc};
 
+pub use self::plan::{
+    BootOverrideSupport, Confirm, FORCED_CONFIRM_WAIT, Plan, RestartWatch, Step, SystemFacts, plan,
+    supported_transitions, unconfirmed,
+};
+pub use self::reset::{NoReset, ResetIntent, choose};
 use super::Xname;
 
 /// A PCS transition operation.
@@ -88,178 +97,6 @@ impl PowerState {
             PowerState::Off => "off",
             PowerState::Transition => "transition",
             PowerState::Undefined => "undefined",
-        }
-    }
-}
-
-/// PCS's `supportedPowerTransitions` from the Redfish reset types a BMC allows.
-pub fn supported_transitions(reset_types: &[String]) -> Vec<PowerOperation> {
-    let has = |t: &str| reset_types.iter().any(|r| r == t);
-    let mut out = Vec::new();
-    let on = has("On") || has("ForceOn");
-    let off = has("Off") || has("GracefulShutdown");
-    if on {
-        out.push(PowerOperation::On);
-    }
-    if off {
-        out.push(PowerOperation::SoftOff);
-        out.push(PowerOperation::Off);
-    }
-    if has("ForceOff") {
-        out.push(PowerOperation::ForceOff);
-        if !off {
-            out.push(PowerOperation::Off);
-        }
-    }
-    if has("GracefulRestart") || has("ForceRestart") || (on && (off || has("ForceOff"))) {
-        out.push(PowerOperation::SoftRestart);
-    }
-    if on && (off || has("ForceOff")) {
-        out.push(PowerOperation::HardRestart);
-        out.push(PowerOperation::Init);
-    }
-    out
-}
-
-/// One step of a task's plan.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
-    /// Send this Redfish reset type, then wait until the node reports `expect`. With a
-    /// `fallback`, if the deadline passes first, send that reset and wait again
-    /// (graceful → forced escalation).
-    Reset {
-        reset: String,
-        expect: PowerState,
-        fallback: Option<String>,
-    },
-}
-
-/// What a task will do, decided from the node's current state and what its BMC allows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Plan {
-    /// Nothing to do: `Component already in desired state`.
-    AlreadyThere,
-    Steps(Vec<Step>),
-    /// Cannot be done; the message becomes the task's error.
-    Refuse(TaskStatus, String),
-}
-
-/// The first of `preferred` the BMC allows; with no advertised list (some BMCs drop it),
-/// the first preference is tried.
-fn pick(allowed: &[String], preferred: &[&str]) -> Option<String> {
-    if allowed.is_empty() {
-        return preferred.first().map(|s| s.to_string());
-    }
-    preferred
-        .iter()
-        .find(|p| allowed.iter().any(|a| a == *p))
-        .map(|s| s.to_string())
-}
-
-/// Pure planning of one task (docs/pcs.md, "Operations as Redfish resets").
-pub fn plan(op: PowerOperation, state: PowerState, allowed: &[String]) -> Plan {
-    let unsupported = || {
-        Plan::Refuse(
-            TaskStatus::Unsupported,
-            format!(
-                "Unsupported for transition operation {op}: the BMC allows {}",
-                if allowed.is_empty() {
-                    "no reset types".to_string()
-                } else {
-                    allowed.join(", ")
-                }
-            ),
-        )
-    };
-    let on_step = |reset: String| Step::Reset {
-        reset,
-        expect: PowerState::On,
-        fallback: None,
-    };
-    // Graceful off with an optional forced escalation.
-    let off_step = |escalate: bool| -> Option<Step> {
-        let graceful = pick(allowed, &["GracefulShutdown", "Off"]);
-        let force = pick(allowed, &["ForceOff"]);
-        match (graceful, force) {
-            (Some(g), f) => Some(Step::Reset {
-                reset: g,
-                expect: PowerState::Off,
-                fallback: if escalate { f } else { None },
-            }),
-            (None, Some(f)) if escalate => Some(Step::Reset {
-                reset: f,
-                expect: PowerState::Off,
-                fallback: None,
-            }),
-            _ => None,
-        }
-    };
-    match op {
-        PowerOperation::On => {
-            if state == PowerState::On {
-                return Plan::AlreadyThere;
-            }
-            match pick(allowed, &["On", "ForceOn"]) {
-                Some(r) => Plan::Steps(vec![on_step(r)]),
-                None => unsupported(),
-            }
-        }
-        PowerOperation::Off | PowerOperation::SoftOff => {
-            if state == PowerState::Off {
-                return Plan::AlreadyThere;
-            }
-            match off_step(op == PowerOperation::Off) {
-                Some(s) => Plan::Steps(vec![s]),
-                None => unsupported(),
-            }
-        }
-        PowerOperation::ForceOff => {
-            if state == PowerState::Off {
-                return Plan::AlreadyThere;
-            }
-            match pick(allowed, &["ForceOff"]) {
-                Some(r) => Plan::Steps(vec![Step::Reset {
-                    reset: r,
-                    expect: PowerState::Off,
-                    fallback: None,
-                }]),
-                None => unsupported(),
-            }
-        }
-        PowerOperation::SoftRestart => {
-            if state != PowerState::On {
-                return Plan::Refuse(
-                    TaskStatus::Failed,
-                    "Component must be in the On state for Soft-Restart".into(),
-                );
-            }
-            if let Some(r) = pick(allowed, &["GracefulRestart", "ForceRestart"])
-                && (!allowed.is_empty())
-            {
-                return Plan::Steps(vec![on_step(r)]);
-            }
-            match (off_step(false), pick(allowed, &["On", "ForceOn"])) {
-                (Some(off), Some(on)) => Plan::Steps(vec![off, on_step(on)]),
-                _ => unsupported(),
-            }
-        }
-        PowerOperation::HardRestart | PowerOperation::Init => {
-            if op == PowerOperation::HardRestart && state != PowerState::On {
-                return Plan::Refuse(
-                    TaskStatus::Failed,
-                    "Component must be in the On state for Hard-Restart".into(),
-                );
-            }
-            let Some(on) = pick(allowed, &["On", "ForceOn"]) else {
-                return unsupported();
-            };
-            if state == PowerState::Off {
-                return Plan::Steps(vec![on_step(on)]);
-            }
-            match off_step(true) {
-                Some(off) => Plan::Steps(vec![off, on_step(on)]),
-                None => unsupported(),
-            }
         }
     }
 }
@@ -428,111 +265,4 @@ pub struct PowerSample {
     pub error: Option<String>,
     pub supported: Vec<PowerOperation>,
     pub updated: DateTime<Utc>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn s(v: &[&str]) -> Vec<String> {
-        v.iter().map(|x| x.to_string()).collect()
-    }
-
-    const FULL: &[&str] = &[
-        "On",
-        "ForceOff",
-        "GracefulShutdown",
-        "GracefulRestart",
-        "ForceRestart",
-    ];
-
-    #[test]
-    fn operations_parse_case_insensitively() {
-        assert_eq!(
-            PowerOperation::parse("soft-off"),
-            Some(PowerOperation::SoftOff)
-        );
-        assert_eq!(
-            PowerOperation::parse("FORCE-OFF"),
-            Some(PowerOperation::ForceOff)
-        );
-        assert_eq!(PowerOperation::parse("reboot"), None);
-    }
-
-    #[test]
-    fn on_when_on_is_already_there() {
-        assert_eq!(
-            plan(PowerOperation::On, PowerState::On, &s(FULL)),
-            Plan::AlreadyThere
-        );
-    }
-
-    #[test]
-    fn off_escalates_but_soft_off_does_not() {
-        let Plan::Steps(steps) = plan(PowerOperation::Off, PowerState::On, &s(FULL)) else {
-            panic!()
-        };
-        assert_eq!(
-            steps,
-            vec![Step::Reset {
-                reset: "GracefulShutdown".into(),
-                expect: PowerState::Off,
-                fallback: Some("ForceOff".into())
-            }]
-        );
-        let Plan::Steps(steps) = plan(PowerOperation::SoftOff, PowerState::On, &s(FULL)) else {
-            panic!()
-        };
-        assert!(matches!(&steps[0], Step::Reset { fallback: None, .. }));
-    }
-
-    #[test]
-    fn init_from_on_goes_off_then_on_and_from_off_just_on() {
-        let Plan::Steps(steps) = plan(PowerOperation::Init, PowerState::On, &s(FULL)) else {
-            panic!()
-        };
-        assert_eq!(steps.len(), 2);
-        let Plan::Steps(steps) = plan(PowerOperation::Init, PowerState::Off, &s(FULL)) else {
-            panic!()
-        };
-        assert_eq!(steps.len(), 1);
-    }
-
-    #[test]
-    fn restarts_need_on() {
-        assert!(matches!(
-            plan(PowerOperation::SoftRestart, PowerState::Off, &s(FULL)),
-            Plan::Refuse(TaskStatus::Failed, _)
-        ));
-        assert!(matches!(
-            plan(PowerOperation::HardRestart, PowerState::Off, &s(FULL)),
-            Plan::Refuse(TaskStatus::Failed, _)
-        ));
-    }
-
-    #[test]
-    fn missing_reset_types_are_unsupported() {
-        assert!(matches!(
-            plan(
-                PowerOperation::ForceOff,
-                PowerState::On,
-                &s(&["On", "GracefulShutdown"])
-            ),
-            Plan::Refuse(TaskStatus::Unsupported, _)
-        ));
-        // No advertised list at all: try the preferred action rather than refuse.
-        assert!(matches!(
-            plan(PowerOperation::On, PowerState::Off, &[]),
-            Plan::Steps(_)
-        ));
-    }
-
-    #[test]
-    fn supported_transitions_follow_pcs() {
-        let ops = supported_transitions(&s(FULL));
-        for op in PowerOperation::ALL {
-            assert!(ops.contains(&op), "{op} missing");
-        }
-        assert_eq!(supported_transitions(&s(&["On"])), vec![PowerOperation::On]);
-    }
 }

@@ -3,26 +3,24 @@
 //! An activation starts a runner for every transition that is not done and not already
 //! running (so transitions interrupted by a restart resume), tells runners whose abort was
 //! requested to stop, and deletes expired records. A runner resolves each task's node to
-//! its BMC, plans it (`model::power::plan`, pure) and acts: an optional boot override,
-//! then resets, each confirmed by polling the power state until the deadline, escalating
-//! graceful → forced where the operation allows. Progress is kept in memory and written to
-//! the store in batches, so ten thousand tasks cost a few writes a second, not ten
-//! thousand. Every failure is recorded on its task with the BMC's own message.
+//! its BMC and carries it out (`task`: read, plan with `model::power::plan`, act, confirm).
+//! Progress is kept in memory and written to the store in batches, so ten thousand tasks cost
+//! a few writes a second, not ten thousand. Every failure is recorded on its task naming the
+//! BMC, the system, what was sent and the last PowerState read.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+mod task;
+
 use super::{Operator, OperatorResult};
 use crate::clock::SharedClock;
-use crate::model::power::{
-    Plan, PowerSample, PowerState, PowerTask, Step, TaskCounts, TaskStatus, Transition,
-    TransitionStatus, plan, supported_transitions,
-};
+use crate::model::power::{PowerTask, TaskCounts, TaskStatus, Transition, TransitionStatus};
 use crate::model::{Xname, XnameKind};
 use crate::power::PowerCache;
 use crate::power::{BmcAccess, PowerDriver, SystemRef};
@@ -177,7 +175,7 @@ async fn run_transition(
             let (ctx, t, progress, abort) =
                 (ctx.clone(), t.clone(), progress.clone(), stop.clone());
             set.spawn(
-                async move { run_task(&ctx, &t, deadline, i, x, sys, &progress, abort).await },
+                async move { task::run(&ctx, &t, deadline, i, x, sys, &progress, abort).await },
             );
         }
         async move { while set.join_next().await.is_some() {} }
@@ -340,26 +338,6 @@ async fn resolve(
     Ok(jobs)
 }
 
-fn sample(
-    x: &Xname,
-    sys: &SystemRef,
-    state: Result<PowerState, String>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> PowerSample {
-    let (state, available, error) = match state {
-        Ok(s) => (s, true, None),
-        Err(e) => (PowerState::Undefined, false, Some(e)),
-    };
-    PowerSample {
-        xname: x.clone(),
-        state,
-        available,
-        error,
-        supported: supported_transitions(&sys.reset_types),
-        updated: now,
-    }
-}
-
 /// Resolves when the abort flag is set (true) or its sender is gone (false: never abort).
 async fn aborted(rx: &mut watch::Receiver<bool>) -> bool {
     let set = rx.wait_for(|a| *a).await.is_ok();
@@ -367,172 +345,4 @@ async fn aborted(rx: &mut watch::Receiver<bool>) -> bool {
         std::future::pending::<()>().await;
     }
     set
-}
-
-enum Wait {
-    Reached,
-    TimedOut(Option<String>),
-    Aborted,
-}
-
-/// Poll until the node reports `expect`, the deadline passes, or the transition is aborted.
-async fn wait_for(
-    ctx: &PowerContext,
-    x: &Xname,
-    sys: &SystemRef,
-    expect: PowerState,
-    deadline: Option<Duration>,
-    abort: &mut watch::Receiver<bool>,
-) -> Wait {
-    let until = deadline.map(|d| Instant::now() + d);
-    let mut last_error = None;
-    loop {
-        match ctx.driver.power_state(sys).await {
-            Ok(s) => {
-                ctx.cache.put(sample(x, sys, Ok(s), ctx.clock.now()));
-                if s == expect {
-                    return Wait::Reached;
-                }
-            }
-            Err(e) => last_error = Some(e.message),
-        }
-        let pause = match until {
-            Some(u) => {
-                let left = u.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Wait::TimedOut(last_error);
-                }
-                left.min(ctx.confirm_interval)
-            }
-            None => ctx.confirm_interval,
-        };
-        tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
-            true = aborted(abort) => return Wait::Aborted,
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn run_task(
-    ctx: &PowerContext,
-    t: &Transition,
-    deadline: Option<Duration>,
-    i: usize,
-    x: Xname,
-    sys: SystemRef,
-    progress: &Progress,
-    mut abort: watch::Receiver<bool>,
-) {
-    let fail = |msg: String| {
-        progress.set(
-            i,
-            TaskStatus::Failed,
-            "Failed to achieve transition".into(),
-            Some(msg),
-        )
-    };
-    progress.describe(i, "Gathering power state".into());
-    let state = match ctx.driver.power_state(&sys).await {
-        Ok(s) => s,
-        Err(e) => {
-            ctx.cache
-                .put(sample(&x, &sys, Err(e.message.clone()), ctx.clock.now()));
-            return fail(e.message);
-        }
-    };
-    ctx.cache.put(sample(&x, &sys, Ok(state), ctx.clock.now()));
-    let steps = match plan(t.operation, state, &sys.reset_types) {
-        Plan::AlreadyThere => {
-            return progress.set(
-                i,
-                TaskStatus::Succeeded,
-                "Component already in desired state".into(),
-                None,
-            );
-        }
-        Plan::Refuse(status, msg) => {
-            let description = if status == TaskStatus::Unsupported {
-                "Unsupported for transition operation".to_string()
-            } else {
-                "Failed to achieve transition".to_string()
-            };
-            return progress.set(i, status, description, Some(msg));
-        }
-        Plan::Steps(steps) => steps,
-    };
-    let power_on_step = steps
-        .iter()
-        .rposition(|Step::Reset { expect, .. }| *expect == PowerState::On);
-    let mut last_action = String::new();
-    for (
-        k,
-        Step::Reset {
-            reset,
-            expect,
-            fallback,
-        },
-    ) in steps.iter().enumerate()
-    {
-        if *abort.borrow() {
-            return;
-        }
-        if Some(k) == power_on_step
-            && let Some(target) = &t.boot_target
-        {
-            progress.describe(i, format!("Setting one-time boot override, {target}"));
-            match ctx.driver.boot_once(&sys, target).await {
-                Ok(Some(note)) => {
-                    tracing::info!(node = %x, note, "boot override kept in a different form")
-                }
-                Ok(None) => {}
-                Err(e) => return fail(e.message),
-            }
-        }
-        let mut action = reset.to_ascii_lowercase();
-        progress.describe(i, format!("Applying transition, {action}"));
-        if let Err(e) = ctx.driver.reset(&sys, reset).await {
-            return fail(e.message);
-        }
-        if deadline == Some(Duration::ZERO) {
-            progress.describe(i, format!("Transition applied, {action}. Not confirming."));
-            last_action = action;
-            continue;
-        }
-        progress.describe(i, format!("Confirming successful transition, {action}"));
-        let mut outcome = wait_for(ctx, &x, &sys, *expect, deadline, &mut abort).await;
-        if let (Wait::TimedOut(_), Some(force)) = (&outcome, fallback) {
-            tracing::info!(node = %x, graceful = %reset, forced = %force, "graceful step timed out; escalating");
-            action = force.to_ascii_lowercase();
-            progress.describe(i, format!("Applying transition, {action}"));
-            if let Err(e) = ctx.driver.reset(&sys, force).await {
-                return fail(e.message);
-            }
-            progress.describe(i, format!("Confirming successful transition, {action}"));
-            outcome = wait_for(ctx, &x, &sys, *expect, deadline, &mut abort).await;
-        }
-        match outcome {
-            Wait::Reached => {}
-            Wait::Aborted => return,
-            Wait::TimedOut(err) => {
-                let msg = match err {
-                    Some(e) => format!("Timeout waiting for transition, {action}. Last error: {e}"),
-                    None => format!("Timeout waiting for transition, {action}."),
-                };
-                return progress.set(
-                    i,
-                    TaskStatus::Failed,
-                    "Failed to achieve transition".into(),
-                    Some(msg),
-                );
-            }
-        }
-        last_action = action;
-    }
-    let description = if deadline == Some(Duration::ZERO) {
-        format!("Transition applied, {last_action}. Not confirming.")
-    } else {
-        format!("Transition confirmed, {last_action}")
-    };
-    progress.set(i, TaskStatus::Succeeded, description, None);
 }

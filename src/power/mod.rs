@@ -3,13 +3,18 @@
 //! [`PowerDriver`] speaks in the appliance's terms (a BMC's access details, a system
 //! reference, PCS power states); `redfish.rs` implements it with the `redfish` crate.
 //! Only operators hold a driver: API handlers record intent and never reach a BMC.
+//!
+//! Every power failure reads the same, whoever reports it (a PCS task, a BOS component, the
+//! CLI): it names the BMC and the system ([`SystemRef::target`]), what was sent and the last
+//! PowerState read, then the BMC's own words. The adapter builds those messages, so callers
+//! pass them on as they are.
 
 pub mod redfish;
 pub mod samples;
 
 use async_trait::async_trait;
 
-use crate::model::power::PowerState;
+use crate::model::power::{BootOverrideSupport, PowerState, SystemFacts};
 use crate::model::{BmcTrust, ComponentEndpoint, RedfishEndpoint, Xname};
 
 pub use self::redfish::{RedfishDriver, RedfishDriverSettings};
@@ -66,6 +71,55 @@ impl SystemRef {
             reset_types: ce.reset_types.clone(),
         }
     }
+
+    /// How every power message names its target: `x3000c0s1b0 /redfish/v1/Systems/Node0`.
+    pub fn target(&self) -> String {
+        format!("{} {}", self.bmc.id, self.system)
+    }
+
+    /// What planning needs from a reading of this system.
+    pub fn facts(&self, r: &SystemReading) -> SystemFacts {
+        SystemFacts {
+            state: r.state,
+            reset_types: self.reset_types.clone(),
+            restart_observable: !r.markers.is_empty(),
+            boot_override: r.boot_override.clone(),
+        }
+    }
+}
+
+/// One read of a system for power control (one GET of its document).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemReading {
+    pub state: PowerState,
+    /// As the BMC wrote it (`On`, `PoweringOff`, ...), for messages.
+    pub redfish_state: String,
+    /// Values that move when the host restarts (`LastResetTime`, ...), by JSON pointer.
+    pub markers: Vec<(String, String)>,
+    pub boot_override: BootOverrideSupport,
+}
+
+/// When [`PowerDriver::boot_once`] may set the override.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BootWhen {
+    Always,
+    /// Only while the system is not On or PoweringOn (a node about to be powered on).
+    NotPoweredOn,
+}
+
+/// What [`PowerDriver::boot_once`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Each carries the PowerState the system read (`On`, `Off`, ...) when it was decided.
+pub enum BootOnce {
+    /// Set and read back; `note` when the BMC keeps it in an equivalent but different form
+    /// (e.g. `Continuous` instead of `Once`).
+    Set { note: Option<String>, state: String },
+    /// Nothing sent: the system reads `On` or `PoweringOn` and [`BootWhen::NotPoweredOn`]
+    /// was asked.
+    PoweredOn { state: String },
+    /// Nothing sent: the system's document has no Boot override properties.
+    NoOverride { state: String },
 }
 
 /// What discovery found on a BMC.
@@ -117,11 +171,18 @@ pub trait PowerDriver: Send + Sync + 'static {
     /// Crawl a BMC: its systems, their power state, reset capabilities and MACs.
     async fn discover(&self, bmc: &BmcAccess) -> Result<DiscoveredBmc, PowerError>;
     async fn power_state(&self, sys: &SystemRef) -> Result<PowerState, PowerError>;
-    /// Send one Redfish reset type.
+    /// Power state, restart markers and boot override support, in one read.
+    async fn read(&self, sys: &SystemRef) -> Result<SystemReading, PowerError>;
+    /// Send one Redfish reset type (one the system allows: see `model::power::reset`).
     async fn reset(&self, sys: &SystemRef, reset_type: &str) -> Result<(), PowerError>;
-    /// Set a one-time boot override and check it stuck; returns a note when the BMC keeps
-    /// it in an equivalent but different form (e.g. `Continuous` instead of `Once`).
-    async fn boot_once(&self, sys: &SystemRef, target: &str) -> Result<Option<String>, PowerError>;
+    /// Set a one-time boot override and check it stuck, deciding from the system's document
+    /// (read first) whether to send anything.
+    async fn boot_once(
+        &self,
+        sys: &SystemRef,
+        target: &str,
+        when: BootWhen,
+    ) -> Result<BootOnce, PowerError>;
     /// Log out of every BMC session (at shutdown).
     async fn close(&self);
 }

@@ -3,6 +3,11 @@
 //! It keeps one client per BMC (keyed by the BMC's xname and replaced when its access
 //! details change) so sessions and connections are reused across operator activations,
 //! and shares the global concurrency cap across all of them.
+//!
+//! It also gives every power failure its one shape (`<bmc> <system>: <what was sent>,
+//! PowerState <last read>: <the BMC's words>`): after a failed write it reads the power state
+//! once, unless the BMC could not be reached or refused the credentials (then the state is
+//! `unknown`), so the message says what the node was doing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,10 +16,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{
-    BmcAccess, DiscoveredBmc, DiscoveredSystem, PowerDriver, PowerError, PowerErrorKind, SystemRef,
+    BmcAccess, BootOnce, BootWhen, DiscoveredBmc, DiscoveredSystem, PowerDriver, PowerError,
+    PowerErrorKind, SystemReading, SystemRef,
 };
 use crate::model::BmcTrust;
-use crate::model::power::PowerState;
+use crate::model::power::{BootOverrideSupport, PowerState};
 
 /// Limits and timeouts for BMC traffic.
 #[derive(Debug, Clone)]
@@ -100,6 +106,51 @@ fn state(p: &::redfish::PowerState) -> PowerState {
     PowerState::from_redfish(p.as_str())
 }
 
+impl RedfishDriver {
+    /// A failed write, in the one shape: the target, what was sent and the state it is in now.
+    async fn failed(&self, sys: &SystemRef, sent: &str, e: ::redfish::Error) -> PowerError {
+        let e = map_err(e);
+        let now = match e.kind {
+            PowerErrorKind::Unreachable | PowerErrorKind::Auth | PowerErrorKind::Config => {
+                "unknown".to_string()
+            }
+            _ => match self.client(sys) {
+                Ok(bmc) => match bmc.power_state(&sys.system).await {
+                    Ok(p) => p.to_string(),
+                    Err(_) => "unknown".to_string(),
+                },
+                Err(_) => "unknown".to_string(),
+            },
+        };
+        PowerError {
+            kind: e.kind,
+            message: format!(
+                "{}: {sent} failed, PowerState {now}: {}",
+                sys.target(),
+                e.message
+            ),
+        }
+    }
+
+    /// The client of a system's BMC; a BMC whose access details are unusable, named as the
+    /// target of the power call.
+    fn client(&self, sys: &SystemRef) -> Result<Arc<::redfish::Bmc>, PowerError> {
+        self.bmc(&sys.bmc).map_err(|e| PowerError {
+            kind: e.kind,
+            message: format!("{}: nothing sent: {}", sys.target(), e.message),
+        })
+    }
+
+    /// A failed read, in the one shape.
+    fn unread(sys: &SystemRef, e: ::redfish::Error) -> PowerError {
+        let e = map_err(e);
+        PowerError {
+            kind: e.kind,
+            message: format!("{}: reading PowerState failed: {}", sys.target(), e.message),
+        }
+    }
+}
+
 #[async_trait]
 impl PowerDriver for RedfishDriver {
     async fn discover(&self, access: &BmcAccess) -> Result<DiscoveredBmc, PowerError> {
@@ -126,24 +177,71 @@ impl PowerDriver for RedfishDriver {
     }
 
     async fn power_state(&self, sys: &SystemRef) -> Result<PowerState, PowerError> {
-        let bmc = self.bmc(&sys.bmc)?;
-        Ok(state(&bmc.power_state(&sys.system).await.map_err(map_err)?))
+        let bmc = self.client(sys)?;
+        let p = bmc
+            .power_state(&sys.system)
+            .await
+            .map_err(|e| Self::unread(sys, e))?;
+        Ok(state(&p))
+    }
+
+    async fn read(&self, sys: &SystemRef) -> Result<SystemReading, PowerError> {
+        let bmc = self.client(sys)?;
+        let r = bmc
+            .power_reading(&sys.system)
+            .await
+            .map_err(|e| Self::unread(sys, e))?;
+        Ok(SystemReading {
+            state: state(&r.power_state),
+            redfish_state: r.power_state.to_string(),
+            markers: r.markers,
+            boot_override: match r.boot_targets {
+                None => BootOverrideSupport::Absent,
+                Some(t) => BootOverrideSupport::Targets(t),
+            },
+        })
     }
 
     async fn reset(&self, sys: &SystemRef, reset_type: &str) -> Result<(), PowerError> {
-        let bmc = self.bmc(&sys.bmc)?;
-        bmc.reset_known(&sys.system, &sys.reset_target, &sys.reset_types, reset_type)
+        let bmc = self.client(sys)?;
+        match bmc
+            .reset_known(&sys.system, &sys.reset_target, &sys.reset_types, reset_type)
             .await
-            .map_err(map_err)
+        {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.failed(sys, reset_type, e).await),
+        }
     }
 
-    async fn boot_once(&self, sys: &SystemRef, target: &str) -> Result<Option<String>, PowerError> {
-        let bmc = self.bmc(&sys.bmc)?;
-        let applied = bmc
-            .set_boot_override(&sys.system, &::redfish::BootOverride::once(target))
-            .await
-            .map_err(map_err)?;
-        Ok(applied.note)
+    async fn boot_once(
+        &self,
+        sys: &SystemRef,
+        target: &str,
+        when: BootWhen,
+    ) -> Result<BootOnce, PowerError> {
+        let bmc = self.client(sys)?;
+        let when = match when {
+            BootWhen::Always => ::redfish::BootWhen::Always,
+            BootWhen::NotPoweredOn => ::redfish::BootWhen::NotPoweredOn,
+        };
+        let outcome = bmc
+            .set_boot_override_when(&sys.system, &::redfish::BootOverride::once(target), when)
+            .await;
+        match outcome {
+            Ok(::redfish::BootOutcome::Applied(a)) => Ok(BootOnce::Set {
+                note: a.note,
+                state: a.power_state.to_string(),
+            }),
+            Ok(::redfish::BootOutcome::PoweredOn(p)) => Ok(BootOnce::PoweredOn {
+                state: p.to_string(),
+            }),
+            Ok(::redfish::BootOutcome::NoOverride(p)) => Ok(BootOnce::NoOverride {
+                state: p.to_string(),
+            }),
+            Err(e) => Err(self
+                .failed(sys, &format!("one-time boot override to {target}"), e)
+                .await),
+        }
     }
 
     async fn close(&self) {

@@ -1,20 +1,70 @@
-//! Writes: a reset with the reset-type check, and a boot override with read-back.
+//! Writes (a reset with the reset-type check, a boot override with read-back) and the read
+//! that confirms them ([`PowerReading`]).
 //!
 //! BMCs accept requests they then ignore, so neither write trusts a 2xx alone. A reset type
 //! the BMC does not list is refused before anything is sent (and a BMC's own
-//! `ActionParameterNotSupported` is reported the same way). A boot override is read back
-//! after the PATCH; if it did not stick, the full Boot block is sent once more, and if it
-//! still did not stick the caller gets [`Error::OverrideNotKept`] rather than a node that
-//! boots from disk. PATCHes carry `If-Match` when the BMC gives an ETag.
+//! `ActionParameterNotSupported` is reported the same way). A boot override is checked
+//! against the system's document first: a system with no Boot override properties at all (a
+//! Cray EX node controller) is told so and nothing is sent, instead of a PATCH that cannot
+//! stick. Otherwise it is read back after the PATCH; if it did not stick, the full Boot block is
+//! sent once more, and if it still did not stick the caller gets [`Error::OverrideNotKept`]
+//! rather than a node that boots from disk. PATCHes carry `If-Match` when the BMC gives an ETag.
+//!
+//! A reset that changes nothing visible (a warm restart keeps `PowerState` at `On`) can only
+//! be confirmed by something else in the document that moves: [`RESTART_MARKERS`] lists where
+//! BMCs leave that trace, as data.
 
 use reqwest::Method;
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::Bmc;
 use super::resources::reset_target;
 use super::transport::Auth;
 use crate::error::{Error, Result};
-use crate::model::Boot;
+use crate::model::{Boot, ComputerSystem, PowerState};
+
+/// Where a restart leaves a trace in a ComputerSystem document, as JSON pointers: the time of
+/// the last reset (`LastResetTime`, bmcweb and newer services), the boot progress (bmcweb,
+/// newer iLOs), and HPE iLO's POST state.
+pub const RESTART_MARKERS: &[&str] = &[
+    "/LastResetTime",
+    "/BootProgress/LastStateTime",
+    "/BootProgress/LastState",
+    "/Oem/Hpe/PostState",
+];
+
+/// One read of a system for power control: its power, its restart markers, and whether it
+/// can take a boot override. One GET of the system document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PowerReading {
+    pub power_state: PowerState,
+    /// The [`RESTART_MARKERS`] the document has, with their values.
+    pub markers: Vec<(String, String)>,
+    /// `None`: the document has no Boot override properties. Otherwise the targets it lists
+    /// (empty when it lists none).
+    pub boot_targets: Option<Vec<String>>,
+}
+
+/// When [`Bmc::set_boot_override_when`] may set the override.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BootWhen {
+    Always,
+    /// Only while the system is not On or PoweringOn: an override set on a running node
+    /// applies at some later boot nobody asked for.
+    NotPoweredOn,
+}
+
+/// What [`Bmc::set_boot_override_when`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BootOutcome {
+    Applied(BootApplied),
+    /// Nothing sent: the system reads this (On or PoweringOn) and [`BootWhen::NotPoweredOn`]
+    /// was asked.
+    PoweredOn(PowerState),
+    /// Nothing sent: the system's document has no Boot override properties; its PowerState.
+    NoOverride(PowerState),
+}
 
 /// A one-time (or persistent) boot source override.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +92,8 @@ impl BootOverride {
 pub struct BootApplied {
     /// What the BMC reads back.
     pub boot: Boot,
+    /// The system's PowerState when the override was set (read before the PATCH).
+    pub power_state: PowerState,
     /// A difference the BMC is known to have that still boots the wanted target (for
     /// example it reports `Continuous` when asked for `Once`).
     pub note: Option<String>,
@@ -91,11 +143,64 @@ impl Bmc {
         }
     }
 
+    /// One GET of a system: its power state, restart markers and boot override support.
+    pub async fn power_reading(&self, path: &str) -> Result<PowerReading> {
+        let op = format!("GET {path}");
+        let reply = self
+            .call(Method::GET, path, None, None, Auth::Required, &op)
+            .await?;
+        let doc: Value = self.decode(&reply, &op)?;
+        let sys = ComputerSystem::deserialize(&doc).map_err(|e| Error::Decode {
+            bmc: self.label.clone(),
+            op: op.clone(),
+            cause: e.to_string(),
+        })?;
+        Ok(PowerReading {
+            power_state: sys.power_state(),
+            markers: markers(&doc),
+            boot_targets: takes_override(&sys.boot).then(|| sys.boot.allowed_targets.clone()),
+        })
+    }
+
     /// Set a boot override, then read it back. If it did not stick, send the full Boot
-    /// block once more; if it still did not stick, fail with [`Error::OverrideNotKept`].
+    /// block once more; if it still did not stick, fail with [`Error::OverrideNotKept`]. A
+    /// system without Boot override properties is [`Error::Unsupported`], with nothing sent.
     pub async fn set_boot_override(&self, path: &str, want: &BootOverride) -> Result<BootApplied> {
+        match self
+            .set_boot_override_when(path, want, BootWhen::Always)
+            .await?
+        {
+            BootOutcome::Applied(a) => Ok(a),
+            BootOutcome::NoOverride(_) => Err(Error::Unsupported {
+                bmc: self.label.clone(),
+                what: format!(
+                    "{path} has no Boot override properties (BootSourceOverrideTarget, BootSourceOverrideEnabled), so it cannot take a one-time boot override to {}; nothing was sent",
+                    want.target
+                ),
+            }),
+            BootOutcome::PoweredOn(_) => unreachable!("BootWhen::Always never skips"),
+        }
+    }
+
+    /// [`Bmc::set_boot_override`], deciding from the system's document (read first) whether
+    /// to send anything at all.
+    pub async fn set_boot_override_when(
+        &self,
+        path: &str,
+        want: &BootOverride,
+        when: BootWhen,
+    ) -> Result<BootOutcome> {
         let (sys, etag) = self.system(path).await?;
         let boot = &sys.boot;
+        let power = sys.power_state();
+        if !takes_override(boot) {
+            return Ok(BootOutcome::NoOverride(power));
+        }
+        if when == BootWhen::NotPoweredOn
+            && matches!(power, PowerState::On | PowerState::PoweringOn)
+        {
+            return Ok(BootOutcome::PoweredOn(power));
+        }
         if !boot.allowed_targets.is_empty() && !boot.allowed_targets.contains(&want.target) {
             return Err(Error::Unsupported {
                 bmc: self.label.clone(),
@@ -121,11 +226,12 @@ impl Bmc {
         self.patch_boot(path, Value::Object(minimal), etag).await?;
         let (after, etag) = self.system(path).await?;
         if let Some(applied) = stuck(&after.boot, want) {
-            return Ok(BootApplied {
+            return Ok(BootOutcome::Applied(BootApplied {
                 boot: after.boot,
+                power_state: power,
                 note: applied,
                 retried: false,
-            });
+            }));
         }
         tracing::warn!(bmc = %self.label, system = path, "boot override did not stick; sending the full Boot block again");
         let mut full = serde_json::json!({
@@ -140,11 +246,12 @@ impl Bmc {
         self.patch_boot(path, full, etag).await?;
         let (again, _) = self.system(path).await?;
         match stuck(&again.boot, want) {
-            Some(note) => Ok(BootApplied {
+            Some(note) => Ok(BootOutcome::Applied(BootApplied {
                 boot: again.boot,
+                power_state: power,
                 note,
                 retried: true,
-            }),
+            })),
             None => Err(Error::OverrideNotKept {
                 bmc: self.label.clone(),
                 system: path.to_string(),
@@ -176,6 +283,27 @@ impl Bmc {
             other => other,
         }
     }
+}
+
+/// Whether a system's Boot has the override properties at all.
+fn takes_override(boot: &Boot) -> bool {
+    boot.target.is_some() || boot.enabled.is_some() || !boot.allowed_targets.is_empty()
+}
+
+/// The [`RESTART_MARKERS`] a document has (nulls and objects are not markers).
+fn markers(doc: &Value) -> Vec<(String, String)> {
+    RESTART_MARKERS
+        .iter()
+        .filter_map(|p| {
+            let v = match doc.pointer(p)? {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                _ => return None,
+            };
+            Some((p.to_string(), v))
+        })
+        .collect()
 }
 
 /// Whether the wanted override is in effect. `Some(note)` when it is, with a note when the
@@ -210,6 +338,29 @@ mod tests {
             enabled: Some(enabled.into()),
             ..Boot::default()
         }
+    }
+
+    #[test]
+    fn markers_and_override_support_come_from_the_document() {
+        let doc = serde_json::json!({
+            "LastResetTime": "2026-12-01T12:00:00Z",
+            "BootProgress": {"LastState": "OSRunning", "LastStateTime": null},
+            "Oem": {"Hpe": {"PostState": "FinishedPost"}},
+        });
+        assert_eq!(
+            markers(&doc),
+            vec![
+                ("/LastResetTime".into(), "2026-12-01T12:00:00Z".into()),
+                ("/BootProgress/LastState".into(), "OSRunning".into()),
+                ("/Oem/Hpe/PostState".into(), "FinishedPost".into()),
+            ]
+        );
+        assert!(markers(&serde_json::json!({"PowerState": "On"})).is_empty());
+        // A Cray EX node controller's Boot: a boot order, no override properties.
+        let ex: Boot =
+            serde_json::from_value(serde_json::json!({"BootOrder": ["ME0-PXE-IP4"]})).unwrap();
+        assert!(!takes_override(&ex));
+        assert!(takes_override(&boot("None", "Disabled")));
     }
 
     #[test]

@@ -35,7 +35,9 @@ use url::Url;
 
 use crate::tls::TlsTrust;
 
-pub use actions::{BootApplied, BootOverride};
+pub use actions::{
+    BootApplied, BootOutcome, BootOverride, BootWhen, PowerReading, RESTART_MARKERS,
+};
 pub use pool::Pool;
 pub use resources::{Discovery, ManagerInfo, SystemInfo};
 pub use transport::Reply;

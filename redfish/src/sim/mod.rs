@@ -352,6 +352,13 @@ impl SimBmc {
         self.state().knobs().hide_boot_mode = on;
     }
 
+    /// While on, systems' `Boot` has no override properties (no BootSourceOverrideTarget,
+    /// Enabled or Mode, nor their AllowableValues), like an HPE Cray EX node controller's,
+    /// which boots by its BootOrder.
+    pub fn set_hide_boot_override(&self, on: bool) {
+        self.state().knobs().hide_boot_override = on;
+    }
+
     /// Max live sessions (default 64); creating one more answers 503
     /// `Base.1.8.SessionLimitExceeded`. Existing sessions are kept.
     pub fn set_session_limit(&self, n: usize) {
@@ -364,7 +371,8 @@ impl SimBmc {
         self.state().expire_sessions()
     }
 
-    /// While on, GracefulShutdown/GracefulRestart are accepted (204) but nothing happens:
+    /// While on, GracefulShutdown, Off (a Cray EX graceful off), GracefulRestart and a
+    /// PushPowerButton press on a running host are accepted (204) but nothing happens:
     /// an OS that ignores ACPI.
     pub fn set_ignore_graceful(&self, on: bool) {
         self.state().knobs().ignore_graceful = on;

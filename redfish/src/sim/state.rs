@@ -100,6 +100,9 @@ pub(crate) struct System {
     generation: u64,
     /// Power-ons so far: every landing that powers the host on (restarts included).
     power_ons: u64,
+    /// When the host last powered on (ms since the Unix epoch), served as `LastResetTime`
+    /// so a restart that leaves PowerState at On is still observable.
+    pub(crate) last_reset_ms: u64,
     /// Present once someone has asked to watch this system's power.
     events: Option<watch::Sender<PowerEvent>>,
     /// The deadline a timer task is already sleeping towards (watched systems only).
@@ -118,6 +121,7 @@ impl System {
             },
             generation: 1,
             power_ons: 0,
+            last_reset_ms: now_ms(),
             events: None,
             timer_at: None,
         }
@@ -158,6 +162,8 @@ impl System {
         self.power = target;
         if powers_on {
             self.power_ons += 1;
+            // Strictly increasing, so two restarts in one millisecond still differ.
+            self.last_reset_ms = now_ms().max(self.last_reset_ms + 1);
             if self.boot.enabled == "Once" {
                 // Real BMCs consume a one-shot override when the host next boots.
                 self.boot.enabled = "Disabled";
@@ -204,7 +210,8 @@ impl System {
             }
             "ForceOn" if v != Power::On => self.force(Power::On, true),
             "ForceOff" if v != Power::Off => self.force(Power::Off, false),
-            "GracefulShutdown" if !ignore_graceful && v.is_on_or_rising() => {
+            // `Off` is a Cray EX node controller's graceful off.
+            "GracefulShutdown" | "Off" if !ignore_graceful && v.is_on_or_rising() => {
                 self.begin(Power::PoweringOff, Power::Off, false, delay, now)
             }
             "ForceRestart" | "PowerCycle" => self.force(Power::On, true),
@@ -220,6 +227,12 @@ impl System {
             _ => {}
         }
     }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// The parts of [`SimConfig`] that never change while running.
@@ -245,6 +258,7 @@ pub(crate) struct Knobs {
     pub(crate) fail_status: u16,
     pub(crate) drop_boot_override: bool,
     pub(crate) hide_boot_mode: bool,
+    pub(crate) hide_boot_override: bool,
     pub(crate) session_limit: usize,
     pub(crate) ignore_graceful: bool,
 }
@@ -336,6 +350,7 @@ impl SimState {
                 fail_status: 503,
                 drop_boot_override: false,
                 hide_boot_mode: false,
+                hide_boot_override: false,
                 session_limit: DEFAULT_SESSION_LIMIT,
                 ignore_graceful: false,
             }),
@@ -595,10 +610,23 @@ mod tests {
 
     #[test]
     fn graceful_is_ignored_when_asked() {
+        for graceful in ["GracefulShutdown", "Off"] {
+            let mut s = System::new(Power::On);
+            s.reset(graceful, Duration::ZERO, true, Instant::now());
+            assert_eq!(s.visible(), Power::On);
+            s.reset(graceful, Duration::ZERO, false, Instant::now());
+            assert_eq!(s.visible(), Power::Off);
+        }
+    }
+
+    #[test]
+    fn an_instant_restart_moves_the_last_reset_time() {
         let mut s = System::new(Power::On);
-        s.reset("GracefulShutdown", Duration::ZERO, true, Instant::now());
+        let before = s.last_reset_ms;
+        s.reset("GracefulRestart", Duration::ZERO, true, Instant::now());
+        assert_eq!(s.last_reset_ms, before, "an ignored restart moves nothing");
+        s.reset("GracefulRestart", Duration::ZERO, false, Instant::now());
         assert_eq!(s.visible(), Power::On);
-        s.reset("GracefulShutdown", Duration::ZERO, false, Instant::now());
-        assert_eq!(s.visible(), Power::Off);
+        assert!(s.last_reset_ms > before);
     }
 }

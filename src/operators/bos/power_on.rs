@@ -1,8 +1,11 @@
 //! Power-on (docs/bos.md, "Operators"): for components waiting to be powered on, record the
 //! attempt, write their boot parameters to the Boot Script Service (one write, one referral
 //! token, per distinct kernel/parameters/initrd), remember what each token stands for, prepare
-//! the configuration handoff, set a one-time network boot and power on through the BMC. Every
-//! failure lands on the component it concerns; attempts count toward its retry policy.
+//! the configuration handoff, set a one-time network boot and power on through the BMC with
+//! the system's own power-on reset type. Every failure lands on the component it concerns,
+//! naming the BMC, the system, what was (not) sent and the PowerState read; attempts count
+//! toward its retry policy. A node found already on is refused, never silently left alone
+//! (see [`power_on`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -13,8 +16,11 @@ use futures::StreamExt;
 use super::BosContext;
 use crate::clock::Clock;
 use crate::model::BootArtifacts;
+use crate::model::power::reset::TOGGLE;
+use crate::model::power::{ResetIntent, choose};
 use crate::model::{Action, Status};
 use crate::operators::{Operator, OperatorResult};
+use crate::power::{BootOnce, BootWhen, PowerDriver, SystemRef};
 
 pub struct PowerOn(pub BosContext);
 
@@ -114,30 +120,15 @@ impl Operator for PowerOn {
             .collect();
         // Each node's power-on call: when it was made and how long it took, for its timeline
         // (stamped per node, not when the whole batch has answered).
-        let outcomes: Vec<(String, CallTime, Result<(), String>)> = futures::stream::iter(targets)
+        type Outcome = (String, CallTime, Result<Option<String>, String>);
+        let outcomes: Vec<Outcome> = futures::stream::iter(targets)
             .map(|id| {
                 let sys = systems.get(&id).cloned();
                 async move {
-                    let Some(sys) = sys else {
-                        return (
-                            id.clone(),
-                            CallTime::now(&**clock),
-                            Err(super::no_endpoint(&id)),
-                        );
+                    let (at, r) = match sys {
+                        None => (CallTime::now(&**clock), Err(super::no_endpoint(&id))),
+                        Some(sys) => power_on(&**driver, &sys, &**clock).await,
                     };
-                    if let Err(e) = driver.boot_once(&sys, "Pxe").await {
-                        return (
-                            id,
-                            CallTime::now(&**clock),
-                            Err(format!("setting a one-time network boot: {e}")),
-                        );
-                    }
-                    let mut at = CallTime::now(&**clock);
-                    let r = driver
-                        .reset(&sys, "On")
-                        .await
-                        .map_err(|e| format!("powering on: {e}"));
-                    at.finish();
                     (id, at, r)
                 }
             })
@@ -145,9 +136,16 @@ impl Operator for PowerOn {
             .collect()
             .await;
         let mut called: HashMap<String, CallTime> = HashMap::new();
+        let mut notes: HashMap<String, String> = HashMap::new();
         for (id, at, r) in outcomes {
-            if let Err(e) = r {
-                errors.insert(id.clone(), e);
+            match r {
+                Err(e) => {
+                    errors.insert(id.clone(), e);
+                }
+                Ok(Some(note)) => {
+                    notes.insert(id.clone(), note);
+                }
+                Ok(None) => {}
             }
             called.insert(id, at);
         }
@@ -173,7 +171,11 @@ impl Operator for PowerOn {
                         bytes: 0,
                         duration_ms: at.duration_ms,
                         client: None,
-                        outcome: errors.get(id).cloned().unwrap_or_else(|| "called".into()),
+                        outcome: match (errors.get(id), notes.get(id)) {
+                            (Some(e), _) => e.clone(),
+                            (None, Some(n)) => format!("called; {n}"),
+                            (None, None) => "called".into(),
+                        },
                         token: Some(t.clone()),
                         file: None,
                         repeats: 0,
@@ -194,9 +196,62 @@ impl Operator for PowerOn {
         })
         .await?;
         Ok(
-            serde_json::json!({"powered_on": ids.len() - failed, "failed": failed, "exhausted": exhausted, "bss_writes": groups.len()}),
+            serde_json::json!({"powered_on": ids.len() - failed, "failed": failed, "exhausted": exhausted,
+                "bss_writes": groups.len(), "without_boot_override": notes.len()}),
         )
     }
+}
+
+/// Why a node powered on without a one-time network boot (on its timeline).
+const NO_OVERRIDE: &str = "no one-time network boot: the system has no Boot override properties, so it boots by its own boot order";
+
+/// One node's power-on: a one-time network boot, unless the system cannot take one (it then
+/// boots by its boot order, as CSM's BOS relies on), then the system's own power-on reset type
+/// (`model::power::reset`). A node found already on is refused, with nothing sent: `On` would
+/// not restart it, and an override set now would apply at some later boot. `Ok(Some(note))`:
+/// powered on, with something worth showing on its timeline. The call time is the reset's.
+async fn power_on(
+    driver: &dyn PowerDriver,
+    sys: &SystemRef,
+    clock: &dyn Clock,
+) -> (CallTime, Result<Option<String>, String>) {
+    let (reset, note) = match prepare(driver, sys).await {
+        Ok(p) => p,
+        Err(e) => return (CallTime::now(clock), Err(e)),
+    };
+    let mut at = CallTime::now(clock);
+    let r = driver.reset(sys, &reset).await.map_err(|e| e.message);
+    at.finish();
+    (at, r.map(|()| note))
+}
+
+/// The one-time network boot, and the reset type to send then: `(reset, timeline note)`.
+async fn prepare(
+    driver: &dyn PowerDriver,
+    sys: &SystemRef,
+) -> Result<(String, Option<String>), String> {
+    let target = sys.target();
+    let (state, note) = match driver
+        .boot_once(sys, "Pxe", BootWhen::NotPoweredOn)
+        .await
+        .map_err(|e| e.message)?
+    {
+        BootOnce::Set { state, .. } => (state, None),
+        BootOnce::NoOverride { state } => (state, Some(NO_OVERRIDE.to_string())),
+        BootOnce::PoweredOn { state } => {
+            return Err(format!(
+                "{target}: PowerState {state} when BOS went to power it on, so nothing was sent: On does not restart a node, and a one-time network boot would only apply at its next boot; BOS powers it off and on again unless it proves the desired boot within max_boot_wait"
+            ));
+        }
+    };
+    let reset = choose(ResetIntent::On, &sys.reset_types)
+        .map_err(|no| format!("{target}: {no}; On not sent, PowerState {state}"))?;
+    if reset == TOGGLE && state != "Off" {
+        return Err(format!(
+            "{target}: the only fitting reset type is {TOGGLE}, which toggles power, and the node reads PowerState {state}; nothing sent"
+        ));
+    }
+    Ok((reset.to_string(), note))
 }
 
 /// When a BMC call started and how long it took.

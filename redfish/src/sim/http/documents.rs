@@ -64,7 +64,8 @@ pub(super) fn service_root(st: &SimState) -> Value {
 
 /// The ComputerSystem document and its current ETag.
 pub(super) fn system_doc(st: &SimState, i: usize) -> (Value, String) {
-    let (power, boot, etag) = st.with_system(i, |s| (s.visible(), s.boot, s.etag()));
+    let (power, boot, etag, last_reset) =
+        st.with_system(i, |s| (s.visible(), s.boot, s.etag(), s.last_reset_ms));
     let path = system_path(i);
     let mut reset = Map::new();
     reset.insert(
@@ -95,6 +96,9 @@ pub(super) fn system_doc(st: &SimState, i: usize) -> (Value, String) {
         "HostName": "",
         "IndicatorLED": "",
         "PowerState": power.as_str(),
+        "LastResetTime": chrono::DateTime::from_timestamp_millis(last_reset as i64)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "PowerRestorePolicy": "AlwaysOff",
         "BiosVersion": "SIM.1.0.0",
         "Status": {"State": "Enabled", "Health": "OK", "HealthRollup": "OK"},
@@ -131,11 +135,18 @@ pub(super) fn system_doc(st: &SimState, i: usize) -> (Value, String) {
     if st.fixed.etag {
         doc["@odata.etag"] = json!(etag);
     }
-    if st.knobs().hide_boot_mode
-        && let Some(b) = doc["Boot"].as_object_mut()
-    {
-        b.remove("BootSourceOverrideMode");
-        b.remove("BootSourceOverrideMode@Redfish.AllowableValues");
+    let (hide_mode, hide_override) = {
+        let k = st.knobs();
+        (k.hide_boot_mode, k.hide_boot_override)
+    };
+    if let Some(b) = doc["Boot"].as_object_mut() {
+        if hide_mode || hide_override {
+            b.remove("BootSourceOverrideMode");
+            b.remove("BootSourceOverrideMode@Redfish.AllowableValues");
+        }
+        if hide_override {
+            b.retain(|k, _| !k.starts_with("BootSourceOverride"));
+        }
     }
     (doc, etag)
 }
