@@ -39,18 +39,23 @@ pub struct Kit {
 impl Kit {
     /// A store with one BMC of `systems` nodes, discovered; the clock at a fixed time.
     pub async fn new(systems: usize) -> Kit {
+        Kit::with(SimConfig {
+            systems,
+            ..SimConfig::default()
+        })
+        .await
+    }
+
+    /// [`Kit::new`] with a BMC configured like a given vendor's.
+    pub async fn with(cfg: SimConfig) -> Kit {
+        let systems = cfg.systems;
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = Arc::new(
             SqliteStore::open(&dir.path().join("rackboot.db"))
                 .await
                 .unwrap(),
         );
-        let bmc = SimBmc::start(SimConfig {
-            systems,
-            ..SimConfig::default()
-        })
-        .await
-        .unwrap();
+        let bmc = SimBmc::start(cfg).await.unwrap();
         let driver: Arc<dyn PowerDriver> = Arc::new(RedfishDriver::new(RedfishDriverSettings {
             timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(2),

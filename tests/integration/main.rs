@@ -16,6 +16,7 @@ mod lab;
 mod netns;
 mod openapi;
 mod power;
+mod power_vendors;
 mod restart;
 mod s3_peer;
 mod sim_node;

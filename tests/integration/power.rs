@@ -318,11 +318,10 @@ async fn graceful_off_escalates_to_force_off_but_soft_off_times_out() {
     let t = finished(&s, &id, Duration::from_secs(15)).await;
     let k = task(&t, "x1000c0s0b0n0");
     assert_eq!(k["taskStatus"], "failed", "{t}");
-    assert!(
-        k["error"]
-            .as_str()
-            .unwrap()
-            .contains("Timeout waiting for transition, gracefulshutdown"),
+    // The error names the BMC, the system, what was sent and the PowerState last read.
+    assert_eq!(
+        k["error"],
+        "x1000c0s0b0 /redfish/v1/Systems/Node0: GracefulShutdown accepted but PowerState still On after 1 s",
         "{t}"
     );
     assert_eq!(bmc.power_state(0), "On");
@@ -359,7 +358,7 @@ async fn restarts_and_init() {
     assert_eq!(task(&t, "x1000c0s0b0n0")["taskStatus"], "succeeded", "{t}");
     assert_eq!(
         task(&t, "x1000c0s0b0n1")["error"],
-        "Component must be in the On state for Soft-Restart"
+        "x1000c0s0b0 /redfish/v1/Systems/Node1: Component must be in the On state for Soft-Restart; nothing sent, PowerState Off"
     );
     // Init: on → off → on; off → on.
     let before = bmc.counters().resets;
@@ -451,7 +450,12 @@ async fn faults_are_task_errors_naming_the_bmc() {
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(err, format!("authentication failed for {label}"));
+    assert_eq!(
+        err,
+        format!(
+            "x1000c0s0b0 /redfish/v1/Systems/Node0: reading PowerState failed: authentication failed for {label}; nothing sent"
+        )
+    );
     s.stop().await;
 }
 

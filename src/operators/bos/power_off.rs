@@ -212,3 +212,6 @@ async fn read_state(driver: &dyn PowerDriver, sys: &SystemRef) -> String {
         Err(_) => "unknown".to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -275,3 +275,6 @@ impl CallTime {
         self.duration_ms = self.started.elapsed().as_millis() as u64;
     }
 }
+
+#[cfg(test)]
+mod tests;
