@@ -49,6 +49,34 @@ async fn run(s: &Server, body: Value) -> Value {
     finished(s, &id, Duration::from_secs(20)).await
 }
 
+/// Run `operation` on node `i` alone (`extra` adds fields); returns the finished transition.
+async fn on_node(s: &Server, operation: &str, i: usize, extra: Value) -> Value {
+    let mut body = json!({"operation": operation, "location": [{"xname": node(i)}]});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    run(s, body).await
+}
+
+/// The task description of node `i`.
+fn described(t: &Value, i: usize) -> &str {
+    task(t, &node(i))["taskStatusDescription"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+/// A discovered default SimBmc whose one node is on.
+async fn running(s: &Server) -> SimBmc {
+    ready(
+        s,
+        SimConfig {
+            initial_power: "On".into(),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
 /// The error of a failed task, checked to name the BMC, the system and the PowerState.
 fn error_naming_target(t: &Value, i: usize) -> String {
     let k = task(t, &node(i));
@@ -79,23 +107,11 @@ async fn ex_like_nodes_shut_down_gracefully_through_off() {
         "{v}"
     );
 
-    let t = run(
-        &s,
-        json!({"operation": "soft-off", "location": [{"xname": node(0)}]}),
-    )
-    .await;
+    let t = on_node(&s, "soft-off", 0, json!({})).await;
+    assert_eq!(described(&t, 0), "Transition confirmed, off", "{t}");
+    let t = on_node(&s, "off", 1, json!({})).await;
     assert_eq!(
-        task(&t, &node(0))["taskStatusDescription"],
-        "Transition confirmed, off",
-        "{t}"
-    );
-    let t = run(
-        &s,
-        json!({"operation": "off", "location": [{"xname": node(1)}]}),
-    )
-    .await;
-    assert_eq!(
-        task(&t, &node(1))["taskStatusDescription"],
+        described(&t, 1),
         "Transition confirmed, off",
         "graceful, no ForceOff: {t}"
     );
@@ -109,26 +125,14 @@ async fn ex_like_nodes_shut_down_gracefully_through_off() {
     // of a soft-off names what was sent and seen.
     bmc.set_power_state(0, "On");
     bmc.set_ignore_graceful(true);
-    let t = run(
-        &s,
-        json!({"operation": "soft-off", "location": [{"xname": node(0)}], "taskDeadlineSeconds": 1}),
-    )
-    .await;
+    let t = on_node(&s, "soft-off", 0, json!({"taskDeadlineSeconds": 1})).await;
     let err = error_naming_target(&t, 0);
     assert!(
         err.ends_with("Off accepted but PowerState still On after 1 s"),
         "{err}"
     );
-    let t = run(
-        &s,
-        json!({"operation": "off", "location": [{"xname": node(0)}], "taskDeadlineSeconds": 1}),
-    )
-    .await;
-    assert_eq!(
-        task(&t, &node(0))["taskStatusDescription"],
-        "Transition confirmed, forceoff",
-        "{t}"
-    );
+    let t = on_node(&s, "off", 0, json!({"taskDeadlineSeconds": 1})).await;
+    assert_eq!(described(&t, 0), "Transition confirmed, forceoff", "{t}");
     s.stop().await;
 }
 
@@ -173,11 +177,7 @@ async fn netboot_on_a_system_without_override_support_is_refused_before_anything
         ("On".into(), "Off".into())
     );
     // Without a boot target the same node powers on.
-    let t = run(
-        &s,
-        json!({"operation": "on", "location": [{"xname": node(1)}]}),
-    )
-    .await;
+    let t = on_node(&s, "on", 1, json!({})).await;
     assert_eq!(task(&t, &node(1))["taskStatus"], "succeeded", "{t}");
     s.stop().await;
 }
@@ -211,16 +211,8 @@ async fn a_system_allowing_no_graceful_off_is_forced_only_where_the_operation_al
         "{v}"
     );
     // Off allows force: ForceOff at once, no graceful wait first.
-    let t = run(
-        &s,
-        json!({"operation": "off", "location": [{"xname": node(0)}]}),
-    )
-    .await;
-    assert_eq!(
-        task(&t, &node(0))["taskStatusDescription"],
-        "Transition confirmed, forceoff",
-        "{t}"
-    );
+    let t = on_node(&s, "off", 0, json!({})).await;
+    assert_eq!(described(&t, 0), "Transition confirmed, forceoff", "{t}");
     assert_eq!(bmc.counters().resets, 1);
     s.stop().await;
 }
@@ -228,22 +220,10 @@ async fn a_system_allowing_no_graceful_off_is_forced_only_where_the_operation_al
 #[tokio::test]
 async fn a_restart_that_did_not_happen_is_not_confirmed() {
     let (s, _d) = start_fast().await;
-    let bmc = ready(
-        &s,
-        SimConfig {
-            initial_power: "On".into(),
-            ..Default::default()
-        },
-    )
-    .await;
+    let bmc = running(&s).await;
     // The OS ignores the restart: PowerState stays On, LastResetTime does not move.
     bmc.set_ignore_graceful(true);
-    let loc = json!([{"xname": node(0)}]);
-    let t = run(
-        &s,
-        json!({"operation": "soft-restart", "location": loc, "taskDeadlineSeconds": 1}),
-    )
-    .await;
+    let t = on_node(&s, "soft-restart", 0, json!({"taskDeadlineSeconds": 1})).await;
     assert_eq!(task(&t, &node(0))["taskStatus"], "failed", "{t}");
     let err = error_naming_target(&t, 0);
     assert!(
@@ -255,9 +235,9 @@ async fn a_restart_that_did_not_happen_is_not_confirmed() {
     // A restart that happens, even one that never shows Off, is confirmed by LastResetTime.
     bmc.set_ignore_graceful(false);
     let power_ons = bmc.power_events(0).borrow().power_ons;
-    let t = run(&s, json!({"operation": "soft-restart", "location": loc})).await;
+    let t = on_node(&s, "soft-restart", 0, json!({})).await;
     assert_eq!(
-        task(&t, &node(0))["taskStatusDescription"],
+        described(&t, 0),
         "Transition confirmed, gracefulrestart",
         "{t}"
     );
@@ -268,27 +248,12 @@ async fn a_restart_that_did_not_happen_is_not_confirmed() {
 #[tokio::test]
 async fn netboot_on_a_node_that_is_on_is_refused_and_a_restart_honours_it() {
     let (s, _d) = start_fast().await;
-    let bmc = ready(
-        &s,
-        SimConfig {
-            initial_power: "On".into(),
-            ..Default::default()
-        },
-    )
-    .await;
-    let loc = json!([{"xname": node(0)}]);
+    let bmc = running(&s).await;
     // Without a boot target, On on an On node is PCS's "already there".
-    let t = run(&s, json!({"operation": "on", "location": loc})).await;
-    assert_eq!(
-        task(&t, &node(0))["taskStatusDescription"],
-        "Component already in desired state"
-    );
+    let t = on_node(&s, "on", 0, json!({})).await;
+    assert_eq!(described(&t, 0), "Component already in desired state");
     // With one it is refused, saying how to do it, and nothing is sent.
-    let t = run(
-        &s,
-        json!({"operation": "on", "location": loc, "bootTarget": "Pxe"}),
-    )
-    .await;
+    let t = on_node(&s, "on", 0, json!({"bootTarget": "Pxe"})).await;
     assert_eq!(task(&t, &node(0))["taskStatus"], "failed", "{t}");
     let err = error_naming_target(&t, 0);
     assert!(
