@@ -172,6 +172,61 @@ async fn boot_override_is_read_back_and_a_dropped_one_is_an_error() {
 }
 
 #[tokio::test]
+async fn a_system_without_override_properties_is_told_so_and_nothing_is_sent() {
+    use redfish::{BootOutcome, BootWhen};
+    let sim = SimBmc::start(SimConfig::default()).await.unwrap();
+    let bmc = pool().bmc(cfg(&sim)).unwrap();
+    let path = sim.system_paths()[0].clone();
+    sim.set_hide_boot_override(true);
+    let e = bmc
+        .set_boot_override(&path, &BootOverride::once("Pxe"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Unsupported { .. })
+            && e.to_string().contains("has no Boot override properties"),
+        "{e}"
+    );
+    assert_eq!(sim.counters().patches, 0);
+    let reading = bmc.power_reading(&path).await.unwrap();
+    assert_eq!(reading.boot_targets, None);
+    // With them, a running node is left alone when asked, and nothing is sent.
+    sim.set_hide_boot_override(false);
+    sim.set_power_state(0, "On");
+    let outcome = bmc
+        .set_boot_override_when(&path, &BootOverride::once("Pxe"), BootWhen::NotPoweredOn)
+        .await
+        .unwrap();
+    assert_eq!(outcome, BootOutcome::PoweredOn(PowerState::On));
+    assert_eq!(sim.counters().patches, 0);
+}
+
+#[tokio::test]
+async fn a_power_reading_carries_the_restart_marker_that_moves_on_a_restart() {
+    let sim = SimBmc::start(SimConfig {
+        initial_power: "On".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let bmc = pool().bmc(cfg(&sim)).unwrap();
+    let path = sim.system_paths()[0].clone();
+    let before = bmc.power_reading(&path).await.unwrap();
+    assert_eq!(before.power_state, PowerState::On);
+    assert_eq!(before.markers.len(), 1, "{:?}", before.markers);
+    assert_eq!(before.markers[0].0, "/LastResetTime");
+    assert!(before.boot_targets.unwrap().contains(&"Pxe".to_string()));
+    bmc.reset(&path, "GracefulRestart").await.unwrap();
+    let after = bmc.power_reading(&path).await.unwrap();
+    assert_eq!(
+        after.power_state,
+        PowerState::On,
+        "an instant restart shows no Off"
+    );
+    assert_ne!(after.markers, before.markers, "but LastResetTime moved");
+}
+
+#[tokio::test]
 async fn tls_trust_modes() {
     let sim = SimBmc::start(SimConfig {
         tls: true,

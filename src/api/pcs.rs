@@ -6,7 +6,8 @@
 //! `powerState: "transition"` (PCS calls PoweringOn `off`), a BMC's 4xx/5xx answer to a
 //! reset fails the task with the BMC's message (PCS ignores it), and two extensions on
 //! `POST /transitions`: `taskDeadlineSeconds` and `bootTarget` (a one-time boot override
-//! set before powering on).
+//! set before the step that boots the node; refused for `On` on a node already on and for a
+//! system that cannot take one: docs/pcs.md, "Boot targets and netboot intent").
 
 use std::sync::Arc;
 
