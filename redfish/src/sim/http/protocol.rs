@@ -10,7 +10,8 @@
 //! tested" rather than as a failure. `$metadata` of a synthetic BMC references DMTF's published
 //! CSDL files for the types it serves; a replayed tree serves its recorded one.
 
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::header::ETAG;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::{Value, json};
 
@@ -179,8 +180,10 @@ pub(super) fn account(st: &SimState, id: &str) -> Response {
     if id != "1" {
         return missing(&format!("{ACCOUNT_SERVICE}/Accounts/{id}"));
     }
-    ok(json!({
+    // Read-only, so one version forever; the ETag is what clients use to write one.
+    let mut resp = ok(json!({
         "@odata.id": format!("{ACCOUNT_SERVICE}/Accounts/1"),
+        "@odata.etag": ACCOUNT_ETAG,
         "@odata.type": "#ManagerAccount.v1_12_0.ManagerAccount",
         "Id": "1",
         "Name": "User Account",
@@ -190,8 +193,13 @@ pub(super) fn account(st: &SimState, id: &str) -> Response {
         "Enabled": true,
         "Locked": false,
         "Links": {"Role": {"@odata.id": format!("{ACCOUNT_SERVICE}/Roles/Administrator")}},
-    }))
+    }));
+    resp.headers_mut()
+        .insert(ETAG, HeaderValue::from_static(ACCOUNT_ETAG));
+    resp
 }
+
+const ACCOUNT_ETAG: &str = "W/\"1\"";
 
 pub(super) fn roles() -> Value {
     collection(
