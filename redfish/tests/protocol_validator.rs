@@ -129,7 +129,14 @@ async fn run_validator(bmc: &SimBmc, dir: &Path) -> (BTreeSet<Failure>, String) 
         .find(|l| l.starts_with("Summary"))
         .unwrap_or("")
         .to_string();
-    (failures(&text), format!("{summary}\n{text}\n{stderr}"))
+    let notable: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("\tFAIL\t") || l.contains("\tWARN\t"))
+        .collect();
+    (
+        failures(&text),
+        format!("{summary}\n{}\n{stderr}", notable.join("\n")),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
