@@ -145,9 +145,9 @@ impl BosContext {
         }
     }
 
-    /// Each node's power: a fresh cached sample taken after the node's last action (`since`;
-    /// BOS timestamps are to the second, so one second later), else its BMC's answer, which
-    /// is cached for the others. Nodes without a system are unavailable.
+    /// Each node's power: a fresh cached sample (taken after the node was last sent a reset,
+    /// and after `since` where given), else its BMC's answer, which is cached for the others.
+    /// Nodes without a system are unavailable.
     pub async fn power_readings(
         &self,
         nodes: Vec<(String, Option<chrono::DateTime<chrono::Utc>>)>,
@@ -166,7 +166,6 @@ impl BosContext {
                 ask.push((id, None, sys));
                 continue;
             };
-            let since = since.map(|t| t + chrono::Duration::seconds(1));
             match self.power_cache.fresh(&x, max_age, now, since) {
                 Some(s) => {
                     out.insert(id, PowerReading::State(s.state));
@@ -197,6 +196,16 @@ impl BosContext {
             .await;
         out.extend(asked);
         out
+    }
+
+    /// `ids` were just sent a reset: their power samples no longer tell.
+    pub fn acted_on<'a>(&self, ids: impl IntoIterator<Item = &'a String>) {
+        let now = self.clock.now();
+        for id in ids {
+            if let Ok(x) = crate::model::Xname::parse(id) {
+                self.power_cache.acted(&x, now);
+            }
+        }
     }
 
     /// How to reach each node's system, by xname (nodes whose BMC is unknown or disabled

@@ -1,6 +1,6 @@
 //! The status operator (docs/bos.md, "Status operator"): for every enabled component, read its
-//! power state (from the shared power samples when one was taken after its last action, else
-//! from its BMC) and its configuration view from the handoff, run the pure state machine
+//! power state (from the shared power samples when one was taken since it was last sent a
+//! reset, else from its BMC) and its configuration view from the handoff, run the pure state machine
 //! (`model::boot_plan::plan_status`) and write what changed.
 
 use std::collections::{HashMap, HashSet};
@@ -26,7 +26,12 @@ impl Operator for Status {
         let systems = ctx.systems().await?;
         let nodes: Vec<_> = comps
             .iter()
-            .map(|v| (v.value.id.clone(), v.value.last_action_time()))
+            // A component on hold (a session just took it, or it was just enabled) is
+            // judged afresh: its BMC is asked whatever the samples say.
+            .map(|v| {
+                let fresh_read = v.value.overridden(crate::model::Status::OnHold);
+                (v.value.id.clone(), fresh_read.then(|| ctx.clock.now()))
+            })
             .collect();
         let readings = ctx.power_readings(nodes, &systems).await;
         let desired: Vec<(String, String)> = comps

@@ -275,7 +275,7 @@ async fn boot_evidence_proves_a_boot_from_a_complete_initrd_fetch() {
 }
 
 #[tokio::test]
-async fn status_reads_power_from_a_sample_taken_after_the_last_action_else_from_the_bmc() {
+async fn status_reads_power_from_a_sample_taken_since_the_last_reset_else_from_the_bmc() {
     use crate::power::samples::sample;
     let kit = Kit::new(1).await;
     let ctx = kit.bos();
@@ -293,6 +293,7 @@ async fn status_reads_power_from_a_sample_taken_after_the_last_action_else_from_
         kit.clock.now() - Duration::seconds(5),
     );
     ctx.power_cache.put(old);
+    ctx.acted_on([&c.id]);
     let asked = kit.bmc.counters().requests;
     StatusOperator(kit.bos()).activate().await.unwrap();
     assert!(kit.bmc.counters().requests > asked, "the BMC was asked");
