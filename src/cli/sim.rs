@@ -227,9 +227,30 @@ pub async fn run(cmd: SimCommand) -> anyhow::Result<()> {
         Some(lab) if status_secs > 0 => Some(report_totals(lab, Duration::from_secs(status_secs))),
         _ => None,
     };
-    tokio::select! {
-        () = crate::shutdown::signal() => {}
-        () = async { match reporter { Some(r) => r.await, None => std::future::pending().await } } => {}
+    // SIGUSR1 prints the BMCs' request counters (bench/session.sh reads them before and after
+    // a session, to count Redfish requests per node).
+    let mut usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
+        .context("cannot listen for SIGUSR1")?;
+    let stop = crate::shutdown::signal();
+    let reporter = async {
+        match reporter {
+            Some(r) => r.await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(stop, reporter);
+    loop {
+        tokio::select! {
+            () = &mut stop => break,
+            () = &mut reporter => break,
+            _ = usr1.recv() => {
+                let c = fleet.counters();
+                eprintln!(
+                    "counters: {} requests, {} resets, {} patches, {} session logins",
+                    c.requests, c.resets, c.patches, c.sessions_created
+                );
+            }
+        }
     }
     if let Some(lab) = &lab {
         lab.stop();
