@@ -246,8 +246,8 @@ pub async fn run(cmd: SimCommand) -> anyhow::Result<()> {
             _ = usr1.recv() => {
                 let c = fleet.counters();
                 eprintln!(
-                    "counters: {} requests, {} resets, {} patches, {} session logins",
-                    c.requests, c.resets, c.patches, c.sessions_created
+                    "counters: {} requests, {} resets, {} patches, {} session logins, {} GETs, {} SSE streams",
+                    c.requests, c.resets, c.patches, c.sessions_created, c.gets, c.sse_streams
                 );
             }
         }
