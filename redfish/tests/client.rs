@@ -173,11 +173,19 @@ async fn boot_override_is_read_back_and_a_dropped_one_is_an_error() {
 
 #[tokio::test]
 async fn a_system_without_override_properties_is_told_so_and_nothing_is_sent() {
+    use redfish::sim::Mockup;
     use redfish::{BootOutcome, BootWhen};
-    let sim = SimBmc::start(SimConfig::default()).await.unwrap();
+    // The recorded Cray EX425 blade: a BootOrder, no override properties.
+    let ex = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/redfish-mockups/EX425");
+    let sim = SimBmc::start(SimConfig {
+        mockup: Some(Mockup::load(ex).unwrap()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let bmc = pool().bmc(cfg(&sim)).unwrap();
     let path = sim.system_paths()[0].clone();
-    sim.set_hide_boot_override(true);
     let e = bmc
         .set_boot_override(&path, &BootOverride::once("Pxe"))
         .await
@@ -191,8 +199,14 @@ async fn a_system_without_override_properties_is_told_so_and_nothing_is_sent() {
     let reading = bmc.power_reading(&path).await.unwrap();
     assert_eq!(reading.boot_targets, None);
     // With them, a running node is left alone when asked, and nothing is sent.
-    sim.set_hide_boot_override(false);
-    sim.set_power_state(0, "On");
+    let sim = SimBmc::start(SimConfig {
+        initial_power: "On".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let bmc = pool().bmc(cfg(&sim)).unwrap();
+    let path = sim.system_paths()[0].clone();
     let outcome = bmc
         .set_boot_override_when(&path, &BootOverride::once("Pxe"), BootWhen::NotPoweredOn)
         .await

@@ -48,7 +48,10 @@ impl Kit {
 
     /// [`Kit::new`] with a BMC configured like a given vendor's.
     pub async fn with(cfg: SimConfig) -> Kit {
-        let systems = cfg.systems;
+        let systems = cfg
+            .mockup
+            .as_ref()
+            .map_or(cfg.systems, |m| m.system_paths().len());
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = Arc::new(
             SqliteStore::open(&dir.path().join("rackboot.db"))
@@ -162,6 +165,8 @@ impl Kit {
             sessions: self.app.clone(),
             pokes: self.app.bos_pokes().clone(),
             clock: Arc::new(self.clock.clone()),
+            power_cache: self.app.power_cache(),
+            power_max_age: Duration::from_secs(30),
             period: Duration::from_secs(3600),
             concurrency: 8,
         }
@@ -250,6 +255,14 @@ impl Kit {
             },
         }
     }
+}
+
+/// A recorded tree of a real BMC (tests/fixtures/redfish-mockups), for `SimConfig::mockup`.
+pub fn mockup(tree: &str) -> redfish::sim::Mockup {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/redfish-mockups")
+        .join(tree);
+    redfish::sim::Mockup::load(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
 }
 
 /// Poll `check` until it holds (every 20 ms, at most 10 s); panics naming `what`.

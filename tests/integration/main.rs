@@ -19,6 +19,7 @@ mod power;
 mod power_vendors;
 mod restart;
 mod s3_peer;
+mod sim_bmcs;
 mod sim_node;
 mod sushy;
 mod sushy_peer;

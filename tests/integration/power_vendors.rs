@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use redfish::sim::{SimBmc, SimConfig};
+use redfish::sim::{Mockup, SimBmc, SimConfig};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -15,15 +15,14 @@ use crate::power::{PCS, discovered, finished, register, start_fast, task, transi
 
 const BMC: &str = "x1000c0s0b0";
 
-/// A Cray EX425 node controller, as recorded in tests/fixtures/redfish-mockups/EX425: reset
-/// types through ActionInfo (On, Off, ForceOff; `Off` is the graceful one) and no Boot
-/// override properties.
-fn ex_like(systems: usize) -> SimConfig {
+/// The recorded HPE Cray EX425 blade (tests/fixtures/redfish-mockups/EX425), replayed: two
+/// nodes, On; reset types through ActionInfo (On, Off, ForceOff: `Off` is the graceful one);
+/// no Boot override properties.
+fn ex425() -> SimConfig {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/redfish-mockups/EX425");
     SimConfig {
-        systems,
-        action_info: true,
-        reset_types: ["ForceOff", "On", "Off"].map(String::from).to_vec(),
-        initial_power: "On".into(),
+        mockup: Some(Mockup::load(dir).unwrap()),
         ..Default::default()
     }
 }
@@ -92,8 +91,7 @@ fn error_naming_target(t: &Value, i: usize) -> String {
 #[tokio::test]
 async fn ex_like_nodes_shut_down_gracefully_through_off() {
     let (s, _d) = start_fast().await;
-    let bmc = ready(&s, ex_like(2)).await;
-    bmc.set_hide_boot_override(true);
+    let bmc = ready(&s, ex425()).await;
     // Every PCS transition is supported (Soft-Restart as a graceful off, then On).
     let (_, v) = s
         .get(&format!("{PCS}/power-status?xname={}", node(0)))
@@ -139,8 +137,7 @@ async fn ex_like_nodes_shut_down_gracefully_through_off() {
 #[tokio::test]
 async fn netboot_on_a_system_without_override_support_is_refused_before_anything_is_sent() {
     let (s, _d) = start_fast().await;
-    let bmc = ready(&s, ex_like(2)).await;
-    bmc.set_hide_boot_override(true);
+    let bmc = ready(&s, ex425()).await;
     bmc.set_power_state(1, "Off");
     let before = bmc.counters();
     // Init on a running node would power it off first: refused before that, too.
@@ -297,18 +294,7 @@ async fn netboot_on_a_node_that_is_on_is_refused_and_a_restart_honours_it() {
 #[tokio::test]
 async fn a_bos_session_boots_reboots_and_shuts_down_ex_like_nodes_gracefully() {
     use crate::bos::{Lab, put_image, quick};
-    let lab = Lab::start_with(
-        2,
-        quick(),
-        SimConfig {
-            initial_power: "Off".into(),
-            ..ex_like(1)
-        },
-    )
-    .await;
-    for b in lab.fleet.bmcs() {
-        b.set_hide_boot_override(true);
-    }
+    let lab = Lab::start_with(2, quick(), ex425()).await;
     let img = put_image(&lab.s, "img-ex");
     lab.template("ex", &img, &lab.xnames).await;
     for op in ["boot", "reboot", "shutdown"] {
@@ -327,8 +313,9 @@ async fn a_bos_session_boots_reboots_and_shuts_down_ex_like_nodes_gracefully() {
             "{c:#}"
         );
         assert_eq!(c["event_stats"]["power_off_forceful_attempts"], 0, "{c:#}");
-        // On, Off (reboot), On, Off (shutdown): nothing forced, no PATCH that cannot stick.
+        // Recorded On, so the boot is Off, On; the reboot Off, On; the shutdown Off: nothing
+        // forced, and no PATCH that could not stick.
         let counters = lab.fleet.bmcs()[i].counters();
-        assert_eq!((counters.resets, counters.patches), (4, 0), "{x}");
+        assert_eq!((counters.resets, counters.patches), (5, 0), "{x}");
     }
 }

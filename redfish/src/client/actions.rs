@@ -25,14 +25,10 @@ use crate::error::{Error, Result};
 use crate::model::{Boot, ComputerSystem, PowerState};
 
 /// Where a restart leaves a trace in a ComputerSystem document, as JSON pointers: the time of
-/// the last reset (`LastResetTime`, bmcweb and newer services), the boot progress (bmcweb,
-/// newer iLOs), and HPE iLO's POST state.
-pub const RESTART_MARKERS: &[&str] = &[
-    "/LastResetTime",
-    "/BootProgress/LastStateTime",
-    "/BootProgress/LastState",
-    "/Oem/Hpe/PostState",
-];
+/// the last reset (`LastResetTime`, bmcweb and newer services). Boot progress
+/// (`BootProgress.LastState`/`LastStateTime`) and HPE's `Oem.Hpe.PostState` are left out on
+/// purpose: they also move while a node is still booting, which would pass for a restart.
+pub const RESTART_MARKERS: &[&str] = &["/LastResetTime"];
 
 /// One read of a system for power control: its power, its restart markers, and whether it
 /// can take a boot override. One GET of the system document.
@@ -344,18 +340,15 @@ mod tests {
     fn markers_and_override_support_come_from_the_document() {
         let doc = serde_json::json!({
             "LastResetTime": "2026-12-01T12:00:00Z",
-            "BootProgress": {"LastState": "OSRunning", "LastStateTime": null},
+            "BootProgress": {"LastState": "OSRunning", "LastStateTime": "2026-12-01T12:01:00Z"},
             "Oem": {"Hpe": {"PostState": "FinishedPost"}},
         });
         assert_eq!(
             markers(&doc),
-            vec![
-                ("/LastResetTime".into(), "2026-12-01T12:00:00Z".into()),
-                ("/BootProgress/LastState".into(), "OSRunning".into()),
-                ("/Oem/Hpe/PostState".into(), "FinishedPost".into()),
-            ]
+            vec![("/LastResetTime".into(), "2026-12-01T12:00:00Z".into())]
         );
         assert!(markers(&serde_json::json!({"PowerState": "On"})).is_empty());
+        assert!(markers(&serde_json::json!({"LastResetTime": null})).is_empty());
         // A Cray EX node controller's Boot: a boot order, no override properties.
         let ex: Boot =
             serde_json::from_value(serde_json::json!({"BootOrder": ["ME0-PXE-IP4"]})).unwrap();

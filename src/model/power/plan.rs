@@ -41,7 +41,7 @@ pub struct SystemFacts {
     pub state: PowerState,
     /// Reset types the system allows (empty: it did not say).
     pub reset_types: Vec<String>,
-    /// The document shows something that moves when the host restarts (`LastResetTime`, ...).
+    /// The document shows something that moves when the host restarts (`LastResetTime`).
     pub restart_observable: bool,
     pub boot_override: BootOverrideSupport,
 }
@@ -51,7 +51,7 @@ pub struct SystemFacts {
 pub enum Confirm {
     On,
     Off,
-    /// `PowerState` left `On` (and came back), or a restart marker moved, and it reads `On`.
+    /// `PowerState` left `On` (and came back), or `LastResetTime` moved, and it reads `On`.
     Restarted,
 }
 
@@ -282,7 +282,7 @@ pub fn unconfirmed(
     let secs = waited.as_secs();
     let mut msg = match confirm {
         Confirm::Restarted => format!(
-            "{reset} accepted but no restart observed after {secs} s: PowerState stayed {last_state} and no restart marker (LastResetTime, BootProgress) moved"
+            "{reset} accepted but no restart observed after {secs} s: PowerState stayed {last_state} and LastResetTime did not move"
         ),
         _ => format!("{reset} accepted but PowerState still {last_state} after {secs} s"),
     };

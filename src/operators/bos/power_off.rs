@@ -89,18 +89,14 @@ impl Operator for PowerOff {
             .iter()
             .map(|c| (c.id.clone(), systems.get(&c.id).cloned()))
             .collect();
-        let driver = ctx.driver.clone();
         let mode = self.mode;
         let outcomes: HashMap<String, (Action, Result<(), String>)> = futures::stream::iter(jobs)
-            .map(move |(id, sys)| {
-                let driver = driver.clone();
-                async move {
-                    let r = match sys {
-                        None => (intended(mode), Err(super::no_endpoint(&id))),
-                        Some(sys) => power_off(&*driver, &sys, mode).await,
-                    };
-                    (id, r)
-                }
+            .map(move |(id, sys)| async move {
+                let r = match sys {
+                    None => (intended(mode), Err(super::no_endpoint(&id))),
+                    Some(sys) => power_off(ctx, &id, &sys, mode).await,
+                };
+                (id, r)
             })
             .buffer_unordered(ctx.concurrency)
             .collect()
@@ -150,10 +146,12 @@ fn intended(mode: Mode) -> Action {
 /// One node's power-off call: the system's own reset type for the mode (see the module note),
 /// and the action to record for it.
 async fn power_off(
-    driver: &dyn PowerDriver,
+    ctx: &BosContext,
+    id: &String,
     sys: &SystemRef,
     mode: Mode,
 ) -> (Action, Result<(), String>) {
+    let driver = &*ctx.driver;
     let allowed = &sys.reset_types;
     let chosen = match mode {
         Mode::Graceful => match choose(ResetIntent::GracefulOff, allowed) {
@@ -199,6 +197,7 @@ async fn power_off(
             );
         }
     }
+    ctx.acted_on([id]);
     (
         action,
         driver.reset(sys, reset).await.map_err(|e| e.message),

@@ -111,7 +111,6 @@ impl Operator for PowerOn {
             }
         }
         let systems = ctx.systems().await?;
-        let driver = &ctx.driver;
         let clock = &ctx.clock;
         let targets: Vec<String> = go
             .iter()
@@ -127,7 +126,7 @@ impl Operator for PowerOn {
                 async move {
                     let (at, r) = match sys {
                         None => (CallTime::now(&**clock), Err(super::no_endpoint(&id))),
-                        Some(sys) => power_on(&**driver, &sys, &**clock).await,
+                        Some(sys) => power_on(ctx, &id, &sys).await,
                     };
                     (id, at, r)
                 }
@@ -211,15 +210,17 @@ const NO_OVERRIDE: &str = "no one-time network boot: the system has no Boot over
 /// not restart it, and an override set now would apply at some later boot. `Ok(Some(note))`:
 /// powered on, with something worth showing on its timeline. The call time is the reset's.
 async fn power_on(
-    driver: &dyn PowerDriver,
+    ctx: &BosContext,
+    id: &String,
     sys: &SystemRef,
-    clock: &dyn Clock,
 ) -> (CallTime, Result<Option<String>, String>) {
+    let (driver, clock) = (&*ctx.driver, &*ctx.clock);
     let (reset, note) = match prepare(driver, sys).await {
         Ok(p) => p,
         Err(e) => return (CallTime::now(clock), Err(e)),
     };
     let mut at = CallTime::now(clock);
+    ctx.acted_on([id]);
     let r = driver.reset(sys, &reset).await.map_err(|e| e.message);
     at.finish();
     (at, r.map(|()| note))

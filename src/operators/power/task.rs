@@ -16,30 +16,11 @@ use tokio::sync::watch;
 use super::{PowerContext, Progress, aborted};
 use crate::model::Xname;
 use crate::model::power::{
-    Confirm, FORCED_CONFIRM_WAIT, Plan, PowerSample, PowerState, RestartWatch, Step, TaskStatus,
-    Transition, plan, supported_transitions, unconfirmed,
+    Confirm, FORCED_CONFIRM_WAIT, Plan, PowerState, RestartWatch, Step, TaskStatus, Transition,
+    plan, unconfirmed,
 };
+use crate::power::samples::sample;
 use crate::power::{BootOnce, BootWhen, SystemReading, SystemRef};
-
-fn sample(
-    x: &Xname,
-    sys: &SystemRef,
-    state: Result<PowerState, String>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> PowerSample {
-    let (state, available, error) = match state {
-        Ok(s) => (s, true, None),
-        Err(e) => (PowerState::Undefined, false, Some(e)),
-    };
-    PowerSample {
-        xname: x.clone(),
-        state,
-        available,
-        error,
-        supported: supported_transitions(&sys.reset_types),
-        updated: now,
-    }
-}
 
 enum Wait {
     /// Confirmed; the reading that confirmed it.
@@ -172,6 +153,7 @@ pub(super) async fn run(
         }
         if *boot_before && let Some(target) = &t.boot_target {
             progress.describe(i, format!("Setting one-time boot override, {target}"));
+            ctx.cache.acted(&x, ctx.clock.now());
             match ctx.driver.boot_once(&sys, target, BootWhen::Always).await {
                 Ok(BootOnce::Set {
                     note: Some(note), ..
@@ -191,6 +173,7 @@ pub(super) async fn run(
         }
         let mut action = reset.to_ascii_lowercase();
         progress.describe(i, format!("Applying transition, {action}"));
+        ctx.cache.acted(&x, ctx.clock.now());
         if let Err(e) = ctx.driver.reset(&sys, reset).await {
             return fail(e.message);
         }
@@ -206,6 +189,7 @@ pub(super) async fn run(
             let graceful = graceful.clone();
             action = force.to_ascii_lowercase();
             progress.describe(i, format!("Applying transition, {action}"));
+            ctx.cache.acted(&x, ctx.clock.now());
             if let Err(e) = ctx.driver.reset(&sys, force).await {
                 return fail(format!("{}: {graceful}; then {}", sys.target(), e.message));
             }

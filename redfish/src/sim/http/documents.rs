@@ -6,9 +6,11 @@
 
 use serde_json::{Map, Value, json};
 
+use super::super::events::EVENT_SERVICE;
 use super::super::state::{BOOT_ENABLED, BOOT_MODES, BOOT_TARGETS, SimState};
 use super::route::{
-    MANAGER, MANAGERS, ROOT, SESSION_SERVICE, SESSIONS, SYSTEMS, nic_path, system_path,
+    ACCOUNT_SERVICE, MANAGER, MANAGERS, ROOT, SESSION_SERVICE, SESSIONS, SYSTEMS, nic_path,
+    system_path,
 };
 
 pub(super) fn collection(
@@ -40,6 +42,7 @@ pub(super) fn service_root(st: &SimState) -> Value {
         "Product": "SimBmc simulated BMC",
         "Systems": {"@odata.id": SYSTEMS},
         "Managers": {"@odata.id": MANAGERS},
+        "AccountService": {"@odata.id": ACCOUNT_SERVICE},
         "ProtocolFeaturesSupported": {
             "ExpandQuery": {"ExpandAll": false, "Levels": false, "Links": false, "NoLinks": false},
             "FilterQuery": false,
@@ -55,6 +58,9 @@ pub(super) fn service_root(st: &SimState) -> Value {
             }
         },
     });
+    if st.fixed.events {
+        root["EventService"] = json!({"@odata.id": EVENT_SERVICE});
+    }
     if st.fixed.sessions {
         root["SessionService"] = json!({"@odata.id": SESSION_SERVICE});
         root["Links"]["Sessions"] = json!({"@odata.id": SESSIONS});
@@ -64,8 +70,9 @@ pub(super) fn service_root(st: &SimState) -> Value {
 
 /// The ComputerSystem document and its current ETag.
 pub(super) fn system_doc(st: &SimState, i: usize) -> (Value, String) {
-    let (power, boot, etag, last_reset) =
-        st.with_system(i, |s| (s.visible(), s.boot, s.etag(), s.last_reset_ms));
+    let (power, boot, etag, last_reset) = st.with_system(i, |s| {
+        (s.visible(), s.boot.clone(), s.etag(), s.last_reset_ms)
+    });
     let path = system_path(i);
     let mut reset = Map::new();
     reset.insert(
@@ -96,18 +103,16 @@ pub(super) fn system_doc(st: &SimState, i: usize) -> (Value, String) {
         "HostName": "",
         "IndicatorLED": "",
         "PowerState": power.as_str(),
-        "LastResetTime": chrono::DateTime::from_timestamp_millis(last_reset as i64)
-            .unwrap_or_default()
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "LastResetTime": last_reset_time(last_reset),
         "PowerRestorePolicy": "AlwaysOff",
         "BiosVersion": "SIM.1.0.0",
         "Status": {"State": "Enabled", "Health": "OK", "HealthRollup": "OK"},
         "ProcessorSummary": {"Count": 2, "Model": null, "Status": {"State": "Enabled"}},
         "MemorySummary": {"TotalSystemMemoryGiB": 512, "Status": {}},
         "Boot": {
-            "BootSourceOverrideEnabled": boot.enabled,
-            "BootSourceOverrideTarget": boot.target,
-            "BootSourceOverrideMode": boot.mode,
+            "BootSourceOverrideEnabled": boot.enabled.as_ref(),
+            "BootSourceOverrideTarget": boot.target.as_ref(),
+            "BootSourceOverrideMode": boot.mode.as_ref(),
             "BootSourceOverrideTarget@Redfish.AllowableValues": BOOT_TARGETS,
             "BootSourceOverrideEnabled@Redfish.AllowableValues": BOOT_ENABLED,
             "BootSourceOverrideMode@Redfish.AllowableValues": BOOT_MODES,
@@ -135,20 +140,20 @@ pub(super) fn system_doc(st: &SimState, i: usize) -> (Value, String) {
     if st.fixed.etag {
         doc["@odata.etag"] = json!(etag);
     }
-    let (hide_mode, hide_override) = {
-        let k = st.knobs();
-        (k.hide_boot_mode, k.hide_boot_override)
-    };
-    if let Some(b) = doc["Boot"].as_object_mut() {
-        if hide_mode || hide_override {
-            b.remove("BootSourceOverrideMode");
-            b.remove("BootSourceOverrideMode@Redfish.AllowableValues");
-        }
-        if hide_override {
-            b.retain(|k, _| !k.starts_with("BootSourceOverride"));
-        }
+    if st.knobs().hide_boot_mode
+        && let Some(b) = doc["Boot"].as_object_mut()
+    {
+        b.remove("BootSourceOverrideMode");
+        b.remove("BootSourceOverrideMode@Redfish.AllowableValues");
     }
     (doc, etag)
+}
+
+/// `LastResetTime` from milliseconds since the Unix epoch (RFC 3339, UTC, milliseconds).
+pub(super) fn last_reset_time(ms: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms as i64)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 pub(super) fn reset_action_info(st: &SimState, i: usize) -> Value {

@@ -8,17 +8,21 @@ use crate::clock::Clock;
 use crate::model::boot_component::{BootArtifacts, BootComponent};
 use crate::model::{Action, Phase, Status};
 use crate::operators::Operator;
-use crate::operators::testkit::{BMC, Kit};
+use crate::operators::testkit::{BMC, Kit, mockup};
 
-/// A kit whose one node is on and due for a power-off (a BOS shutdown).
+/// A kit whose first node is on and due for a power-off (a BOS shutdown).
 async fn shutting_down(reset_types: &[&str]) -> Kit {
-    let kit = Kit::with(SimConfig {
+    on_and_due(SimConfig {
         action_info: true,
         reset_types: reset_types.iter().map(|s| s.to_string()).collect(),
         initial_power: "On".into(),
         ..SimConfig::default()
     })
-    .await;
+    .await
+}
+
+async fn on_and_due(cfg: SimConfig) -> Kit {
+    let kit = Kit::with(cfg).await;
     let mut c = BootComponent::discovered(kit.nodes[0].as_str(), kit.clock.now());
     c.enabled = true;
     c.session = "s".into();
@@ -42,7 +46,12 @@ fn operator(kit: &Kit, mode: Mode) -> PowerOff {
 
 #[tokio::test]
 async fn a_cray_ex_node_is_shut_down_gracefully_through_off() {
-    let kit = shutting_down(&["On", "Off", "ForceOff"]).await;
+    // The recorded EX425 blade (its nodes are On; resets On, Off, ForceOff via ActionInfo).
+    let kit = on_and_due(SimConfig {
+        mockup: Some(mockup("EX425")),
+        ..SimConfig::default()
+    })
+    .await;
     let report = operator(&kit, Mode::Graceful).activate().await.unwrap();
     assert_eq!(report["called"], 1, "{report}");
     assert_eq!(report["forced_without_graceful"], 0);

@@ -10,7 +10,7 @@ use crate::model::boot_component::{BootArtifacts, BootComponent};
 use crate::model::{Action, Phase};
 use crate::operators::Operator;
 use crate::operators::ports::BootEvents;
-use crate::operators::testkit::{BMC, Kit};
+use crate::operators::testkit::{BMC, Kit, mockup};
 
 async fn powering_on(cfg: SimConfig) -> Kit {
     let kit = Kit::with(cfg).await;
@@ -54,13 +54,13 @@ async fn a_node_already_on_is_refused_with_nothing_sent() {
 
 #[tokio::test]
 async fn a_cray_ex_node_powers_on_by_its_boot_order() {
+    // The recorded EX425 blade: On, Off, ForceOff through ActionInfo, no Boot override.
     let kit = powering_on(SimConfig {
-        action_info: true,
-        reset_types: ["ForceOff", "On", "Off"].map(String::from).to_vec(),
+        mockup: Some(mockup("EX425")),
         ..SimConfig::default()
     })
     .await;
-    kit.bmc.set_hide_boot_override(true);
+    kit.bmc.set_power_state(0, "Off");
     let report = PowerOn(kit.bos()).activate().await.unwrap();
     assert_eq!(report["powered_on"], 1, "{report}");
     assert_eq!(report["without_boot_override"], 1);
