@@ -171,6 +171,19 @@ async fn boot_override_is_read_back_and_a_dropped_one_is_an_error() {
     assert_eq!(sim.counters().mode_patches, 1, "no mode was sent");
 }
 
+/// A SimBmc whose one system is on, its client, and the system's path.
+async fn running() -> (SimBmc, redfish::Bmc, String) {
+    let sim = SimBmc::start(SimConfig {
+        initial_power: "On".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let bmc = pool().bmc(cfg(&sim)).unwrap();
+    let path = sim.system_paths()[0].clone();
+    (sim, bmc, path)
+}
+
 #[tokio::test]
 async fn a_system_without_override_properties_is_told_so_and_nothing_is_sent() {
     use redfish::sim::Mockup;
@@ -199,14 +212,7 @@ async fn a_system_without_override_properties_is_told_so_and_nothing_is_sent() {
     let reading = bmc.power_reading(&path).await.unwrap();
     assert_eq!(reading.boot_targets, None);
     // With them, a running node is left alone when asked, and nothing is sent.
-    let sim = SimBmc::start(SimConfig {
-        initial_power: "On".into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let bmc = pool().bmc(cfg(&sim)).unwrap();
-    let path = sim.system_paths()[0].clone();
+    let (sim, bmc, path) = running().await;
     let outcome = bmc
         .set_boot_override_when(&path, &BootOverride::once("Pxe"), BootWhen::NotPoweredOn)
         .await
@@ -217,14 +223,7 @@ async fn a_system_without_override_properties_is_told_so_and_nothing_is_sent() {
 
 #[tokio::test]
 async fn a_power_reading_carries_the_restart_marker_that_moves_on_a_restart() {
-    let sim = SimBmc::start(SimConfig {
-        initial_power: "On".into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let bmc = pool().bmc(cfg(&sim)).unwrap();
-    let path = sim.system_paths()[0].clone();
+    let (_sim, bmc, path) = running().await;
     let before = bmc.power_reading(&path).await.unwrap();
     assert_eq!(before.power_state, PowerState::On);
     assert_eq!(before.markers.len(), 1, "{:?}", before.markers);
