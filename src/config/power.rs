@@ -13,6 +13,9 @@ pub struct PowerSettings {
     pub bmc_global_concurrency: usize,
     pub sample_interval: std::time::Duration,
     pub confirm_interval: std::time::Duration,
+    /// How long a BMC event stream may be silent before it is reopened; `None`: BMC events
+    /// are off and power is polled only.
+    pub events_idle: Option<std::time::Duration>,
 }
 
 pub(super) fn resolve(s: &Settings) -> Result<PowerSettings, ConfigError> {
@@ -39,5 +42,9 @@ pub(super) fn resolve(s: &Settings) -> Result<PowerSettings, ConfigError> {
             s.power_confirm_ms,
             2000,
         )?),
+        events_idle: match s.bmc_events_idle_secs.unwrap_or(300) {
+            0 => None,
+            n => Some(std::time::Duration::from_secs(n)),
+        },
     })
 }

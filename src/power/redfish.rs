@@ -16,8 +16,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{
-    BmcAccess, BootOnce, BootWhen, DiscoveredBmc, DiscoveredSystem, PowerDriver, PowerError,
-    PowerErrorKind, SystemReading, SystemRef,
+    BmcAccess, BmcEvent, BootOnce, BootWhen, DiscoveredBmc, DiscoveredSystem, PowerDriver,
+    PowerError, PowerErrorKind, StreamEnd, SystemReading, SystemRef,
 };
 use crate::model::BmcTrust;
 use crate::model::power::{BootOverrideSupport, PowerState};
@@ -242,6 +242,33 @@ impl PowerDriver for RedfishDriver {
                 .failed(sys, &format!("one-time boot override to {target}"), e)
                 .await),
         }
+    }
+
+    async fn follow_events(
+        &self,
+        access: &BmcAccess,
+        idle: Duration,
+        on: &(dyn Fn(BmcEvent) + Send + Sync),
+    ) -> Result<Option<StreamEnd>, PowerError> {
+        let bmc = self.bmc(access)?;
+        let Some(uri) = bmc.sse_uri().await.map_err(map_err)? else {
+            return Ok(None);
+        };
+        let end = bmc
+            .follow_events(&uri, idle, |item| match item {
+                ::redfish::client::StreamItem::Opened => on(BmcEvent::Opened),
+                ::redfish::client::StreamItem::Record(r) => {
+                    if let Some(origin) = &r.origin {
+                        on(BmcEvent::Changed(origin));
+                    }
+                }
+            })
+            .await
+            .map_err(map_err)?;
+        Ok(Some(match end {
+            ::redfish::client::FollowEnd::Closed => StreamEnd::Closed,
+            ::redfish::client::FollowEnd::Idle => StreamEnd::Idle,
+        }))
     }
 
     async fn close(&self) {
