@@ -88,6 +88,7 @@ impl Backends {
                 per_bmc_concurrency: config.power.bmc_concurrency,
                 global_concurrency: config.power.bmc_global_concurrency,
                 retries: 3,
+                tls_policy: config.power.bmc_tls,
             })),
         })
     }
@@ -237,6 +238,7 @@ fn registrations(app: &Arc<App>, backends: &Backends, config: &Config) -> Vec<Re
                 driver: driver.clone(),
                 clock: clock.clone(),
                 concurrency: 128,
+                tls_policy: config.power.bmc_tls,
                 monitor: pokes.monitor.clone(),
                 inventory_changed,
             },

@@ -19,7 +19,8 @@ pub mod tls;
 pub mod sim;
 
 pub use client::{
-    AuthMode, Bmc, BmcConfig, BootApplied, BootOverride, Discovery, ManagerInfo, Pool, SystemInfo,
+    AuthMode, Bmc, BmcConfig, BootApplied, BootOverride, Discovery, ManagerInfo, Pool, Problem,
+    SystemInfo,
 };
 pub use error::{Error, Result};
 pub use model::PowerState;

@@ -1,9 +1,11 @@
-//! The power section: BMC traffic limits and the power operators' timing.
+//! The power section: BMC traffic limits, how BMC certificates are trusted, and the power
+//! operators' timing.
 //!
-//! Zero makes sense for none of them (a timeout that fires at once, no request ever in
-//! flight, a sampler that never rests), so every value must be at least 1.
+//! Zero makes sense for none of the numbers (a timeout that fires at once, no request ever
+//! in flight, a sampler that never rests), so every value must be at least 1.
 
-use super::{ConfigError, Settings, positive};
+use super::{BmcTls, ConfigError, Settings, positive};
+use crate::model::TlsPolicy;
 
 /// BMC traffic limits and power-operator timing.
 #[derive(Debug, Clone)]
@@ -13,6 +15,8 @@ pub struct PowerSettings {
     pub bmc_global_concurrency: usize,
     pub sample_interval: std::time::Duration,
     pub confirm_interval: std::time::Duration,
+    /// `bmc_tls`: how BMCs that name no trust of their own are trusted.
+    pub bmc_tls: crate::model::TlsPolicy,
 }
 
 pub(super) fn resolve(s: &Settings) -> Result<PowerSettings, ConfigError> {
@@ -39,5 +43,10 @@ pub(super) fn resolve(s: &Settings) -> Result<PowerSettings, ConfigError> {
             s.power_confirm_ms,
             2000,
         )?),
+        bmc_tls: match s.bmc_tls {
+            Some(BmcTls::Verify) => TlsPolicy::Verify,
+            Some(BmcTls::Tofu) | None => TlsPolicy::Tofu,
+            Some(BmcTls::Insecure) => TlsPolicy::Insecure,
+        },
     })
 }

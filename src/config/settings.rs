@@ -52,6 +52,11 @@ pub struct Settings {
     /// Requests in flight to all BMCs together [default: 1000]
     #[arg(long, env = "RACKBOOT_BMC_GLOBAL_CONCURRENCY")]
     pub bmc_global_concurrency: Option<usize>,
+    /// How BMCs that name no trust of their own (no CACert, CertSHA256 or Insecure) are
+    /// trusted over HTTPS: verify (the system roots only), tofu (pin the certificate seen
+    /// on first contact and refuse a change until re-trusted) or insecure [default: tofu]
+    #[arg(long, env = "RACKBOOT_BMC_TLS", value_enum)]
+    pub bmc_tls: Option<BmcTls>,
     /// Seconds between power-state samples of every node [default: 30]
     #[arg(long, env = "RACKBOOT_POWER_SAMPLE_SECS")]
     pub power_sample_secs: Option<u64>,
@@ -156,6 +161,15 @@ pub enum DhcpKind {
     Full,
 }
 
+/// The `bmc_tls` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum BmcTls {
+    Verify,
+    Tofu,
+    Insecure,
+}
+
 /// The `cfs` setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -179,6 +193,7 @@ impl Settings {
             bmc_timeout_secs: self.bmc_timeout_secs.or(other.bmc_timeout_secs),
             bmc_concurrency: self.bmc_concurrency.or(other.bmc_concurrency),
             bmc_global_concurrency: self.bmc_global_concurrency.or(other.bmc_global_concurrency),
+            bmc_tls: self.bmc_tls.or(other.bmc_tls),
             power_sample_secs: self.power_sample_secs.or(other.power_sample_secs),
             power_confirm_ms: self.power_confirm_ms.or(other.power_confirm_ms),
             bos_poll_ms: self.bos_poll_ms.or(other.bos_poll_ms),

@@ -72,7 +72,14 @@ impl SystemRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscoveredBmc {
     pub redfish_version: Option<String>,
+    /// The service root's UUID.
+    pub uuid: Option<String>,
+    /// Every member of the Systems collection, as listed (read or not).
+    pub members: Vec<String>,
+    /// The members that could be read.
     pub systems: Vec<DiscoveredSystem>,
+    /// Resources that did not answer: (`@odata.id`, why).
+    pub problems: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,12 +117,17 @@ pub enum PowerErrorKind {
     NotKept,
     /// The BMC's access details are unusable (bad URL, CA file, pin).
     Config,
+    /// The BMC's TLS certificate is not trusted: not verifiable, or not the pinned one.
+    Untrusted,
 }
 
 #[async_trait]
 pub trait PowerDriver: Send + Sync + 'static {
     /// Crawl a BMC: its systems, their power state, reset capabilities and MACs.
     async fn discover(&self, bmc: &BmcAccess) -> Result<DiscoveredBmc, PowerError>;
+    /// SHA-256 of the certificate the BMC presents, read without trusting it or sending
+    /// credentials (what trust-on-first-use pins); `None` for plain HTTP.
+    async fn certificate(&self, bmc: &BmcAccess) -> Result<Option<String>, PowerError>;
     async fn power_state(&self, sys: &SystemRef) -> Result<PowerState, PowerError>;
     /// Send one Redfish reset type.
     async fn reset(&self, sys: &SystemRef, reset_type: &str) -> Result<(), PowerError>;

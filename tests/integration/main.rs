@@ -3,6 +3,7 @@
 //! One test binary, a module per area.
 
 mod artifacts;
+mod bmc_tls;
 mod bos;
 mod bss;
 mod cfs;
@@ -13,6 +14,7 @@ mod common;
 mod dhcp;
 mod hsm;
 mod lab;
+mod mockups;
 mod netns;
 mod openapi;
 mod power;

@@ -37,7 +37,7 @@ use crate::tls::TlsTrust;
 
 pub use actions::{BootApplied, BootOverride};
 pub use pool::Pool;
-pub use resources::{Discovery, ManagerInfo, SystemInfo};
+pub use resources::{Discovery, ManagerInfo, Problem, SystemInfo};
 pub use transport::Reply;
 
 /// The service root, where every BMC starts.
