@@ -84,7 +84,8 @@ impl App {
     }
 
     /// Queue rediscovery of the given BMCs (all when empty) with their nodes renamed as
-    /// HSM would name them.
+    /// HSM would name them: the flag is set first, so the discovery that the request
+    /// pokes sees it.
     pub async fn request_renumbering(&self, ids: &[Xname]) -> AppResult<Vec<Xname>> {
         let all = self.store.list_redfish_endpoints().await?;
         if let Some(missing) = ids.iter().find(|id| !all.iter().any(|e| &e.id == *id)) {
@@ -92,19 +93,13 @@ impl App {
                 "no such redfish endpoint: {missing}"
             )));
         }
-        let mut queued = Vec::new();
         for mut ep in all {
-            if !ids.is_empty() && !ids.contains(&ep.id) {
-                continue;
+            if ids.is_empty() || ids.contains(&ep.id) {
+                ep.discovery_info.renumber = true;
+                self.store.update_redfish_endpoint(&ep).await?;
             }
-            ep.discovery_info.last_status = discovery_status::STARTED.into();
-            ep.discovery_info.error = None;
-            ep.discovery_info.renumber = true;
-            self.store.update_redfish_endpoint(&ep).await?;
-            queued.push(ep.id);
         }
-        self.pokes.discovery.poke();
-        Ok(queued)
+        self.request_discovery(ids).await
     }
 
     pub async fn delete_redfish_endpoint(&self, id: &Xname) -> AppResult<()> {
