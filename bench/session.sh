@@ -130,6 +130,24 @@ def cpu_secs(pid):
 def fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
+def bmc_counters():
+    # Every simulator prints its BMCs' request counters on SIGUSR1; sum the newest lines.
+    import re, signal
+    logs = sorted(glob.glob(f"{work}/sim.*.log"))
+    before = [open(f, errors="replace").read().count("counters:") for f in logs]
+    for p in sim_pids:
+        os.kill(int(p), signal.SIGUSR1)
+    total = [0, 0, 0, 0]
+    for f, n in zip(logs, before):
+        for _ in range(100):
+            lines = [l for l in open(f, errors="replace") if l.startswith("counters:")]
+            if len(lines) > n:
+                break
+            time.sleep(0.05)
+        m = re.match(r"counters: (\d+) requests, (\d+) resets, (\d+) patches, (\d+) session logins", lines[-1])
+        total = [t + int(x) for t, x in zip(total, m.groups())]
+    return total
+
 # 1. Register every BMC in one request and wait for discovery.
 eps = []
 for f in sorted(glob.glob(f"{work}/endpoints.*.json")):
@@ -203,6 +221,7 @@ if os.environ.get("PERF"):
                              "-o", f"{out}/perf.data"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     time.sleep(1)
+bmc0 = bmc_counters()
 cpu0 = [cpu_secs(rb_pid)] + [cpu_secs(p) for p in sim_pids]
 samples, max_fds = [], [0, 0]
 t0, t_post = time.monotonic(), time.time()
@@ -221,6 +240,7 @@ while True:
         sys.exit(f"session {name} not complete after 900 s: {s}")
     time.sleep(0.5)
 wall = time.monotonic() - t0
+bmc = [b - a for a, b in zip(bmc0, bmc_counters())]
 cpu = [cpu_secs(rb_pid) - cpu0[0], sum(cpu_secs(p) for p in sim_pids) - sum(cpu0[1:])]
 if perf:
     import signal
@@ -255,6 +275,7 @@ rows = [
     ("BOS operators' poll", f"{poll_ms} ms"),
     ("create -> complete, all stable", f"{wall:.1f} s  (percent_successful {pct:g})"),
     ("per 1,000 nodes", f"{wall / (len(nodes) / 1000):.2f} s"),
+    ("Redfish requests per node (session)", f"{bmc[0] / len(nodes):.2f}  (resets {bmc[1] / len(nodes):.2f}, PATCHes {bmc[2] / len(nodes):.2f}, session logins {bmc[3] / len(nodes):.2f})"),
     ("peak RSS rackboot serve", f"{rb_rss:.0f} MiB"),
     ("peak RSS simulator", f"{sum(sim_rss):.0f} MiB" + (f" ({len(sim_rss)} processes, largest {max(sim_rss):.0f} MiB)" if len(sim_rss) > 1 else "")),
     ("CPU in the session (rackboot / sim)", f"{cpu[0]:.1f} s / {cpu[1]:.1f} s  ({os.cpu_count()} cores)"),

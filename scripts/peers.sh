@@ -4,29 +4,32 @@
 # server (built with cargo into .peers/bin), and Debian's TFTP clients and iPXE binaries (apt). bcrypt (a dependency of
 # sushy-tools: its SUSHY_EMULATOR_AUTH_FILE takes bcrypt htpasswd entries only) is pinned too, and
 # can hash a password: .peers/venv/bin/python -c 'import bcrypt; print(bcrypt.hashpw(b"pw", bcrypt.gensalt(4)).decode())'
-# Used by tests/integration/sushy.rs.
+# Used by tests/integration/sushy.rs. DMTF's redfish-protocol-validator (pinned) goes into the same
+# venv for redfish/tests/protocol_validator.rs (its requests/urllib3 pins match sushy-tools').
 # Idempotent: when the pinned versions are already installed it only says so.
 # Can be executed (`bash scripts/peers.sh`) or sourced (`. scripts/peers.sh`); either way it
 # exits/returns non-zero on failure and leaves the caller's shell options alone.
 
 _peers_main() {
-    local repo venv py want_sushy want_bcrypt
+    local repo venv py want_sushy want_bcrypt want_rpv
     repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
     venv="$repo/.peers/venv"
     py="$venv/bin/python"
     want_sushy="2.2.0"
     want_bcrypt="4.2.0"
+    want_rpv="1.3.2"
 
-    # Fast path: both packages importable at the pinned versions.
+    # Fast path: every package importable at the pinned version.
     if [ -x "$py" ] && [ -x "$venv/bin/sushy-emulator" ] &&
-        "$py" - "$want_sushy" "$want_bcrypt" >/dev/null 2>&1 <<'EOF'
+        "$py" - "$want_sushy" "$want_bcrypt" "$want_rpv" >/dev/null 2>&1 <<'EOF'
 import sys
 from importlib.metadata import version
-import bcrypt, sushy_tools  # noqa: F401  (must import, not just be listed)
-sys.exit(0 if (version("sushy-tools"), version("bcrypt")) == (sys.argv[1], sys.argv[2]) else 1)
+import bcrypt, sushy_tools, redfish_protocol_validator  # noqa: F401  (must import, not just be listed)
+have = (version("sushy-tools"), version("bcrypt"), version("redfish-protocol-validator"))
+sys.exit(0 if have == tuple(sys.argv[1:4]) else 1)
 EOF
     then
-        echo "peers: sushy-tools $want_sushy and bcrypt $want_bcrypt already in $venv" >&2
+        echo "peers: sushy-tools $want_sushy, bcrypt $want_bcrypt and redfish-protocol-validator $want_rpv already in $venv" >&2
         return 0
     fi
 
@@ -51,10 +54,11 @@ EOF
         fi
     fi
 
-    echo "peers: pip install sushy-tools==$want_sushy bcrypt==$want_bcrypt into $venv" >&2
+    echo "peers: pip install sushy-tools==$want_sushy bcrypt==$want_bcrypt redfish-protocol-validator==$want_rpv into $venv" >&2
     "$py" -m pip install --disable-pip-version-check --quiet \
-        "sushy-tools==$want_sushy" "bcrypt==$want_bcrypt" >&2 || return 1
-    "$py" -c 'from importlib.metadata import version as v; print("peers: installed sushy-tools", v("sushy-tools"), "bcrypt", v("bcrypt"), "Flask", v("flask"))' >&2
+        "sushy-tools==$want_sushy" "bcrypt==$want_bcrypt" \
+        "redfish-protocol-validator==$want_rpv" >&2 || return 1
+    "$py" -c 'from importlib.metadata import version as v; print("peers: installed sushy-tools", v("sushy-tools"), "bcrypt", v("bcrypt"), "Flask", v("flask"), "redfish-protocol-validator", v("redfish-protocol-validator"))' >&2
 }
 
 # s3s-fs: a real S3 server (checks signatures) for the artifact tests, built from crates.io

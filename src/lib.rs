@@ -256,6 +256,8 @@ fn registrations(app: &Arc<App>, backends: &Backends, config: &Config) -> Vec<Re
                 driver: driver.clone(),
                 cache: app.power_cache(),
                 clock: clock.clone(),
+                skip_fresher_than: chrono::Duration::from_std(config.power.sample_interval / 2)
+                    .unwrap_or_default(),
             },
             &pokes.monitor,
         ),
@@ -269,6 +271,8 @@ fn registrations(app: &Arc<App>, backends: &Backends, config: &Config) -> Vec<Re
         sessions: app.clone(),
         pokes: app.bos_pokes().clone(),
         clock,
+        power_cache: app.power_cache(),
+        power_max_age: config.power.sample_interval,
         period: config.bos_poll,
         concurrency: config.power.bmc_global_concurrency.max(1),
     }));

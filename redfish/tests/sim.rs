@@ -444,7 +444,7 @@ async fn systems_nics_and_managers() {
     )
     .await;
     assert_eq!(s, 405);
-    assert_eq!(h["Allow"], "GET, PATCH");
+    assert_eq!(h["Allow"], "GET, HEAD, PATCH");
     let (s, _, _) = call(
         &c,
         &bmc,
@@ -720,14 +720,19 @@ async fn power_events_show_every_change_and_count_restarts() {
     assert_eq!(next(&mut rx).await, ev("PoweringOn", 0));
     assert_eq!(next(&mut rx).await, ev("On", 1));
 
-    // A restart with no visible Off still counts.
+    // Restarts pass through Off and come back On.
     reset(&c, &bmc, 0, "ForceRestart").await;
+    assert_eq!(next(&mut rx).await, ev("Off", 1));
     assert_eq!(next(&mut rx).await, ev("On", 2));
+    // A restart with no visible Off (no delay) still counts.
+    bmc.set_power_delay(Duration::ZERO);
     reset(&c, &bmc, 0, "PowerCycle").await;
     assert_eq!(next(&mut rx).await, ev("On", 3));
-    // A graceful restart goes through PoweringOff and lands On again.
+    bmc.set_power_delay(Duration::from_millis(200));
+    // A graceful restart goes through PoweringOff and Off and lands On again.
     reset(&c, &bmc, 0, "GracefulRestart").await;
     assert_eq!(next(&mut rx).await, ev("PoweringOff", 3));
+    assert_eq!(next(&mut rx).await, ev("Off", 3));
     assert_eq!(next(&mut rx).await, ev("On", 4));
     // ...unless the OS ignores it.
     bmc.set_ignore_graceful(true);

@@ -2,6 +2,13 @@
 //! benchmarks, and write the matching HSM RedfishEndpoints so they can be registered with
 //! `curl -d @FILE …/Inventory/RedfishEndpoints` (or `rackboot bmc add`).
 //!
+//! With `--mockup DIR` the BMCs replay a recorded Redfish tree of a real BMC (DMTF mockup
+//! layout, e.g. `tests/fixtures/redfish-mockups/EX425`) instead of building clean documents:
+//! every BMC has its own power and boot state on top of the one tree, and BMC `i` rewrites the
+//! tree's MACs and UUIDs by the seed `--mac-seed + i` (seed 0 keeps them as recorded), so no
+//! two BMCs share a MAC. `--nodes` re-lists the tree's Systems collection (copying its first
+//! system for new ids), e.g. a four-node blade listed out of order.
+//!
 //! With `--netboot URL` every system also gets a simulated netboot node (`crate::sim`):
 //! when its system powers on it fetches its iPXE script, kernel and initrd from the
 //! appliance at URL and reports its token like bos-reporter, so BOS sessions can run to
@@ -12,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Subcommand;
-use redfish::sim::{SimConfig, SimFleet};
+use redfish::sim::{Mockup, SimConfig, SimFleet};
 
 use crate::sim::{SimLab, SimLabConfig, SimLabTotals};
 
@@ -26,9 +33,17 @@ pub enum SimCommand {
         /// How many BMCs (one listener each)
         #[arg(long, default_value_t = 1)]
         count: usize,
-        /// Systems (nodes) per BMC
+        /// Systems (nodes) per BMC (not used with --mockup: the tree decides)
         #[arg(long, default_value_t = 1)]
         systems: usize,
+        /// Replay this recorded Redfish tree (DMTF mockup layout: DIR/index.json is
+        /// /redfish/v1) on every BMC, each with its own state and its own MACs and UUIDs
+        #[arg(long, value_name = "DIR")]
+        mockup: Option<PathBuf>,
+        /// With --mockup: list exactly these systems, in this order (comma-separated ids; ids
+        /// the tree lacks are copies of its first system), e.g. Node3,Node1,Node2,Node0
+        #[arg(long, value_delimiter = ',', requires = "mockup")]
+        nodes: Vec<String>,
         /// Added to every Redfish answer, in milliseconds
         #[arg(long, default_value_t = 0)]
         latency_ms: u64,
@@ -52,7 +67,8 @@ pub enum SimCommand {
         bmcs_per_cabinet: usize,
         /// First MAC index: MACs are 02:00:xx:xx:xx:xx counting up from here, one per system.
         /// Fleets in separate processes registered with one appliance need disjoint ranges
-        /// (e.g. the number of systems served by the processes before this one)
+        /// (e.g. the number of systems served by the processes before this one). With
+        /// --mockup: the first BMC's MAC/UUID rewrite seed (0 keeps the recorded ones)
         #[arg(long, default_value_t = 0)]
         mac_seed: u32,
         /// Write the fleet as HSM RedfishEndpoints JSON to this file
@@ -74,6 +90,8 @@ pub async fn run(cmd: SimCommand) -> anyhow::Result<()> {
     let SimCommand::Bmcs {
         count,
         systems,
+        mockup,
+        nodes,
         latency_ms,
         power_delay_ms,
         tls,
@@ -99,6 +117,25 @@ pub async fn run(cmd: SimCommand) -> anyhow::Result<()> {
              (raise --bmcs-per-cabinet or lower --first-cabinet)"
         );
     }
+    let mockup = match &mockup {
+        None => None,
+        Some(dir) => {
+            let m = Mockup::load(dir)
+                .with_context(|| format!("cannot load the Redfish tree {}", dir.display()))?;
+            let m = if nodes.is_empty() {
+                m
+            } else {
+                let ids: Vec<&str> = nodes.iter().map(String::as_str).collect();
+                m.with_nodes(&ids)
+                    .with_context(|| format!("--nodes {}", nodes.join(",")))?
+            };
+            if m.system_paths().is_empty() {
+                anyhow::bail!("{}: the tree lists no system", dir.display());
+            }
+            Some(m)
+        }
+    };
+    let systems = mockup.as_ref().map_or(systems, |m| m.system_paths().len());
     if let Some(url) = &netboot {
         url::Url::parse(url)
             .with_context(|| format!("--netboot {url:?} is not an absolute URL"))?;
@@ -113,6 +150,7 @@ pub async fn run(cmd: SimCommand) -> anyhow::Result<()> {
             latency: Duration::from_millis(latency_ms),
             power_delay: Duration::from_millis(power_delay_ms),
             mac_seed,
+            mockup,
             ..SimConfig::default()
         },
     )
@@ -189,9 +227,30 @@ pub async fn run(cmd: SimCommand) -> anyhow::Result<()> {
         Some(lab) if status_secs > 0 => Some(report_totals(lab, Duration::from_secs(status_secs))),
         _ => None,
     };
-    tokio::select! {
-        () = crate::shutdown::signal() => {}
-        () = async { match reporter { Some(r) => r.await, None => std::future::pending().await } } => {}
+    // SIGUSR1 prints the BMCs' request counters (bench/session.sh reads them before and after
+    // a session, to count Redfish requests per node).
+    let mut usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
+        .context("cannot listen for SIGUSR1")?;
+    let stop = crate::shutdown::signal();
+    let reporter = async {
+        match reporter {
+            Some(r) => r.await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(stop, reporter);
+    loop {
+        tokio::select! {
+            () = &mut stop => break,
+            () = &mut reporter => break,
+            _ = usr1.recv() => {
+                let c = fleet.counters();
+                eprintln!(
+                    "counters: {} requests, {} resets, {} patches, {} session logins, {} GETs, {} SSE streams",
+                    c.requests, c.resets, c.patches, c.sessions_created, c.gets, c.sse_streams
+                );
+            }
+        }
     }
     if let Some(lab) = &lab {
         lab.stop();
@@ -199,8 +258,8 @@ pub async fn run(cmd: SimCommand) -> anyhow::Result<()> {
     }
     let c = fleet.counters();
     eprintln!(
-        "stopping: {} requests, {} resets, {} patches served",
-        c.requests, c.resets, c.patches
+        "stopping: {} requests ({} GETs), {} resets, {} patches, {} session logins served",
+        c.requests, c.gets, c.resets, c.patches, c.sessions_created
     );
     fleet.shutdown().await;
     Ok(())

@@ -1,4 +1,5 @@
-//! Power monitor: sample every BMC-managed node's power state into the power cache.
+//! Power monitor: sample every BMC-managed node's power state into the power cache (nodes
+//! another reader or a BMC event sampled within half a period are left out of the pass).
 //!
 //! `GET/POST /power-status` (and BOS's status operator after it) read the cache, so the
 //! BMCs see one request per node per period however often status is asked for. A node
@@ -12,8 +13,9 @@ use futures::StreamExt;
 use super::{Operator, OperatorResult};
 use crate::clock::SharedClock;
 use crate::model::Xname;
-use crate::model::power::{PowerSample, PowerState, supported_transitions};
+use crate::model::power::{PowerSample, PowerState};
 use crate::power::PowerCache;
+use crate::power::samples::sample;
 use crate::power::{BmcAccess, PowerDriver, SystemRef};
 use crate::store::Store;
 
@@ -22,6 +24,9 @@ pub struct PowerMonitor {
     pub driver: Arc<dyn PowerDriver>,
     pub cache: Arc<PowerCache>,
     pub clock: SharedClock,
+    /// A node sampled more recently than this (by another reader, or a BMC event) is not
+    /// asked again in this pass.
+    pub skip_fresher_than: chrono::Duration,
 }
 
 #[async_trait]
@@ -40,23 +45,22 @@ impl Operator for PowerMonitor {
             })
             .collect();
         let total = targets.len();
+        let now = self.clock.now();
+        let targets: Vec<(Xname, SystemRef)> = targets
+            .into_iter()
+            .filter(|(x, _)| {
+                self.cache
+                    .fresh(x, self.skip_fresher_than, now, None)
+                    .is_none()
+            })
+            .collect();
+        let skipped = total - targets.len();
         let driver = &self.driver;
         let clock = &self.clock;
         let samples: Vec<PowerSample> = futures::stream::iter(targets)
             .map(|(x, sys)| async move {
-                let r = driver.power_state(&sys).await;
-                let (state, available, error) = match r {
-                    Ok(s) => (s, true, None),
-                    Err(e) => (PowerState::Undefined, false, Some(e.message)),
-                };
-                PowerSample {
-                    xname: x,
-                    state,
-                    available,
-                    error,
-                    supported: supported_transitions(&sys.reset_types),
-                    updated: clock.now(),
-                }
+                let r = driver.power_state(&sys).await.map_err(|e| e.message);
+                sample(&x, &sys, r, clock.now())
             })
             .buffer_unordered(4096)
             .collect()
@@ -66,6 +70,9 @@ impl Operator for PowerMonitor {
         for s in samples {
             self.cache.put(s);
         }
-        Ok(serde_json::json!({"sampled": total, "on": on, "unavailable": unavailable}))
+        Ok(
+            serde_json::json!({"sampled": total - skipped, "fresh": skipped, "on": on,
+            "unavailable": unavailable}),
+        )
     }
 }

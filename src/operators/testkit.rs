@@ -158,6 +158,8 @@ impl Kit {
             sessions: self.app.clone(),
             pokes: self.app.bos_pokes().clone(),
             clock: Arc::new(self.clock.clone()),
+            power_cache: self.app.power_cache(),
+            power_max_age: Duration::from_secs(30),
             period: Duration::from_secs(3600),
             concurrency: 8,
         }

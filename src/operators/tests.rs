@@ -72,6 +72,7 @@ async fn the_power_monitor_samples_every_node_from_its_bmc() {
         driver: kit.driver.clone(),
         cache: cache.clone(),
         clock: Arc::new(kit.clock.clone()),
+        skip_fresher_than: chrono::Duration::seconds(15),
     };
     let report = monitor.activate().await.unwrap();
     assert_eq!(report["sampled"], 2, "{report}");
@@ -80,6 +81,17 @@ async fn the_power_monitor_samples_every_node_from_its_bmc() {
     assert_eq!(on.state, PowerState::On);
     assert_eq!(on.updated, kit.clock.now());
     assert_eq!(cache.get(&kit.nodes[0]).unwrap().state, PowerState::Off);
+    // A pass within half a period of those samples leaves the BMCs alone.
+    let asked = kit.bmc.counters().requests;
+    let again = monitor.activate().await.unwrap();
+    assert_eq!(
+        (again["sampled"].as_u64(), again["fresh"].as_u64()),
+        (Some(0), Some(2))
+    );
+    assert_eq!(kit.bmc.counters().requests, asked);
+    kit.clock.advance(chrono::Duration::seconds(16));
+    let later = monitor.activate().await.unwrap();
+    assert_eq!(later["sampled"], 2, "{later}");
 }
 
 #[tokio::test]

@@ -22,6 +22,7 @@ mod openapi;
 mod power;
 mod restart;
 mod s3_peer;
+mod sim_bmcs;
 mod sim_node;
 mod sushy;
 mod sushy_peer;

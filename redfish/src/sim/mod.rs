@@ -6,10 +6,19 @@
 //! what happened through [`Counters`]. It shares no model structs with the client in this
 //! crate; every document is built here with `serde_json::json!`.
 //!
-//! Layout: `state` (systems, sessions, knobs, lazy power transitions, the stop token), `http`
-//! (request pipeline, routing, Redfish documents and errors), `server` (accept loop, TLS
-//! handshake, hyper connections), `tls` (certificate generation and the rustls acceptor).
-//! Dependencies point one way: `server` → `http` → `state`. Stopping is a
+//! Two modes share everything below the documents: a *synthetic* BMC builds its documents
+//! (`Node0`…, clean MACs, knobs for each quirk), a *replaying* one ([`SimConfig::mockup`])
+//! serves a recorded tree of a real BMC ([`Mockup`]) with a writable state on top: resets
+//! follow each system's own allowable values, the Boot override sticks where the system has
+//! its properties, ETags change, recorded failures answer as recorded. Both offer an
+//! EventService with Server-Sent Events about power (its wire format is in `events`).
+//!
+//! Layout: `state` (systems, sessions, knobs, the stop token), `power` (one system's lazy
+//! power transitions), `mockup` (loading recorded trees, MAC/UUID rewriting), `events` (the
+//! SSE streams and the Event payload), `http` (request pipeline, routing, Redfish documents
+//! and errors), `server` (accept loop, TLS handshake, hyper connections), `tls` (certificate
+//! generation and the rustls acceptor), `fleet` (many BMCs). Dependencies point one way:
+//! `server` → `http` → `state` → `power`, `mockup`, `events`. Stopping is a
 //! `CancellationToken` in the state: [`SimBmc::shutdown`] (or dropping the last handle)
 //! cancels it, the accept loop ends on it, and requests held by the unresponsive knob are
 //! released with their connections.
@@ -29,7 +38,11 @@
 //! # Ok(()) }
 //! ```
 
+mod events;
+mod fleet;
 mod http;
+mod mockup;
+mod power;
 mod server;
 mod state;
 mod tls;
@@ -44,7 +57,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use state::{Power, SimState};
+pub use fleet::SimFleet;
+pub use mockup::Mockup;
+use power::Power;
+use state::SimState;
 pub use tls::self_signed_cert;
 
 /// How a [`SimBmc`] starts. Fields marked "knob" can also be changed while running.
@@ -81,7 +97,19 @@ pub struct SimConfig {
     /// First MAC index: MACs are `02:00:xx:xx:xx:xx` from a counter starting here, one per
     /// NIC in system order. BMCs meant to coexist need disjoint ranges ([`SimFleet`] does
     /// this). The UUIDs are derived from it too. Default 0.
+    ///
+    /// Replaying, it seeds the rewrite of the tree's MACs and UUIDs instead: 0 serves them as
+    /// recorded, any other value gives every MAC and UUID a new value derived from it.
     pub mac_seed: u32,
+    /// Offer the EventService with its Server-Sent Events stream (`ServerSentEventUri`).
+    /// Off: a BMC without events (no `ServerSentEventUri`, the stream's URI answers 404; a
+    /// synthetic BMC then has no EventService at all). Default true.
+    pub events: bool,
+    /// Replay this recorded tree instead of building documents. The tree decides the systems
+    /// (`systems`, `nics_per_system`, `reset_types` and `action_info` are not used), each
+    /// starts in its recorded PowerState and override (`initial_power` is not used), and
+    /// `mac_seed` rewrites MACs and UUIDs. Default none.
+    pub mockup: Option<Mockup>,
 }
 
 impl Default for SimConfig {
@@ -110,39 +138,13 @@ impl Default for SimConfig {
             latency: Duration::ZERO,
             initial_power: "Off".to_string(),
             mac_seed: 0,
+            events: true,
+            mockup: None,
         }
     }
 }
 
-/// What a BMC has seen. `requests` counts every request received, including ones answered
-/// by an injected fault or never answered; `resets` and `patches` count accepted ones.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counters {
-    pub requests: u64,
-    pub resets: u64,
-    pub patches: u64,
-    /// Accepted Boot PATCHes that set `BootSourceOverrideMode`.
-    pub mode_patches: u64,
-    pub sessions_created: u64,
-    pub sessions_deleted: u64,
-    pub live_sessions: u64,
-    pub auth_failures: u64,
-}
-
-impl Counters {
-    fn sum(self, o: Counters) -> Counters {
-        Counters {
-            requests: self.requests + o.requests,
-            resets: self.resets + o.resets,
-            patches: self.patches + o.patches,
-            mode_patches: self.mode_patches + o.mode_patches,
-            sessions_created: self.sessions_created + o.sessions_created,
-            sessions_deleted: self.sessions_deleted + o.sessions_deleted,
-            live_sessions: self.live_sessions + o.live_sessions,
-            auth_failures: self.auth_failures + o.auth_failures,
-        }
-    }
-}
+pub use fleet::Counters;
 
 /// One system's power as [`SimBmc::power_events`] publishes it.
 ///
@@ -254,23 +256,33 @@ impl SimBmc {
         self.inner.cert.as_ref().map(|c| c.sha256.clone())
     }
 
-    /// `/redfish/v1/Systems/<id>` in collection order.
+    /// `/redfish/v1/Systems/<id>` in collection order (replaying: the links as the recorded
+    /// collection lists them, without trailing slashes).
     pub fn system_paths(&self) -> Vec<String> {
-        (0..self.state().fixed.systems)
-            .map(|i| format!("/redfish/v1/Systems/Node{i}"))
-            .collect()
+        self.state().system_paths()
     }
 
-    /// The MAC addresses of a system's NICs, lower-case colon form, in NIC order.
+    /// The MAC addresses of a system's NICs, lower-case colon form, in NIC order (replaying:
+    /// the `MACAddress` of each member of its EthernetInterfaces collection, as served, where
+    /// it is a MAC at all).
     pub fn macs(&self, system: usize) -> Vec<String> {
         let st = self.state();
         assert!(
             system < st.fixed.systems,
             "SimBmc: system index {system} out of range"
         );
+        if st.fixed.replay.is_some() {
+            return http::replayed_macs(st, system);
+        }
         (0..st.fixed.nics_per_system)
             .map(|n| st.mac(system, n))
             .collect()
+    }
+
+    /// Replaying: the JSON document at `path` as this BMC serves it now (state laid over,
+    /// MACs and UUIDs rewritten); `None` for a synthetic BMC or a path without a document.
+    pub fn document(&self, path: &str) -> Option<serde_json::Value> {
+        http::replayed_document(self.state(), path)
     }
 
     /// "On", "Off", "PoweringOn" or "PoweringOff", as a client would see it now.
@@ -386,11 +398,11 @@ impl SimBmc {
         self.join().await;
     }
 
-    fn signal_stop(&self) {
+    pub(crate) fn signal_stop(&self) {
         self.state().stop.cancel();
     }
 
-    async fn join(&self) {
+    pub(crate) async fn join(&self) {
         let task = self
             .inner
             .server
@@ -399,52 +411,6 @@ impl SimBmc {
             .take();
         if let Some(task) = task {
             let _ = task.await;
-        }
-    }
-}
-
-/// Many BMCs in one process, with disjoint MAC ranges and UUIDs.
-#[derive(Debug)]
-pub struct SimFleet {
-    pub bmcs: Vec<SimBmc>,
-}
-
-impl SimFleet {
-    pub fn bmcs(&self) -> &[SimBmc] {
-        &self.bmcs
-    }
-
-    /// Start `count` BMCs each with `cfg.systems` systems (distinct `mac_seed` per BMC, the
-    /// first one starting at `cfg.mac_seed`), each on its own `127.0.0.1:0` listener.
-    pub async fn start(count: usize, cfg: SimConfig) -> io::Result<SimFleet> {
-        let per_bmc = (cfg.systems * cfg.nics_per_system.max(1)).max(1) as u32;
-        let mut bmcs = Vec::with_capacity(count);
-        for i in 0..count {
-            let cfg = SimConfig {
-                mac_seed: cfg.mac_seed.wrapping_add(per_bmc.wrapping_mul(i as u32)),
-                ..cfg.clone()
-            };
-            // On error the BMCs already started stop as their handles drop.
-            bmcs.push(SimBmc::start(cfg).await?);
-        }
-        Ok(SimFleet { bmcs })
-    }
-
-    /// Summed over all BMCs.
-    pub fn counters(&self) -> Counters {
-        self.bmcs
-            .iter()
-            .map(SimBmc::counters)
-            .fold(Counters::default(), Counters::sum)
-    }
-
-    /// Stop every BMC (all are told first, then awaited).
-    pub async fn shutdown(self) {
-        for b in &self.bmcs {
-            b.signal_stop();
-        }
-        for b in &self.bmcs {
-            b.join().await;
         }
     }
 }

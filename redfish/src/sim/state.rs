@@ -2,11 +2,8 @@
 //!
 //! Everything here is synchronous and behind short-lived `std::sync::Mutex` locks (never held
 //! across an `.await`), so the HTTP layer and the test-facing knobs see one consistent state.
-//!
-//! Power transitions are *lazy*: an action with a delay stores what the caller should see
-//! meanwhile (`PoweringOn`/`PoweringOff`), the final state and a deadline, and every read
-//! settles the transition if the deadline has passed. No timer task exists per system, so one
-//! process can host tens of thousands of systems for the price of their memory.
+//! What one system does on a reset lives in [`super::power`]; this module owns the set of them.
+//! A replaying BMC ([`Fixed::replay`]) has the same state per system, seeded from its tree.
 //!
 //! Power can also be *watched* ([`SimState::power_events`]): a system someone watches gets a
 //! `watch` sender, every access publishes its (state, power-on count) if it changed, and a
@@ -26,6 +23,9 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::events::EventHub;
+use super::mockup::{Mockup, ReplaySystem};
+use super::power::{BootOverride, Power, System};
 use super::{Counters, PowerEvent, SimConfig};
 
 /// `BootSourceOverrideTarget@Redfish.AllowableValues`.
@@ -38,190 +38,6 @@ pub(crate) const BOOT_MODES: &[&str] = &["UEFI", "Legacy"];
 /// How many sessions may be live before creating one more fails, unless changed by the knob.
 const DEFAULT_SESSION_LIMIT: usize = 64;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Power {
-    On,
-    Off,
-    PoweringOn,
-    PoweringOff,
-}
-
-impl Power {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Power::On => "On",
-            Power::Off => "Off",
-            Power::PoweringOn => "PoweringOn",
-            Power::PoweringOff => "PoweringOff",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Option<Power> {
-        Some(match s {
-            "On" => Power::On,
-            "Off" => Power::Off,
-            "PoweringOn" => Power::PoweringOn,
-            "PoweringOff" => Power::PoweringOff,
-            _ => return None,
-        })
-    }
-
-    /// On, or on its way there: asking for On again changes nothing.
-    fn is_on_or_rising(self) -> bool {
-        matches!(self, Power::On | Power::PoweringOn)
-    }
-}
-
-/// A transition in flight: `shown` until `at`, then `target`.
-#[derive(Clone, Copy, Debug)]
-struct Pending {
-    shown: Power,
-    target: Power,
-    at: Instant,
-    /// Landing in `target` is a power-on (consumes a `Once` boot override).
-    powers_on: bool,
-}
-
-/// The boot override, as three values out of the allowable lists.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct BootOverride {
-    pub(crate) enabled: &'static str,
-    pub(crate) target: &'static str,
-    pub(crate) mode: &'static str,
-}
-
-/// One ComputerSystem. Kept small: a fleet may hold 10,000 of these.
-#[derive(Debug)]
-pub(crate) struct System {
-    power: Power,
-    pending: Option<Pending>,
-    pub(crate) boot: BootOverride,
-    /// Bumped on every visible change; the ETag is `W/"<generation>"`.
-    generation: u64,
-    /// Power-ons so far: every landing that powers the host on (restarts included).
-    power_ons: u64,
-    /// Present once someone has asked to watch this system's power.
-    events: Option<watch::Sender<PowerEvent>>,
-    /// The deadline a timer task is already sleeping towards (watched systems only).
-    timer_at: Option<Instant>,
-}
-
-impl System {
-    fn new(power: Power) -> System {
-        System {
-            power,
-            pending: None,
-            boot: BootOverride {
-                enabled: "Disabled",
-                target: "None",
-                mode: "UEFI",
-            },
-            generation: 1,
-            power_ons: 0,
-            events: None,
-            timer_at: None,
-        }
-    }
-
-    /// What a watcher of this system sees now (call [`System::settle`] first).
-    fn event(&self) -> PowerEvent {
-        PowerEvent {
-            state: self.visible().as_str(),
-            power_ons: self.power_ons,
-        }
-    }
-
-    /// Land a transition whose deadline has passed.
-    pub(crate) fn settle(&mut self, now: Instant) {
-        if let Some(p) = self.pending
-            && now >= p.at
-        {
-            self.pending = None;
-            self.land(p.target, p.powers_on);
-        }
-    }
-
-    /// The state a client sees (call [`System::settle`] first).
-    pub(crate) fn visible(&self) -> Power {
-        self.pending.map_or(self.power, |p| p.shown)
-    }
-
-    pub(crate) fn etag(&self) -> String {
-        format!("W/\"{}\"", self.generation)
-    }
-
-    pub(crate) fn touch(&mut self) {
-        self.generation += 1;
-    }
-
-    fn land(&mut self, target: Power, powers_on: bool) {
-        self.power = target;
-        if powers_on {
-            self.power_ons += 1;
-            if self.boot.enabled == "Once" {
-                // Real BMCs consume a one-shot override when the host next boots.
-                self.boot.enabled = "Disabled";
-            }
-        }
-        self.touch();
-    }
-
-    /// Cancel anything in flight and go to `target` now.
-    fn force(&mut self, target: Power, powers_on: bool) {
-        self.pending = None;
-        self.land(target, powers_on);
-    }
-
-    /// Show `shown` for `delay`, then land in `target`; with no delay, land now.
-    fn begin(
-        &mut self,
-        shown: Power,
-        target: Power,
-        powers_on: bool,
-        delay: Duration,
-        now: Instant,
-    ) {
-        if delay.is_zero() {
-            self.force(target, powers_on);
-        } else {
-            self.pending = Some(Pending {
-                shown,
-                target,
-                at: now + delay,
-                powers_on,
-            });
-            self.touch();
-        }
-    }
-
-    /// Apply an accepted ResetType. Types this simulator gives no meaning to (Nmi, Suspend,
-    /// ...) are accepted and change nothing.
-    fn reset(&mut self, reset_type: &str, delay: Duration, ignore_graceful: bool, now: Instant) {
-        let v = self.visible();
-        match reset_type {
-            "On" if !v.is_on_or_rising() => {
-                self.begin(Power::PoweringOn, Power::On, true, delay, now)
-            }
-            "ForceOn" if v != Power::On => self.force(Power::On, true),
-            "ForceOff" if v != Power::Off => self.force(Power::Off, false),
-            "GracefulShutdown" if !ignore_graceful && v.is_on_or_rising() => {
-                self.begin(Power::PoweringOff, Power::Off, false, delay, now)
-            }
-            "ForceRestart" | "PowerCycle" => self.force(Power::On, true),
-            "GracefulRestart" if !ignore_graceful => {
-                self.begin(Power::PoweringOff, Power::On, true, delay, now)
-            }
-            "PushPowerButton" if v.is_on_or_rising() && !ignore_graceful => {
-                self.begin(Power::PoweringOff, Power::Off, false, delay, now)
-            }
-            "PushPowerButton" if !v.is_on_or_rising() => {
-                self.begin(Power::PoweringOn, Power::On, true, delay, now)
-            }
-            _ => {}
-        }
-    }
-}
-
 /// The parts of [`SimConfig`] that never change while running.
 #[derive(Debug)]
 pub(crate) struct Fixed {
@@ -233,6 +49,23 @@ pub(crate) struct Fixed {
     pub(crate) action_info: bool,
     pub(crate) reset_types: Vec<String>,
     pub(crate) mac_seed: u32,
+    /// Offer the EventService with its SSE stream.
+    pub(crate) events: bool,
+    /// Replaying a recorded tree instead of building documents.
+    pub(crate) replay: Option<Replay>,
+}
+
+/// A recorded tree and how this BMC rewrites its MACs and UUIDs (seed 0: as recorded).
+#[derive(Debug)]
+pub(crate) struct Replay {
+    pub(crate) mockup: Mockup,
+    pub(crate) seed: u64,
+}
+
+impl Replay {
+    pub(crate) fn systems(&self) -> &[ReplaySystem] {
+        &self.mockup.tree.systems
+    }
 }
 
 /// Behaviour knobs, changeable while running.
@@ -267,12 +100,15 @@ pub(crate) struct Sessions {
 #[derive(Debug, Default)]
 pub(crate) struct AtomicCounters {
     pub(crate) requests: AtomicU64,
+    pub(crate) gets: AtomicU64,
     pub(crate) resets: AtomicU64,
     pub(crate) patches: AtomicU64,
     pub(crate) mode_patches: AtomicU64,
     pub(crate) sessions_created: AtomicU64,
     pub(crate) sessions_deleted: AtomicU64,
     pub(crate) auth_failures: AtomicU64,
+    pub(crate) sse_streams: AtomicU64,
+    pub(crate) events_sent: AtomicU64,
 }
 
 impl AtomicCounters {
@@ -301,6 +137,8 @@ pub(crate) struct SimState {
     /// Cancelled once, when the BMC stops serving (by [`super::SimBmc::shutdown`] or when
     /// the last handle is dropped).
     pub(crate) stop: CancellationToken,
+    /// The SSE streams open now (their EventDestinations).
+    pub(crate) hub: EventHub,
     /// Random per BMC, so session tokens differ between BMCs and runs.
     token_seed: u64,
 }
@@ -316,10 +154,24 @@ impl SimState {
                 ),
             )
         })?;
+        let replay = cfg.mockup.as_ref().map(|m| Replay {
+            mockup: m.clone(),
+            seed: u64::from(cfg.mac_seed),
+        });
+        let systems: Vec<System> = match &replay {
+            Some(r) => r
+                .systems()
+                .iter()
+                .map(|s| System::new(s.initial_power, s.initial_boot.clone()))
+                .collect(),
+            None => (0..cfg.systems)
+                .map(|_| System::new(initial, BootOverride::default()))
+                .collect(),
+        };
         Ok(Arc::new_cyclic(|me| SimState {
             me: me.clone(),
             fixed: Fixed {
-                systems: cfg.systems,
+                systems: systems.len(),
                 nics_per_system: cfg.nics_per_system,
                 username: cfg.username.clone(),
                 sessions: cfg.sessions,
@@ -327,6 +179,8 @@ impl SimState {
                 action_info: cfg.action_info,
                 reset_types: cfg.reset_types.clone(),
                 mac_seed: cfg.mac_seed,
+                events: cfg.events,
+                replay,
             },
             knobs: Mutex::new(Knobs {
                 password: cfg.password.clone(),
@@ -339,7 +193,7 @@ impl SimState {
                 session_limit: DEFAULT_SESSION_LIMIT,
                 ignore_graceful: false,
             }),
-            systems: Mutex::new((0..cfg.systems).map(|_| System::new(initial)).collect()),
+            systems: Mutex::new(systems),
             sessions: Mutex::new(Sessions {
                 next_id: 1,
                 ..Sessions::default()
@@ -347,6 +201,7 @@ impl SimState {
             counters: AtomicCounters::default(),
             unresponsive: watch::Sender::new(false),
             stop: CancellationToken::new(),
+            hub: EventHub::default(),
             token_seed: std::collections::hash_map::RandomState::new()
                 .build_hasher()
                 .finish(),
@@ -384,21 +239,21 @@ impl SimState {
                 changed
             });
         }
-        let Some(p) = system.pending else {
+        let Some(at) = system.next_deadline() else {
             system.timer_at = None;
             return;
         };
-        if system.timer_at == Some(p.at) {
+        if system.timer_at == Some(at) {
             return;
         }
         // Outside a runtime there is no timer to start; the next read lands it instead.
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        system.timer_at = Some(p.at);
+        system.timer_at = Some(at);
         let me = self.me.clone();
         rt.spawn(async move {
-            tokio::time::sleep_until(p.at).await;
+            tokio::time::sleep_until(at).await;
             if let Some(st) = me.upgrade() {
                 st.with_system(i, |_| ());
             }
@@ -517,6 +372,7 @@ impl SimState {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         Counters {
             requests: get(&c.requests),
+            gets: get(&c.gets),
             resets: get(&c.resets),
             patches: get(&c.patches),
             mode_patches: get(&c.mode_patches),
@@ -524,6 +380,8 @@ impl SimState {
             sessions_deleted: get(&c.sessions_deleted),
             live_sessions: self.sessions().by_id.len() as u64,
             auth_failures: get(&c.auth_failures),
+            sse_streams: get(&c.sse_streams),
+            events_sent: get(&c.events_sent),
         }
     }
 
@@ -559,6 +417,16 @@ impl SimState {
         )
     }
 
+    /// The systems' links, in Systems collection order.
+    pub(crate) fn system_paths(&self) -> Vec<String> {
+        match &self.fixed.replay {
+            Some(r) => r.systems().iter().map(|s| s.path.clone()).collect(),
+            None => (0..self.fixed.systems)
+                .map(|i| format!("/redfish/v1/Systems/Node{i}"))
+                .collect(),
+        }
+    }
+
     /// `Node<i>` -> i, for existing systems only (and only the canonical spelling).
     pub(crate) fn system_index(&self, id: &str) -> Option<usize> {
         let n: usize = id.strip_prefix("Node")?.parse().ok()?;
@@ -569,36 +437,5 @@ impl SimState {
     pub(crate) fn nic_index(&self, id: &str) -> Option<usize> {
         let n: usize = id.strip_prefix("NIC")?.parse().ok()?;
         (n < self.fixed.nics_per_system && format!("NIC{n}") == id).then_some(n)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lazy_transition_lands_after_deadline_and_consumes_once() {
-        let mut s = System::new(Power::Off);
-        s.boot.enabled = "Once";
-        let t0 = Instant::now();
-        s.reset("On", Duration::from_secs(5), false, t0);
-        assert_eq!(s.visible(), Power::PoweringOn);
-        let tag = s.etag();
-        s.settle(t0 + Duration::from_secs(1));
-        assert_eq!(s.visible(), Power::PoweringOn);
-        assert_eq!(s.boot.enabled, "Once");
-        s.settle(t0 + Duration::from_secs(5));
-        assert_eq!(s.visible(), Power::On);
-        assert_eq!(s.boot.enabled, "Disabled");
-        assert_ne!(s.etag(), tag);
-    }
-
-    #[test]
-    fn graceful_is_ignored_when_asked() {
-        let mut s = System::new(Power::On);
-        s.reset("GracefulShutdown", Duration::ZERO, true, Instant::now());
-        assert_eq!(s.visible(), Power::On);
-        s.reset("GracefulShutdown", Duration::ZERO, false, Instant::now());
-        assert_eq!(s.visible(), Power::Off);
     }
 }

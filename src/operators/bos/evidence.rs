@@ -17,6 +17,7 @@ use chrono::Utc;
 
 use super::BosContext;
 use crate::model::boot_component::timestamp;
+use crate::model::boot_plan::PowerReading;
 use crate::model::power::PowerState;
 use crate::model::{Action, Phase};
 use crate::model::{BootArtifacts, BootComponent, BootEvent, Xname};
@@ -59,7 +60,8 @@ impl Operator for Evidence {
         let wait = chrono::Duration::from_std(opts.boot_evidence_wait).unwrap_or_default();
         let comps = ctx.store.list_boot_components(true).await?;
         let now = ctx.clock.now();
-        let mut candidates: Vec<(BootComponent, String)> = Vec::new();
+        // With the time from which the node must be seen on: the proof plus the wait.
+        let mut candidates: Vec<(BootComponent, String, chrono::DateTime<Utc>)> = Vec::new();
         let mut waiting = 0;
         for v in comps {
             let c = v.value;
@@ -77,7 +79,7 @@ impl Operator for Evidence {
             let events = ctx.events.events(&x);
             let at = ctx.events.artifact_token(&x, &tok);
             match proof(&c, &events, &at) {
-                Some(t) if now >= t + wait => candidates.push((c, tok)),
+                Some(t) if now >= t + wait => candidates.push((c, tok, t + wait)),
                 Some(_) => waiting += 1,
                 None => {}
             }
@@ -85,14 +87,20 @@ impl Operator for Evidence {
         if candidates.is_empty() {
             return Ok(serde_json::json!({"proven": 0, "waiting": waiting}));
         }
-        // Still powered on? Ask the BMC.
+        // Still powered on after the wait? A sample taken since then, else its BMC.
         let systems = ctx.systems().await?;
+        let readings = ctx
+            .power_readings(
+                candidates
+                    .iter()
+                    .map(|(c, _, on_since)| (c.id.clone(), Some(*on_since)))
+                    .collect(),
+                &systems,
+            )
+            .await;
         let mut proven: HashMap<String, (String, BootArtifacts)> = HashMap::new();
-        for (c, tok) in candidates {
-            let Some(sys) = systems.get(&c.id) else {
-                continue;
-            };
-            if !matches!(ctx.driver.power_state(sys).await, Ok(PowerState::On)) {
+        for (c, tok, _) in candidates {
+            if readings.get(&c.id) != Some(&PowerReading::State(PowerState::On)) {
                 continue;
             }
             let Some(arts) = ctx.store.get_boot_token(&tok).await? else {

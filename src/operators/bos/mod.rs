@@ -21,6 +21,8 @@ pub mod status;
 mod tests;
 
 use std::collections::{HashMap, HashSet};
+
+use futures::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,8 +32,9 @@ use crate::activation::BosPokes;
 use crate::clock::SharedClock;
 use crate::handoff::ConfigHandoff;
 use crate::model::BootComponent;
+use crate::model::boot_plan::PowerReading;
 use crate::model::options::Options;
-use crate::power::{BmcAccess, PowerDriver, SystemRef};
+use crate::power::{BmcAccess, PowerCache, PowerDriver, SystemRef};
 use crate::store::{Store, StoreResult, Versioned};
 
 /// What every BOS operator works with: the store, the seams it acts through, the pokes
@@ -46,6 +49,10 @@ pub struct BosContext {
     pub sessions: Arc<dyn SessionStatusSaver>,
     pub pokes: BosPokes,
     pub clock: SharedClock,
+    /// The shared power samples: read before asking a BMC, filled when one is asked.
+    pub power_cache: Arc<PowerCache>,
+    /// How old a cached sample may be and still be trusted.
+    pub power_max_age: Duration,
     pub period: Duration,
     /// BMC calls in flight at once across all nodes (per-BMC limits apply below this).
     pub concurrency: usize,
@@ -134,6 +141,69 @@ impl BosContext {
             Err(e) => {
                 tracing::warn!(error = %crate::errors::chain(&e), "cannot read BOS options; using defaults");
                 crate::model::options::defaults()
+            }
+        }
+    }
+
+    /// Each node's power: a fresh cached sample (taken after the node was last sent a reset,
+    /// and after `since` where given), else its BMC's answer, which is cached for the others.
+    /// Nodes without a system are unavailable.
+    pub async fn power_readings(
+        &self,
+        nodes: Vec<(String, Option<chrono::DateTime<chrono::Utc>>)>,
+        systems: &HashMap<String, SystemRef>,
+    ) -> HashMap<String, PowerReading> {
+        let max_age = chrono::Duration::from_std(self.power_max_age).unwrap_or_default();
+        let now = self.clock.now();
+        let mut out = HashMap::new();
+        let mut ask = Vec::new();
+        for (id, since) in nodes {
+            let Some(sys) = systems.get(&id).cloned() else {
+                out.insert(id.clone(), PowerReading::Unavailable(no_endpoint(&id)));
+                continue;
+            };
+            let Ok(x) = crate::model::Xname::parse(&id) else {
+                ask.push((id, None, sys));
+                continue;
+            };
+            match self.power_cache.fresh(&x, max_age, now, since) {
+                Some(s) => {
+                    out.insert(id, PowerReading::State(s.state));
+                }
+                None => ask.push((id, Some(x), sys)),
+            }
+        }
+        let (driver, cache, clock) = (&self.driver, &self.power_cache, &self.clock);
+        let asked: Vec<(String, PowerReading)> = futures::stream::iter(ask)
+            .map(|(id, x, sys)| async move {
+                let r = driver.power_state(&sys).await.map_err(|e| e.message);
+                if let Some(x) = &x {
+                    cache.put(crate::power::samples::sample(
+                        x,
+                        &sys,
+                        r.clone(),
+                        clock.now(),
+                    ));
+                }
+                let reading = match r {
+                    Ok(s) => PowerReading::State(s),
+                    Err(e) => PowerReading::Unavailable(e),
+                };
+                (id, reading)
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        out.extend(asked);
+        out
+    }
+
+    /// `ids` were just sent a reset: their power samples no longer tell.
+    pub fn acted_on<'a>(&self, ids: impl IntoIterator<Item = &'a String>) {
+        let now = self.clock.now();
+        for id in ids {
+            if let Ok(x) = crate::model::Xname::parse(id) {
+                self.power_cache.acted(&x, now);
             }
         }
     }

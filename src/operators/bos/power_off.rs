@@ -90,10 +90,13 @@ impl Operator for PowerOff {
                 async move {
                     let r = match sys {
                         None => Err(super::no_endpoint(&id)),
-                        Some(sys) => driver
-                            .reset(&sys, reset)
-                            .await
-                            .map_err(|e| format!("{reset}: {e}")),
+                        Some(sys) => {
+                            ctx.acted_on([&id]);
+                            driver
+                                .reset(&sys, reset)
+                                .await
+                                .map_err(|e| format!("{reset}: {e}"))
+                        }
                     };
                     (id, r)
                 }

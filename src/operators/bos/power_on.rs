@@ -133,6 +133,7 @@ impl Operator for PowerOn {
                         );
                     }
                     let mut at = CallTime::now(&**clock);
+                    ctx.acted_on([&id]);
                     let r = driver
                         .reset(&sys, "On")
                         .await

@@ -1,11 +1,11 @@
 //! The status operator (docs/bos.md, "Status operator"): for every enabled component, read its
-//! power state straight from its BMC and its configuration view from the handoff, run the pure
-//! state machine (`model::boot_plan::plan_status`) and write what changed.
+//! power state (from the shared power samples when one was taken since it was last sent a
+//! reset, else from its BMC) and its configuration view from the handoff, run the pure state machine
+//! (`model::boot_plan::plan_status`) and write what changed.
 
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
-use futures::StreamExt;
 
 use super::BosContext;
 use crate::model::BootComponent;
@@ -24,28 +24,16 @@ impl Operator for Status {
             return Ok(serde_json::json!({"enabled": 0}));
         }
         let systems = ctx.systems().await?;
-        let jobs: Vec<(String, Option<crate::power::SystemRef>)> = comps
+        let nodes: Vec<_> = comps
             .iter()
-            .map(|v| (v.value.id.clone(), systems.get(&v.value.id).cloned()))
-            .collect();
-        let driver = ctx.driver.clone();
-        let readings: HashMap<String, PowerReading> = futures::stream::iter(jobs)
-            .map(move |(id, sys)| {
-                let driver = driver.clone();
-                async move {
-                    let r = match sys {
-                        None => PowerReading::Unavailable(super::no_endpoint(&id)),
-                        Some(sys) => match driver.power_state(&sys).await {
-                            Ok(s) => PowerReading::State(s),
-                            Err(e) => PowerReading::Unavailable(e.message),
-                        },
-                    };
-                    (id, r)
-                }
+            // A component on hold (a session just took it, or it was just enabled) is
+            // judged afresh: its BMC is asked whatever the samples say.
+            .map(|v| {
+                let fresh_read = v.value.overridden(crate::model::Status::OnHold);
+                (v.value.id.clone(), fresh_read.then(|| ctx.clock.now()))
             })
-            .buffer_unordered(ctx.concurrency)
-            .collect()
-            .await;
+            .collect();
+        let readings = ctx.power_readings(nodes, &systems).await;
         let desired: Vec<(String, String)> = comps
             .iter()
             .map(|v| {

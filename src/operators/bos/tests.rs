@@ -273,3 +273,52 @@ async fn boot_evidence_proves_a_boot_from_a_complete_initrd_fetch() {
     assert_eq!(c.actual_state.boot_artifacts, artifacts());
     assert_eq!(c.actual_state.bss_token, "tok");
 }
+
+#[tokio::test]
+async fn status_reads_power_from_a_sample_taken_since_the_last_reset_else_from_the_bmc() {
+    use crate::power::samples::sample;
+    let kit = Kit::new(1).await;
+    let ctx = kit.bos();
+    let systems = ctx.systems().await.unwrap();
+    let sys = systems[kit.nodes[0].as_str()].clone();
+    let mut c = booting(&kit, 0);
+    c.status.phase = Phase::PoweringOn;
+    c.act(Action::PoweringOn, kit.clock.now());
+    kit.put(&c).await;
+    // The BMC says Off; a sample from before the power-on call must not be believed...
+    let old = sample(
+        &kit.nodes[0],
+        &sys,
+        Ok(crate::model::power::PowerState::On),
+        kit.clock.now() - Duration::seconds(5),
+    );
+    ctx.power_cache.put(old);
+    ctx.acted_on([&c.id]);
+    let asked = kit.bmc.counters().requests;
+    StatusOperator(kit.bos()).activate().await.unwrap();
+    assert!(kit.bmc.counters().requests > asked, "the BMC was asked");
+    let read = ctx.power_cache.get(&kit.nodes[0]).unwrap();
+    assert_eq!(
+        read.state,
+        crate::model::power::PowerState::Off,
+        "and its answer cached"
+    );
+    // ...but one taken after it is, and the BMC is not asked again.
+    kit.bmc.set_power_state(0, "On");
+    kit.clock.advance(Duration::seconds(2));
+    ctx.power_cache.put(sample(
+        &kit.nodes[0],
+        &sys,
+        Ok(crate::model::power::PowerState::On),
+        kit.clock.now(),
+    ));
+    let asked = kit.bmc.counters().requests;
+    StatusOperator(kit.bos()).activate().await.unwrap();
+    assert_eq!(kit.bmc.counters().requests, asked, "served from the sample");
+    let c = kit.component(&kit.nodes[0]).await;
+    assert_eq!(
+        c.status.phase,
+        Phase::PoweringOn,
+        "on, booting: waiting for its report"
+    );
+}

@@ -6,9 +6,11 @@
 
 use serde_json::{Map, Value, json};
 
+use super::super::events::EVENT_SERVICE;
 use super::super::state::{BOOT_ENABLED, BOOT_MODES, BOOT_TARGETS, SimState};
 use super::route::{
-    MANAGER, MANAGERS, ROOT, SESSION_SERVICE, SESSIONS, SYSTEMS, nic_path, system_path,
+    ACCOUNT_SERVICE, MANAGER, MANAGERS, ROOT, SESSION_SERVICE, SESSIONS, SYSTEMS, nic_path,
+    system_path,
 };
 
 pub(super) fn collection(
@@ -40,6 +42,7 @@ pub(super) fn service_root(st: &SimState) -> Value {
         "Product": "SimBmc simulated BMC",
         "Systems": {"@odata.id": SYSTEMS},
         "Managers": {"@odata.id": MANAGERS},
+        "AccountService": {"@odata.id": ACCOUNT_SERVICE},
         "ProtocolFeaturesSupported": {
             "ExpandQuery": {"ExpandAll": false, "Levels": false, "Links": false, "NoLinks": false},
             "FilterQuery": false,
@@ -55,6 +58,9 @@ pub(super) fn service_root(st: &SimState) -> Value {
             }
         },
     });
+    if st.fixed.events {
+        root["EventService"] = json!({"@odata.id": EVENT_SERVICE});
+    }
     if st.fixed.sessions {
         root["SessionService"] = json!({"@odata.id": SESSION_SERVICE});
         root["Links"]["Sessions"] = json!({"@odata.id": SESSIONS});
@@ -64,7 +70,7 @@ pub(super) fn service_root(st: &SimState) -> Value {
 
 /// The ComputerSystem document and its current ETag.
 pub(super) fn system_doc(st: &SimState, i: usize) -> (Value, String) {
-    let (power, boot, etag) = st.with_system(i, |s| (s.visible(), s.boot, s.etag()));
+    let (power, boot, etag) = st.with_system(i, |s| (s.visible(), s.boot.clone(), s.etag()));
     let path = system_path(i);
     let mut reset = Map::new();
     reset.insert(
@@ -101,9 +107,9 @@ pub(super) fn system_doc(st: &SimState, i: usize) -> (Value, String) {
         "ProcessorSummary": {"Count": 2, "Model": null, "Status": {"State": "Enabled"}},
         "MemorySummary": {"TotalSystemMemoryGiB": 512, "Status": {}},
         "Boot": {
-            "BootSourceOverrideEnabled": boot.enabled,
-            "BootSourceOverrideTarget": boot.target,
-            "BootSourceOverrideMode": boot.mode,
+            "BootSourceOverrideEnabled": boot.enabled.as_ref(),
+            "BootSourceOverrideTarget": boot.target.as_ref(),
+            "BootSourceOverrideMode": boot.mode.as_ref(),
             "BootSourceOverrideTarget@Redfish.AllowableValues": BOOT_TARGETS,
             "BootSourceOverrideEnabled@Redfish.AllowableValues": BOOT_ENABLED,
             "BootSourceOverrideMode@Redfish.AllowableValues": BOOT_MODES,

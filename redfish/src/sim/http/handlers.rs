@@ -6,11 +6,14 @@
 //! strict BMC does (unknown properties, wrong types and values outside the allowable lists
 //! are 400s with the standard MessageIds) and change [`SimState`] only when all is valid.
 
+use std::borrow::Cow;
+
 use axum::http::header::{CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use super::super::mockup::standard_reset_types;
 use super::super::state::{
     AtomicCounters, BOOT_ENABLED, BOOT_MODES, BOOT_TARGETS, SessionError, SimState,
 };
@@ -19,7 +22,10 @@ use super::reply::{error, json_body, malformed_json, ok, property_type_error, pr
 use super::route::SESSIONS;
 
 pub(super) fn get_system(st: &SimState, i: usize) -> Response {
-    let (doc, etag) = system_doc(st, i);
+    let (doc, etag) = match st.fixed.replay {
+        Some(_) => super::replay::system_doc(st, i),
+        None => system_doc(st, i),
+    };
     let mut resp = ok(doc);
     if st.fixed.etag
         && let Ok(v) = HeaderValue::from_str(&etag)
@@ -37,7 +43,7 @@ pub(super) fn patch_system(st: &SimState, i: usize, headers: &HeaderMap, body: &
         return malformed_json();
     };
     // Validate everything before changing anything.
-    let mut wanted: [Option<&'static str>; 3] = [None; 3];
+    let mut wanted: [Option<Cow<'static, str>>; 3] = [None, None, None];
     for (key, value) in doc {
         if key != "Boot" {
             return property_unknown(key);
@@ -46,11 +52,15 @@ pub(super) fn patch_system(st: &SimState, i: usize, headers: &HeaderMap, body: &
             return property_type_error("Boot", value);
         };
         for (prop, value) in boot {
-            let (slot, allowed) = match prop.as_str() {
-                "BootSourceOverrideEnabled" => (0, BOOT_ENABLED),
-                "BootSourceOverrideTarget" => (1, BOOT_TARGETS),
-                "BootSourceOverrideMode" => (2, BOOT_MODES),
+            let slot = match prop.as_str() {
+                "BootSourceOverrideEnabled" => 0,
+                "BootSourceOverrideTarget" => 1,
+                "BootSourceOverrideMode" => 2,
                 _ => return property_unknown(prop),
+            };
+            // A replayed system without the property cannot take it.
+            let Some(allowed) = boot_allowed(st, i, slot) else {
+                return property_unknown(prop);
             };
             let Some(s) = value.as_str() else {
                 return property_type_error(prop, value);
@@ -68,7 +78,7 @@ pub(super) fn patch_system(st: &SimState, i: usize, headers: &HeaderMap, body: &
                     ),
                 );
             };
-            wanted[slot] = Some(v);
+            wanted[slot] = Some(v.clone());
         }
     }
     let if_match = headers
@@ -83,14 +93,19 @@ pub(super) fn patch_system(st: &SimState, i: usize, headers: &HeaderMap, body: &
             return Err(sys.etag());
         }
         if !drop {
+            // Every accepted write is a new version of the resource, changed or not.
+            let [enabled, target, mode] = wanted.clone();
             let b = &mut sys.boot;
-            let before = (b.enabled, b.target, b.mode);
-            b.enabled = wanted[0].unwrap_or(b.enabled);
-            b.target = wanted[1].unwrap_or(b.target);
-            b.mode = wanted[2].unwrap_or(b.mode);
-            if (b.enabled, b.target, b.mode) != before {
-                sys.touch();
+            if let Some(v) = enabled {
+                b.enabled = v;
             }
+            if let Some(v) = target {
+                b.target = v;
+            }
+            if let Some(v) = mode {
+                b.mode = v;
+            }
+            sys.touch();
         }
         Ok(())
     });
@@ -111,6 +126,18 @@ pub(super) fn patch_system(st: &SimState, i: usize, headers: &HeaderMap, body: &
             "Try the operation again using the appropriate ETag.",
         ),
     }
+}
+
+/// The values a Boot override property (0 Enabled, 1 Target, 2 Mode) takes on system `i`;
+/// `None` where a replayed system's document lacks the property.
+fn boot_allowed(st: &SimState, i: usize, slot: usize) -> Option<Vec<Cow<'static, str>>> {
+    let Some(r) = &st.fixed.replay else {
+        let list = [BOOT_ENABLED, BOOT_TARGETS, BOOT_MODES][slot];
+        return Some(list.iter().map(|s| Cow::Borrowed(*s)).collect());
+    };
+    let b = &r.systems()[i].boot;
+    let list = [&b.enabled, &b.target, &b.mode][slot].as_ref()?;
+    Some(list.iter().map(|s| Cow::Owned(s.clone())).collect())
 }
 
 /// `If-Match` against the current weak ETag; tolerates `*`, lists and a missing `W/`.
@@ -144,13 +171,20 @@ pub(super) fn reset(st: &SimState, i: usize, body: &[u8]) -> Response {
             "Correct the value for the parameter in the request body and resubmit the request if the operation failed.",
         );
     };
-    if !st.fixed.reset_types.iter().any(|t| t == reset_type) {
+    let allowed = match &st.fixed.replay {
+        Some(r) => r.systems()[i]
+            .reset_types
+            .clone()
+            .unwrap_or_else(standard_reset_types),
+        None => st.fixed.reset_types.clone(),
+    };
+    if !allowed.iter().any(|t| t == reset_type) {
         return error(
             StatusCode::BAD_REQUEST,
             "ActionParameterNotSupported",
             &format!(
                 "The parameter {reset_type} for the action ComputerSystem.Reset is not supported on the target resource; allowed values: {}.",
-                st.fixed.reset_types.join(", ")
+                allowed.join(", ")
             ),
             "Remove the parameter supplied and resubmit the request if the operation failed.",
         );

@@ -6,15 +6,25 @@
 //! shape.
 //!
 //! Pipeline per request: count it, hold it while the unresponsive knob is on, sleep the
-//! latency knob, fail it if `fail_next` has faults left (never the service root GET),
-//! authenticate (except the service root GET and session creation), route, handle.
+//! latency knob, fail it if `fail_next` has faults left (never a GET of the public documents:
+//! `/redfish`, the service root, `odata`, `$metadata`), authenticate (except those and
+//! session creation), refuse what the protocol says to refuse (an OData-Version other than
+//! 4.0, unsupported `$` query parameters), route, handle. Every answer carries
+//! `OData-Version` and `Cache-Control`; every successful GET or HEAD its `Allow`, and every
+//! JSON document a `Link: <schema>; rel=describedby` (DMTF's Redfish Protocol Validator
+//! checks all of these). HEAD is a GET whose body hyper leaves out.
 //!
-//! Layout: `route` (paths and methods), `documents` (the JSON resources), `handlers`
-//! (PATCH, Reset, sessions), `reply` (bodies and Redfish errors). The submodules depend on
-//! each other and on `state` only, never on this one.
+//! Layout: `route` (paths and methods, both modes), `documents` (the synthetic JSON
+//! resources), `replay` (the recorded ones, with the writable state laid over them),
+//! `handlers` (PATCH, Reset, sessions), `events` (EventService, SSE), `protocol` (the
+//! protocol documents and checks, AccountService), `reply` (bodies and Redfish errors). The
+//! submodules depend on each other and on the BMC's state only, never on this one.
 
 mod documents;
+mod events;
 mod handlers;
+mod protocol;
+mod replay;
 mod reply;
 mod route;
 
@@ -22,7 +32,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::header::{ALLOW, AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::header::{ALLOW, AUTHORIZATION, CACHE_CONTROL, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use base64::Engine;
@@ -51,14 +61,20 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
 
 async fn handle(State(st): State<Arc<SimState>>, req: Request) -> Response {
     AtomicCounters::bump(&st.counters.requests);
+    if matches!(*req.method(), Method::GET | Method::HEAD) {
+        AtomicCounters::bump(&st.counters.gets);
+    }
     wait_while_unresponsive(&st).await;
     let latency = st.knobs().latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
     let mut resp = respond(&st, req).await;
-    resp.headers_mut()
-        .insert("OData-Version", HeaderValue::from_static("4.0"));
+    let h = resp.headers_mut();
+    h.insert("OData-Version", HeaderValue::from_static("4.0"));
+    if !h.contains_key(CACHE_CONTROL) {
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
     resp
 }
 
@@ -81,17 +97,19 @@ async fn wait_until(rx: &mut watch::Receiver<bool>, value: bool) {
     let _ = rx.wait_for(|v| *v == value).await;
 }
 
-async fn respond(st: &SimState, req: Request) -> Response {
+async fn respond(st: &Arc<SimState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let method = parts.method;
-    let route = Route::parse(st, parts.uri.path());
-    let root_get = route == Some(Route::Root) && method == Method::GET;
+    let path = parts.uri.path();
+    let route = Route::parse(st, path);
+    let read = method == Method::GET || method == Method::HEAD;
+    let public = read && route.as_ref().is_some_and(Route::is_public);
 
-    if !root_get && let Some(status) = st.take_fault() {
+    if !public && let Some(status) = st.take_fault() {
         return injected_fault(status);
     }
-    let login = route == Some(Route::Sessions) && method == Method::POST;
-    if !root_get && !login && !authenticated(st, &parts.headers) {
+    let login = method == Method::POST && route.as_ref().is_some_and(Route::is_login);
+    if !public && !login && !authenticated(st, &parts.headers) {
         AtomicCounters::bump(&st.counters.auth_failures);
         let mut resp = error(
             StatusCode::UNAUTHORIZED,
@@ -105,34 +123,30 @@ async fn respond(st: &SimState, req: Request) -> Response {
         );
         return resp;
     }
+    if let Some(refused) = protocol::check_request(&parts.headers, &parts.uri, route.as_ref()) {
+        return refused;
+    }
     let Some(route) = route else {
         return error(
             StatusCode::NOT_FOUND,
             "ResourceMissingAtURI",
-            &format!(
-                "The resource at the URI {} was not found.",
-                parts.uri.path()
-            ),
+            &format!("The resource at the URI {path} was not found."),
             "Place a valid resource at the URI or correct the URI and resubmit the request.",
         );
     };
+    if let Route::Doc(key) = &route
+        && let Some(failure) = replay::recorded_failure(st, key)
+    {
+        return failure;
+    }
     if !route.methods().contains(&method) {
-        let allow = route
-            .methods()
-            .iter()
-            .map(Method::as_str)
-            .collect::<Vec<_>>()
-            .join(", ");
         let mut resp = error(
             StatusCode::METHOD_NOT_ALLOWED,
             "GeneralError",
-            &format!(
-                "The method {method} is not allowed on {}.",
-                parts.uri.path()
-            ),
-            &format!("Use one of: {allow}."),
+            &format!("The method {method} is not allowed on {path}."),
+            &format!("Use one of: {}.", allow(&route)),
         );
-        if let Ok(v) = HeaderValue::from_str(&allow) {
+        if let Ok(v) = HeaderValue::from_str(&allow(&route)) {
             resp.headers_mut().insert(ALLOW, v);
         }
         return resp;
@@ -141,23 +155,95 @@ async fn respond(st: &SimState, req: Request) -> Response {
         Ok(b) => b,
         Err(_) => return malformed_json(),
     };
+    let mut resp = dispatch(st, &method, route.clone(), &parts.headers, &body);
+    if read
+        && resp.status().is_success()
+        && let Ok(v) = HeaderValue::from_str(&allow(&route))
+    {
+        resp.headers_mut().insert(ALLOW, v);
+    }
+    resp
+}
 
+/// The Allow header of a route: its methods.
+fn allow(route: &Route) -> String {
+    route
+        .methods()
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn dispatch(
+    st: &Arc<SimState>,
+    method: &Method,
+    route: Route,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let read = *method == Method::GET || *method == Method::HEAD;
+    let replaying = st.fixed.replay.is_some();
     match route {
+        Route::Versions => ok(protocol::versions()),
+        Route::Root if replaying => replay::root(st),
         Route::Root => ok(documents::service_root(st)),
+        Route::OData => ok(protocol::odata(st)),
+        Route::Metadata => protocol::metadata(st),
+        Route::Doc(key) => replay::doc(st, &key),
         Route::Systems => ok(documents::systems(st)),
-        Route::System(i) if method == Method::GET => handlers::get_system(st, i),
-        Route::System(i) => handlers::patch_system(st, i, &parts.headers, &body),
+        Route::System(i) if read => handlers::get_system(st, i),
+        Route::System(i) => handlers::patch_system(st, i, headers, body),
         Route::ResetActionInfo(i) => ok(documents::reset_action_info(st, i)),
-        Route::Reset(i) => handlers::reset(st, i, &body),
+        Route::Reset(i) => handlers::reset(st, i, body),
         Route::Nics(i) => ok(documents::nics(st, i)),
         Route::Nic(i, n) => ok(documents::nic(st, i, n)),
         Route::Managers => ok(documents::managers()),
         Route::Manager => ok(documents::manager(st)),
         Route::SessionService => ok(documents::session_service()),
-        Route::Sessions if method == Method::GET => handlers::list_sessions(st),
-        Route::Sessions => handlers::create_session(st, &body),
-        Route::Session(id) => handlers::session(st, &method, &id),
+        Route::Sessions if read => handlers::list_sessions(st),
+        Route::Sessions | Route::SessionMembers => handlers::create_session(st, body),
+        Route::Session(id) => handlers::session(st, method, &id),
+        Route::AccountService => ok(protocol::account_service()),
+        Route::Accounts => ok(protocol::accounts(st)),
+        Route::Account(id) => protocol::account(st, &id),
+        Route::Roles => ok(protocol::roles()),
+        Route::Role(id) => protocol::role(&id),
+        Route::EventService => events::event_service(st),
+        Route::Sse => events::sse(st, headers),
+        Route::Subscriptions => events::subscriptions(st),
+        Route::Subscription(id) => events::subscription(st, method, &id),
     }
+}
+
+/// Replaying: the document at `path` as served now (see [`super::SimBmc::document`]).
+pub(crate) fn replayed_document(st: &SimState, path: &str) -> Option<serde_json::Value> {
+    st.fixed.replay.as_ref()?;
+    match Route::parse(st, path)? {
+        Route::System(i) => Some(replay::system_doc(st, i).0),
+        Route::Doc(key) => replay::recorded(st, &key),
+        Route::Root => Some(replay::root_doc(st)),
+        _ => replay::recorded(st, path),
+    }
+}
+
+/// Replaying: the MACs of a system's NICs (see [`super::SimBmc::macs`]).
+pub(crate) fn replayed_macs(st: &SimState, system: usize) -> Vec<String> {
+    let (doc, _) = replay::system_doc(st, system);
+    let Some(nics) = doc["EthernetInterfaces"]["@odata.id"].as_str() else {
+        return Vec::new();
+    };
+    let members = replay::recorded(st, nics)
+        .and_then(|c| c["Members"].as_array().cloned())
+        .unwrap_or_default();
+    members
+        .iter()
+        .filter_map(|m| replay::recorded(st, m["@odata.id"].as_str()?))
+        .filter_map(|nic| {
+            let mac = nic["MACAddress"].as_str()?;
+            super::mockup::rewrite::is_mac(mac).then(|| mac.to_ascii_lowercase().replace('-', ":"))
+        })
+        .collect()
 }
 
 /// Basic credentials, or the token of a live session.

@@ -5,7 +5,7 @@
 //! carries the specific MessageId, message and resolution.
 
 use axum::body::Body;
-use axum::http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::header::{CONTENT_TYPE, LINK, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -18,11 +18,43 @@ pub(super) fn ok(v: Value) -> Response {
     json_response(StatusCode::OK, &v)
 }
 
+/// A JSON answer; a Redfish document (one with an `@odata.type`) also gets its
+/// `Link: <schema>; rel=describedby` header, naming DMTF's published schema of that version.
 pub(super) fn json_response(status: StatusCode, v: &Value) -> Response {
-    (
+    let mut resp = (
         status,
         [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
         json_body(v),
+    )
+        .into_response();
+    if let Some(link) = v["@odata.type"].as_str().and_then(schema_link)
+        && let Ok(h) = HeaderValue::from_str(&link)
+    {
+        resp.headers_mut().insert(LINK, h);
+    }
+    resp
+}
+
+/// `#ComputerSystem.v1_20_0.ComputerSystem` -> the describedby link of
+/// `ComputerSystem.v1_20_0.json` (an unversioned type links its unversioned schema).
+fn schema_link(odata_type: &str) -> Option<String> {
+    let t = odata_type.strip_prefix('#')?;
+    let mut parts: Vec<&str> = t.split('.').collect();
+    if parts.len() < 2 {
+        return None;
+    }
+    parts.pop();
+    let file = parts.join(".");
+    Some(format!(
+        "<https://redfish.dmtf.org/schemas/v1/{file}.json>; rel=describedby"
+    ))
+}
+
+pub(super) fn xml_response(text: String) -> Response {
+    (
+        StatusCode::OK,
+        [(CONTENT_TYPE, HeaderValue::from_static("application/xml"))],
+        text,
     )
         .into_response()
 }
@@ -105,4 +137,20 @@ pub(super) fn injected_fault(status: u16) -> Response {
         );
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn schema_links_follow_the_odata_type() {
+        assert_eq!(
+            super::schema_link("#ComputerSystem.v1_20_0.ComputerSystem").unwrap(),
+            "<https://redfish.dmtf.org/schemas/v1/ComputerSystem.v1_20_0.json>; rel=describedby"
+        );
+        assert_eq!(
+            super::schema_link("#SessionCollection.SessionCollection").unwrap(),
+            "<https://redfish.dmtf.org/schemas/v1/SessionCollection.json>; rel=describedby"
+        );
+        assert!(super::schema_link("Bogus").is_none());
+    }
 }
