@@ -3,7 +3,8 @@
 //! no rackboot field): pinned on first contact under `tofu` and refused once the BMC comes
 //! back with another certificate, until re-trusted by `rackboot bmc trust` or a PATCH;
 //! refused under `verify` with every way to trust it; per-endpoint CA, pin and insecure
-//! still overriding the policy.
+//! still overriding the policy. Last, a recorded tree (an out-of-order EX425 blade)
+//! replayed over HTTPS the same way: pinned, and named as HSM would name its nodes.
 
 use std::time::Duration;
 
@@ -253,5 +254,55 @@ async fn insecure_policy_discovers_a_self_signed_bmc_without_pinning() {
     let ep = patch(&s, "x1000c0s0b0", json!({"CertSHA256": "cd".repeat(32)})).await;
     assert_eq!(status(&ep), "HTTPsGetFailed", "{ep:#}");
     drop(bmc);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_replayed_out_of_order_blade_over_https_is_pinned_and_named_as_hsm_would() {
+    // The recorded EX425 blade, four nodes listed Node3, Node1, Node2, Node0, served over
+    // HTTPS with a self-signed certificate and registered with the cray CLI's body alone.
+    let tree = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/redfish-mockups/EX425"
+    );
+    let mockup = redfish::sim::Mockup::load(tree)
+        .unwrap()
+        .with_nodes(&["Node3", "Node1", "Node2", "Node0"])
+        .unwrap();
+    let bmc = SimBmc::start(SimConfig {
+        mockup: Some(mockup),
+        ..tls_sim()
+    })
+    .await
+    .unwrap();
+    let (s, _d) = start(None).await;
+    register_plain(&s, "x1000c0s0b0", &bmc).await;
+    let ep = discovered(&s, "x1000c0s0b0").await;
+    assert_eq!(status(&ep), "DiscoverOK", "{ep:#}");
+    assert_eq!(ep["TLS"], format!("tofu:{}", bmc.cert_sha256().unwrap()));
+    let paths = bmc.system_paths();
+    for n in 0..4 {
+        let node = format!("x1000c0s0b0n{n}");
+        let (_, ce) = s
+            .get(&format!(
+                "/apis/smd/hsm/v2/Inventory/ComponentEndpoints/{node}"
+            ))
+            .await;
+        let path = format!("/redfish/v1/Systems/Node{n}");
+        assert_eq!(ce["OdataID"], path, "{ce:#}");
+        let i = paths.iter().position(|p| *p == path).unwrap();
+        let nics: Vec<String> = ce["RedfishSystemInfo"]["EthernetNICInfo"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["MACAddress"].as_str().unwrap().to_string())
+            .collect();
+        assert!(!nics.is_empty(), "{node}");
+        assert_eq!(nics, bmc.macs(i), "{node}");
+        assert_eq!(
+            ce["RedfishSystemInfo"]["Actions"]["#ComputerSystem.Reset"]["ResetType@Redfish.AllowableValues"],
+            json!(["ForceOff", "On", "Off"])
+        );
+    }
     s.stop().await;
 }
