@@ -30,7 +30,7 @@ use crate::model::{Mac, RedfishEndpoint, TlsPolicy, Xname};
 use crate::power::{BmcAccess, DiscoveredBmc, PowerDriver, PowerErrorKind};
 use crate::store::{DiscoveryWrite, Store};
 
-pub use names::{Naming, node_names};
+use names::{Naming, node_names};
 
 pub struct Discovery {
     pub store: Arc<dyn Store>,
