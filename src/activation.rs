@@ -36,6 +36,8 @@ pub struct Pokes {
     pub power: Activator,
     /// The power-state monitor.
     pub monitor: Activator,
+    /// The BMC event followers (re-read the BMCs now: the inventory changed).
+    pub events: Activator,
 }
 
 /// One poke per BOS operator (a poke wakes exactly one operator). Every BOS write pokes

@@ -156,6 +156,20 @@ pub async fn start(
     for reg in registrations(&app, &backends, &config) {
         tasks.push(operators::spawn(reg, app.reports(), stop.clone()));
     }
+    if let Some(idle) = config.power.events_idle {
+        let events = operators::bmc_events::BmcEvents {
+            store: backends.store.clone(),
+            driver: backends.power.clone(),
+            cache: app.power_cache(),
+            clock: clock::system(),
+            changed: app.bos_pokes().status.clone(),
+            idle,
+            rescan: Duration::from_secs(60),
+            wake: app.pokes().events.clone(),
+            recheck: Duration::from_secs(600),
+        };
+        tasks.push(tokio::spawn(events.run(stop.clone())));
+    }
     let server = api::server::serve(http, router, stop.clone());
     tracing::info!(%local_addr, advertise_url = %config.advertise_url, data_dir = %config.data_dir.display(), "rackboot serving");
 
@@ -256,7 +270,7 @@ fn registrations(app: &Arc<App>, backends: &Backends, config: &Config) -> Vec<Re
                 driver: driver.clone(),
                 cache: app.power_cache(),
                 clock: clock.clone(),
-                skip_fresher_than: chrono::Duration::from_std(config.power.sample_interval / 2)
+                period: chrono::Duration::from_std(config.power.sample_interval)
                     .unwrap_or_default(),
             },
             &pokes.monitor,

@@ -213,5 +213,6 @@ impl App {
     /// An operator changed the inventory (discovery found nodes or MACs).
     pub fn inventory_changed(&self) {
         self.changed();
+        self.pokes.events.poke();
     }
 }

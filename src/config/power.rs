@@ -17,6 +17,9 @@ pub struct PowerSettings {
     pub confirm_interval: std::time::Duration,
     /// `bmc_tls`: how BMCs that name no trust of their own are trusted.
     pub bmc_tls: crate::model::TlsPolicy,
+    /// How long a BMC event stream may be silent before it is reopened; `None`: BMC events
+    /// are off and power is polled only.
+    pub events_idle: Option<std::time::Duration>,
 }
 
 pub(super) fn resolve(s: &Settings) -> Result<PowerSettings, ConfigError> {
@@ -47,6 +50,10 @@ pub(super) fn resolve(s: &Settings) -> Result<PowerSettings, ConfigError> {
             Some(BmcTls::Verify) => TlsPolicy::Verify,
             Some(BmcTls::Tofu) | None => TlsPolicy::Tofu,
             Some(BmcTls::Insecure) => TlsPolicy::Insecure,
+        },
+        events_idle: match s.bmc_events_idle_secs.unwrap_or(300) {
+            0 => None,
+            n => Some(std::time::Duration::from_secs(n)),
         },
     })
 }

@@ -63,6 +63,10 @@ pub struct Settings {
     /// Milliseconds between power-state polls while confirming a transition [default: 2000]
     #[arg(long, env = "RACKBOOT_POWER_CONFIRM_MS")]
     pub power_confirm_ms: Option<u64>,
+    /// Seconds a BMC's event stream may stay silent (no event, no keep-alive) before it is
+    /// reopened; 0 turns BMC events off, so power is polled only [default: 300]
+    #[arg(long, env = "RACKBOOT_BMC_EVENTS_IDLE_SECS")]
+    pub bmc_events_idle_secs: Option<u64>,
     /// Milliseconds between passes of the BOS operators when nothing pokes them; every
     /// write pokes them at once anyway [default: 2000]
     #[arg(long, env = "RACKBOOT_BOS_POLL_MS")]
@@ -196,6 +200,7 @@ impl Settings {
             bmc_tls: self.bmc_tls.or(other.bmc_tls),
             power_sample_secs: self.power_sample_secs.or(other.power_sample_secs),
             power_confirm_ms: self.power_confirm_ms.or(other.power_confirm_ms),
+            bmc_events_idle_secs: self.bmc_events_idle_secs.or(other.bmc_events_idle_secs),
             bos_poll_ms: self.bos_poll_ms.or(other.bos_poll_ms),
             artifacts_dir: self.artifacts_dir.or(other.artifacts_dir),
             s3_endpoint: self.s3_endpoint.or(other.s3_endpoint),

@@ -17,6 +17,7 @@
 //! the power driver, the handoff, the clock), never through the use-case layer, so each
 //! can be tested alone on a temporary store with a SimBmc and a fixed clock.
 
+pub mod bmc_events;
 pub mod bos;
 pub mod discovery;
 pub mod ports;

@@ -1,5 +1,6 @@
 //! Power monitor: sample every BMC-managed node's power state into the power cache (nodes
-//! another reader or a BMC event sampled within half a period are left out of the pass).
+//! another reader sampled within half a period, and nodes whose BMC streams events, are left
+//! out of the pass: `PowerCache::needs_sample`).
 //!
 //! `GET/POST /power-status` (and BOS's status operator after it) read the cache, so the
 //! BMCs see one request per node per period however often status is asked for. A node
@@ -24,9 +25,9 @@ pub struct PowerMonitor {
     pub driver: Arc<dyn PowerDriver>,
     pub cache: Arc<PowerCache>,
     pub clock: SharedClock,
-    /// A node sampled more recently than this (by another reader, or a BMC event) is not
-    /// asked again in this pass.
-    pub skip_fresher_than: chrono::Duration,
+    /// The monitor's period: a node another reader sampled within half of it is left out of
+    /// a pass, and a node whose BMC streams events is read only every ten periods.
+    pub period: chrono::Duration,
 }
 
 #[async_trait]
@@ -48,11 +49,7 @@ impl Operator for PowerMonitor {
         let now = self.clock.now();
         let targets: Vec<(Xname, SystemRef)> = targets
             .into_iter()
-            .filter(|(x, _)| {
-                self.cache
-                    .fresh(x, self.skip_fresher_than, now, None)
-                    .is_none()
-            })
+            .filter(|(x, _)| self.cache.needs_sample(x, self.period, now))
             .collect();
         let skipped = total - targets.len();
         let driver = &self.driver;

@@ -72,7 +72,7 @@ async fn the_power_monitor_samples_every_node_from_its_bmc() {
         driver: kit.driver.clone(),
         cache: cache.clone(),
         clock: Arc::new(kit.clock.clone()),
-        skip_fresher_than: chrono::Duration::seconds(15),
+        period: chrono::Duration::seconds(30),
     };
     let report = monitor.activate().await.unwrap();
     assert_eq!(report["sampled"], 2, "{report}");
@@ -201,4 +201,63 @@ async fn driver_runs_on_pokes_reports_and_stops() {
     ok.await.unwrap();
     bad.await.unwrap();
     assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn bmc_events_keep_power_samples_current_without_polling() {
+    use crate::operators::bmc_events::BmcEvents;
+    let kit = Kit::new(2).await;
+    let cache = kit.app.power_cache();
+    let changed = Activator::default();
+    let stop = Stop::new();
+    let events = BmcEvents {
+        store: kit.store.clone(),
+        driver: kit.driver.clone(),
+        cache: cache.clone(),
+        clock: Arc::new(kit.clock.clone()),
+        changed: changed.clone(),
+        idle: Duration::from_secs(30),
+        rescan: Duration::from_secs(3600),
+        wake: Activator::default(),
+        recheck: Duration::from_secs(3600),
+    };
+    let task = tokio::spawn(events.run(stop.clone()));
+    let nodes = kit.nodes.clone();
+    wait_until("both nodes are watched and read once", || {
+        let (cache, nodes) = (cache.clone(), nodes.clone());
+        async move {
+            nodes
+                .iter()
+                .all(|x| cache.is_watched(x) && cache.get(x).is_some())
+        }
+    })
+    .await;
+    assert_eq!(cache.get(&kit.nodes[0]).unwrap().state, PowerState::Off);
+    // A change at the BMC reaches the samples through its event, and pokes the status pass.
+    kit.bmc.set_power_state(0, "On");
+    wait_until("the event updated node 0", || {
+        let (cache, x) = (cache.clone(), kit.nodes[0].clone());
+        async move { cache.get(&x).is_some_and(|s| s.state == PowerState::On) }
+    })
+    .await;
+    tokio::time::timeout(Duration::from_secs(5), changed.poked())
+        .await
+        .expect("the status operator was poked");
+    assert_eq!(cache.get(&kit.nodes[1]).unwrap().state, PowerState::Off);
+    // The monitor leaves watched nodes to their events.
+    let mut monitor = PowerMonitor {
+        store: kit.store.clone(),
+        driver: kit.driver.clone(),
+        cache: cache.clone(),
+        clock: Arc::new(kit.clock.clone()),
+        period: chrono::Duration::seconds(30),
+    };
+    let report = monitor.activate().await.unwrap();
+    assert_eq!(report["sampled"], 0, "{report}");
+    stop.cancel();
+    task.await.unwrap();
+    assert!(
+        !cache.is_watched(&kit.nodes[0]),
+        "a closed stream is no longer watched"
+    );
 }

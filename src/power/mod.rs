@@ -134,6 +134,33 @@ pub trait PowerDriver: Send + Sync + 'static {
     /// Set a one-time boot override and check it stuck; returns a note when the BMC keeps
     /// it in an equivalent but different form (e.g. `Continuous` instead of `Once`).
     async fn boot_once(&self, sys: &SystemRef, target: &str) -> Result<Option<String>, PowerError>;
+    /// Follow the BMC's event stream until it ends (the BMC closed it, or `idle` passed
+    /// without a sign of life), telling `on` when it opened and each resource an event was
+    /// about. `Ok(None)`: the BMC streams no events (poll it instead). The default: none.
+    async fn follow_events(
+        &self,
+        _bmc: &BmcAccess,
+        _idle: std::time::Duration,
+        _on: &(dyn Fn(BmcEvent) + Send + Sync),
+    ) -> Result<Option<StreamEnd>, PowerError> {
+        Ok(None)
+    }
     /// Log out of every BMC session (at shutdown).
     async fn close(&self);
+}
+
+/// What a BMC's event stream said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BmcEvent<'a> {
+    /// The stream is open: from now on changes are told (what changed before is not).
+    Opened,
+    /// Something happened to this resource (a system's `@odata.id`).
+    Changed(&'a str),
+}
+
+/// How an event stream ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEnd {
+    Closed,
+    Idle,
 }

@@ -11,7 +11,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{
-    BmcAccess, DiscoveredBmc, DiscoveredSystem, PowerDriver, PowerError, PowerErrorKind, SystemRef,
+    BmcAccess, BmcEvent, DiscoveredBmc, DiscoveredSystem, PowerDriver, PowerError, PowerErrorKind,
+    StreamEnd, SystemRef,
 };
 use crate::model::power::PowerState;
 use crate::model::{BmcTrust, TlsPolicy};
@@ -164,6 +165,33 @@ impl PowerDriver for RedfishDriver {
             .await
             .map_err(map_err)?;
         Ok(applied.note)
+    }
+
+    async fn follow_events(
+        &self,
+        access: &BmcAccess,
+        idle: Duration,
+        on: &(dyn Fn(BmcEvent) + Send + Sync),
+    ) -> Result<Option<StreamEnd>, PowerError> {
+        let bmc = self.bmc(access)?;
+        let Some(uri) = bmc.sse_uri().await.map_err(map_err)? else {
+            return Ok(None);
+        };
+        let end = bmc
+            .follow_events(&uri, idle, |item| match item {
+                ::redfish::client::StreamItem::Opened => on(BmcEvent::Opened),
+                ::redfish::client::StreamItem::Record(r) => {
+                    if let Some(origin) = &r.origin {
+                        on(BmcEvent::Changed(origin));
+                    }
+                }
+            })
+            .await
+            .map_err(map_err)?;
+        Ok(Some(match end {
+            ::redfish::client::FollowEnd::Closed => StreamEnd::Closed,
+            ::redfish::client::FollowEnd::Idle => StreamEnd::Idle,
+        }))
     }
 
     async fn close(&self) {

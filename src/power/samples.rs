@@ -6,11 +6,14 @@
 //! sends them; read by power-status calls and the BOS operators, so any number of status
 //! calls costs the BMCs nothing. Whoever sends a node a reset says so
 //! ([`PowerCache::acted`]), and a sample taken before that is no longer fresh
-//! ([`PowerCache::fresh`]): a state from before a reset is never trusted. A leaf of the power
+//! ([`PowerCache::fresh`]): a state from before a reset is never trusted. A node whose BMC
+//! streams events is *watched* while its stream is open: its sample is current until an
+//! event says otherwise, so readers take it as it is, and the monitor polls it only rarely,
+//! in case a BMC loses an event. A leaf of the power
 //! seam so that both the operators that fill it and the use cases that read it can hold it
 //! without holding each other.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 
 use chrono::{DateTime, Utc};
@@ -45,7 +48,11 @@ pub fn sample(
 pub struct PowerCache {
     samples: RwLock<HashMap<Xname, PowerSample>>,
     acted: RwLock<HashMap<Xname, DateTime<Utc>>>,
+    watched: RwLock<HashSet<Xname>>,
 }
+
+/// How many monitor periods a watched node's sample may age before the monitor reads it.
+const WATCHED_PERIODS: i32 = 10;
 
 impl PowerCache {
     pub fn put(&self, sample: PowerSample) {
@@ -71,7 +78,36 @@ impl PowerCache {
             .insert(x.clone(), at);
     }
 
-    /// The sample of `x` if it can be trusted at `now`: the BMC answered, it is at most
+    /// `nodes`' BMC streams events now (or, with `on` false, no longer does).
+    pub fn set_watched(&self, nodes: &[Xname], on: bool) {
+        let mut w = self.watched.write().expect("power cache lock");
+        for x in nodes {
+            if on {
+                w.insert(x.clone());
+            } else {
+                w.remove(x);
+            }
+        }
+    }
+
+    pub fn is_watched(&self, x: &Xname) -> bool {
+        self.watched.read().expect("power cache lock").contains(x)
+    }
+
+    /// Whether the power monitor, passing every `period`, should read `x` now: a watched node
+    /// when its sample is `WATCHED_PERIODS` periods old, any other when nobody read it in the
+    /// last half period.
+    pub fn needs_sample(&self, x: &Xname, period: chrono::Duration, now: DateTime<Utc>) -> bool {
+        if self.is_watched(x) {
+            return self
+                .get(x)
+                .is_none_or(|s| !s.available || now - s.updated >= period * WATCHED_PERIODS);
+        }
+        self.fresh(x, period / 2, now, None).is_none()
+    }
+
+    /// A watched node's latest answered sample, whatever its age (an event would have said
+    /// otherwise). Otherwise, the sample of `x` if it can be trusted at `now`: the BMC answered, it is at most
     /// `max_age` old, taken after the node was last acted on, and after `since` (a reader's
     /// own bound, e.g. "on since the boot was proven").
     pub fn fresh(
@@ -81,6 +117,9 @@ impl PowerCache {
         now: DateTime<Utc>,
         since: Option<DateTime<Utc>>,
     ) -> Option<PowerSample> {
+        if self.is_watched(x) {
+            return self.get(x).filter(|s| s.available);
+        }
         let acted = self.acted.read().expect("power cache lock").get(x).copied();
         let all = self.samples.read().expect("power cache lock");
         let s = all.get(x)?;
@@ -99,6 +138,10 @@ impl PowerCache {
             .write()
             .expect("power cache lock")
             .retain(|x, _| keep(x));
+        self.watched
+            .write()
+            .expect("power cache lock")
+            .retain(|x| keep(x));
     }
 }
 
@@ -146,5 +189,32 @@ mod tests {
             c.fresh(&x, max, t + ms(2), None).is_none(),
             "an unanswered sample is no reading"
         );
+    }
+
+    #[test]
+    fn watched_samples_stand_until_an_event_and_are_polled_rarely() {
+        let c = PowerCache::default();
+        let x = Xname::parse("x1c0s0b0n0").unwrap();
+        let t = Utc::now();
+        let period = chrono::Duration::seconds(30);
+        c.put(at(&x, t, true));
+        c.acted(&x, t + chrono::Duration::seconds(1));
+        assert!(
+            c.fresh(&x, period, t + period * 3, None).is_none(),
+            "unwatched: too old"
+        );
+        c.set_watched(std::slice::from_ref(&x), true);
+        assert!(
+            c.fresh(&x, period, t + period * 3, Some(t + period))
+                .is_some(),
+            "watched: current until an event says otherwise"
+        );
+        assert!(!c.needs_sample(&x, period, t + period * 9));
+        assert!(
+            c.needs_sample(&x, period, t + period * 10),
+            "a rare poll, in case of a lost event"
+        );
+        c.set_watched(std::slice::from_ref(&x), false);
+        assert!(c.needs_sample(&x, period, t + period));
     }
 }

@@ -15,12 +15,14 @@
 //! - `retry`: the retry policy as pure functions (which answers are worth another try, how
 //!   long to wait) and the one retry loop every request path runs;
 //! - `resources`: reads (service root, systems, power state, reset types, discovery);
-//! - `actions`: writes (reset with the reset-type check, boot override with read-back).
+//! - `actions`: writes (reset with the reset-type check, boot override with read-back);
+//! - `events`: the EventService's Server-Sent Events stream.
 //!
 //! Only `resources` and `actions` know Redfish resources; `transport`, `session` and
 //! `retry` know HTTP and Redfish error bodies, nothing else.
 
 mod actions;
+mod events;
 mod pool;
 mod resources;
 mod retry;
@@ -36,6 +38,7 @@ use url::Url;
 use crate::tls::TlsTrust;
 
 pub use actions::{BootApplied, BootOverride};
+pub use events::{EventRecord, FollowEnd, SseParser, StreamItem, records};
 pub use pool::Pool;
 pub use resources::{Discovery, ManagerInfo, Problem, SystemInfo};
 pub use transport::Reply;

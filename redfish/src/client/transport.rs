@@ -263,7 +263,7 @@ impl Bmc {
 /// The message of an error answer: the body's most specific message, else its text (first
 /// 300 characters; an HTML page is summarised by its title, never pasted), else the status's
 /// reason; with the first MessageId appended when the message does not already name it.
-fn failure_message(status: StatusCode, body: &[u8]) -> String {
+pub(super) fn failure_message(status: StatusCode, body: &[u8]) -> String {
     let err_body: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
     let mut message = err_body.summary().unwrap_or_else(|| {
         let text = String::from_utf8_lossy(body);
