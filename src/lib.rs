@@ -167,6 +167,7 @@ pub async fn start(
             rescan: Duration::from_secs(60),
             wake: app.pokes().events.clone(),
             recheck: Duration::from_secs(600),
+            max_streams: config.power.events_max_streams,
         };
         tasks.push(tokio::spawn(events.run(stop.clone())));
     }

@@ -20,6 +20,8 @@ pub struct PowerSettings {
     /// How long a BMC event stream may be silent before it is reopened; `None`: BMC events
     /// are off and power is polled only.
     pub events_idle: Option<std::time::Duration>,
+    /// BMC event streams held open at most.
+    pub events_max_streams: usize,
 }
 
 pub(super) fn resolve(s: &Settings) -> Result<PowerSettings, ConfigError> {
@@ -51,6 +53,11 @@ pub(super) fn resolve(s: &Settings) -> Result<PowerSettings, ConfigError> {
             Some(BmcTls::Tofu) | None => TlsPolicy::Tofu,
             Some(BmcTls::Insecure) => TlsPolicy::Insecure,
         },
+        events_max_streams: positive(
+            "bmc_events_max_streams",
+            s.bmc_events_max_streams.map(|n| n as u64),
+            1000,
+        )? as usize,
         events_idle: match s.bmc_events_idle_secs.unwrap_or(300) {
             0 => None,
             n => Some(std::time::Duration::from_secs(n)),

@@ -67,6 +67,10 @@ pub struct Settings {
     /// reopened; 0 turns BMC events off, so power is polled only [default: 300]
     #[arg(long, env = "RACKBOOT_BMC_EVENTS_IDLE_SECS")]
     pub bmc_events_idle_secs: Option<u64>,
+    /// BMC event streams held open at most (each is a connection and a file descriptor; the
+    /// other BMCs are polled) [default: 1000]
+    #[arg(long, env = "RACKBOOT_BMC_EVENTS_MAX_STREAMS")]
+    pub bmc_events_max_streams: Option<usize>,
     /// Milliseconds between passes of the BOS operators when nothing pokes them; every
     /// write pokes them at once anyway [default: 2000]
     #[arg(long, env = "RACKBOOT_BOS_POLL_MS")]
@@ -201,6 +205,7 @@ impl Settings {
             power_sample_secs: self.power_sample_secs.or(other.power_sample_secs),
             power_confirm_ms: self.power_confirm_ms.or(other.power_confirm_ms),
             bmc_events_idle_secs: self.bmc_events_idle_secs.or(other.bmc_events_idle_secs),
+            bmc_events_max_streams: self.bmc_events_max_streams.or(other.bmc_events_max_streams),
             bos_poll_ms: self.bos_poll_ms.or(other.bos_poll_ms),
             artifacts_dir: self.artifacts_dir.or(other.artifacts_dir),
             s3_endpoint: self.s3_endpoint.or(other.s3_endpoint),
