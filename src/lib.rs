@@ -88,6 +88,7 @@ impl Backends {
                 per_bmc_concurrency: config.power.bmc_concurrency,
                 global_concurrency: config.power.bmc_global_concurrency,
                 retries: 3,
+                tls_policy: config.power.bmc_tls,
             })),
         })
     }
@@ -166,6 +167,7 @@ pub async fn start(
             rescan: Duration::from_secs(60),
             wake: app.pokes().events.clone(),
             recheck: Duration::from_secs(600),
+            max_streams: config.power.events_max_streams,
         };
         tasks.push(tokio::spawn(events.run(stop.clone())));
     }
@@ -251,6 +253,7 @@ fn registrations(app: &Arc<App>, backends: &Backends, config: &Config) -> Vec<Re
                 driver: driver.clone(),
                 clock: clock.clone(),
                 concurrency: 128,
+                tls_policy: config.power.bmc_tls,
                 monitor: pokes.monitor.clone(),
                 inventory_changed,
             },

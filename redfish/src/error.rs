@@ -22,6 +22,16 @@ pub enum Error {
         /// when it could not be read.
         fingerprint: String,
     },
+    #[error(
+        "the TLS certificate of BMC {bmc} is not the pinned one: it presents SHA-256 {presented}, the pin is {pinned}"
+    )]
+    CertificateChanged {
+        bmc: String,
+        /// The pinned SHA-256 (lower-case hex).
+        pinned: String,
+        /// SHA-256 of the certificate the BMC presents now.
+        presented: String,
+    },
     #[error("BMC {bmc} answered {op} with HTTP {status}: {message}")]
     Http {
         bmc: String,
@@ -73,6 +83,7 @@ impl Error {
             | Error::Timeout { bmc, .. }
             | Error::Auth { bmc }
             | Error::Untrusted { bmc, .. }
+            | Error::CertificateChanged { bmc, .. }
             | Error::Http { bmc, .. }
             | Error::Decode { bmc, .. }
             | Error::ResetNotAllowed { bmc, .. }
@@ -86,7 +97,10 @@ impl Error {
     pub fn is_unreachable(&self) -> bool {
         matches!(
             self,
-            Error::Unreachable { .. } | Error::Timeout { .. } | Error::Untrusted { .. }
+            Error::Unreachable { .. }
+                | Error::Timeout { .. }
+                | Error::Untrusted { .. }
+                | Error::CertificateChanged { .. }
         )
     }
 }

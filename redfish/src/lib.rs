@@ -20,7 +20,7 @@ pub mod sim;
 
 pub use client::{
     AuthMode, Bmc, BmcConfig, BootApplied, BootOutcome, BootOverride, BootWhen, Discovery,
-    ManagerInfo, Pool, PowerReading, RESTART_MARKERS, SystemInfo,
+    ManagerInfo, Pool, PowerReading, Problem, RESTART_MARKERS, SystemInfo,
 };
 pub use error::{Error, Result};
 pub use model::PowerState;

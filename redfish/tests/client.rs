@@ -275,13 +275,31 @@ async fn tls_trust_modes() {
             .await
             .unwrap_or_else(|e| panic!("{trust:?}: {e}"));
     }
-    // Another certificate's pin is refused.
+    // Another certificate's pin is refused, naming the pin and what was presented.
     let mut c = cfg(&sim);
     c.trust = TlsTrust::Pin("00".repeat(32));
-    assert!(matches!(
-        pool().bmc(c).unwrap().system_paths().await,
-        Err(Error::Untrusted { .. })
-    ));
+    match pool().bmc(c).unwrap().system_paths().await {
+        Err(Error::CertificateChanged {
+            pinned, presented, ..
+        }) => assert_eq!((pinned, presented), ("00".repeat(32), pin.clone())),
+        other => panic!("{other:?}"),
+    }
+    // The certificate can be read without trusting it and without credentials (what
+    // trust-on-first-use pins); a plain-HTTP BMC has none.
+    let before = sim.counters().auth_failures;
+    let bmc = pool().bmc(cfg(&sim)).unwrap();
+    assert_eq!(bmc.peer_certificate().await.unwrap(), Some(pin.clone()));
+    assert_eq!(sim.counters().auth_failures, before);
+    let plain = SimBmc::start(SimConfig::default()).await.unwrap();
+    assert_eq!(
+        pool()
+            .bmc(cfg(&plain))
+            .unwrap()
+            .peer_certificate()
+            .await
+            .unwrap(),
+        None
+    );
     // A malformed pin is a configuration error.
     let mut c = cfg(&sim);
     c.trust = TlsTrust::Pin("abc".into());

@@ -1,8 +1,15 @@
-//! `rackboot bmc add|list|discover`: register BMCs and see what discovery found.
+//! `rackboot bmc add|list|discover|trust`: register BMCs, see what discovery found, and
+//! trust a BMC's certificate.
 //!
 //! `add` records the BMC (HSM `RedfishEndpoints`), then waits for discovery to crawl it
 //! and prints the nodes it created, or exits non-zero with the reason discovery failed
-//! (unreachable, wrong password, untrusted certificate — with the pin to use).
+//! (unreachable, wrong password, untrusted certificate — with the pin to use). `list` and
+//! the outcome of `add`/`discover` show how each certificate is trusted (`tofu:<sha256>`
+//! once pinned on first contact) and what discovery could not read or would not do.
+//! `trust` pins the certificate a BMC presented when it was refused (a changed
+//! certificate under `bmc_tls = tofu`, or a self-signed one under `verify`), exactly that
+//! one: the appliance recorded its fingerprint, so nothing that answers later is trusted
+//! blindly. `discover --renumber` renames a BMC's nodes as HSM would.
 
 use std::time::{Duration, Instant};
 
@@ -49,11 +56,27 @@ pub enum BmcCommand {
         #[arg(long)]
         no_wait: bool,
     },
-    /// List registered BMCs and their discovery status
+    /// List registered BMCs, how their certificates are trusted, and their discovery status
     List,
     /// Discover BMCs again (all when none are named)
     Discover {
         xnames: Vec<String>,
+        /// Rename the nodes as HSM would (member ids in sorted order), moving any node whose
+        /// name differs, with its boot parameters, BOS state and MACs
+        #[arg(long)]
+        renumber: bool,
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Trust a BMC's TLS certificate: by default the one it presented when it was refused
+    /// (a changed certificate, or a self-signed one under bmc_tls = verify)
+    Trust {
+        /// The BMC's xname
+        xname: String,
+        /// Pin this SHA-256 fingerprint instead
+        #[arg(long)]
+        pin: Option<String>,
+        /// Do not wait for the rediscovery
         #[arg(long)]
         no_wait: bool,
     },
@@ -131,33 +154,95 @@ pub async fn run(c: &Client, format: Format, cmd: BmcCommand) -> anyhow::Result<
         BmcCommand::List => {
             let v: Value = c.get(EP).await?;
             show(format, &v, |v| {
-                let rows = as_array(&v["RedfishEndpoints"])
+                let eps = as_array(&v["RedfishEndpoints"]);
+                let rows = eps
                     .iter()
                     .map(|e| {
+                        let info = &e["DiscoveryInfo"];
+                        let problems = as_array(&info["Problems"]);
+                        let mut notes = field(info, "LastDiscoveryError");
+                        if !problems.is_empty() {
+                            notes = format!("{} problems (below)", problems.len());
+                        }
                         vec![
                             field(e, "ID"),
                             format!("{}://{}", field(e, "Scheme"), field(e, "FQDN")),
                             field(e, "User"),
                             field(e, "TLS"),
-                            field(&e["DiscoveryInfo"], "LastDiscoveryStatus"),
-                            field(&e["DiscoveryInfo"], "LastDiscoveryError"),
+                            field(info, "LastDiscoveryStatus"),
+                            notes,
                         ]
                     })
                     .collect();
-                table(&["BMC", "URL", "USER", "TLS", "DISCOVERY", "ERROR"], rows)
+                let mut out = table(&["BMC", "URL", "USER", "TLS", "DISCOVERY", "ERROR"], rows);
+                for e in eps {
+                    out.push_str(&problem_lines(e));
+                }
+                out
             });
             Ok(())
         }
-        BmcCommand::Discover { xnames, no_wait } => {
+        BmcCommand::Trust {
+            xname,
+            pin,
+            no_wait,
+        } => {
+            let id = Xname::parse(&xname)?;
+            let ep: Value = c.get(&format!("{EP}/{id}")).await?;
+            let presented = field(&ep["DiscoveryInfo"], "PresentedCertSHA256");
+            let sha = match (pin, presented.is_empty()) {
+                (Some(p), _) => p,
+                (None, false) => presented,
+                (None, true) => anyhow::bail!(
+                    "BMC {id} has no refused certificate on record (its TLS is {}); give the fingerprint to trust with --pin SHA256",
+                    field(&ep, "TLS")
+                ),
+            };
+            let was = field(&ep, "CertSHA256");
+            c.send(
+                Method::PATCH,
+                &format!("{EP}/{id}"),
+                Some(&json!({ "CertSHA256": sha })),
+            )
+            .await?;
+            // Discover it again even if the pin was already this one.
+            c.send(
+                Method::POST,
+                "/apis/smd/hsm/v2/Inventory/Discover",
+                Some(&json!({ "xnames": [id.to_string()] })),
+            )
+            .await?;
+            let was = if was.is_empty() {
+                String::new()
+            } else {
+                format!(" (was {was})")
+            };
+            eprintln!("BMC {id}: trusting the certificate with SHA-256 {sha}{was}");
+            if no_wait {
+                println!("BMC {id}: certificate pinned; discovery queued");
+                return Ok(());
+            }
+            let ep = wait_discovered(c, &[id.to_string()]).await?;
+            show_outcome(c, format, &ep).await
+        }
+        BmcCommand::Discover {
+            xnames,
+            renumber,
+            no_wait,
+        } => {
             let ids = xnames
                 .iter()
                 .map(|x| Xname::parse(x).map(|x| x.to_string()))
                 .collect::<Result<Vec<_>, _>>()?;
+            let mut body = json!({ "xnames": ids });
+            if renumber {
+                body["Renumber"] = true.into();
+            }
             let queued: Value = c
                 .json(
                     Method::POST,
                     "/apis/smd/hsm/v2/Inventory/Discover",
-                    Some(&json!({ "xnames": ids })),
+                    Some(&body),
                 )
                 .await?;
             let ids: Vec<String> = as_array(&queued)
@@ -202,13 +287,14 @@ fn bmc_xname(given: Option<&str>, host: &str) -> anyhow::Result<(Xname, Vec<Stri
         ),
     })?;
     match x.kind() {
-        XnameKind::NodeBmc => Ok((x, vec![])),
+        // Chassis and switch controllers are discovered with no nodes, as in HSM.
+        XnameKind::NodeBmc | XnameKind::ChassisBmc | XnameKind::RouterBmc => Ok((x, vec![])),
         XnameKind::Node => {
             let bmc = x.parent().context("a node xname has a BMC parent")?;
             Ok((bmc, vec![x.to_string()]))
         }
         other => anyhow::bail!(
-            "--xname {x} is a {}; give the BMC's xname (e.g. x3000c0s1b0) or its node's",
+            "--xname {x} is a {}; give the BMC's xname (e.g. x3000c0s1b0, a chassis controller's x1000c0b0, a switch controller's x1000c0r3b0) or its node's",
             other.hms_type()
         ),
     }
@@ -272,11 +358,42 @@ async fn show_outcome(c: &Client, format: Format, ep: &Value) -> anyhow::Result<
                     ]
                 })
                 .collect();
+            let renumbered: Vec<String> = as_array(&ep["DiscoveryInfo"]["Renumbered"])
+                .iter()
+                .map(|r| {
+                    format!(
+                        "\n  renumbered: {} {} -> {}",
+                        field(r, "System"),
+                        field(r, "From"),
+                        field(r, "To")
+                    )
+                })
+                .collect();
             format!(
-                "{}\nBMC {id}: {status}",
-                table(&["NODE", "SYSTEM", "MACS", "RESET TYPES"], rows)
+                "{}\nBMC {id}: {status}, TLS {}{}{}",
+                table(&["NODE", "SYSTEM", "MACS", "RESET TYPES"], rows),
+                field(ep, "TLS"),
+                renumbered.concat(),
+                problem_lines(ep)
             )
         },
     );
     Ok(())
+}
+
+/// One line per problem the endpoint's last discovery recorded, each starting with a
+/// newline (empty when there were none).
+fn problem_lines(ep: &Value) -> String {
+    as_array(&ep["DiscoveryInfo"]["Problems"])
+        .iter()
+        .map(|p| {
+            format!(
+                "\n{} {} {}: {}",
+                field(ep, "ID"),
+                field(p, "Kind"),
+                field(p, "Resource"),
+                field(p, "Message")
+            )
+        })
+        .collect()
 }

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 pub use cfs::CfsMode;
 pub use dhcp::DhcpConfig;
 pub use power::PowerSettings;
-pub use settings::{CfsKind, DhcpKind, LogFormat, Settings};
+pub use settings::{BmcTls, CfsKind, DhcpKind, LogFormat, Settings};
 pub use tftp::TftpConfig;
 
 #[derive(Debug, thiserror::Error)]
@@ -252,6 +252,18 @@ mod tests {
         assert_eq!(c.listen.port(), 9);
         assert_eq!(c.advertise_url, "http://h");
         assert_eq!(c.boot_retry_delay_secs, 30);
+        assert_eq!(c.power.bmc_tls, crate::model::TlsPolicy::Tofu);
+        let verify: Settings = toml::from_str("bmc_tls = 'verify'").unwrap();
+        let c = Config::resolve(verify.or(Settings {
+            advertise_url: Some("http://h".into()),
+            ..Default::default()
+        }))
+        .unwrap();
+        assert_eq!(c.power.bmc_tls, crate::model::TlsPolicy::Verify);
+        let e = toml::from_str::<Settings>("bmc_tls = 'trusting'")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("verify") && e.contains("tofu"), "{e}");
         assert!(matches!(
             Config::resolve(Settings::default()),
             Err(ConfigError::MissingAdvertiseUrl)

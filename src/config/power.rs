@@ -1,9 +1,11 @@
-//! The power section: BMC traffic limits and the power operators' timing.
+//! The power section: BMC traffic limits, how BMC certificates are trusted, and the power
+//! operators' timing.
 //!
-//! Zero makes sense for none of them (a timeout that fires at once, no request ever in
-//! flight, a sampler that never rests), so every value must be at least 1.
+//! Zero makes sense for none of the numbers (a timeout that fires at once, no request ever
+//! in flight, a sampler that never rests), so every value must be at least 1.
 
-use super::{ConfigError, Settings, positive};
+use super::{BmcTls, ConfigError, Settings, positive};
+use crate::model::TlsPolicy;
 
 /// BMC traffic limits and power-operator timing.
 #[derive(Debug, Clone)]
@@ -13,9 +15,13 @@ pub struct PowerSettings {
     pub bmc_global_concurrency: usize,
     pub sample_interval: std::time::Duration,
     pub confirm_interval: std::time::Duration,
+    /// `bmc_tls`: how BMCs that name no trust of their own are trusted.
+    pub bmc_tls: crate::model::TlsPolicy,
     /// How long a BMC event stream may be silent before it is reopened; `None`: BMC events
     /// are off and power is polled only.
     pub events_idle: Option<std::time::Duration>,
+    /// BMC event streams held open at most.
+    pub events_max_streams: usize,
 }
 
 pub(super) fn resolve(s: &Settings) -> Result<PowerSettings, ConfigError> {
@@ -42,6 +48,16 @@ pub(super) fn resolve(s: &Settings) -> Result<PowerSettings, ConfigError> {
             s.power_confirm_ms,
             2000,
         )?),
+        bmc_tls: match s.bmc_tls {
+            Some(BmcTls::Verify) => TlsPolicy::Verify,
+            Some(BmcTls::Tofu) | None => TlsPolicy::Tofu,
+            Some(BmcTls::Insecure) => TlsPolicy::Insecure,
+        },
+        events_max_streams: positive(
+            "bmc_events_max_streams",
+            s.bmc_events_max_streams.map(|n| n as u64),
+            1000,
+        )? as usize,
         events_idle: match s.bmc_events_idle_secs.unwrap_or(300) {
             0 => None,
             n => Some(std::time::Duration::from_secs(n)),

@@ -52,6 +52,11 @@ pub struct Settings {
     /// Requests in flight to all BMCs together [default: 1000]
     #[arg(long, env = "RACKBOOT_BMC_GLOBAL_CONCURRENCY")]
     pub bmc_global_concurrency: Option<usize>,
+    /// How BMCs that name no trust of their own (no CACert, CertSHA256 or Insecure) are
+    /// trusted over HTTPS: verify (the system roots only), tofu (pin the certificate seen
+    /// on first contact and refuse a change until re-trusted) or insecure [default: tofu]
+    #[arg(long, env = "RACKBOOT_BMC_TLS", value_enum)]
+    pub bmc_tls: Option<BmcTls>,
     /// Seconds between power-state samples of every node [default: 30]
     #[arg(long, env = "RACKBOOT_POWER_SAMPLE_SECS")]
     pub power_sample_secs: Option<u64>,
@@ -62,6 +67,10 @@ pub struct Settings {
     /// reopened; 0 turns BMC events off, so power is polled only [default: 300]
     #[arg(long, env = "RACKBOOT_BMC_EVENTS_IDLE_SECS")]
     pub bmc_events_idle_secs: Option<u64>,
+    /// BMC event streams held open at most (each is a connection and a file descriptor; the
+    /// other BMCs are polled) [default: 1000]
+    #[arg(long, env = "RACKBOOT_BMC_EVENTS_MAX_STREAMS")]
+    pub bmc_events_max_streams: Option<usize>,
     /// Milliseconds between passes of the BOS operators when nothing pokes them; every
     /// write pokes them at once anyway [default: 2000]
     #[arg(long, env = "RACKBOOT_BOS_POLL_MS")]
@@ -160,6 +169,15 @@ pub enum DhcpKind {
     Full,
 }
 
+/// The `bmc_tls` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum BmcTls {
+    Verify,
+    Tofu,
+    Insecure,
+}
+
 /// The `cfs` setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -183,9 +201,11 @@ impl Settings {
             bmc_timeout_secs: self.bmc_timeout_secs.or(other.bmc_timeout_secs),
             bmc_concurrency: self.bmc_concurrency.or(other.bmc_concurrency),
             bmc_global_concurrency: self.bmc_global_concurrency.or(other.bmc_global_concurrency),
+            bmc_tls: self.bmc_tls.or(other.bmc_tls),
             power_sample_secs: self.power_sample_secs.or(other.power_sample_secs),
             power_confirm_ms: self.power_confirm_ms.or(other.power_confirm_ms),
             bmc_events_idle_secs: self.bmc_events_idle_secs.or(other.bmc_events_idle_secs),
+            bmc_events_max_streams: self.bmc_events_max_streams.or(other.bmc_events_max_streams),
             bos_poll_ms: self.bos_poll_ms.or(other.bos_poll_ms),
             artifacts_dir: self.artifacts_dir.or(other.artifacts_dir),
             s3_endpoint: self.s3_endpoint.or(other.s3_endpoint),

@@ -44,7 +44,7 @@ pub use component_endpoint::ComponentEndpoint;
 pub use ethernet::{EthernetInterface, IpMapping};
 pub use group::{Group, GroupKind};
 pub use mac::{Mac, MacError};
-pub use redfish_endpoint::{BmcTrust, DiscoveryInfo, RedfishEndpoint};
+pub use redfish_endpoint::{BmcTrust, DiscoveryInfo, RedfishEndpoint, TlsPolicy};
 pub use session::{ExtendedStatus, NewSession, Session};
 pub use template::SessionTemplate;
 pub use tenant::Tenant;

@@ -44,6 +44,9 @@ pub struct BmcEvents {
     pub wake: Activator,
     /// How long a BMC without an event stream waits before it is asked again.
     pub recheck: Duration,
+    /// Streams held open at most (each costs a connection and a file descriptor); the BMCs
+    /// beyond it, in xname order, are polled.
+    pub max_streams: usize,
 }
 
 /// Reads of one system's power in flight at once, per BMC stream.
@@ -62,9 +65,14 @@ impl BmcEvents {
             match this.store.list_redfish_endpoints().await {
                 Ok(eps) => {
                     // Followed: enabled BMCs whose discovery found their nodes.
-                    let wanted: HashMap<Xname, Started> = eps
+                    let mut eligible: Vec<_> = eps
                         .iter()
                         .filter(|e| e.enabled && e.discovery_info.last_status == ds::OK)
+                        .collect();
+                    eligible.sort_by(|a, b| a.id.cmp(&b.id));
+                    eligible.truncate(this.max_streams);
+                    let wanted: HashMap<Xname, Started> = eligible
+                        .into_iter()
                         .map(|e| {
                             let started = (BmcAccess::from(e), e.discovery_info.last_attempt);
                             (e.id.clone(), started)

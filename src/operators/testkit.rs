@@ -149,6 +149,7 @@ impl Kit {
             driver: self.driver.clone(),
             clock: Arc::new(self.clock.clone()),
             concurrency: 4,
+            tls_policy: Default::default(),
             monitor: Default::default(),
             inventory_changed: Arc::new(|| {}),
         }

@@ -220,6 +220,7 @@ async fn bmc_events_keep_power_samples_current_without_polling() {
         rescan: Duration::from_secs(3600),
         wake: Activator::default(),
         recheck: Duration::from_secs(3600),
+        max_streams: 10,
     };
     let task = tokio::spawn(events.run(stop.clone()));
     let nodes = kit.nodes.clone();

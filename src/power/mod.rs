@@ -126,7 +126,14 @@ pub enum BootOnce {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscoveredBmc {
     pub redfish_version: Option<String>,
+    /// The service root's UUID.
+    pub uuid: Option<String>,
+    /// Every member of the Systems collection, as listed (read or not).
+    pub members: Vec<String>,
+    /// The members that could be read.
     pub systems: Vec<DiscoveredSystem>,
+    /// Resources that did not answer: (`@odata.id`, why).
+    pub problems: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,12 +171,17 @@ pub enum PowerErrorKind {
     NotKept,
     /// The BMC's access details are unusable (bad URL, CA file, pin).
     Config,
+    /// The BMC's TLS certificate is not trusted: not verifiable, or not the pinned one.
+    Untrusted,
 }
 
 #[async_trait]
 pub trait PowerDriver: Send + Sync + 'static {
     /// Crawl a BMC: its systems, their power state, reset capabilities and MACs.
     async fn discover(&self, bmc: &BmcAccess) -> Result<DiscoveredBmc, PowerError>;
+    /// SHA-256 of the certificate the BMC presents, read without trusting it or sending
+    /// credentials (what trust-on-first-use pins); `None` for plain HTTP.
+    async fn certificate(&self, bmc: &BmcAccess) -> Result<Option<String>, PowerError>;
     async fn power_state(&self, sys: &SystemRef) -> Result<PowerState, PowerError>;
     /// Power state, restart markers and boot override support, in one read.
     async fn read(&self, sys: &SystemRef) -> Result<SystemReading, PowerError>;

@@ -19,8 +19,8 @@ use super::{
     BmcAccess, BmcEvent, BootOnce, BootWhen, DiscoveredBmc, DiscoveredSystem, PowerDriver,
     PowerError, PowerErrorKind, StreamEnd, SystemReading, SystemRef,
 };
-use crate::model::BmcTrust;
 use crate::model::power::{BootOverrideSupport, PowerState};
+use crate::model::{BmcTrust, TlsPolicy};
 
 /// Limits and timeouts for BMC traffic.
 #[derive(Debug, Clone)]
@@ -30,6 +30,9 @@ pub struct RedfishDriverSettings {
     pub per_bmc_concurrency: usize,
     pub global_concurrency: usize,
     pub retries: u32,
+    /// `bmc_tls`: how BMCs that name no trust of their own are trusted. Discovery pins
+    /// them under `tofu`; until it has, they are verified against the system roots.
+    pub tls_policy: TlsPolicy,
 }
 
 impl Default for RedfishDriverSettings {
@@ -40,6 +43,7 @@ impl Default for RedfishDriverSettings {
             per_bmc_concurrency: 2,
             global_concurrency: 1000,
             retries: 3,
+            tls_policy: TlsPolicy::default(),
         }
     }
 }
@@ -68,9 +72,14 @@ impl RedfishDriver {
         }
         let mut cfg = ::redfish::BmcConfig::new(&access.url, &access.username, &access.password);
         cfg.trust = match &access.trust {
+            BmcTrust::System if self.settings.tls_policy == TlsPolicy::Insecure => {
+                ::redfish::TlsTrust::Insecure
+            }
             BmcTrust::System => ::redfish::TlsTrust::System,
             BmcTrust::Ca { pem } => ::redfish::TlsTrust::Ca(pem.clone()),
-            BmcTrust::Pin { sha256 } => ::redfish::TlsTrust::Pin(sha256.clone()),
+            BmcTrust::Pin { sha256 } | BmcTrust::Tofu { sha256, .. } => {
+                ::redfish::TlsTrust::Pin(sha256.clone())
+            }
             BmcTrust::Insecure => ::redfish::TlsTrust::Insecure,
         };
         cfg.timeout = self.settings.timeout;
@@ -87,9 +96,8 @@ impl RedfishDriver {
 fn map_err(e: ::redfish::Error) -> PowerError {
     use ::redfish::Error as E;
     let kind = match &e {
-        E::Unreachable { .. } | E::Timeout { .. } | E::Untrusted { .. } => {
-            PowerErrorKind::Unreachable
-        }
+        E::Unreachable { .. } | E::Timeout { .. } => PowerErrorKind::Unreachable,
+        E::Untrusted { .. } | E::CertificateChanged { .. } => PowerErrorKind::Untrusted,
         E::Auth { .. } => PowerErrorKind::Auth,
         E::Http { .. } | E::Decode { .. } => PowerErrorKind::Refused,
         E::ResetNotAllowed { .. } | E::Unsupported { .. } => PowerErrorKind::NotAllowed,
@@ -158,6 +166,13 @@ impl PowerDriver for RedfishDriver {
         let d = bmc.discover().await.map_err(map_err)?;
         Ok(DiscoveredBmc {
             redfish_version: d.redfish_version,
+            uuid: d.uuid,
+            members: d.members,
+            problems: d
+                .problems
+                .into_iter()
+                .map(|p| (p.resource, p.error.to_string()))
+                .collect(),
             systems: d
                 .systems
                 .into_iter()
@@ -174,6 +189,11 @@ impl PowerDriver for RedfishDriver {
                 })
                 .collect(),
         })
+    }
+
+    async fn certificate(&self, access: &BmcAccess) -> Result<Option<String>, PowerError> {
+        let bmc = self.bmc(access)?;
+        bmc.peer_certificate().await.map_err(map_err)
     }
 
     async fn power_state(&self, sys: &SystemRef) -> Result<PowerState, PowerError> {

@@ -251,7 +251,17 @@ pub(crate) async fn rackboot(base: &str, args: &[&str]) -> (bool, String, String
 #[tokio::test]
 async fn bmc_add_then_power_on_status_and_off_by_group_and_all() {
     use redfish::sim::{SimBmc, SimConfig};
-    let (s, _d) = crate::power::start_fast().await;
+    // Under bmc_tls = verify, so that a BMC added without trust is refused (the default,
+    // tofu, pins it: bmc_tls.rs).
+    let _d = tempfile::tempdir().unwrap();
+    let s = Server::start_in(
+        _d.path(),
+        rackboot::config::Settings {
+            bmc_tls: Some(rackboot::config::BmcTls::Verify),
+            ..crate::power::fast()
+        },
+    )
+    .await;
     let bmc = SimBmc::start(SimConfig {
         systems: 3,
         tls: true,

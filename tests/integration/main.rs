@@ -3,6 +3,7 @@
 //! One test binary, a module per area.
 
 mod artifacts;
+mod bmc_tls;
 mod bos;
 mod bss;
 mod cfs;
@@ -11,8 +12,11 @@ mod cli_bos;
 mod cli_cfs;
 mod common;
 mod dhcp;
+mod discovery;
 mod hsm;
 mod lab;
+mod mockup;
+mod mockup_peer;
 mod netns;
 mod openapi;
 mod power;

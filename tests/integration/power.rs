@@ -505,65 +505,7 @@ async fn discovery_failures_are_recorded_with_the_cause() {
         "{ep}"
     );
 
-    // Untrusted certificate: refused, and the message says how to pin it.
-    let tls = sim(SimConfig {
-        tls: true,
-        ..Default::default()
-    })
-    .await;
-    register(&s, "x1000c0s3b0", &tls.url(), json!({})).await;
-    let ep = discovered(&s, "x1000c0s3b0").await;
-    let err = ep["DiscoveryInfo"]["LastDiscoveryError"].as_str().unwrap();
-    let pin = tls.cert_sha256().unwrap();
-    assert!(
-        err.contains("not trusted") && err.contains(&format!("--pin {pin}")),
-        "{err}"
-    );
-    assert_eq!(tls.counters().auth_failures, 0);
-    // Pinning it works.
-    let (st, v) = s
-        .send(
-            Method::PATCH,
-            &format!("{EP}/x1000c0s3b0"),
-            json!({"CertSHA256": pin}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    let ep = discovered(&s, "x1000c0s3b0").await;
-    assert_eq!(
-        ep["DiscoveryInfo"]["LastDiscoveryStatus"], "DiscoverOK",
-        "{ep}"
-    );
-    assert_eq!(ep["TLS"], format!("pin:{pin}"));
-    // A wrong pin is refused.
-    let (st, _) = s
-        .send(
-            Method::PATCH,
-            &format!("{EP}/x1000c0s3b0"),
-            json!({"CertSHA256": "ab".repeat(32)}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK);
-    let ep = discovered(&s, "x1000c0s3b0").await;
-    assert_eq!(
-        ep["DiscoveryInfo"]["LastDiscoveryStatus"], "HTTPsGetFailed",
-        "{ep}"
-    );
-    // Insecure (asked for by name) works too.
-    let (st, _) = s
-        .send(
-            Method::PATCH,
-            &format!("{EP}/x1000c0s3b0"),
-            json!({"Insecure": true}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK);
-    let ep = discovered(&s, "x1000c0s3b0").await;
-    assert_eq!(
-        ep["DiscoveryInfo"]["LastDiscoveryStatus"], "DiscoverOK",
-        "{ep}"
-    );
-    assert_eq!(ep["TLS"], "insecure");
+    // Certificate trust (bmc_tls, pins, re-trusting) is tested in `bmc_tls.rs`.
     s.stop().await;
 }
 

@@ -113,7 +113,16 @@ async fn discover_power_on_with_netboot_and_off_against_sushy_tools() {
 #[ignore = "tier peers: needs sushy-tools in .peers/venv; scripts/test.sh installs and runs it"]
 async fn sushy_tools_wrong_password_and_untrusted_certificate() {
     let peer = sushy(1).await;
-    let (s, _d) = start_fast().await;
+    // Under bmc_tls = verify: the default (tofu) would pin the certificate on first contact.
+    let dir = tempfile::tempdir().unwrap();
+    let s = crate::common::Server::start_in(
+        dir.path(),
+        rackboot::config::Settings {
+            bmc_tls: Some(rackboot::config::BmcTls::Verify),
+            ..crate::power::fast()
+        },
+    )
+    .await;
     let label = peer.url.trim_start_matches("https://").to_string();
     register(
         &s,

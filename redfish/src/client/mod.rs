@@ -42,7 +42,7 @@ pub use actions::{
 };
 pub use events::{EventRecord, FollowEnd, SseParser, StreamItem, records};
 pub use pool::Pool;
-pub use resources::{Discovery, ManagerInfo, SystemInfo};
+pub use resources::{Discovery, ManagerInfo, Problem, SystemInfo};
 pub use transport::Reply;
 
 /// The service root, where every BMC starts.

@@ -4,6 +4,12 @@
 //! models of [`crate::model`]. Links are followed as the BMC gives them; where a BMC leaves
 //! one out, the standard path is assumed (`/redfish/v1/Systems`, the `Id` from the last path
 //! segment, `…/Actions/ComputerSystem.Reset`).
+//!
+//! Discovery is partial by design: real BMCs have resources that do not answer (a NIC the
+//! firmware cannot read, a Manager behind a broken service, an ActionInfo that 404s), and
+//! one of them must not hide the rest. Only the service root and the Systems collection are
+//! required; every other read that fails becomes a [`Problem`] naming the resource, and
+//! discovery carries on with what answered.
 
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -20,9 +26,23 @@ use crate::model::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Discovery {
     pub redfish_version: Option<String>,
+    /// The service root's UUID (the BMC's own).
     pub uuid: Option<String>,
+    /// Every member of the Systems collection, in the order the BMC listed them.
+    pub members: Vec<String>,
+    /// The members that could be read, in the same order.
     pub systems: Vec<SystemInfo>,
     pub managers: Vec<ManagerInfo>,
+    /// Resources that did not answer; what they would have said is missing above.
+    pub problems: Vec<Problem>,
+}
+
+/// A resource discovery could not read, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Its `@odata.id`.
+    pub resource: String,
+    pub error: Error,
 }
 
 /// One ComputerSystem, as far as power and boot are concerned.
@@ -39,7 +59,9 @@ pub struct SystemInfo {
     /// Where to POST a reset.
     pub reset_target: String,
     pub boot: Boot,
-    /// MACs of the system's interfaces, as the BMC printed them.
+    /// MACs of the system's own network ports, as the BMC printed them, each once: ports
+    /// without a readable MAC, host interfaces and VLAN or other virtual interfaces are
+    /// left out (see [`EthernetInterface::not_a_host_port`]).
     pub macs: Vec<String>,
 }
 
@@ -117,23 +139,44 @@ impl Bmc {
             .unwrap_or_default())
     }
 
-    /// Everything discovery needs from this BMC.
+    /// Everything discovery needs from this BMC. Fails only when the service root or the
+    /// Systems collection cannot be read; any other unreadable resource is a [`Problem`].
+    /// A BMC whose root links no Systems and that has none at the standard path (a chassis
+    /// or switch controller) has no systems.
     pub async fn discover(&self) -> Result<Discovery> {
         let root = self.service_root().await?;
-        let members: Collection = self.get(&systems_path(&root), "GET Systems").await?;
+        let members: Vec<String> = match self
+            .get::<Collection>(&systems_path(&root), "GET Systems")
+            .await
+        {
+            Ok(c) => c.members.into_iter().map(|l| l.odata_id).collect(),
+            Err(Error::Http { status: 404, .. }) if root.systems.is_none() => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let mut problems = Vec::new();
         // Systems are read concurrently; the per-BMC cap still bounds what the BMC sees.
-        let systems = futures::future::try_join_all(
-            members
-                .members
-                .iter()
-                .map(|m| self.system_info(&m.odata_id)),
-        )
-        .await?;
+        let read = futures::future::join_all(members.iter().map(|path| async move {
+            let mut problems = Vec::new();
+            let sys = self.system_info_with(path, &mut problems).await;
+            (path, sys, problems)
+        }))
+        .await;
+        let mut systems = Vec::new();
+        for (path, sys, mut found) in read {
+            match sys {
+                Ok(sys) => systems.push(sys),
+                Err(error) => problems.push(Problem {
+                    resource: path.clone(),
+                    error,
+                }),
+            }
+            problems.append(&mut found);
+        }
         let mut managers = Vec::new();
         if let Some(mp) = &root.managers {
             for (path, man) in self
-                .members::<Manager>(&mp.odata_id, "GET Managers")
-                .await?
+                .members_partial::<Manager>(&mp.odata_id, "GET Managers", &mut problems)
+                .await
             {
                 managers.push(ManagerInfo {
                     id: man.ident.id.clone().unwrap_or_else(|| last_segment(&path)),
@@ -145,23 +188,62 @@ impl Bmc {
         }
         Ok(Discovery {
             redfish_version: root.redfish_version,
-            uuid: root.uuid,
+            uuid: root.uuid.filter(|u| !u.trim().is_empty()),
+            members,
             systems,
             managers,
+            problems,
         })
     }
 
-    /// One system with its reset types and MACs.
+    /// One system with its reset types and MACs; fails if any of them cannot be read.
     pub async fn system_info(&self, path: &str) -> Result<SystemInfo> {
+        let mut problems = Vec::new();
+        let sys = self.system_info_with(path, &mut problems).await?;
+        match problems.into_iter().next() {
+            Some(p) => Err(p.error),
+            None => Ok(sys),
+        }
+    }
+
+    /// One system with what of its reset types and MACs answered; the ActionInfo or NIC
+    /// reads that failed are added to `problems`. Fails only when the system itself cannot
+    /// be read.
+    async fn system_info_with(
+        &self,
+        path: &str,
+        problems: &mut Vec<Problem>,
+    ) -> Result<SystemInfo> {
         let (sys, _) = self.system(path).await?;
-        let reset_types = self.reset_types(&sys).await?;
-        let mut macs = Vec::new();
+        let reset_types = match self.reset_types(&sys).await {
+            Ok(t) => t,
+            Err(error) => {
+                let resource = sys
+                    .actions
+                    .reset
+                    .as_ref()
+                    .and_then(|r| r.action_info.clone())
+                    .unwrap_or_else(|| path.to_string());
+                problems.push(Problem { resource, error });
+                Vec::new()
+            }
+        };
+        let mut macs: Vec<String> = Vec::new();
         if let Some(nics) = &sys.ethernet_interfaces {
             let nics = self
-                .members::<EthernetInterface>(&nics.odata_id, "GET EthernetInterfaces")
-                .await?;
+                .members_partial::<EthernetInterface>(
+                    &nics.odata_id,
+                    "GET EthernetInterfaces",
+                    problems,
+                )
+                .await;
             for (_, nic) in nics {
-                if let Some(mac) = nic.mac() {
+                if nic.not_a_host_port().is_some() {
+                    continue;
+                }
+                if let Some(mac) = nic.mac()
+                    && !macs.iter().any(|m| same_mac(m, mac))
+                {
                     macs.push(mac.to_string());
                 }
             }
@@ -174,7 +256,7 @@ impl Bmc {
                 .unwrap_or_else(|| path.to_string()),
             id: sys.ident.id.clone().unwrap_or_else(|| last_segment(path)),
             name: sys.ident.name.clone().unwrap_or_default(),
-            uuid: sys.uuid.clone(),
+            uuid: sys.uuid.clone().filter(|u| !u.trim().is_empty()),
             power_state: sys.power_state(),
             reset_target: reset_target(&sys, path),
             reset_types,
@@ -185,23 +267,48 @@ impl Bmc {
 }
 
 impl Bmc {
-    /// Every member of a collection with its path, read one after another (`op` names the
-    /// collection read; each member read is named by its path).
-    async fn members<T: DeserializeOwned>(
+    /// Every member of a collection that answers, with its path, read one after another
+    /// (`op` names the collection read; each member read is named by its path). An
+    /// unreadable collection or member is added to `problems` and left out.
+    async fn members_partial<T: DeserializeOwned>(
         &self,
         collection: &str,
         op: &str,
-    ) -> Result<Vec<(String, T)>> {
-        let c: Collection = self.get(collection, op).await?;
+        problems: &mut Vec<Problem>,
+    ) -> Vec<(String, T)> {
+        let c: Collection = match self.get(collection, op).await {
+            Ok(c) => c,
+            Err(error) => {
+                problems.push(Problem {
+                    resource: collection.to_string(),
+                    error,
+                });
+                return Vec::new();
+            }
+        };
         let mut out = Vec::with_capacity(c.members.len());
         for m in c.members {
-            let member = self
-                .get(&m.odata_id, &format!("GET {}", m.odata_id))
-                .await?;
-            out.push((m.odata_id, member));
+            match self.get(&m.odata_id, &format!("GET {}", m.odata_id)).await {
+                Ok(member) => out.push((m.odata_id, member)),
+                Err(error) => problems.push(Problem {
+                    resource: m.odata_id,
+                    error,
+                }),
+            }
         }
-        Ok(out)
+        out
     }
+}
+
+/// Whether two MACs as BMCs print them are the same address (case and separators aside).
+fn same_mac(a: &str, b: &str) -> bool {
+    let norm = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_hexdigit)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    norm(a) == norm(b)
 }
 
 /// The Systems collection the root links to, or the standard one.

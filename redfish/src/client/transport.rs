@@ -21,7 +21,7 @@ use super::session::Cred;
 use super::{Bmc, ROOT};
 use crate::error::{Error, Result};
 use crate::model::ErrorBody;
-use crate::tls;
+use crate::tls::{self, TlsTrust};
 
 /// A successful answer.
 pub struct Reply {
@@ -177,7 +177,7 @@ impl Bmc {
 
     /// Turn a transport error into an [`Error`] naming the BMC and the cause. For an
     /// untrusted certificate, fetch the certificate's fingerprint so the message can say
-    /// exactly how to pin it.
+    /// exactly how to pin it, or, when a pin was not matched, which certificate came instead.
     pub(super) async fn transport_error(&self, e: reqwest::Error, op: &str) -> Error {
         if e.is_timeout() {
             return Error::Timeout {
@@ -187,14 +187,21 @@ impl Bmc {
             };
         }
         if let Some(cause) = tls_cause(&e) {
-            let fingerprint = self
-                .probe_fingerprint()
-                .await
-                .unwrap_or_else(|| "<sha256>".to_string());
+            let presented = self.probe_fingerprint().await;
+            if let TlsTrust::Pin(pin) = &self.cfg.trust
+                && let Some(pinned) = tls::normalise_pin(pin)
+                && let Some(presented) = presented.as_ref().filter(|p| **p != pinned)
+            {
+                return Error::CertificateChanged {
+                    bmc: self.label.clone(),
+                    pinned,
+                    presented: presented.clone(),
+                };
+            }
             return Error::Untrusted {
                 bmc: self.label.clone(),
                 cause,
-                fingerprint,
+                fingerprint: presented.unwrap_or_else(|| "<sha256>".to_string()),
             };
         }
         Error::Unreachable {
@@ -204,29 +211,58 @@ impl Bmc {
     }
 
     /// The SHA-256 of the certificate the BMC presents, read without trusting it and
-    /// without sending credentials.
+    /// without sending credentials; `None` when it cannot be read.
     pub async fn probe_fingerprint(&self) -> Option<String> {
+        self.peer_certificate().await.ok().flatten()
+    }
+
+    /// The SHA-256 (lower-case hex) of the certificate the BMC presents, read without
+    /// trusting it and without sending credentials: what trust-on-first-use pins. `None`
+    /// for a plain-HTTP BMC; an error when the BMC cannot be reached.
+    pub async fn peer_certificate(&self) -> Result<Option<String>> {
+        if self.base.scheme() != "https" {
+            return Ok(None);
+        }
         let client = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .tls_danger_accept_invalid_certs(true)
             .tls_info(true)
             .no_proxy()
             .build()
-            .ok()?;
+            .map_err(|e| Error::Config {
+                bmc: self.label.clone(),
+                what: format!("cannot build an HTTP client: {e}"),
+            })?;
         let resp = client
             .get(self.url(ROOT))
             .timeout(self.cfg.timeout)
             .send()
             .await
-            .ok()?;
-        let info = resp.extensions().get::<reqwest::tls::TlsInfo>()?;
-        info.peer_certificate().map(tls::fingerprint)
+            .map_err(|e| {
+                if e.is_timeout() {
+                    Error::Timeout {
+                        bmc: self.label.clone(),
+                        op: "TLS handshake".into(),
+                        secs: self.cfg.timeout.as_secs().max(1),
+                    }
+                } else {
+                    Error::Unreachable {
+                        bmc: self.label.clone(),
+                        cause: cause_text(&e),
+                    }
+                }
+            })?;
+        Ok(resp
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|info| info.peer_certificate())
+            .map(tls::fingerprint))
     }
 }
 
 /// The message of an error answer: the body's most specific message, else its text (first
-/// 300 characters), else the status's reason; with the first MessageId appended when the
-/// message does not already name it.
+/// 300 characters; an HTML page is summarised by its title, never pasted), else the status's
+/// reason; with the first MessageId appended when the message does not already name it.
 pub(super) fn failure_message(status: StatusCode, body: &[u8]) -> String {
     let err_body: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
     let mut message = err_body.summary().unwrap_or_else(|| {
@@ -234,6 +270,8 @@ pub(super) fn failure_message(status: StatusCode, body: &[u8]) -> String {
         let text = text.trim();
         if text.is_empty() {
             status.canonical_reason().unwrap_or("error").to_string()
+        } else if let Some(page) = html_summary(text) {
+            page
         } else {
             text.chars().take(300).collect()
         }
@@ -244,6 +282,30 @@ pub(super) fn failure_message(status: StatusCode, body: &[u8]) -> String {
         message = format!("{message} [{id}]");
     }
     message
+}
+
+/// `an HTML page titled '…'` for a body that is an HTML page (web servers and BMC web UIs
+/// answer errors with one); `None` for anything else. The title is all that is kept: the
+/// rest is markup, scripts and styles that would bury the status in an error message.
+fn html_summary(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    if !(lower.starts_with("<!doctype html")
+        || lower.starts_with("<html")
+        || lower.starts_with('<') && lower.contains("<html"))
+    {
+        return None;
+    }
+    let title = lower.find("<title").and_then(|start| {
+        let open_end = start + lower[start..].find('>')? + 1;
+        let close = open_end + lower[open_end..].find("</title")?;
+        let t = text.get(open_end..close)?;
+        let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+        (!t.is_empty()).then(|| t.chars().take(120).collect::<String>())
+    });
+    Some(match title {
+        Some(t) => format!("an HTML page titled '{t}'"),
+        None => "an HTML page".to_string(),
+    })
 }
 
 pub(super) fn header_string(
@@ -325,6 +387,18 @@ mod tests {
             "upstream down"
         );
         assert_eq!(failure_message(StatusCode::NOT_FOUND, b""), "Not Found");
+        let python = "<!DOCTYPE HTML>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">\n<title>Error response</title></head>\n<body><h1>Error response</h1><p>Error code: 404</p></body></html>\n";
+        assert_eq!(
+            failure_message(StatusCode::NOT_FOUND, python.as_bytes()),
+            "an HTML page titled 'Error response'"
+        );
+        assert_eq!(
+            failure_message(
+                StatusCode::BAD_GATEWAY,
+                b"<html><body><h1>502</h1></body></html>"
+            ),
+            "an HTML page"
+        );
         let long = "x".repeat(400);
         assert_eq!(
             failure_message(StatusCode::INTERNAL_SERVER_ERROR, long.as_bytes()).len(),

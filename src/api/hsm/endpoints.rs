@@ -3,7 +3,9 @@
 //! Registering or changing a BMC records intent only: the app queues the endpoint for
 //! discovery and pokes the discovery operator, which is the one thing that talks to the
 //! BMC and fills the ComponentEndpoints (and components) these routes then show. A PUT may
-//! leave out the password it never saw; the app keeps the stored one.
+//! leave out the password it never saw, and the trust it never named (a pin taken on first
+//! contact); the app keeps the stored ones. `Inventory/Discover` with `"Renumber": true`
+//! (a rackboot extension) asks for the names HSM would give, moving nodes if need be.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -62,8 +64,11 @@ pub(super) async fn put(
     Path(x): Path<String>,
     Body(b): Body<EndpointIn>,
 ) -> ApiResult<Json<EndpointOut>> {
+    let keep_trust = !b.names_trust();
     let ep = b.into_replacement(&xname(&x)?)?;
-    Ok(Json(app.replace_redfish_endpoint(ep).await?.into()))
+    Ok(Json(
+        app.replace_redfish_endpoint(ep, keep_trust).await?.into(),
+    ))
 }
 
 pub(super) async fn patch(
@@ -145,6 +150,10 @@ pub(super) async fn discover(State(app): S, Body(b): Body<DiscoverIn>) -> ApiRes
         }
         ids.push(x);
     }
-    let queued = app.request_discovery(&ids).await?;
+    let queued = if b.renumber {
+        app.request_renumbering(&ids).await?
+    } else {
+        app.request_discovery(&ids).await?
+    };
     Ok(Json(uri_list(queued.iter().map(endpoint_uri).collect())).into_response())
 }

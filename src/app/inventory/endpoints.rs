@@ -3,13 +3,16 @@
 //! Registering or changing an endpoint records intent only: it fills HSM's derived fields,
 //! marks the endpoint for discovery when its address, credentials or trust changed, and
 //! pokes the discovery operator, which is the one thing that talks to the BMC. Passwords
-//! are kept in the store and leave the app only in [`without_password`] copies.
+//! are kept in the store and leave the app only in [`without_password`] copies. A
+//! renumbering (nodes renamed as HSM would name them, moving those whose name differs) is
+//! intent too: a flag the next discovery of the BMC acts on and clears.
 
 use std::collections::HashSet;
 
 use super::conflict_as;
 use crate::app::{App, AppError, AppResult};
-use crate::model::{RedfishEndpoint, Xname, redfish_endpoint::Secret};
+use crate::model::redfish_endpoint::{Secret, discovery_status, split_fqdn};
+use crate::model::{RedfishEndpoint, Xname};
 
 impl App {
     pub async fn list_redfish_endpoints(&self) -> AppResult<Vec<RedfishEndpoint>> {
@@ -45,13 +48,19 @@ impl App {
 
     /// Replace an endpoint; an empty password in the new record keeps the stored one, so a
     /// client that read the endpoint (without its password) can write it back.
+    /// With `keep_trust` (the new record named no trust), the stored trust stays too, so
+    /// a client that knows nothing of pins does not drop one.
     pub async fn replace_redfish_endpoint(
         &self,
         mut ep: RedfishEndpoint,
+        keep_trust: bool,
     ) -> AppResult<RedfishEndpoint> {
         let old = self.get_redfish_endpoint(&ep.id).await?;
         if ep.password.0.is_empty() {
             ep.password = old.password.clone();
+        }
+        if keep_trust {
+            ep.trust = old.trust.clone();
         }
         ep.discovery_info = old.discovery_info.clone();
         let ep = requeue_if_access_changed(&old, fill_endpoint_defaults(ep));
@@ -74,6 +83,25 @@ impl App {
         Ok(ep)
     }
 
+    /// Queue rediscovery of the given BMCs (all when empty) with their nodes renamed as
+    /// HSM would name them: the flag is set first, so the discovery that the request
+    /// pokes sees it.
+    pub async fn request_renumbering(&self, ids: &[Xname]) -> AppResult<Vec<Xname>> {
+        let all = self.store.list_redfish_endpoints().await?;
+        if let Some(missing) = ids.iter().find(|id| !all.iter().any(|e| &e.id == *id)) {
+            return Err(AppError::not_found(format!(
+                "no such redfish endpoint: {missing}"
+            )));
+        }
+        for mut ep in all {
+            if ids.is_empty() || ids.contains(&ep.id) {
+                ep.discovery_info.renumber = true;
+                self.store.update_redfish_endpoint(&ep).await?;
+            }
+        }
+        self.request_discovery(ids).await
+    }
+
     pub async fn delete_redfish_endpoint(&self, id: &Xname) -> AppResult<()> {
         if !self.store.delete_redfish_endpoint(id).await? {
             return Err(AppError::not_found(format!(
@@ -94,8 +122,9 @@ impl App {
     }
 }
 
-/// HSM's derivations: Hostname defaults to the ID, FQDN to Hostname(.Domain), Type from the
-/// xname; a never-discovered endpoint says `NotYetQueried`.
+/// HSM's derivations: Hostname defaults to the ID, FQDN to Hostname(.Domain) and Hostname
+/// and Domain to the FQDN's parts (an IP address has no domain), Type from the xname; a
+/// never-discovered endpoint says `NotYetQueried`.
 fn fill_endpoint_defaults(mut ep: RedfishEndpoint) -> RedfishEndpoint {
     if ep.kind.is_empty() {
         ep.kind = ep.id.kind().hms_type().to_string();
@@ -110,12 +139,10 @@ fn fill_endpoint_defaults(mut ep: RedfishEndpoint) -> RedfishEndpoint {
             format!("{}.{}", ep.hostname, ep.domain)
         };
     } else if ep.hostname.is_empty() {
-        let (h, d) = ep.fqdn.split_once('.').unwrap_or((ep.fqdn.as_str(), ""));
-        ep.hostname = h.to_string();
-        ep.domain = d.to_string();
+        (ep.hostname, ep.domain) = split_fqdn(&ep.fqdn);
     }
     if ep.discovery_info.last_status.is_empty() {
-        ep.discovery_info.last_status = "NotYetQueried".into();
+        ep.discovery_info.last_status = discovery_status::NOT_YET_QUERIED.into();
     }
     ep
 }
@@ -130,8 +157,7 @@ fn requeue_if_access_changed(old: &RedfishEndpoint, mut ep: RedfishEndpoint) -> 
         || old.node_xnames != ep.node_xnames
         || (ep.enabled && !old.enabled);
     if changed || ep.rediscover_on_update {
-        ep.discovery_info.last_status =
-            crate::model::redfish_endpoint::discovery_status::NOT_YET_QUERIED.into();
+        ep.discovery_info.last_status = discovery_status::NOT_YET_QUERIED.into();
         ep.discovery_info.error = None;
     }
     ep

@@ -3,9 +3,13 @@
 //!
 //! A BMC's `Password` is accepted on input and never serialised: [`EndpointOut`] has no
 //! such field and is built from a password-less copy. rackboot's extensions (`Scheme`,
-//! `TLS`, `NodeXnames`; on input also `CACert`, `CertSHA256`, `Insecure`) sit beside HSM's
-//! fields; at most one trust field may be given, and a cleared `Insecure` falls back to the
-//! system roots. A ComponentEndpoint shows the parts discovery fills, in HSM's shape.
+//! `TLS`, `CertSHA256`, `NodeXnames`, and in `DiscoveryInfo` the `Problems` and
+//! `Renumbered` of the last discovery and the `PresentedCertSHA256` of a refused
+//! certificate; on input also `CACert` and `Insecure`) sit beside HSM's fields. At most one
+//! trust field may be given; an empty `CertSHA256` or `CACert`, or a cleared `Insecure`,
+//! hands the BMC back to the server's `bmc_tls` (under `tofu`, its certificate is pinned
+//! again on next contact). A ComponentEndpoint shows the parts discovery fills, in HSM's
+//! shape.
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +34,38 @@ pub struct DiscoveryInfoOut {
     /// rackboot extension: why the last discovery failed.
     #[serde(rename = "LastDiscoveryError", skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// rackboot extension: what the last discovery could not read or would not do.
+    #[serde(rename = "Problems", skip_serializing_if = "Vec::is_empty", default)]
+    problems: Vec<ProblemOut>,
+    /// rackboot extension: nodes the last discovery moved to the names HSM gives.
+    #[serde(rename = "Renumbered", skip_serializing_if = "Vec::is_empty", default)]
+    renumbered: Vec<RenumberedOut>,
+    /// rackboot extension: SHA-256 of the certificate the BMC presented when refused.
+    #[serde(
+        rename = "PresentedCertSHA256",
+        skip_serializing_if = "Option::is_none"
+    )]
+    presented_cert: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct ProblemOut {
+    #[serde(rename = "Kind")]
+    kind: String,
+    #[serde(rename = "Resource")]
+    resource: String,
+    #[serde(rename = "Message")]
+    message: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct RenumberedOut {
+    #[serde(rename = "System")]
+    system: String,
+    #[serde(rename = "From")]
+    from: String,
+    #[serde(rename = "To")]
+    to: String,
 }
 
 /// Output shape: every field but `Password`, which is never serialised.
@@ -70,9 +106,14 @@ pub struct EndpointOut {
     // rackboot extensions
     #[serde(rename = "Scheme")]
     scheme: String,
-    /// How the BMC's certificate is trusted: `system`, `ca`, `pin:<sha256>` or `insecure`.
+    /// How the BMC's certificate is trusted: `default` (the server's `bmc_tls`), `ca`,
+    /// `pin:<sha256>` (pinned by an admin), `tofu:<sha256>` (pinned on first contact) or
+    /// `insecure`.
     #[serde(rename = "TLS")]
     tls: String,
+    /// The pinned certificate's SHA-256, whoever pinned it.
+    #[serde(rename = "CertSHA256", skip_serializing_if = "Option::is_none")]
+    cert_sha256: Option<String>,
     #[serde(rename = "NodeXnames", skip_serializing_if = "Vec::is_empty")]
     node_xnames: Vec<String>,
 }
@@ -101,8 +142,30 @@ impl From<RedfishEndpoint> for EndpointOut {
                 last_status: e.discovery_info.last_status,
                 redfish_version: e.discovery_info.redfish_version,
                 error: e.discovery_info.error,
+                problems: e
+                    .discovery_info
+                    .problems
+                    .into_iter()
+                    .map(|p| ProblemOut {
+                        kind: p.kind.as_str().to_string(),
+                        resource: p.resource,
+                        message: p.message,
+                    })
+                    .collect(),
+                renumbered: e
+                    .discovery_info
+                    .renumbered
+                    .into_iter()
+                    .map(|r| RenumberedOut {
+                        system: r.system,
+                        from: r.from.to_string(),
+                        to: r.to.to_string(),
+                    })
+                    .collect(),
+                presented_cert: e.discovery_info.presented_cert,
             },
             scheme: e.scheme,
+            cert_sha256: e.trust.pinned().map(str::to_string),
             tls: e.trust.describe(),
             node_xnames: e.node_xnames.iter().map(|x| x.to_string()).collect(),
         }
@@ -155,16 +218,16 @@ pub struct EndpointIn {
     /// `https` (default) or `http` (simulators).
     #[serde(rename = "Scheme")]
     scheme: Option<String>,
-    /// PEM of the CA (or the BMC's own certificate) to trust.
+    /// PEM of the CA (or the BMC's own certificate) to trust; empty: none.
     #[serde(rename = "CACert")]
     ca_cert: Option<String>,
-    /// SHA-256 of the BMC's certificate to pin.
+    /// SHA-256 of the BMC's certificate to pin; empty: none.
     #[serde(rename = "CertSHA256")]
     cert_sha256: Option<String>,
     /// Skip certificate verification.
     #[serde(rename = "Insecure")]
     insecure: Option<bool>,
-    /// Names for the BMC's systems, in collection order.
+    /// Names for the BMC's systems, in HSM's order (member ids sorted naturally).
     #[serde(rename = "NodeXnames")]
     node_xnames: Option<Vec<String>>,
 }
@@ -207,9 +270,13 @@ impl EndpointIn {
             }
             ep.scheme = scheme;
         }
+        let blank = |v: &Option<String>| v.as_deref().is_some_and(|s| s.trim().is_empty());
+        let (clear_ca, clear_pin) = (blank(&self.ca_cert), blank(&self.cert_sha256));
+        let ca_cert = self.ca_cert.filter(|_| !clear_ca);
+        let cert_sha256 = self.cert_sha256.filter(|_| !clear_pin);
         let trust_fields = [
-            self.ca_cert.is_some(),
-            self.cert_sha256.is_some(),
+            ca_cert.is_some(),
+            cert_sha256.is_some(),
             self.insecure == Some(true),
         ];
         if trust_fields.iter().filter(|b| **b).count() > 1 {
@@ -217,14 +284,20 @@ impl EndpointIn {
                 "give at most one of CACert, CertSHA256 and Insecure",
             ));
         }
-        if let Some(pem) = self.ca_cert {
+        // A cleared field hands the BMC back to the server's bmc_tls.
+        if clear_ca && matches!(ep.trust, BmcTrust::Ca { .. })
+            || clear_pin && ep.trust.pinned().is_some()
+        {
+            ep.trust = BmcTrust::System;
+        }
+        if let Some(pem) = ca_cert {
             if !pem.contains("-----BEGIN CERTIFICATE-----") {
                 return Err(Problem::bad_request(
                     "invalid CACert: expected a PEM certificate (-----BEGIN CERTIFICATE-----)",
                 ));
             }
             ep.trust = BmcTrust::Ca { pem };
-        } else if let Some(pin) = self.cert_sha256 {
+        } else if let Some(pin) = cert_sha256 {
             let sha256 = redfish::tls::normalise_pin(&pin).ok_or_else(|| {
                 Problem::bad_request(format!(
                     "invalid CertSHA256 '{pin}': expected a SHA-256 fingerprint (64 hex digits, colons allowed)"
@@ -309,6 +382,12 @@ impl TryFrom<EndpointIn> for RedfishEndpoint {
 }
 
 impl EndpointIn {
+    /// Whether the body names how to trust the BMC (a CA, a pin, or insecure, given or
+    /// cleared); a PUT that does not keeps the trust the endpoint had.
+    pub fn names_trust(&self) -> bool {
+        self.ca_cert.is_some() || self.cert_sha256.is_some() || self.insecure.is_some()
+    }
+
     /// The endpoint a PUT to `id`'s path replaces it with; a body ID must name it too.
     pub fn into_replacement(self, id: &Xname) -> ApiResult<RedfishEndpoint> {
         if let Some(bid) = self.id.as_deref()
@@ -452,4 +531,8 @@ pub struct DiscoverIn {
     #[serde(default)]
     #[allow(dead_code)]
     force: bool,
+    /// rackboot extension: rename the nodes as HSM would (sorted member ids), moving any
+    /// whose name differs, with its boot parameters, BOS state and MACs.
+    #[serde(rename = "Renumber", default)]
+    pub renumber: bool,
 }

@@ -16,8 +16,12 @@
 //! into a library. The appliance needs five calls, so a few hundred lines of lenient serde
 //! are the smaller and more tolerant thing to own.
 
+mod nic;
+
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+
+pub use nic::{EthernetInterface, NicLinks, Vlan};
 
 /// A string property read leniently: strings and numbers are kept, anything else is `None`.
 fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -305,31 +309,6 @@ pub struct ActionParameter {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct EthernetInterface {
-    #[serde(flatten)]
-    pub ident: Identity,
-    #[serde(rename = "MACAddress", default, deserialize_with = "lenient_string")]
-    pub mac_address: Option<String>,
-    #[serde(
-        rename = "PermanentMACAddress",
-        default,
-        deserialize_with = "lenient_string"
-    )]
-    pub permanent_mac_address: Option<String>,
-}
-
-impl EthernetInterface {
-    /// The MAC to use: the current one, else the permanent one; empty or all-zero is none.
-    pub fn mac(&self) -> Option<&str> {
-        [&self.mac_address, &self.permanent_mac_address]
-            .into_iter()
-            .flatten()
-            .map(|s| s.trim())
-            .find(|s| !s.is_empty() && s.chars().any(|c| c.is_ascii_hexdigit() && c != '0'))
-    }
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Manager {
     #[serde(flatten)]
     pub ident: Identity,
@@ -456,16 +435,6 @@ mod tests {
         );
         let bare: ServiceRoot = serde_json::from_value(serde_json::json!({"Links": 5})).unwrap();
         assert!(bare.links.sessions.is_none() && bare.systems.is_none());
-    }
-
-    #[test]
-    fn mac_prefers_current_and_skips_zero() {
-        let nic: EthernetInterface = serde_json::from_value(serde_json::json!({
-            "MACAddress": "00:00:00:00:00:00",
-            "PermanentMACAddress": "52:54:00:AA:BB:CC"
-        }))
-        .unwrap();
-        assert_eq!(nic.mac(), Some("52:54:00:AA:BB:CC"));
     }
 
     #[test]
