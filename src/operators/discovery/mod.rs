@@ -100,10 +100,7 @@ impl Discovery {
                 .await;
         }
         match self.driver.discover(&BmcAccess::from(&ep)).await {
-            Ok(found) => {
-                let _one_at_a_time = write_lock.lock().await;
-                self.record(ep, found).await
-            }
+            Ok(found) => self.record(ep, found, write_lock).await,
             Err(e) => {
                 let status = match e.kind {
                     PowerErrorKind::Config => ds::INVALID,
@@ -122,14 +119,31 @@ impl Discovery {
         }
     }
 
-    /// Name, plan and write what the BMC reported.
-    async fn record(&self, ep: RedfishEndpoint, found: DiscoveredBmc) -> Outcome {
-        let (write, naming) = match self.plan(&ep, &found).await {
-            Ok(w) => w,
+    /// Name, plan and write one BMC's discovery. Only the part that decides who owns a MAC (read
+    /// the interfaces, plan, write) runs one BMC at a time: two BMCs reporting the same new
+    /// MAC must not both take it. Naming and the BMC's own records are read before.
+    async fn record(
+        &self,
+        ep: RedfishEndpoint,
+        found: DiscoveredBmc,
+        write_lock: &tokio::sync::Mutex<()>,
+    ) -> Outcome {
+        let (naming, mut facts) = match self.prepare(&ep, &found).await {
+            Ok(x) => x,
             Err((status, msg)) => return self.record_failure(ep, status, msg, None).await,
         };
+        let one_at_a_time = write_lock.lock().await;
+        let write = match self.plan(&ep, &found, &naming, &mut facts).await {
+            Ok(w) => w,
+            Err((status, msg)) => {
+                drop(one_at_a_time);
+                return self.record_failure(ep, status, msg, None).await;
+            }
+        };
         let id = ep.id.clone();
-        match self.store.record_discovery(&write).await {
+        let written = self.store.record_discovery(&write).await;
+        drop(one_at_a_time);
+        match written {
             Ok(()) => {
                 (self.inventory_changed)();
                 metrics::counter!("rackboot_discoveries_total", "status" => ds::OK).increment(1);
@@ -156,13 +170,13 @@ impl Discovery {
         }
     }
 
-    /// Read the records the plan looks at, then plan. The error is the status and message
-    /// to record.
-    async fn plan(
+    /// The names the BMC's systems get and the records of those nodes (no other BMC's
+    /// discovery changes them). The error is the status and message to record.
+    async fn prepare(
         &self,
         ep: &RedfishEndpoint,
         found: &DiscoveredBmc,
-    ) -> Result<(DiscoveryWrite, Naming), (&'static str, String)> {
+    ) -> Result<(Naming, plan::Facts), (&'static str, String)> {
         let store_err = |e: crate::store::StoreError| (ds::STORE_FAILED, crate::errors::chain(&e));
         let previous = self
             .store
@@ -184,6 +198,19 @@ impl Discovery {
                 facts.components.insert(node.clone(), c);
             }
         }
+        Ok((naming, facts))
+    }
+
+    /// With the write lock held: read who owns the MACs the BMC reported, and plan.
+    async fn plan(
+        &self,
+        ep: &RedfishEndpoint,
+        found: &DiscoveredBmc,
+        naming: &Naming,
+        facts: &mut plan::Facts,
+    ) -> Result<DiscoveryWrite, (&'static str, String)> {
+        let store_err = |e: crate::store::StoreError| (ds::STORE_FAILED, crate::errors::chain(&e));
+        let nodes: HashSet<Xname> = naming.names.iter().flatten().cloned().collect();
         let macs: HashSet<String> = found
             .systems
             .iter()
@@ -215,8 +242,7 @@ impl Discovery {
                 .map_err(store_err)?;
             facts.owners.insert(owner, (exists, ce));
         }
-        let write = plan::plan(ep, found, &naming, &facts, self.clock.now());
-        Ok((write, naming))
+        Ok(plan::plan(ep, found, naming, facts, self.clock.now()))
     }
 
     async fn record_failure(
