@@ -76,26 +76,32 @@ impl SimLab {
     /// One node per system of every BMC, each asking for its script with the system's
     /// first NIC's MAC (systems without NICs get no node). Panics outside a Tokio runtime.
     pub fn spawn(cfg: &SimLabConfig, bmcs: &[SimBmc]) -> SimLab {
-        let mut nodes = Vec::new();
+        let mut lab = SimLab::default();
         for bmc in bmcs {
             for system in 0..bmc.systems() {
-                let Some(mac) = bmc.macs(system).into_iter().next() else {
-                    continue;
-                };
-                nodes.push(SimNode::spawn(SimNodeConfig {
-                    base: cfg.base.clone(),
-                    mac,
-                    bmc: bmc.clone(),
-                    system,
-                    http: cfg.http.clone(),
-                    behaviour: cfg.behaviour,
-                    report: cfg.report,
-                    config_agent: cfg.config_agent,
-                    pacing: cfg.pacing,
-                }));
+                if let Some(mac) = bmc.macs(system).into_iter().next() {
+                    lab.add(cfg, bmc, system, mac);
+                }
             }
         }
-        SimLab { nodes }
+        lab
+    }
+
+    /// One more node, on `system` of `bmc`, asking with `mac`: for a system whose MAC only the
+    /// admin knows (a BMC that lists no host NICs, as stock OpenBMC does, so the admin adds
+    /// it to HSM's EthernetInterfaces by hand).
+    pub fn add(&mut self, cfg: &SimLabConfig, bmc: &SimBmc, system: usize, mac: String) {
+        self.nodes.push(SimNode::spawn(SimNodeConfig {
+            base: cfg.base.clone(),
+            mac,
+            bmc: bmc.clone(),
+            system,
+            http: cfg.http.clone(),
+            behaviour: cfg.behaviour,
+            report: cfg.report,
+            config_agent: cfg.config_agent,
+            pacing: cfg.pacing,
+        }));
     }
 
     /// [`SimLab::spawn`] over every BMC of a fleet.

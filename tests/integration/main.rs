@@ -13,6 +13,7 @@ mod cli_cfs;
 mod common;
 mod dhcp;
 mod discovery;
+mod every_tree;
 mod hsm;
 mod lab;
 mod mockup;
