@@ -150,6 +150,10 @@ pub enum ProblemKind {
     NotInHsmOrder,
     /// Something the BMC reported that was deliberately left out.
     Ignored,
+    /// A system that lists no host MAC: DHCP and the boot plane cannot recognise it until
+    /// an admin adds its MAC.
+    #[serde(rename = "NoMAC")]
+    NoMac,
 }
 
 impl ProblemKind {
@@ -160,6 +164,7 @@ impl ProblemKind {
             ProblemKind::MacConflict => "MACConflict",
             ProblemKind::NotInHsmOrder => "NotInHSMOrder",
             ProblemKind::Ignored => "Ignored",
+            ProblemKind::NoMac => "NoMAC",
         }
     }
 }

@@ -146,6 +146,16 @@ pub fn plan(
             iface.last_update = now;
             interfaces.push(iface);
         }
+        if sys.macs.is_empty() {
+            problems.push(DiscoveryProblem {
+                kind: ProblemKind::NoMac,
+                resource: sys.path.clone(),
+                message: format!(
+                    "{} lists no host network interface (no EthernetInterfaces with a MAC), so {node} cannot be recognised when it netboots; unless its MAC is already in HSM, add it: POST /apis/smd/hsm/v2/Inventory/EthernetInterfaces {{\"ComponentID\": \"{node}\", \"MACAddress\": \"…\"}}",
+                    sys.path
+                ),
+            });
+        }
         ces.push(ComponentEndpoint {
             id: node.clone(),
             redfish_endpoint_id: ep.id.clone(),
@@ -439,5 +449,35 @@ mod tests {
             .collect();
         assert_eq!(kinds, [ProblemKind::MacConflict, ProblemKind::Ignored]);
         assert!(w.component_endpoints[1].macs.is_empty());
+    }
+
+    #[test]
+    fn a_system_listing_no_host_nic_is_named_and_reported_with_how_to_add_its_mac() {
+        let me = ep("x3000c0s2b0");
+        let found = DiscoveredBmc {
+            redfish_version: None,
+            uuid: None,
+            members: vec!["/redfish/v1/Systems/system".into()],
+            systems: vec![system("/redfish/v1/Systems/system", &[])],
+            problems: vec![],
+        };
+        let naming = Naming {
+            names: vec![Some(x("x3000c0s2b0n0"))],
+            ..Default::default()
+        };
+        let w = plan(&me, &found, &naming, &Facts::default(), Utc::now());
+        assert_eq!(w.component_endpoints.len(), 1);
+        assert!(w.interfaces.is_empty());
+        let p = &w.endpoint.discovery_info.problems;
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].kind, ProblemKind::NoMac);
+        assert_eq!(p[0].resource, "/redfish/v1/Systems/system");
+        assert!(p[0].message.contains("x3000c0s2b0n0"), "{}", p[0].message);
+        assert!(
+            p[0].message.contains("Inventory/EthernetInterfaces"),
+            "{}",
+            p[0].message
+        );
+        assert_eq!(w.endpoint.discovery_info.last_status, ds::OK);
     }
 }

@@ -170,6 +170,22 @@ impl Lab {
             if !crate::mockup::macs_of(&self.s, &x).await.is_empty() {
                 continue;
             }
+            // Discovery says so, and how to fix it.
+            let bmc_id = &x[..x.rfind('n').unwrap()];
+            let (_, ep) = self
+                .s
+                .get(&format!(
+                    "/apis/smd/hsm/v2/Inventory/RedfishEndpoints/{bmc_id}"
+                ))
+                .await;
+            let problems = ep["DiscoveryInfo"]["Problems"].as_array().cloned();
+            assert!(
+                problems.iter().flatten().any(|p| p["Kind"] == "NoMAC"
+                    && p["Message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains(x.as_str()))),
+                "{ep:#}"
+            );
             let mac = format!("02:00:00:00:00:{i:02x}");
             let body = json!({"ComponentID": x, "MACAddress": mac});
             let (st, v) = self
