@@ -6,6 +6,9 @@
 # can hash a password: .peers/venv/bin/python -c 'import bcrypt; print(bcrypt.hashpw(b"pw", bcrypt.gensalt(4)).decode())'
 # Used by tests/integration/sushy.rs. DMTF's redfish-protocol-validator (pinned) goes into the same
 # venv for redfish/tests/protocol_validator.rs (its requests/urllib3 pins match sushy-tools').
+# schemathesis (pinned, with every dependency pinned by tests/contract/constraints.txt) goes into a
+# venv of its own, .peers/schemathesis, for the contract run (tests/contract/run.py): its
+# dependencies (requests, urllib3, …) must not move sushy-tools' pins.
 # Idempotent: when the pinned versions are already installed it only says so.
 # Can be executed (`bash scripts/peers.sh`) or sourced (`. scripts/peers.sh`); either way it
 # exits/returns non-zero on failure and leaves the caller's shell options alone.
@@ -106,5 +109,22 @@ _apt_main() {
     fi
 }
 
+# schemathesis for the contract run, in its own venv (see the top of this file).
+_schemathesis_main() {
+    local repo venv want
+    repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+    venv="$repo/.peers/schemathesis"
+    want="4.32.5"
+    if [ -x "$venv/bin/st" ] && [ "$("$venv/bin/python" -c 'from importlib.metadata import version; print(version("schemathesis"))' 2>/dev/null)" = "$want" ]; then
+        echo "peers: schemathesis $want already in $venv" >&2
+        return 0
+    fi
+    echo "peers: pip install schemathesis==$want into $venv" >&2
+    rm -rf "$venv"
+    python3 -m venv "$venv" || return 1
+    "$venv/bin/python" -m pip install --disable-pip-version-check --quiet \
+        -c "$repo/tests/contract/constraints.txt" "schemathesis==$want" >&2 || return 1
+}
+
 # A subshell keeps `set -euo pipefail` and the helper's variables out of a sourcing shell.
-( set -euo pipefail; _peers_main "$@"; _s3s_main; _apt_main )
+( set -euo pipefail; _peers_main "$@"; _schemathesis_main; _s3s_main; _apt_main )

@@ -7,7 +7,9 @@
 # through the CLI binary, against SimBmc (our simulated BMC) and the peers above.
 # Tests that need a peer, root or QEMU are `#[ignore = "tier ..."]`, so a plain
 # `cargo nextest run` skips them (README "Test tiers"); here `--run-ignored all` runs them
-# too, and a peer that is missing is a failure, never a skip. Run as root (CI does): the
+# too, and a peer that is missing is a failure, never a skip. Then the contract run
+# (tests/contract/run.py): schemathesis over the upstream specs against `rackboot serve`; it runs
+# even when a test failed, and either failing fails the script. Run as root (CI does): the
 # root and lab tiers make network namespaces and VMs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +23,8 @@ bash scripts/peers.sh
 if [ "$(id -u)" -ne 0 ]; then
     echo "test.sh: not root: the root and lab tiers will fail (they need network namespaces)" >&2
 fi
-cargo nextest run --workspace --all-features --no-fail-fast --run-ignored all "$@"
+rc=0
+cargo nextest run --workspace --all-features --no-fail-fast --run-ignored all "$@" || rc=$?
+cargo build --workspace --all-features --quiet
+.peers/schemathesis/bin/python tests/contract/run.py || rc=$?
+exit "$rc"
