@@ -144,8 +144,14 @@ async fn get_params(State(app): S, q: Pairs, body: Bytes) -> ApiResult<Json<Vec<
     ))
 }
 
+/// An answer with no body, typed `application/json` as BSS types every answer (its handlers
+/// set the header first, whatever follows).
+fn empty(status: StatusCode) -> Response {
+    (status, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response()
+}
+
 fn with_token(status: StatusCode, token: Option<String>) -> Response {
-    let mut r = status.into_response();
+    let mut r = empty(status);
     if let Some(t) = token {
         r.headers_mut().insert(
             "BSS-Referral-Token",
@@ -165,14 +171,14 @@ async fn put_params(State(app): S, Body(b): Body<BootParamsIn>) -> ApiResult<Res
     Ok(with_token(StatusCode::OK, token))
 }
 
-async fn patch_params(State(app): S, Body(b): Body<BootParamsIn>) -> ApiResult<StatusCode> {
+async fn patch_params(State(app): S, Body(b): Body<BootParamsIn>) -> ApiResult<Response> {
     app.patch_boot_params(b.into()).await?;
-    Ok(StatusCode::OK)
+    Ok(empty(StatusCode::OK))
 }
 
-async fn delete_params(State(app): S, Body(b): Body<BootParamsIn>) -> ApiResult<StatusCode> {
+async fn delete_params(State(app): S, Body(b): Body<BootParamsIn>) -> ApiResult<Response> {
     app.delete_boot_params(b.into()).await?;
-    Ok(StatusCode::OK)
+    Ok(empty(StatusCode::OK))
 }
 
 /// Integers as Go's `strconv.ParseInt(s, 0, …)` reads them: decimal, `0x`, `0o`, `0b`.
@@ -266,9 +272,9 @@ async fn hosts(State(app): S, q: Pairs) -> ApiResult<Json<Vec<HostOut>>> {
     Ok(Json(hs.into_iter().map(HostOut::from).collect()))
 }
 
-async fn refresh_hosts(State(app): S) -> StatusCode {
+async fn refresh_hosts(State(app): S) -> Response {
     app.refresh_hosts();
-    StatusCode::NO_CONTENT
+    empty(StatusCode::NO_CONTENT)
 }
 
 async fn dumpstate(State(app): S) -> ApiResult<Json<serde_json::Value>> {

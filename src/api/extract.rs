@@ -3,13 +3,16 @@
 //! [`Body`] reads JSON whatever the Content-Type (curl's `-d` sends a form type, and the
 //! upstream Go services never looked), enforcing the configured size limit with a 413.
 //! [`Pairs`] keeps repeated query parameters (`?id=a&id=b`), which HSM filters rely on and
-//! serde_urlencoded drops.
+//! serde_urlencoded drops. A typed body must be a JSON object at the top: serde would read
+//! `[null, null]` as a struct's fields in order, which no upstream service accepts
+//! ([`ObjectOnly`]); bodies typed as `Value` take anything and check it themselves.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, Deserializer, Error as _, Visitor};
+use serde_json::Value;
 
 use super::problem::Problem;
 
@@ -39,8 +42,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
             "Bad Request: the request body is empty; a JSON document is required",
         ));
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| Problem::bad_request(format!("Bad Request: {e}")))?;
+    serde_path_to_error::deserialize(ObjectOnly(value)).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if path.is_empty() || path == "." {
@@ -49,6 +53,59 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
             Problem::bad_request(format!("Bad Request: {path}: {inner}"))
         }
     })
+}
+
+/// A JSON document whose top level, if a struct is read from it, must be an object (serde
+/// itself reads a struct from an array too, field by field); everything else is the document's
+/// own deserializer.
+struct ObjectOnly(Value);
+
+impl<'de> Deserializer<'de> for ObjectOnly {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_any(v)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, Self::Error> {
+        if self.0.is_array() {
+            return Err(serde_json::Error::custom(
+                "the body must be a JSON object, not an array",
+            ));
+        }
+        self.0.deserialize_struct(name, fields, v)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_option(v)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_enum(name, variants, v)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        v: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_newtype_struct(name, v)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct seq tuple tuple_struct map identifier ignored_any
+    }
 }
 
 /// All query parameters in order, repeated keys kept; comma-separated values split.

@@ -45,7 +45,23 @@ pub fn routes() -> Router<Arc<App>> {
             get(|| async { axum::http::StatusCode::NO_CONTENT }),
         )
         .route("/readiness", get(readiness))
-        .route("/health", get(readiness))
+        .route("/health", get(health))
+}
+
+/// `GET /health`: PCS's fields (health_rsp), each saying what stands in for that dependency
+/// here; 200 whatever they say, as PCS answers.
+async fn health(State(app): S) -> Json<serde_json::Value> {
+    let store = match app.ready().await {
+        Ok(()) => "connected, responsive".to_string(),
+        Err(e) => format!("not responsive: {e}"),
+    };
+    Json(serde_json::json!({
+        "KvStore": store,
+        "DistLocking": "local (one appliance process)",
+        "StateManager": "built in (the appliance's own inventory)",
+        "Vault": "not used (BMC credentials are in the store)",
+        "TaskRunner": "local mode",
+    }))
 }
 
 async fn readiness(State(app): S) -> ApiResult<axum::http::StatusCode> {
@@ -53,8 +69,8 @@ async fn readiness(State(app): S) -> ApiResult<axum::http::StatusCode> {
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
+// Request bodies take unknown fields as PCS does (Go's decoder ignores them).
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Location {
     xname: String,
     #[serde(rename = "deputyKey", default)]
@@ -63,7 +79,6 @@ struct Location {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct TransitionIn {
     operation: Option<String>,
     #[serde(rename = "taskDeadlineMinutes")]
@@ -216,7 +231,6 @@ async fn abort_transition(
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct StatusQuery {
     #[serde(default)]
     xname: Vec<String>,

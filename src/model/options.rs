@@ -1,6 +1,8 @@
 //! BOS v2 options (`/apis/bos/v2/options`): every option with its default and limits
 //! (docs/bos.md, "Options"), and the PATCH rule: known keys are checked and merged, anything
-//! out of range is refused whole, nothing is half-applied.
+//! out of range is refused whole, nothing is half-applied. Keys BOS does not know are kept and
+//! echoed, as BOS keeps them (its schema allows additional properties: sites store their own
+//! keys there); they change nothing here.
 
 use std::time::Duration;
 
@@ -50,18 +52,17 @@ pub fn defaults() -> serde_json::Map<String, serde_json::Value> {
     m
 }
 
-/// The stored options with every default filled in and unknown keys dropped.
+/// The stored options with every default filled in (a site's own keys kept).
 pub fn resolve(
     stored: Option<serde_json::Map<String, serde_json::Value>>,
 ) -> serde_json::Map<String, serde_json::Value> {
     let mut out = defaults();
-    for (k, v) in stored.unwrap_or_default() {
-        if out.contains_key(&k) {
-            out.insert(k, v);
-        }
-    }
+    out.extend(stored.unwrap_or_default());
     out
 }
+
+/// BOS's bound on the options object (`maxProperties` of V2Options).
+const MAX_KEYS: usize = 1024;
 
 /// `^(0|0[mMhHdDwW]|[1-9][0-9]*[mMhHdDwW])$`, at most 8 characters: a duration (zero allowed).
 pub fn parse_age(s: &str) -> Option<Duration> {
@@ -71,7 +72,9 @@ pub fn parse_age(s: &str) -> Option<Duration> {
     if s == "0" {
         return Some(Duration::ZERO);
     }
-    let (num, unit) = s.split_at(s.len() - 1);
+    // The unit is the last character, which need not be one byte ("1é").
+    let (last, _) = s.char_indices().last()?;
+    let (num, unit) = s.split_at(last);
     if num.is_empty()
         || (num.starts_with('0') && num != "0")
         || !num.chars().all(|c| c.is_ascii_digit())
@@ -90,7 +93,8 @@ pub fn parse_age(s: &str) -> Option<Duration> {
 }
 
 /// Apply a PATCH to the stored options (defaults filled in). Every key is checked first;
-/// an unknown key, a wrong type or a value out of range refuses the whole patch.
+/// an empty patch, a wrong type or a value out of range refuses the whole patch; a key BOS
+/// does not know is stored as given.
 pub fn patch(
     stored: &serde_json::Map<String, serde_json::Value>,
     body: &serde_json::Value,
@@ -98,12 +102,11 @@ pub fn patch(
     let Some(p) = body.as_object() else {
         return Err("the options patch must be a JSON object".into());
     };
-    let mut out = defaults();
-    for (k, v) in stored {
-        if out.contains_key(k) {
-            out.insert(k.clone(), v.clone());
-        }
+    if p.is_empty() {
+        return Err("the options patch names no option (BOS requires at least one)".into());
     }
+    let mut out = defaults();
+    out.extend(stored.clone());
     for (k, v) in p {
         if let Some((_, _, min, max)) = INTS.iter().find(|(n, ..)| n == k) {
             let n = v
@@ -136,8 +139,6 @@ pub fn patch(
             if !LOG_LEVELS.contains(&up.as_str()) {
                 return Err(format!("{k} '{s}' is not one of {}", LOG_LEVELS.join(", ")));
             }
-        } else {
-            return Err(format!("unknown option '{k}'"));
         }
     }
     for (k, v) in p {
@@ -147,6 +148,9 @@ pub fn patch(
             v.clone()
         };
         out.insert(k.clone(), v);
+    }
+    if out.len() > MAX_KEYS {
+        return Err(format!("the options would have {} keys; BOS allows {MAX_KEYS}", out.len()));
     }
     Ok(out)
 }
@@ -177,7 +181,7 @@ mod tests {
         assert_eq!(parse_age("0d"), Some(Duration::ZERO));
         assert_eq!(parse_age("7d"), Some(Duration::from_secs(7 * 86_400)));
         assert_eq!(parse_age("4H"), Some(Duration::from_secs(4 * 3600)));
-        for bad in ["", "07d", "7", "7y", "d", "123456789m"] {
+        for bad in ["", "07d", "7", "7y", "d", "123456789m", "1é", "é", "1\u{10000}"] {
             assert_eq!(parse_age(bad), None, "{bad}");
         }
     }
@@ -203,15 +207,22 @@ mod tests {
                 json!({"cleanup_completed_session_ttl": "soon"}),
                 "not an age",
             ),
-            (json!({"bogus": 1}), "unknown option 'bogus'"),
             (
-                json!({"polling_frequency": 5, "bogus": 1}),
-                "unknown option",
+                json!({"cleanup_completed_session_ttl": "1é"}),
+                "not an age",
             ),
+            (json!({}), "names no option"),
         ] {
             let e = patch(&stored, &body).unwrap_err();
             assert!(e.contains(needle), "{body}: {e}");
         }
+    }
+
+    #[test]
+    fn a_sites_own_keys_are_kept() {
+        let p = patch(&defaults(), &json!({"site_note": {"a": 1}})).unwrap();
+        assert_eq!(p["site_note"], json!({"a": 1}));
+        assert_eq!(resolve(Some(p))["site_note"], json!({"a": 1}));
     }
 }
 

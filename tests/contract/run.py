@@ -314,7 +314,7 @@ def main():
                          "--url", base, "--checks", "all", "--seed", str(args.seed),
                          "--max-examples", str(args.examples), "--workers", "1",
                          "--generation-database", "none", "--request-timeout", "30"],
-                        stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                        stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=out,
                         env={**os.environ, "PYTHONHASHSEED": "0"},
                     )
                 if proc.poll() is not None:

@@ -266,8 +266,9 @@ async fn ethernet_interfaces() {
     let e = "/apis/smd/hsm/v2/Inventory/EthernetInterfaces";
     let (st, v) = s.send(Method::POST, e, json!({"MACAddress": "9A:99:99:99:99:99", "ComponentID": "x1c0s0b0n0", "IPAddresses": [{"IPAddress": "10.252.0.9", "Network": "NMN"}]})).await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
+    // One object, as HSM answers (ResourceURI.1.0.0), not the array the groups POST answers.
     assert_eq!(
-        v[0]["URI"],
+        v["URI"],
         "/hsm/v2/Inventory/EthernetInterfaces/9a9999999999"
     );
     let (_, v) = s.get(&format!("{e}/9a9999999999")).await;

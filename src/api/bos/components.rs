@@ -156,6 +156,7 @@ pub async fn apply_staged(
     Tenant(s): Tenant,
     Body(body): Body<ApplyStagedBody>,
 ) -> R<Json<ApplyStagedResult>> {
+    body.check().map_err(BosError::bad)?;
     let r = app.apply_staged(&s, body.xnames).await?;
     Ok(Json(ApplyStagedResult {
         succeeded: r.succeeded,

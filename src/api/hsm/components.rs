@@ -17,7 +17,7 @@ use super::types::Vocabulary::{Closed, Open};
 use super::types::component::{
     BulkNidBody, ComponentArray, ComponentOut, PatchBody, PostArray, Projection, PutOne,
 };
-use super::types::{body_nid, canon_all, nid, xname, xnames};
+use super::types::{body_nid, canon_all, lookup_xname, nid, xname, xnames};
 use super::{S, deleted};
 use crate::api::extract::{Body, Pairs, parse_bool};
 use crate::api::problem::{ApiResult, Problem};
@@ -26,7 +26,7 @@ use crate::app::inventory::ComponentFilter;
 use crate::model::Component;
 use crate::model::component::{ARCHES, CLASSES, FLAGS, ROLES, STATES, SUBROLES, TYPES};
 
-fn filter_from(q: &Pairs) -> ApiResult<ComponentFilter> {
+pub(super) fn filter_from(q: &Pairs) -> ApiResult<ComponentFilter> {
     Ok(ComponentFilter {
         ids: xnames(&q.all("id"))?,
         types: canon_all("type", q.all("type"), TYPES, Closed)?,
@@ -97,7 +97,7 @@ pub(super) async fn delete_all(State(app): S) -> ApiResult<Response> {
 }
 
 pub(super) async fn get_one(State(app): S, Path(x): Path<String>) -> ApiResult<Json<ComponentOut>> {
-    Ok(Json(app.get_component(&xname(&x)?).await?.into()))
+    Ok(Json(app.get_component(&lookup_xname(&x)?).await?.into()))
 }
 
 pub(super) async fn get_by_nid(
@@ -125,7 +125,7 @@ pub(super) async fn put(
 }
 
 pub(super) async fn delete(State(app): S, Path(x): Path<String>) -> ApiResult<Response> {
-    app.delete_component(&xname(&x)?).await?;
+    app.delete_component(&lookup_xname(&x)?).await?;
     Ok(deleted(1))
 }
 

@@ -16,7 +16,7 @@ use super::types::endpoint::{
     ComponentEndpointList, ComponentEndpointOut, DiscoverIn, EndpointIn, EndpointList, EndpointOut,
     EndpointsPost,
 };
-use super::types::{canon_all, from_value, xname, xnames};
+use super::types::{canon_all, from_value, lookup_xname, xname, xnames};
 use super::{S, created, deleted, uri_list};
 use crate::api::extract::{Body, Pairs};
 use crate::api::problem::{ApiResult, Problem};
@@ -56,7 +56,7 @@ pub(super) async fn create(State(app): S, Body(b): Body<EndpointsPost>) -> ApiRe
 }
 
 pub(super) async fn get_one(State(app): S, Path(x): Path<String>) -> ApiResult<Json<EndpointOut>> {
-    Ok(Json(app.get_redfish_endpoint(&xname(&x)?).await?.into()))
+    Ok(Json(app.get_redfish_endpoint(&lookup_xname(&x)?).await?.into()))
 }
 
 pub(super) async fn put(
@@ -92,7 +92,7 @@ pub(super) async fn patch(
 }
 
 pub(super) async fn delete(State(app): S, Path(x): Path<String>) -> ApiResult<Response> {
-    app.delete_redfish_endpoint(&xname(&x)?).await?;
+    app.delete_redfish_endpoint(&lookup_xname(&x)?).await?;
     Ok(deleted(1))
 }
 
@@ -130,7 +130,7 @@ pub(super) async fn get_component_endpoint(
     State(app): S,
     Path(x): Path<String>,
 ) -> ApiResult<Json<ComponentEndpointOut>> {
-    let ce = app.get_component_endpoint(&xname(&x)?).await?;
+    let ce = app.get_component_endpoint(&lookup_xname(&x)?).await?;
     let ep = app.get_redfish_endpoint(&ce.redfish_endpoint_id).await.ok();
     Ok(Json(ComponentEndpointOut::new(
         ce,

@@ -21,7 +21,7 @@ use serde::Serialize;
 use super::types::group::{
     GroupOut, GroupPatch, GroupWire, MemberId, MembersWire, MembershipOut, PartitionOut,
 };
-use super::types::{from_value, xname, xnames};
+use super::types::{from_value, lookup_xname, xname};
 use super::{S, created, deleted};
 use crate::api::extract::{Body, Pairs};
 use crate::api::problem::{ApiResult, Problem};
@@ -155,7 +155,7 @@ async fn remove_member<K: Collection>(
     State(app): S,
     Path((l, x)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    app.remove_group_member(K::KIND, &l, &xname(&x)?).await?;
+    app.remove_group_member(K::KIND, &l, &lookup_xname(&x)?).await?;
     Ok(deleted(1))
 }
 
@@ -163,10 +163,14 @@ pub(super) async fn list_memberships(
     State(app): S,
     q: Pairs,
 ) -> ApiResult<Json<Vec<MembershipOut>>> {
-    let ids = xnames(&q.all("id"))?;
-    let m = app
-        .memberships_of((!ids.is_empty()).then_some(ids.as_slice()))
-        .await?;
+    // The components filters, as HSM takes them here (a bad value is a 400, not ignored).
+    let f = super::components::filter_from(&q)?;
+    let ids: Option<Vec<_>> = if q.0.is_empty() {
+        None
+    } else {
+        Some(app.list_components(&f).await?.into_iter().map(|c| c.id).collect())
+    };
+    let m = app.memberships_of(ids.as_deref()).await?;
     Ok(Json(
         m.iter()
             .map(|(id, (g, p))| MembershipOut::new(id, g, p))
@@ -178,7 +182,7 @@ pub(super) async fn get_membership(
     State(app): S,
     Path(x): Path<String>,
 ) -> ApiResult<Json<MembershipOut>> {
-    let id = xname(&x)?;
+    let id = lookup_xname(&x)?;
     let m = app.memberships_of(Some(std::slice::from_ref(&id))).await?;
     let (g, p) = m
         .get(&id)

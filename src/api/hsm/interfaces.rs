@@ -10,7 +10,7 @@ use axum::response::Response;
 use super::types::Vocabulary::Closed;
 use super::types::interface::{IfaceIn, IfaceOut, IfacePatch};
 use super::types::{canon_all, mac, xname};
-use super::{S, created, deleted};
+use super::{S, created_one, deleted};
 use crate::api::extract::{Body, Pairs};
 use crate::api::problem::{ApiResult, Problem};
 use crate::app::inventory::{EthernetFilter, EthernetPatch};
@@ -49,7 +49,7 @@ pub(super) async fn create(State(app): S, Body(b): Body<IfaceIn>) -> ApiResult<R
     let iface = EthernetInterface::try_from(b)?;
     let uri = format!("/hsm/v2/Inventory/EthernetInterfaces/{}", iface.mac.id());
     app.create_ethernet_interfaces(vec![iface]).await?;
-    Ok(created(vec![uri]))
+    Ok(created_one(uri))
 }
 
 pub(super) async fn get_one(State(app): S, Path(id): Path<String>) -> ApiResult<Json<IfaceOut>> {

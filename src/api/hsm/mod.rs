@@ -125,6 +125,11 @@ fn created(uris: Vec<String>) -> Response {
     (StatusCode::CREATED, Json(uri_list(uris))).into_response()
 }
 
+/// 201 with one `{"URI"}` object, where HSM answers one (POST /Inventory/EthernetInterfaces).
+fn created_one(uri: String) -> Response {
+    (StatusCode::CREATED, Json(ResourceUri { uri })).into_response()
+}
+
 fn uri_list(uris: Vec<String>) -> Vec<ResourceUri> {
     uris.into_iter().map(|uri| ResourceUri { uri }).collect()
 }

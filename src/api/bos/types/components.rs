@@ -7,6 +7,7 @@ use crate::api::wire::{nullable, present};
 use crate::model::boot_component as dom;
 use crate::model::bos_state::{Action, Phase, Status, override_text, parse_override};
 use crate::model::component_patch as patch;
+use crate::model::template::valid_name;
 
 // --- components: responses
 
@@ -55,8 +56,9 @@ pub struct StagedState {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LastAction {
-    /// The empty string until something acts.
-    pub action: &'static str,
+    /// Absent until something acts: the contract's enum has no empty action.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<&'static str>,
     pub failed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<String>,
@@ -118,7 +120,7 @@ impl From<&dom::BootComponent> for BootComponent {
                 last_updated: c.staged_state.last_updated.clone(),
             },
             last_action: (!c.last_action.is_unset()).then(|| LastAction {
-                action: c.last_action.action.map_or("", Action::as_str),
+                action: c.last_action.action.map(Action::as_str),
                 failed: c.last_action.failed,
                 last_updated: c.last_action.last_updated.clone(),
             }),
@@ -279,6 +281,17 @@ impl TryFrom<BootComponentIn> for patch::ComponentPatch {
                 failed: l.failed,
             }),
         };
+        let staged_session = c.staged_state.as_ref().and_then(|s| s.session.as_deref());
+        for (field, name) in [("session", c.session.as_deref()), ("staged_state.session", staged_session)] {
+            if let Some(n) = name
+                && !n.is_empty()
+                && !valid_name(n)
+            {
+                return Err(format!(
+                    "{field} '{n}' is not a session name (letters, digits, '.', '-' and '_', beginning and ending with a letter or digit, at most 127) or empty"
+                ));
+            }
+        }
         Ok(patch::ComponentPatch {
             id: c.id,
             actual_state: c.actual_state.map(|a| patch::ActualStatePatch {
@@ -319,11 +332,22 @@ pub fn component_in(v: serde_json::Value, what: &str) -> Result<patch::Component
     patch::ComponentPatch::try_from(doc).map_err(|e| format!("{what}: {e}"))
 }
 
-/// `POST /v2/applystaged` body.
+/// `POST /v2/applystaged` body (no `xnames` is none, as BOS reads it).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApplyStagedBody {
+    #[serde(default)]
     pub xnames: Vec<String>,
+}
+
+impl ApplyStagedBody {
+    /// The contract's bounds on each id (V2ComponentId: 1 to 127 characters).
+    pub fn check(&self) -> Result<(), String> {
+        match self.xnames.iter().find(|x| x.is_empty() || x.chars().count() > 127) {
+            Some(x) => Err(format!("xnames: '{x}' is not a component id (1 to 127 characters)")),
+            None => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]

@@ -53,6 +53,12 @@ pub fn xname(s: &str) -> ApiResult<Xname> {
     Xname::parse(s).map_err(|e| Problem::bad_request(e.to_string()))
 }
 
+/// An xname in the path of a lookup (GET or DELETE one): a malformed one names nothing, so it
+/// is a 404 as HSM answers, where a write with one is a 400.
+pub fn lookup_xname(s: &str) -> ApiResult<Xname> {
+    Xname::parse(s).map_err(|e| Problem::not_found(format!("no such component: {e}")))
+}
+
 /// Every value parsed as an xname (query filters, ID lists).
 pub fn xnames(values: &[String]) -> ApiResult<Vec<Xname>> {
     values.iter().map(|s| xname(s)).collect()
