@@ -73,9 +73,10 @@ async fn readiness(State(app): S) -> ApiResult<axum::http::StatusCode> {
 #[derive(Deserialize)]
 struct Location {
     xname: String,
+    /// Reservations are not implemented: a deputy key is accepted and ignored, whatever it is.
     #[serde(rename = "deputyKey", default)]
     #[allow(dead_code)]
-    deputy_key: Option<String>,
+    deputy_key: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]

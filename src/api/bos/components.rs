@@ -24,6 +24,22 @@ fn filter(q: &Pairs) -> R<ComponentFilter> {
             .parse::<usize>()
             .map_err(|_| BosError::bad(format!("page_size '{v}' is not a non-negative integer")))?,
     };
+    // The contract's bounds on the filters (BOS's request validation refuses the rest).
+    if let Some(st) = q.all("status").iter().find(|s| s.chars().count() > 512) {
+        return Err(BosError::bad(format!("status filter '{st}' is longer than 512 characters")));
+    }
+    if let Some(id) = q.0.iter().find(|(k, _)| k == "start_after_id").map(|(_, v)| v)
+        && (id.is_empty() || id.chars().count() > 127)
+    {
+        return Err(BosError::bad(format!("start_after_id '{id}' is not a component id (1 to 127 characters)")));
+    }
+    for k in ["session", "staged_session"] {
+        if let Some(v) = q.first(k)
+            && !crate::model::template::valid_name(&v)
+        {
+            return Err(BosError::bad(format!("{k} filter '{v}' is not a session name")));
+        }
+    }
     let list = |k: &str| {
         let v = q.all(k);
         (!v.is_empty() || q.first(k).is_some()).then_some(v)
@@ -33,8 +49,16 @@ fn filter(q: &Pairs) -> R<ComponentFilter> {
         session: q.first("session"),
         staged_session: q.first("staged_session"),
         enabled: q.bool("enabled")?,
-        // A phase or status BOS does not have matches no component.
-        phase: q.first("phase").map(|p| Phase::parse(&p)),
+        // The phase is an enum in the contract (another value is a 400, as BOS validates it);
+        // status is free text there, and one BOS does not have matches no component.
+        phase: match q.first("phase") {
+            None => None,
+            Some(p) => Some(Some(Phase::parse(&p).ok_or_else(|| {
+                BosError::bad(format!(
+                    "phase '{p}' is not one of configuring, powering_off, powering_on or empty"
+                ))
+            })?)),
+        },
         status: list("status").map(|l| l.iter().filter_map(|s| Status::parse(s)).collect()),
         start_after_id: q.first("start_after_id"),
         page_size,
@@ -72,13 +96,20 @@ pub async fn get(
     Ok(Json((&app.get_boot_component(&s, &id).await?).into()))
 }
 
-pub async fn put_many(State(app): S, Body(body): Body<Value>) -> R<Json<Vec<BootComponent>>> {
+// A PUT acts on the components as given; its tenant is checked like any other (an unknown
+// one is a 400, as BOS answers it) but scopes nothing.
+pub async fn put_many(
+    State(app): S,
+    Tenant(_): Tenant,
+    Body(body): Body<Value>,
+) -> R<Json<Vec<BootComponent>>> {
     let docs = documents(body, "component")?;
     Ok(shown(app.put_boot_components(docs).await?))
 }
 
 pub async fn put(
     State(app): S,
+    Tenant(_): Tenant,
     Path(id): Path<String>,
     Body(body): Body<Value>,
 ) -> R<Json<BootComponent>> {
@@ -112,6 +143,13 @@ pub async fn patch_many(
                 }
             };
             let filters = o.remove("filters").unwrap_or(Value::Null);
+            // V2ComponentsUpdate: patch and filters only; filters: ids and session only.
+            if let Some(k) = o.keys().next() {
+                return Err(BosError::bad(format!("unknown field '{k}': expected patch and filters")));
+            }
+            if let Some(k) = filters.as_object().and_then(|f| f.keys().find(|k| !matches!(k.as_str(), "ids" | "session"))) {
+                return Err(BosError::bad(format!("filters: unknown field '{k}': expected ids or session")));
+            }
             let ids = filters.get("ids").and_then(Value::as_str).map(|s| {
                 s.split(',')
                     .map(|x| x.trim().to_string())

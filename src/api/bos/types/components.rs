@@ -242,7 +242,7 @@ pub struct ComponentStatusIn {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename = "BootComponent")]
 pub struct BootComponentIn {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub id: Option<String>,
     #[serde(default, deserialize_with = "present")]
     pub actual_state: Option<ActualStateIn>,
@@ -270,6 +270,7 @@ impl TryFrom<BootComponentIn> for patch::ComponentPatch {
     type Error = String;
 
     fn try_from(c: BootComponentIn) -> Result<Self, String> {
+        check_limits(&c)?;
         let last_action = match c.last_action {
             None => None,
             Some(l) => Some(patch::LastActionPatch {
@@ -324,6 +325,71 @@ impl TryFrom<BootComponentIn> for patch::ComponentPatch {
             retry_policy: c.retry_policy,
         })
     }
+}
+
+/// The contract's bounds on a component document (V2Component: at least one field, string
+/// lengths, counters at most 1048576), which BOS's request validation enforces.
+fn check_limits(c: &BootComponentIn) -> Result<(), String> {
+    fn len(field: &str, v: Option<&String>, max: usize) -> Result<(), String> {
+        match v {
+            Some(v) if v.chars().count() > max => Err(format!("{field} is longer than {max} characters")),
+            _ => Ok(()),
+        }
+    }
+    fn count(field: &str, v: Option<u32>) -> Result<(), String> {
+        match v {
+            Some(n) if n > 1_048_576 => Err(format!("{field} {n} is more than 1048576")),
+            _ => Ok(()),
+        }
+    }
+    fn artifacts(state: &str, a: Option<&BootArtifactsIn>) -> Result<(), String> {
+        let Some(a) = a else { return Ok(()) };
+        len(&format!("{state}.boot_artifacts.kernel"), a.kernel.as_ref(), 4095)?;
+        len(&format!("{state}.boot_artifacts.initrd"), a.initrd.as_ref(), 4095)?;
+        len(&format!("{state}.boot_artifacts.kernel_parameters"), a.kernel_parameters.as_ref(), 4096)
+    }
+    let empty = c.id.is_none()
+        && c.actual_state.is_none()
+        && c.desired_state.is_none()
+        && c.staged_state.is_none()
+        && c.last_action.is_none()
+        && c.event_stats.is_none()
+        && c.status.is_none()
+        && c.enabled.is_none()
+        && c.error.is_none()
+        && c.session.is_none()
+        && c.retry_policy.is_none();
+    if empty {
+        return Err("the component names no field (at least one is required)".into());
+    }
+    if let Some(id) = &c.id
+        && (id.is_empty() || id.chars().count() > 127)
+    {
+        return Err(format!("id '{id}' is not a component id (1 to 127 characters)"));
+    }
+    if let Some(a) = &c.actual_state {
+        artifacts("actual_state", a.boot_artifacts.as_ref())?;
+        len("actual_state.bss_token", a.bss_token.as_ref(), 65535)?;
+    }
+    if let Some(d) = &c.desired_state {
+        artifacts("desired_state", d.boot_artifacts.as_ref())?;
+        len("desired_state.configuration", d.configuration.as_ref(), 127)?;
+        len("desired_state.bss_token", d.bss_token.as_ref(), 65535)?;
+    }
+    if let Some(st) = &c.staged_state {
+        artifacts("staged_state", st.boot_artifacts.as_ref())?;
+        len("staged_state.configuration", st.configuration.as_ref(), 127)?;
+    }
+    if let Some(e) = &c.event_stats {
+        count("event_stats.power_on_attempts", e.power_on_attempts)?;
+        count("event_stats.power_off_graceful_attempts", e.power_off_graceful_attempts)?;
+        count("event_stats.power_off_forceful_attempts", e.power_off_forceful_attempts)?;
+    }
+    if let Some(st) = &c.status {
+        len("status.status_override", st.status_override.as_ref(), 65536)?;
+    }
+    len("error", c.error.as_ref(), 65536)?;
+    count("retry_policy", c.retry_policy.flatten())
 }
 
 /// Decode one component document; `what` prefixes the message (`component patch: …`).
