@@ -59,8 +59,9 @@ struct BootParamsIn {
     kernel: String,
     #[serde(default)]
     initrd: String,
+    /// Kept as given (no cloud-init datasource here), but an object, as BSS's CloudInit is.
     #[serde(rename = "cloud-init")]
-    cloud_init: Option<serde_json::Value>,
+    cloud_init: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl From<BootParamsIn> for BootParamsRequest {
@@ -72,7 +73,7 @@ impl From<BootParamsIn> for BootParamsRequest {
             params: b.params,
             kernel: b.kernel,
             initrd: b.initrd,
-            cloud_init: b.cloud_init,
+            cloud_init: b.cloud_init.map(serde_json::Value::Object),
         }
     }
 }
@@ -127,7 +128,10 @@ fn parse_nid(s: &str) -> ApiResult<i64> {
 }
 
 async fn get_params(State(app): S, q: Pairs, body: Bytes) -> ApiResult<Json<Vec<BootParamsOut>>> {
-    let (names, macs, nids) = if q.0.is_empty() && !body.iter().all(u8::is_ascii_whitespace) {
+    // The body is read when the query names no node (a body that is not BootParams JSON is
+    // then a 400, never ignored).
+    let by_query = ["name", "mac", "nid"].iter().any(|k| q.first(k).is_some());
+    let (names, macs, nids) = if !by_query && !body.iter().all(u8::is_ascii_whitespace) {
         let b: BootParamsIn = parse_json(&body)?;
         (b.hosts, b.macs, b.nids)
     } else {
@@ -265,9 +269,12 @@ impl From<HostView> for HostOut {
 }
 
 async fn hosts(State(app): S, q: Pairs) -> ApiResult<Json<Vec<HostOut>>> {
-    let nid = q.first("nid").map(|s| parse_nid(&s)).transpose()?;
-    let name = q.first("name");
-    let mac = q.first("mac");
+    // An empty value is no filter: BSS reads these with Go's Query().Get, where absent and
+    // empty are the same.
+    let given = |k: &str| q.first(k).filter(|v| !v.is_empty());
+    let nid = given("nid").map(|s| parse_nid(&s)).transpose()?;
+    let name = given("name");
+    let mac = given("mac");
     let hs = app.hosts(name.as_deref(), mac.as_deref(), nid).await?;
     Ok(Json(hs.into_iter().map(HostOut::from).collect()))
 }
@@ -296,11 +303,9 @@ async fn dumpstate(State(app): S) -> ApiResult<Json<serde_json::Value>> {
 }
 
 async fn endpoint_history(State(app): S, q: Pairs) -> ApiResult<Json<serde_json::Value>> {
-    let name = q.first("name");
-    let endpoint = q.first("endpoint");
-    if endpoint.is_some() && name.is_none() {
-        return Err(Problem::bad_request("endpoint= needs name= as well"));
-    }
+    // Each filter alone or both, an empty one none (as BSS reads them).
+    let name = q.first("name").filter(|v| !v.is_empty());
+    let endpoint = q.first("endpoint").filter(|v| !v.is_empty());
     let v = app
         .endpoint_history(name.as_deref(), endpoint.as_deref())
         .await?;

@@ -22,11 +22,17 @@ fn filter(q: &Pairs) -> R<ComponentFilter> {
         None => 0,
         Some(v) => v
             .parse::<usize>()
-            .map_err(|_| BosError::bad(format!("page_size '{v}' is not a non-negative integer")))?,
+            .ok()
+            .filter(|n| *n <= 1_048_576)
+            .ok_or_else(|| BosError::bad(format!("page_size '{v}' is not an integer from 0 to 1048576")))?,
     };
     // The contract's bounds on the filters (BOS's request validation refuses the rest).
     if let Some(st) = q.all("status").iter().find(|s| s.chars().count() > 512) {
         return Err(BosError::bad(format!("status filter '{st}' is longer than 512 characters")));
+    }
+    // `ids` is one string in the contract (V2ComponentId, at most 127 characters), commas and all.
+    if let Some((_, v)) = q.0.iter().find(|(k, v)| k == "ids" && v.chars().count() > 127) {
+        return Err(BosError::bad(format!("ids '{v}' is longer than 127 characters")));
     }
     if let Some(id) = q.0.iter().find(|(k, _)| k == "start_after_id").map(|(_, v)| v)
         && (id.is_empty() || id.chars().count() > 127)
@@ -150,7 +156,8 @@ pub async fn patch_many(
             if let Some(k) = filters.as_object().and_then(|f| f.keys().find(|k| !matches!(k.as_str(), "ids" | "session"))) {
                 return Err(BosError::bad(format!("filters: unknown field '{k}': expected ids or session")));
             }
-            let ids = filters.get("ids").and_then(Value::as_str).map(|s| {
+            // An empty filter is no filter, as BOS reads it ("" is falsy there).
+            let ids = filters.get("ids").and_then(Value::as_str).filter(|s| !s.is_empty()).map(|s| {
                 s.split(',')
                     .map(|x| x.trim().to_string())
                     .filter(|x| !x.is_empty())
@@ -159,7 +166,11 @@ pub async fn patch_many(
             let session = filters
                 .get("session")
                 .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
                 .map(str::to_string);
+            if let Some(s) = session.as_deref().filter(|s| !crate::model::template::valid_name(s)) {
+                return Err(BosError::bad(format!("filters.session '{s}' is not a session name")));
+            }
             BulkPatch::Filter {
                 patch: Box::new(patch),
                 ids,
