@@ -151,7 +151,11 @@ async fn get_params(State(app): S, q: Pairs, body: Bytes) -> ApiResult<Json<Vec<
 /// An answer with no body, typed `application/json` as BSS types every answer (its handlers
 /// set the header first, whatever follows).
 fn empty(status: StatusCode) -> Response {
-    (status, [(axum::http::header::CONTENT_TYPE, "application/json")]).into_response()
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+    )
+        .into_response()
 }
 
 fn with_token(status: StatusCode, token: Option<String>) -> Response {

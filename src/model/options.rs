@@ -150,7 +150,10 @@ pub fn patch(
         out.insert(k.clone(), v);
     }
     if out.len() > MAX_KEYS {
-        return Err(format!("the options would have {} keys; BOS allows {MAX_KEYS}", out.len()));
+        return Err(format!(
+            "the options would have {} keys; BOS allows {MAX_KEYS}",
+            out.len()
+        ));
     }
     Ok(out)
 }
@@ -181,7 +184,17 @@ mod tests {
         assert_eq!(parse_age("0d"), Some(Duration::ZERO));
         assert_eq!(parse_age("7d"), Some(Duration::from_secs(7 * 86_400)));
         assert_eq!(parse_age("4H"), Some(Duration::from_secs(4 * 3600)));
-        for bad in ["", "07d", "7", "7y", "d", "123456789m", "1é", "é", "1\u{10000}"] {
+        for bad in [
+            "",
+            "07d",
+            "7",
+            "7y",
+            "d",
+            "123456789m",
+            "1é",
+            "é",
+            "1\u{10000}",
+        ] {
             assert_eq!(parse_age(bad), None, "{bad}");
         }
     }
@@ -207,10 +220,7 @@ mod tests {
                 json!({"cleanup_completed_session_ttl": "soon"}),
                 "not an age",
             ),
-            (
-                json!({"cleanup_completed_session_ttl": "1é"}),
-                "not an age",
-            ),
+            (json!({"cleanup_completed_session_ttl": "1é"}), "not an age"),
             (json!({}), "names no option"),
         ] {
             let e = patch(&stored, &body).unwrap_err();

@@ -488,3 +488,89 @@ async fn groups_partitions_memberships_locks_and_values() {
     let (st, _) = s.get("/apis/smd/hsm/v2/service/ready").await;
     assert_eq!(st, StatusCode::OK);
 }
+
+/// What the contract run (tests/contract/) found in the HSM handlers.
+#[tokio::test]
+async fn contract_findings_stay_fixed() {
+    let s = Server::start().await;
+    let h = "/apis/smd/hsm/v2";
+    let (st, v) = s
+        .send(
+            Method::POST,
+            &format!("{h}/State/Components"),
+            json!({"Components": [{"ID": "x1c0s0b0n0", "State": "Ready"}]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "{v}");
+    let (st, v) = s
+        .send(
+            Method::POST,
+            &format!("{h}/groups"),
+            json!({"label": "g1", "description": "one"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    // A typed body is an object: an array is refused, nothing written or started.
+    let (st, hd, v) = s
+        .call(
+            Method::PATCH,
+            &format!("{h}/groups/g1"),
+            Some(json!([null, null])),
+        )
+        .await;
+    assert_problem(st, &hd, &v, StatusCode::BAD_REQUEST, "not an array");
+    let (_, g) = s.get(&format!("{h}/groups/g1")).await;
+    assert_eq!(g["description"], "one");
+    let (st, hd, v) = s
+        .call(
+            Method::POST,
+            &format!("{h}/Inventory/Discover"),
+            Some(json!([])),
+        )
+        .await;
+    assert_problem(st, &hd, &v, StatusCode::BAD_REQUEST, "not an array");
+    // Memberships take the components filters, and a bad value is a 400.
+    let (st, hd, v) = s
+        .call(Method::GET, &format!("{h}/memberships?state=AAA"), None)
+        .await;
+    assert_problem(st, &hd, &v, StatusCode::BAD_REQUEST, "state");
+    let (st, v) = s.get(&format!("{h}/memberships?state=Ready")).await;
+    assert_eq!(
+        (st, v.as_array().map(Vec::len)),
+        (StatusCode::OK, Some(1)),
+        "{v}"
+    );
+    let (_, v) = s.get(&format!("{h}/memberships?state=Off")).await;
+    assert_eq!(v, json!([]));
+    // No ComponentIDs is an empty answer, as HSM gives it.
+    let (st, v) = s
+        .send(Method::POST, &format!("{h}/locks/status"), json!({}))
+        .await;
+    assert_eq!(
+        (st, v["Components"].clone()),
+        (StatusCode::OK, json!([])),
+        "{v}"
+    );
+    // A malformed xname in a lookup names nothing: 404, as HSM answers; a write is still a 400.
+    for path in [
+        "State/Components/not-an-xname",
+        "Inventory/RedfishEndpoints/0",
+        "Inventory/ComponentEndpoints/0",
+        "memberships/0",
+    ] {
+        let (st, hd, v) = s.call(Method::GET, &format!("{h}/{path}"), None).await;
+        assert_problem(st, &hd, &v, StatusCode::NOT_FOUND, "no such component");
+    }
+    let (st, hd, v) = s
+        .call(Method::DELETE, &format!("{h}/State/Components/0"), None)
+        .await;
+    assert_problem(st, &hd, &v, StatusCode::NOT_FOUND, "no such component");
+    let (st, hd, v) = s
+        .call(
+            Method::PUT,
+            &format!("{h}/State/Components/0"),
+            Some(json!({"Component": {"State": "On"}})),
+        )
+        .await;
+    assert_problem(st, &hd, &v, StatusCode::BAD_REQUEST, "not a valid xname");
+}

@@ -6,6 +6,7 @@ mod artifacts;
 mod bmc_tls;
 mod bos;
 mod bss;
+mod bss_contract;
 mod cfs;
 mod cli;
 mod cli_bos;

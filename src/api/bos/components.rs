@@ -24,26 +24,44 @@ fn filter(q: &Pairs) -> R<ComponentFilter> {
             .parse::<usize>()
             .ok()
             .filter(|n| *n <= 1_048_576)
-            .ok_or_else(|| BosError::bad(format!("page_size '{v}' is not an integer from 0 to 1048576")))?,
+            .ok_or_else(|| {
+                BosError::bad(format!(
+                    "page_size '{v}' is not an integer from 0 to 1048576"
+                ))
+            })?,
     };
     // The contract's bounds on the filters (BOS's request validation refuses the rest).
     if let Some(st) = q.all("status").iter().find(|s| s.chars().count() > 512) {
-        return Err(BosError::bad(format!("status filter '{st}' is longer than 512 characters")));
+        return Err(BosError::bad(format!(
+            "status filter '{st}' is longer than 512 characters"
+        )));
     }
     // `ids` is one string in the contract (V2ComponentId, at most 127 characters), commas and all.
-    if let Some((_, v)) = q.0.iter().find(|(k, v)| k == "ids" && v.chars().count() > 127) {
-        return Err(BosError::bad(format!("ids '{v}' is longer than 127 characters")));
+    if let Some((_, v)) =
+        q.0.iter()
+            .find(|(k, v)| k == "ids" && v.chars().count() > 127)
+    {
+        return Err(BosError::bad(format!(
+            "ids '{v}' is longer than 127 characters"
+        )));
     }
-    if let Some(id) = q.0.iter().find(|(k, _)| k == "start_after_id").map(|(_, v)| v)
+    if let Some(id) =
+        q.0.iter()
+            .find(|(k, _)| k == "start_after_id")
+            .map(|(_, v)| v)
         && (id.is_empty() || id.chars().count() > 127)
     {
-        return Err(BosError::bad(format!("start_after_id '{id}' is not a component id (1 to 127 characters)")));
+        return Err(BosError::bad(format!(
+            "start_after_id '{id}' is not a component id (1 to 127 characters)"
+        )));
     }
     for k in ["session", "staged_session"] {
         if let Some(v) = q.first(k)
             && !crate::model::template::valid_name(&v)
         {
-            return Err(BosError::bad(format!("{k} filter '{v}' is not a session name")));
+            return Err(BosError::bad(format!(
+                "{k} filter '{v}' is not a session name"
+            )));
         }
     }
     let list = |k: &str| {
@@ -151,25 +169,41 @@ pub async fn patch_many(
             let filters = o.remove("filters").unwrap_or(Value::Null);
             // V2ComponentsUpdate: patch and filters only; filters: ids and session only.
             if let Some(k) = o.keys().next() {
-                return Err(BosError::bad(format!("unknown field '{k}': expected patch and filters")));
+                return Err(BosError::bad(format!(
+                    "unknown field '{k}': expected patch and filters"
+                )));
             }
-            if let Some(k) = filters.as_object().and_then(|f| f.keys().find(|k| !matches!(k.as_str(), "ids" | "session"))) {
-                return Err(BosError::bad(format!("filters: unknown field '{k}': expected ids or session")));
+            if let Some(k) = filters
+                .as_object()
+                .and_then(|f| f.keys().find(|k| !matches!(k.as_str(), "ids" | "session")))
+            {
+                return Err(BosError::bad(format!(
+                    "filters: unknown field '{k}': expected ids or session"
+                )));
             }
             // An empty filter is no filter, as BOS reads it ("" is falsy there).
-            let ids = filters.get("ids").and_then(Value::as_str).filter(|s| !s.is_empty()).map(|s| {
-                s.split(',')
-                    .map(|x| x.trim().to_string())
-                    .filter(|x| !x.is_empty())
-                    .collect::<Vec<_>>()
-            });
+            let ids = filters
+                .get("ids")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.split(',')
+                        .map(|x| x.trim().to_string())
+                        .filter(|x| !x.is_empty())
+                        .collect::<Vec<_>>()
+                });
             let session = filters
                 .get("session")
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
                 .map(str::to_string);
-            if let Some(s) = session.as_deref().filter(|s| !crate::model::template::valid_name(s)) {
-                return Err(BosError::bad(format!("filters.session '{s}' is not a session name")));
+            if let Some(s) = session
+                .as_deref()
+                .filter(|s| !crate::model::template::valid_name(s))
+            {
+                return Err(BosError::bad(format!(
+                    "filters.session '{s}' is not a session name"
+                )));
             }
             BulkPatch::Filter {
                 patch: Box::new(patch),

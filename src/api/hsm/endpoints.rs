@@ -56,7 +56,9 @@ pub(super) async fn create(State(app): S, Body(b): Body<EndpointsPost>) -> ApiRe
 }
 
 pub(super) async fn get_one(State(app): S, Path(x): Path<String>) -> ApiResult<Json<EndpointOut>> {
-    Ok(Json(app.get_redfish_endpoint(&lookup_xname(&x)?).await?.into()))
+    Ok(Json(
+        app.get_redfish_endpoint(&lookup_xname(&x)?).await?.into(),
+    ))
 }
 
 pub(super) async fn put(

@@ -155,7 +155,8 @@ async fn remove_member<K: Collection>(
     State(app): S,
     Path((l, x)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    app.remove_group_member(K::KIND, &l, &lookup_xname(&x)?).await?;
+    app.remove_group_member(K::KIND, &l, &lookup_xname(&x)?)
+        .await?;
     Ok(deleted(1))
 }
 
@@ -168,7 +169,13 @@ pub(super) async fn list_memberships(
     let ids: Option<Vec<_>> = if q.0.is_empty() {
         None
     } else {
-        Some(app.list_components(&f).await?.into_iter().map(|c| c.id).collect())
+        Some(
+            app.list_components(&f)
+                .await?
+                .into_iter()
+                .map(|c| c.id)
+                .collect(),
+        )
     };
     let m = app.memberships_of(ids.as_deref()).await?;
     Ok(Json(

@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod components;
+mod contract_findings;
 mod lab;
 mod operations;
 mod selection;

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::common::{Server, wait_until};
 
+mod contract_findings;
 mod discovery;
 mod errors;
 mod transitions;

@@ -283,7 +283,10 @@ impl TryFrom<BootComponentIn> for patch::ComponentPatch {
             }),
         };
         let staged_session = c.staged_state.as_ref().and_then(|s| s.session.as_deref());
-        for (field, name) in [("session", c.session.as_deref()), ("staged_state.session", staged_session)] {
+        for (field, name) in [
+            ("session", c.session.as_deref()),
+            ("staged_state.session", staged_session),
+        ] {
             if let Some(n) = name
                 && !n.is_empty()
                 && !valid_name(n)
@@ -332,7 +335,9 @@ impl TryFrom<BootComponentIn> for patch::ComponentPatch {
 fn check_limits(c: &BootComponentIn) -> Result<(), String> {
     fn len(field: &str, v: Option<&String>, max: usize) -> Result<(), String> {
         match v {
-            Some(v) if v.chars().count() > max => Err(format!("{field} is longer than {max} characters")),
+            Some(v) if v.chars().count() > max => {
+                Err(format!("{field} is longer than {max} characters"))
+            }
             _ => Ok(()),
         }
     }
@@ -344,9 +349,21 @@ fn check_limits(c: &BootComponentIn) -> Result<(), String> {
     }
     fn artifacts(state: &str, a: Option<&BootArtifactsIn>) -> Result<(), String> {
         let Some(a) = a else { return Ok(()) };
-        len(&format!("{state}.boot_artifacts.kernel"), a.kernel.as_ref(), 4095)?;
-        len(&format!("{state}.boot_artifacts.initrd"), a.initrd.as_ref(), 4095)?;
-        len(&format!("{state}.boot_artifacts.kernel_parameters"), a.kernel_parameters.as_ref(), 4096)
+        len(
+            &format!("{state}.boot_artifacts.kernel"),
+            a.kernel.as_ref(),
+            4095,
+        )?;
+        len(
+            &format!("{state}.boot_artifacts.initrd"),
+            a.initrd.as_ref(),
+            4095,
+        )?;
+        len(
+            &format!("{state}.boot_artifacts.kernel_parameters"),
+            a.kernel_parameters.as_ref(),
+            4096,
+        )
     }
     let empty = c.id.is_none()
         && c.actual_state.is_none()
@@ -365,7 +382,9 @@ fn check_limits(c: &BootComponentIn) -> Result<(), String> {
     if let Some(id) = &c.id
         && (id.is_empty() || id.chars().count() > 127)
     {
-        return Err(format!("id '{id}' is not a component id (1 to 127 characters)"));
+        return Err(format!(
+            "id '{id}' is not a component id (1 to 127 characters)"
+        ));
     }
     if let Some(a) = &c.actual_state {
         artifacts("actual_state", a.boot_artifacts.as_ref())?;
@@ -382,8 +401,14 @@ fn check_limits(c: &BootComponentIn) -> Result<(), String> {
     }
     if let Some(e) = &c.event_stats {
         count("event_stats.power_on_attempts", e.power_on_attempts)?;
-        count("event_stats.power_off_graceful_attempts", e.power_off_graceful_attempts)?;
-        count("event_stats.power_off_forceful_attempts", e.power_off_forceful_attempts)?;
+        count(
+            "event_stats.power_off_graceful_attempts",
+            e.power_off_graceful_attempts,
+        )?;
+        count(
+            "event_stats.power_off_forceful_attempts",
+            e.power_off_forceful_attempts,
+        )?;
     }
     if let Some(st) = &c.status {
         len("status.status_override", st.status_override.as_ref(), 65536)?;
@@ -409,8 +434,14 @@ pub struct ApplyStagedBody {
 impl ApplyStagedBody {
     /// The contract's bounds on each id (V2ComponentId: 1 to 127 characters).
     pub fn check(&self) -> Result<(), String> {
-        match self.xnames.iter().find(|x| x.is_empty() || x.chars().count() > 127) {
-            Some(x) => Err(format!("xnames: '{x}' is not a component id (1 to 127 characters)")),
+        match self
+            .xnames
+            .iter()
+            .find(|x| x.is_empty() || x.chars().count() > 127)
+        {
+            Some(x) => Err(format!(
+                "xnames: '{x}' is not a component id (1 to 127 characters)"
+            )),
             None => Ok(()),
         }
     }

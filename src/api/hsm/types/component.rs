@@ -329,6 +329,6 @@ pub struct LockQueryOut {
 /// A body that names components: `{"ComponentIDs": […]}`.
 #[derive(Deserialize)]
 pub struct XnamesBody {
-    #[serde(rename = "ComponentIDs")]
+    #[serde(rename = "ComponentIDs", default)]
     pub ids: Vec<String>,
 }
