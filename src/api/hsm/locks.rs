@@ -45,7 +45,7 @@ pub(super) async fn status_of(
     State(app): S,
     Body(b): Body<XnamesBody>,
 ) -> ApiResult<Json<LockQueryOut>> {
-    // No ComponentIDs is an empty answer, as HSM gives it.
+    // No ComponentIDs is no filter, as HSM accepts it: every component's status.
     let ids = xnames(&b.ids)?;
     let found = app
         .lock_status(&ComponentFilter {
