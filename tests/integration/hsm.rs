@@ -569,7 +569,7 @@ async fn contract_findings_stay_fixed() {
         .call(
             Method::PUT,
             &format!("{h}/State/Components/0"),
-            Some(json!({"Component": {"State": "On"}})),
+            Some(json!({"Component": {"ID": "0", "State": "On"}})),
         )
         .await;
     assert_problem(st, &hd, &v, StatusCode::BAD_REQUEST, "not a valid xname");
