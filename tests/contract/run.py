@@ -55,6 +55,10 @@ _Loader.yaml_implicit_resolvers = {
 }
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+# The statuses schemathesis accepts by default for these checks (a rule adds to them).
+DEFAULT_STATUSES = {
+    "positive_data_acceptance": ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"],
+}
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
@@ -263,8 +267,11 @@ def prepare(spec, rules, origin, out):
         elif "check" in rule:
             if not any(re.search(rule["operations"], op) for op in kept):
                 sys.exit(f"{rule['where']}: {rule['operations']} matches no tested operation (the rule no longer applies)")
+            # A rule's statuses are added to the check's own defaults (409, 5xx, ... stay).
+            statuses = DEFAULT_STATUSES.get(rule["check"], []) + [
+                str(s) for s in rule.get("expected-statuses", []) if str(s) not in DEFAULT_STATUSES.get(rule["check"], [])]
             setting = (f"checks.{rule['check']}.enabled = false" if rule.get("enabled") is False else
-                       f"checks.{rule['check']}.expected-statuses = {json.dumps([str(s) for s in rule['expected-statuses']])}")
+                       f"checks.{rule['check']}.expected-statuses = {json.dumps(statuses)}")
             toml += [
                 f"# {rule['where']}: {' '.join(str(rule['why']).split())}",
                 "[[operations]]",

@@ -209,7 +209,8 @@ async fn component_negatives_write_nothing() {
     let (st, h, v) = s
         .call(Method::GET, &format!("{C}/not-an-xname"), None)
         .await;
-    assert_problem(st, &h, &v, StatusCode::BAD_REQUEST, "is not a valid xname");
+    // A lookup with a malformed xname names nothing: 404, as HSM answers (issue 17).
+    assert_problem(st, &h, &v, StatusCode::NOT_FOUND, "is not a valid xname");
     let (st, h, v) = s.call(Method::GET, &format!("{C}?state=Bogus"), None).await;
     assert_problem(st, &h, &v, StatusCode::BAD_REQUEST, "invalid state 'Bogus'");
     let (st, h, v) = s.call(Method::GET, &format!("{C}?nid=x"), None).await;

@@ -108,6 +108,7 @@ pub(super) async fn list_component_endpoints(
 ) -> ApiResult<Json<ComponentEndpointList>> {
     let ids = xnames(&q.all("id"))?;
     let eps = xnames(&q.all("redfish_ep_id"))?;
+    let types = canon_all("type", q.all("type"), TYPES, Closed)?;
     let fqdns: std::collections::HashMap<Xname, String> = app
         .list_redfish_endpoints()
         .await?
@@ -120,6 +121,7 @@ pub(super) async fn list_component_endpoints(
         .into_iter()
         .filter(|c| ids.is_empty() || ids.contains(&c.id))
         .filter(|c| eps.is_empty() || eps.contains(&c.redfish_endpoint_id))
+        .filter(|c| types.is_empty() || types.iter().any(|t| t == c.id.kind().hms_type()))
         .map(|c| {
             let f = fqdns.get(&c.redfish_endpoint_id).cloned();
             ComponentEndpointOut::new(c, f.as_deref())

@@ -8,7 +8,8 @@
 //! `locks`, `Inventory/EthernetInterfaces`, `Inventory/RedfishEndpoints` (with
 //! `ComponentEndpoints` and `Discover`), and groups and partitions, which are one generic
 //! implementation over [`groups::Collection`] because HSM gives them the same API with
-//! different names and one rule apart.
+//! different names and one rule apart. Every answer is typed: one without a body (a 204)
+//! carries `Content-Type: application/json`, the media type the contract gives all of them.
 
 mod components;
 mod endpoints;
@@ -108,6 +109,15 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/memberships", get(groups::list_memberships))
         .route("/memberships/{xname}", get(groups::get_membership))
         .route("/locks/status", get(locks::status).post(locks::status_of))
+        .layer(axum::middleware::map_response(typed))
+}
+
+/// An answer with no Content-Type (a bodiless 204 or 200) gets `application/json`.
+async fn typed(mut r: Response) -> Response {
+    r.headers_mut()
+        .entry(axum::http::header::CONTENT_TYPE)
+        .or_insert(axum::http::HeaderValue::from_static("application/json"));
+    r
 }
 
 // ---------------------------------------------------------------- answers
