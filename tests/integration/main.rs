@@ -7,6 +7,7 @@ mod bmc_tls;
 mod bos;
 mod bss;
 mod cfs;
+mod cfs_v2;
 mod cli;
 mod cli_bos;
 mod cli_cfs;

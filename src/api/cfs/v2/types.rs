@@ -16,11 +16,16 @@ use serde::{Deserialize, Serialize};
 use crate::app::cfs::{CfsOptions, ComponentView, OptionsPatch};
 use crate::model::cfs::{self as dom, LayerStatus};
 
-/// Decode `v` as `T`, naming the field that is wrong (`what: layers[0]: unknown field …`).
+/// Decode the JSON object `v` as `T`, naming the field that is wrong (`what: layers[0]:
+/// unknown field …`). Anything but an object is refused first: serde would read an array
+/// as a struct's fields in order (and `[]` as an empty write).
 pub fn decode<T: serde::de::DeserializeOwned>(
     v: serde_json::Value,
     what: &str,
 ) -> Result<T, String> {
+    if !v.is_object() {
+        return Err(format!("{what}: expected a JSON object"));
+    }
     serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
         if path.is_empty() || path == "." {
