@@ -157,7 +157,7 @@ async fn cfs_v2_bad_components_name_the_field_and_write_nothing() {
             "stateAppend.commit",
         ),
         (
-            json!({"state": [{"cloneUrl": BASE, "playbook": "site.yml", "commit": format!("{A}_incomplete")}]}),
+            json!({"state": [{"cloneUrl": BASE, "playbook": "site.yml", "commit": format!("{A}_later")}]}),
             "state[0].commit",
         ),
         (json!({"desiredConfig": "x".repeat(61)}), "desired_config"),

@@ -38,14 +38,16 @@ pub fn decode<T: serde::de::DeserializeOwned>(
 
 // --- components
 
-/// A v2 commit with its status folded in: `<commit>[_applied|_failed|_skipped]`.
+/// A v2 commit with its status folded in: `<commit>[_applied|_failed|_skipped]`, or
+/// `_incomplete`, which v2 shows for a layer reported incomplete through v3 (as upstream),
+/// so that what a GET shows can be written back.
 fn split_commit(commit: String, field: &str) -> Result<(String, LayerStatus), String> {
     match commit.split_once('_') {
         None => Ok((commit, LayerStatus::Applied)),
         Some((c, s)) => match LayerStatus::parse(s) {
-            Some(st) if st != LayerStatus::Incomplete => Ok((c.to_string(), st)),
-            _ => Err(format!(
-                "{field}: '{commit}' ends in '_{s}', not one of _applied, _failed, _skipped"
+            Some(st) => Ok((c.to_string(), st)),
+            None => Err(format!(
+                "{field}: '{commit}' ends in '_{s}', not one of _applied, _failed, _skipped (or _incomplete, which v2 shows for a layer v3 reported incomplete)"
             )),
         },
     }
