@@ -8,8 +8,10 @@
 //! component of a node it hands over, and a node nobody created reads as a fresh component
 //! (no desired configuration, `unconfigured`). Every write is compare-and-set, because
 //! nodes report while BOS writes desired state; each write pokes the BOS operators that
-//! read configuration status. Inputs and outputs are domain values; the wire forms (v3 and
-//! the v2 the state reporter speaks) are the API's.
+//! read configuration status. The service's options (`options`) are held here too, because
+//! one of them, the default retry policy, decides statuses. Inputs and outputs are domain
+//! values; the wire forms (v3, and the v2 the `cray` CLI and the state reporter speak) are
+//! the API's.
 
 mod components;
 mod configurations;
