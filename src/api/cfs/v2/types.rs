@@ -26,6 +26,7 @@ pub fn decode<T: serde::de::DeserializeOwned>(
     if !v.is_object() {
         return Err(format!("{what}: expected a JSON object"));
     }
+    nested_objects(&v, what)?;
     serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
         if path.is_empty() || path == "." {
@@ -34,6 +35,41 @@ pub fn decode<T: serde::de::DeserializeOwned>(
             format!("{what}: {path}: {}", e.into_inner())
         }
     })
+}
+
+/// The v2 fields whose values (or whose array items) are objects; serde would read an array
+/// there as the struct's fields in order.
+const OBJECT_FIELDS: &[(&str, bool)] = &[
+    ("layers", true),
+    ("state", true),
+    ("stateAppend", false),
+    ("additional_inventory", false),
+];
+
+fn nested_objects(v: &serde_json::Value, what: &str) -> Result<(), String> {
+    use serde_json::Value;
+    let not_object = |at: String| Err(format!("{what}: {at}: expected a JSON object"));
+    for (key, many) in OBJECT_FIELDS {
+        match (v.get(*key), many) {
+            (Some(Value::Array(items)), true) => {
+                for (i, item) in items.iter().enumerate() {
+                    if !item.is_object() {
+                        return not_object(format!("{key}[{i}]"));
+                    }
+                    if let Some(sp) = item.get("specialParameters")
+                        && !sp.is_object()
+                    {
+                        return not_object(format!("{key}[{i}].specialParameters"));
+                    }
+                }
+            }
+            (Some(x), false) if !x.is_object() && !x.is_null() => {
+                return not_object((*key).to_string());
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 // --- components
@@ -512,6 +548,28 @@ mod tests {
         assert!(e.contains("layers[0]") && e.contains("clone_url"), "{e}");
         let e = component_patch(json!({"desired_config": "x"}), "component").unwrap_err();
         assert!(e.contains("desired_config"), "{e}");
+    }
+
+    #[test]
+    fn arrays_are_not_read_as_objects() {
+        for (v, at) in [
+            (json!({"layers": [["n", "https://u"]]}), "layers[0]"),
+            (
+                json!({"layers": [{"cloneUrl": "u", "specialParameters": [true]}]}),
+                "specialParameters",
+            ),
+            (
+                json!({"additional_inventory": ["n", "u"]}),
+                "additional_inventory",
+            ),
+        ] {
+            let e = decode::<V2Configuration>(v.clone(), "configuration").unwrap_err();
+            assert!(e.contains(at) && e.contains("object"), "{v}: {e}");
+        }
+        let e = component_patch(json!({"stateAppend": ["u", "p", "c"]}), "component").unwrap_err();
+        assert!(e.contains("stateAppend"), "{e}");
+        let e = decode::<V2Options>(json!([1, 2]), "options").unwrap_err();
+        assert!(e.contains("object"), "{e}");
     }
 
     #[test]
