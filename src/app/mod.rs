@@ -161,6 +161,11 @@ impl App {
         self.timeline.record(node, event);
     }
 
+    /// Read the built-in CFS's stored options into its cache (at start).
+    pub async fn load_cfs_options(&self) -> AppResult<()> {
+        self.cfs.load_options().await
+    }
+
     /// The built-in CFS, if it is the configuration handoff.
     pub fn builtin_cfs(&self) -> Option<&Arc<cfs::Cfs>> {
         self.cfs_builtin.then_some(&self.cfs)
