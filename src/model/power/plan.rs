@@ -202,6 +202,31 @@ pub fn plan(op: PowerOperation, sys: &SystemFacts, boot_target: Option<&str>) ->
                 }
             }
         }
+        PowerOperation::ForceRestart => {
+            let n = match on() {
+                Ok(n) => n,
+                Err(no) => return unsupported(no),
+            };
+            if state == PowerState::Off {
+                vec![step(n, Confirm::On)]
+            } else {
+                match choose(ResetIntent::ForceRestart, allowed) {
+                    // An unadvertised list gets the first preference (`choose`), which is
+                    // only right where the restart can be observed.
+                    Ok(r) if sys.restart_observable && !allowed.is_empty() => {
+                        vec![step(r, Confirm::Restarted)]
+                    }
+                    // CAPMC's "simulate": a forced off, then on.
+                    _ => match choose(ResetIntent::ForceOff, allowed) {
+                        Ok(f) => vec![step(f, Confirm::Off), step(n, Confirm::On)],
+                        Err(mut no) => {
+                            no.wanted.insert(0, ResetIntent::ForceRestart);
+                            return unsupported(no);
+                        }
+                    },
+                }
+            }
+        }
         PowerOperation::HardRestart | PowerOperation::Init => {
             if op == PowerOperation::HardRestart && state != PowerState::On {
                 return Plan::Refuse(
@@ -251,24 +276,28 @@ pub fn plan(op: PowerOperation, sys: &SystemFacts, boot_target: Option<&str>) ->
 pub fn supported_transitions(reset_types: &[String]) -> Vec<PowerOperation> {
     PowerOperation::ALL
         .into_iter()
-        .filter(|&op| {
-            let state = if op == PowerOperation::On {
-                PowerState::Off
-            } else {
-                PowerState::On
-            };
-            let facts = SystemFacts {
-                state,
-                reset_types: reset_types.to_vec(),
-                restart_observable: true,
-                boot_override: BootOverrideSupport::Unknown,
-            };
-            !matches!(
-                plan(op, &facts, None),
-                Plan::Refuse(TaskStatus::Unsupported, _)
-            )
-        })
+        .filter(|&op| supports(op, reset_types))
         .collect()
+}
+
+/// Whether [`plan`] would carry `op` out, from the state it applies to, on a system allowing
+/// these reset types (any operation, CAPMC's forced restart included).
+pub fn supports(op: PowerOperation, reset_types: &[String]) -> bool {
+    let state = if op == PowerOperation::On {
+        PowerState::Off
+    } else {
+        PowerState::On
+    };
+    let facts = SystemFacts {
+        state,
+        reset_types: reset_types.to_vec(),
+        restart_observable: true,
+        boot_override: BootOverrideSupport::Unknown,
+    };
+    !matches!(
+        plan(op, &facts, None),
+        Plan::Refuse(TaskStatus::Unsupported, _)
+    )
 }
 
 /// Why a step was not confirmed by its deadline: what was sent, what was last read.
