@@ -19,6 +19,15 @@ async fn raw(s: &Server, call: &str, body: &str) -> (StatusCode, Value) {
 #[tokio::test]
 async fn bad_power_calls_send_nothing() {
     let (s, _d, bmc) = lab(1, SimConfig::default()).await;
+    // The node's BMC as an HSM component (discovery records nodes only).
+    let (st, v) = s
+        .send(
+            Method::POST,
+            "/apis/smd/hsm/v2/State/Components",
+            json!({"Components": [{"ID": "x1000c0s0b0", "State": "Ready"}]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "{v}");
     for call in ["xname_on", "xname_off", "xname_reinit"] {
         // An xname nobody knows: CAPMC's EINVAL answer, one entry per xname.
         let (st, v) = capmc(&s, call, json!({"xnames": [N0, "x9000c0s0b0n0"]})).await;
@@ -51,7 +60,7 @@ async fn bad_power_calls_send_nothing() {
             ),
             (
                 r#"{"xnames": [""#,
-                "Bad Request: EOF while parsing a string at line 1 column 13",
+                "Bad Request: xnames[0]: EOF while parsing a string at line 1 column 13",
             ),
             (
                 r#"{"xnames": "x1000c0s0b0n0"}"#,
