@@ -202,14 +202,20 @@ pub fn plan(op: PowerOperation, sys: &SystemFacts, boot_target: Option<&str>) ->
                 }
             }
         }
-        PowerOperation::ForceRestart => {
+        PowerOperation::HardRestart | PowerOperation::Init | PowerOperation::ForceRestart => {
+            if op == PowerOperation::HardRestart && state != PowerState::On {
+                return Plan::Refuse(
+                    TaskStatus::Failed,
+                    "Component must be in the On state for Hard-Restart".into(),
+                );
+            }
             let n = match on() {
                 Ok(n) => n,
                 Err(no) => return unsupported(no),
             };
             if state == PowerState::Off {
                 vec![step(n, Confirm::On)]
-            } else {
+            } else if op == PowerOperation::ForceRestart {
                 match choose(ResetIntent::ForceRestart, allowed) {
                     // An unadvertised list gets the first preference (`choose`), which is
                     // only right where the restart can be observed.
@@ -225,21 +231,6 @@ pub fn plan(op: PowerOperation, sys: &SystemFacts, boot_target: Option<&str>) ->
                         }
                     },
                 }
-            }
-        }
-        PowerOperation::HardRestart | PowerOperation::Init => {
-            if op == PowerOperation::HardRestart && state != PowerState::On {
-                return Plan::Refuse(
-                    TaskStatus::Failed,
-                    "Component must be in the On state for Hard-Restart".into(),
-                );
-            }
-            let n = match on() {
-                Ok(n) => n,
-                Err(no) => return unsupported(no),
-            };
-            if state == PowerState::Off {
-                vec![step(n, Confirm::On)]
             } else {
                 match off(true) {
                     Ok(o) => vec![o, step(n, Confirm::On)],
