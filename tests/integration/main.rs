@@ -8,6 +8,7 @@ mod bos;
 mod bss;
 mod capmc;
 mod cfs;
+mod cfs_v2;
 mod cli;
 mod cli_bos;
 mod cli_cfs;
