@@ -93,7 +93,16 @@ async fn unknown_call(uri: Uri) -> Answer {
 }
 
 fn decode<T: DeserializeOwned>(body: RawBody) -> Result<T, Answer> {
-    let bytes = body.map_err(|e| Answer::error(e.status(), format!("Bad Request: {e}")))?;
+    let bytes = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Answer::error(
+                e.status(),
+                "request body is larger than the configured limit (max_body_bytes)",
+            )
+        } else {
+            Answer::error(e.status(), format!("Bad Request: {e}"))
+        }
+    })?;
     parse_json(&bytes).map_err(|p| Answer::error(StatusCode::BAD_REQUEST, p.detail))
 }
 
