@@ -9,6 +9,7 @@ pub mod artifacts;
 pub mod boot_index;
 pub mod bos;
 pub mod bss;
+pub mod capmc;
 pub mod cfs;
 pub mod dhcp;
 pub mod endpoint_access;

@@ -6,6 +6,7 @@ mod artifacts;
 mod bmc_tls;
 mod bos;
 mod bss;
+mod capmc;
 mod cfs;
 mod cfs_v2;
 mod cli;
