@@ -167,7 +167,8 @@ def rename_media_types(doc, old, new, where):
 
 def served_methods(base, path):
     """What the appliance serves on a spec path: TRACE is served nowhere, so the router answers
-    405 with `Allow` on a served path and the 404 fallback ("no such endpoint") elsewhere."""
+    405 with `Allow` on a served path, the 404 fallback ("no such endpoint") elsewhere, and 501
+    on a path that is answered, on every method, with a problem saying it is not implemented."""
     url = base + re.sub(r"\{[^}]+\}", "x", path)
     request = urllib.request.Request(url, method="TRACE")
     try:
@@ -177,6 +178,10 @@ def served_methods(base, path):
         if e.code == 405:
             return {m.strip().lower() for m in e.headers.get("allow", "").split(",") if m.strip()}
         if e.code == 404 and "no such endpoint" in body:
+            return set()
+        if e.code == 501:
+            # Answered on every method with a 501 problem saying why (CFS sessions): not
+            # served, so an `unserved` rule must name it like any other.
             return set()
         sys.exit(f"served probe: TRACE {url} answered {e.code}: {body}")
     sys.exit(f"served probe: TRACE {url} answered 2xx")

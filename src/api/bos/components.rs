@@ -39,10 +39,10 @@ fn filter(q: &Pairs) -> R<ComponentFilter> {
     // `ids` is one string in the contract (V2ComponentId, at most 127 characters), commas and all.
     if let Some((_, v)) =
         q.0.iter()
-            .find(|(k, v)| k == "ids" && v.chars().count() > 127)
+            .find(|(k, v)| k == "ids" && (v.is_empty() || v.chars().count() > 127))
     {
         return Err(BosError::bad(format!(
-            "ids '{v}' is longer than 127 characters"
+            "ids '{v}' is not 1 to 127 characters"
         )));
     }
     if let Some(id) =
@@ -173,12 +173,12 @@ pub async fn patch_many(
                     "unknown field '{k}': expected patch and filters"
                 )));
             }
-            if let Some(k) = filters
-                .as_object()
-                .and_then(|f| f.keys().find(|k| !matches!(k.as_str(), "ids" | "session")))
-            {
+            if let Some((k, _)) = filters.as_object().and_then(|f| {
+                f.iter()
+                    .find(|(k, v)| !matches!(k.as_str(), "ids" | "session") || !v.is_string())
+            }) {
                 return Err(BosError::bad(format!(
-                    "filters: unknown field '{k}': expected ids or session"
+                    "filters: '{k}' is not ids or session given as a string"
                 )));
             }
             // An empty filter is no filter, as BOS reads it ("" is falsy there).
