@@ -10,6 +10,7 @@ mod components;
 mod sessions;
 mod templates;
 pub mod types;
+pub mod v1;
 
 use std::sync::Arc;
 
@@ -80,6 +81,7 @@ pub fn routes() -> Router<Arc<App>> {
         )
         .route("/v2/applystaged", post(components::apply_staged))
         .route("/v2/options", get(get_options).patch(patch_options))
+        .merge(v1::routes())
 }
 
 /// A BOS error: problem+json with the titles the BOS contract fixes for each status. (BOS
