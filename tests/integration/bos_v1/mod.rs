@@ -8,6 +8,7 @@
 //! craycli v0.82.19 (the last with `cray bos v1`), with the capture's names substituted.
 
 mod bad_input;
+mod cli;
 mod workflows;
 
 use std::collections::HashMap;
