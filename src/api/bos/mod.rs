@@ -1,5 +1,6 @@
 //! BOS v2 (`/apis/bos/v2`, contract `specs/bos-openapi.yaml`): session templates, sessions
-//! and their extended status, components, applystaged, options, version and health.
+//! and their extended status, components, applystaged, options, version and health; BOS v1
+//! (`/apis/bos/v1`) on the same engine in [`v1`].
 //!
 //! Handlers decode the wire form (`types`), resolve the `Cray-Tenant-Name` header to a
 //! [`Tenant`] scope and call `app::bos`; they never act on nodes. Errors carry the

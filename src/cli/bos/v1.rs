@@ -254,7 +254,7 @@ async fn sessions(c: &Client, format: Format, cmd: V1SessionCommand) -> anyhow::
                 let tree = full_tree(c, &id, &v).await?;
                 show(format, &tree, tree_text);
             } else {
-                show(format, &v, |v| to_json(v));
+                show(format, &v, to_json);
             }
             Ok(())
         }

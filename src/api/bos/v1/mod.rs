@@ -32,7 +32,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/v1", get(version))
         .route("/v1/", get(version))
         .route("/v1/version", get(version))
-        .route("/v1/healthz", get(healthz))
+        .route("/v1/healthz", get(super::healthz))
         .route(
             "/v1/sessiontemplate",
             get(list_templates).post(create_template),
@@ -74,15 +74,6 @@ async fn version() -> Json<Value> {
     let (major, minor, patch) = BOS_VERSION;
     Json(json!({"major": major, "minor": minor, "patch": patch,
         "links": [{"rel": "self", "href": "/apis/bos/v1"}, {"rel": "versions", "href": "/apis/bos/"}]}))
-}
-
-async fn healthz(State(app): S) -> Json<Value> {
-    let db = if app.ready().await.is_ok() {
-        "ok"
-    } else {
-        "not_available"
-    };
-    Json(json!({"dbStatus": db, "apiStatus": "ok"}))
 }
 
 async fn list_templates(State(app): S, _: NoTenant) -> R<Json<Vec<SessionTemplate>>> {
