@@ -8,6 +8,7 @@ mod bos;
 mod bos_v1;
 mod bss;
 mod cfs;
+mod cfs_v2;
 mod cli;
 mod cli_bos;
 mod cli_cfs;

@@ -127,6 +127,61 @@ pub async fn put_many(State(app): S, Body(body): Body<Value>) -> R<Json<Value>> 
     Ok(Json(json!({"component_ids": ids})))
 }
 
+/// The two parts of a filtered bulk PATCH, `{"patch", "filters"}`: the patch (still to
+/// decode, in the caller's version) and the filter. `config_keys` are the names the
+/// configuration filter goes by in the caller's version.
+pub fn bulk_filter(
+    mut o: serde_json::Map<String, Value>,
+    config_keys: &[&str],
+) -> R<(Value, ComponentFilter)> {
+    let (Some(patch), Some(filters)) = (o.remove("patch"), o.remove("filters")) else {
+        return Err(bad(
+            "a bulk PATCH object needs both 'patch' and 'filters'".into()
+        ));
+    };
+    if let Some(k) = o.keys().next() {
+        return Err(bad(format!("unknown field '{k}'")));
+    }
+    let Value::Object(fl) = filters else {
+        return Err(bad("filters: expected an object".into()));
+    };
+    let text = |k: &str| -> R<Option<String>> {
+        match fl.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(bad(format!("filters.{k}: expected a string"))),
+        }
+    };
+    if let Some(k) = fl.keys().find(|k| {
+        !["ids", "status", "enabled", "tags"].contains(&k.as_str())
+            && !config_keys.contains(&k.as_str())
+    }) {
+        return Err(bad(format!(
+            "filters: unknown field '{k}' (known: ids, status, enabled, {}, tags)",
+            config_keys[0]
+        )));
+    }
+    let enabled = match fl.get("enabled") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => return Err(bad("filters.enabled: expected a boolean".into())),
+    };
+    let mut config_name = None;
+    for k in config_keys {
+        if config_name.is_none() {
+            config_name = text(k)?;
+        }
+    }
+    let f = filter_from(
+        text("ids")?.as_deref(),
+        text("status")?.as_deref(),
+        enabled,
+        config_name.as_deref(),
+        text("tags")?.as_deref(),
+    )?;
+    Ok((patch, f))
+}
+
 /// `PATCH /v3/components`: a list of per-id patches, or `{patch, filters}`.
 pub async fn patch_many(State(app): S, Body(body): Body<Value>) -> R<Json<Value>> {
     let c = cfs(&app)?;
@@ -140,43 +195,9 @@ pub async fn patch_many(State(app): S, Body(body): Body<Value>) -> R<Json<Value>
                 })
                 .collect::<R<Vec<_>>>()?,
         ),
-        Value::Object(mut o) => {
-            let (Some(patch), Some(filters)) = (o.remove("patch"), o.remove("filters")) else {
-                return Err(bad(
-                    "a bulk PATCH object needs both 'patch' and 'filters'".into()
-                ));
-            };
-            if let Some(k) = o.keys().next() {
-                return Err(bad(format!("unknown field '{k}'")));
-            }
+        Value::Object(o) => {
+            let (patch, f) = bulk_filter(o, &["config_name"])?;
             let p = types::component_patch(patch, "patch").map_err(bad)?;
-            let Value::Object(fl) = filters else {
-                return Err(bad("filters: expected an object".into()));
-            };
-            let text = |k: &str| -> R<Option<String>> {
-                match fl.get(k) {
-                    None | Some(Value::Null) => Ok(None),
-                    Some(Value::String(s)) => Ok(Some(s.clone())),
-                    Some(_) => Err(bad(format!("filters.{k}: expected a string"))),
-                }
-            };
-            if let Some(k) = fl.keys().find(|k| {
-                !["ids", "status", "enabled", "config_name", "tags"].contains(&k.as_str())
-            }) {
-                return Err(bad(format!("filters: unknown field '{k}'")));
-            }
-            let enabled = match fl.get("enabled") {
-                None | Some(Value::Null) => None,
-                Some(Value::Bool(b)) => Some(*b),
-                Some(_) => return Err(bad("filters.enabled: expected a boolean".into())),
-            };
-            let f = filter_from(
-                text("ids")?.as_deref(),
-                text("status")?.as_deref(),
-                enabled,
-                text("config_name")?.as_deref(),
-                text("tags")?.as_deref(),
-            )?;
             BulkPatch::Filter(Box::new(p), f)
         }
         _ => {

@@ -1,9 +1,9 @@
 //! The built-in CFS (`/apis/cfs/v3`, contract `specs/cfs-openapi.yaml`): components and
 //! configurations, the subset BOS and node-side reporters use (docs/architecture.md, "API map").
 //!
-//! Also served: the v2 single-component GET and PATCH (`v2`), because cfs-state-reporter in
-//! CSM images PATCHes `/apis/cfs/v2/components/{xname}` with `{"state": [], "enabled":
-//! true}` when a node boots; the bodies are converted to v3 at this edge.
+//! Also served: CFS v2 (`v2`), which the `cray` CLI's unversioned `cray cfs …` commands
+//! and cfs-state-reporter in CSM images call, over the same records; and, for both
+//! versions, `sessions`, which answer that the built-in CFS runs none.
 //!
 //! Served only when the built-in CFS is the configuration handoff (`cfs = builtin`); with
 //! `none` or `external` every path answers 404 saying where configuration goes instead, so
@@ -12,13 +12,14 @@
 
 mod components;
 mod configurations;
+mod sessions;
 pub mod types;
-mod v2;
+pub mod v2;
 
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
@@ -48,7 +49,6 @@ pub fn routes() -> Router<Arc<App>> {
                 .patch(components::patch)
                 .delete(components::delete),
         )
-        .route("/v2/components/{id}", get(v2::get).patch(v2::patch))
         .route("/v3/configurations", get(configurations::list))
         .route(
             "/v3/configurations/{name}",
@@ -57,6 +57,11 @@ pub fn routes() -> Router<Arc<App>> {
                 .patch(configurations::patch)
                 .delete(configurations::delete),
         )
+        .route("/v2/sessions", any(sessions::none))
+        .route("/v2/sessions/{name}", any(sessions::none))
+        .route("/v3/sessions", any(sessions::none))
+        .route("/v3/sessions/{name}", any(sessions::none))
+        .merge(v2::routes())
 }
 
 /// The built-in CFS, or a 404 saying where configuration goes instead.

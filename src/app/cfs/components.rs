@@ -23,6 +23,7 @@ impl Cfs {
     ) -> AppResult<Listing<ComponentView>> {
         let limit = page.limit()?;
         let configs = self.configs().await?;
+        let retry_default = self.options.get().default_batcher_retry_policy;
         let all = match &f.ids {
             Some(ids) => self.store.get_cfs_components(ids).await?,
             None => self.store.list_cfs_components().await?,
@@ -34,7 +35,7 @@ impl Cfs {
             if page.after_id.as_ref().is_some_and(|a| c.id <= *a) || !f.matches_fields(&c) {
                 continue;
             }
-            let view = Self::view(c, &configs);
+            let view = Self::view(retry_default, c, &configs);
             if !f.matches_status(view.status) {
                 continue;
             }
@@ -63,7 +64,8 @@ impl Cfs {
         else {
             return Err(not_found(id));
         };
-        Ok(Self::view(v.value, &self.configs().await?))
+        let retry_default = self.options.get().default_batcher_retry_policy;
+        Ok(Self::view(retry_default, v.value, &self.configs().await?))
     }
 
     pub async fn put_component(&self, id: &str, p: ComponentPatch) -> AppResult<ComponentView> {
@@ -185,12 +187,13 @@ impl Cfs {
             HashMap::new()
         };
         let now = Utc::now();
+        let retry_default = self.options.get().default_batcher_retry_policy;
         self.update(&ids, create, |c: &mut CfsComponent| {
             if !f.matches_fields(c) {
                 return false;
             }
             if f.status.is_some() {
-                let (s, _) = cfs::configuration_status(c, configs.get(&c.desired_config));
+                let (s, _) = Self::status(retry_default, c, configs.get(&c.desired_config));
                 if !f.matches_status(s) {
                     return false;
                 }

@@ -8,12 +8,15 @@
 //! component of a node it hands over, and a node nobody created reads as a fresh component
 //! (no desired configuration, `unconfigured`). Every write is compare-and-set, because
 //! nodes report while BOS writes desired state; each write pokes the BOS operators that
-//! read configuration status. Inputs and outputs are domain values; the wire forms (v3 and
-//! the v2 the state reporter speaks) are the API's.
+//! read configuration status. The service's options (`options`) are held here too, because
+//! one of them, the default retry policy, decides statuses. Inputs and outputs are domain
+//! values; the wire forms (v3, and the v2 the `cray` CLI and the state reporter speak) are
+//! the API's.
 
 mod components;
 mod configurations;
 pub mod handoff;
+mod options;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -27,6 +30,7 @@ use crate::model::cfs::{
 use crate::store::{Store, Versioned};
 
 pub use components::BulkPatch;
+pub use options::{CfsOptions, OptionsPatch};
 
 /// Compare-and-set rounds before a write gives up with a conflict.
 const CAS_ROUNDS: usize = 16;
@@ -76,6 +80,7 @@ pub struct View {
 pub struct Cfs {
     store: Arc<dyn Store>,
     pokes: CfsPokes,
+    options: options::OptionsCell,
 }
 
 /// The BOS operators that read what this service says.
@@ -108,7 +113,47 @@ fn checked(p: ComponentPatch, what: &str) -> AppResult<ComponentPatch> {
 
 impl Cfs {
     pub fn new(store: Arc<dyn Store>, pokes: CfsPokes) -> Cfs {
-        Cfs { store, pokes }
+        Cfs {
+            store,
+            pokes,
+            options: options::OptionsCell::default(),
+        }
+    }
+
+    pub fn options(&self) -> CfsOptions {
+        self.options.get()
+    }
+
+    /// Apply a patch to the options (every bad value named, nothing changed then); returns
+    /// the options after it. `name` spells an option as the caller's API does.
+    pub fn patch_options(
+        &self,
+        p: OptionsPatch,
+        name: impl Fn(&str) -> String,
+    ) -> AppResult<CfsOptions> {
+        let problems = p.check(name);
+        if !problems.is_empty() {
+            return Err(AppError::bad(format!("options: {}", problems.join("; "))));
+        }
+        let o = self.options.patch(p);
+        // The default retry policy can change what components' statuses are.
+        self.poke(false);
+        Ok(o)
+    }
+
+    /// CFS's status of `c`, with the option `default_batcher_retry_policy` standing in
+    /// for a retry policy the component does not have.
+    fn status(
+        retry_default: i64,
+        c: &CfsComponent,
+        config: Option<&CfsConfiguration>,
+    ) -> (ConfigurationStatus, Vec<DesiredLayer>) {
+        if c.retry_policy.is_some() || retry_default == cfs::DEFAULT_RETRY_POLICY {
+            return cfs::configuration_status(c, config);
+        }
+        let mut with = c.clone();
+        with.retry_policy = Some(retry_default);
+        cfs::configuration_status(&with, config)
     }
 
     /// After a write; `desired` when a desired configuration may have changed.
@@ -129,8 +174,12 @@ impl Cfs {
             .collect())
     }
 
-    fn view(c: CfsComponent, configs: &HashMap<String, CfsConfiguration>) -> ComponentView {
-        let (status, layers) = cfs::configuration_status(&c, configs.get(&c.desired_config));
+    fn view(
+        retry_default: i64,
+        c: CfsComponent,
+        configs: &HashMap<String, CfsConfiguration>,
+    ) -> ComponentView {
+        let (status, layers) = Self::status(retry_default, &c, configs.get(&c.desired_config));
         ComponentView {
             component: c,
             status,
@@ -209,6 +258,7 @@ impl Cfs {
     /// a fresh one.
     pub async fn views(&self, ids: &[String]) -> AppResult<HashMap<String, View>> {
         let configs = self.configs().await?;
+        let retry_default = self.options.get().default_batcher_retry_policy;
         let mut found: HashMap<String, CfsComponent> = self
             .store
             .get_cfs_components(ids)
@@ -220,7 +270,7 @@ impl Cfs {
             .iter()
             .map(|id| {
                 let c = found.remove(id).unwrap_or_else(|| CfsComponent::new(id));
-                let (status, _) = cfs::configuration_status(&c, configs.get(&c.desired_config));
+                let (status, _) = Self::status(retry_default, &c, configs.get(&c.desired_config));
                 (
                     id.clone(),
                     View {
