@@ -81,6 +81,12 @@ impl Inventory {
 /// Why a session could not be set up (its `status.error`).
 type SetupError = String;
 
+/// A v1 session with a stage still to run, or whose earlier stages found nodes.
+fn more_stages_or_earlier_nodes(s: &Session) -> bool {
+    s.v1.as_ref()
+        .is_some_and(|r| r.has_next() || !s.components.is_empty())
+}
+
 /// What session setup will write: each node's artifacts and configuration, and the nodes
 /// each boot set resolved to (after the limit and the filters).
 struct Plan {
@@ -232,12 +238,13 @@ impl SessionSetup {
                 .map(|v| v.value.id)
                 .collect();
             plan.retain(|x, _| booted.contains(x));
-            if plan.is_empty() && !s.v1.as_ref().is_some_and(|r| r.has_next()) {
+            if plan.is_empty() && !more_stages_or_earlier_nodes(s) {
                 return Err("No nodes were found to act upon: none of the nodes is known to run an image, and configure does not power nodes on.".into());
             }
         }
         if plan.is_empty() {
-            if s.v1.as_ref().is_some_and(|r| r.has_next()) {
+            // A v1 stage without nodes is skipped, unless the whole session has none.
+            if more_stages_or_earlier_nodes(s) {
                 return Ok(Vec::new());
             }
             return Err("No nodes were found to act upon.".into());

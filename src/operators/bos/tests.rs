@@ -446,3 +446,26 @@ async fn session_setup_v1_configure_keeps_what_each_node_runs() {
     // Still listed under its boot set (the tree shows it excluded).
     assert!(s.v1.unwrap().boot_sets["second"].nodes.is_some());
 }
+
+#[tokio::test]
+async fn a_v1_stage_the_limit_leaves_empty_is_skipped() {
+    let kit = Kit::new(2).await;
+    v1_session(&kit, crate::model::bos_v1::V1Operation::Boot).await;
+    let mut s = kit.store.get_session("", "s").await.unwrap().unwrap();
+    s.limit = kit.nodes[0].to_string();
+    kit.store.update_session(&s).await.unwrap();
+    SessionSetup(kit.bos()).activate().await.unwrap();
+    finish(&kit, 0).await;
+    SessionCompletion(kit.bos()).activate().await.unwrap();
+    SessionSetup(kit.bos()).activate().await.unwrap();
+    let s = kit.store.get_session("", "s").await.unwrap().unwrap();
+    assert_eq!(s.status.status, SessionStatus::Running, "{s:?}");
+    assert_eq!(s.status.error, None);
+    assert!(untouched(&kit, 1).await);
+    SessionCompletion(kit.bos()).activate().await.unwrap();
+    let s = kit.store.get_session("", "s").await.unwrap().unwrap();
+    assert_eq!(
+        (s.status.status, s.status.error),
+        (SessionStatus::Complete, None)
+    );
+}
