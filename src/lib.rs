@@ -134,6 +134,9 @@ pub async fn start(
     let Listeners { http, dhcp } = listeners.into();
     let local_addr = http.local_addr().context("listener has no local address")?;
     let app = build_app(&config, &backends)?;
+    app.load_cfs_options()
+        .await
+        .context("cannot read the CFS options from the store")?;
     let router = api::router(
         app.clone(),
         telemetry::metrics_handle(),

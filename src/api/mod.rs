@@ -9,6 +9,7 @@
 pub mod artifacts;
 pub mod bos;
 pub mod bss;
+pub mod capmc;
 pub mod cfs;
 pub mod extract;
 pub mod hsm;
@@ -47,6 +48,7 @@ pub fn router(app: Arc<App>, metrics: PrometheusHandle, max_body_bytes: usize) -
         )
         .nest("/apis/smd/hsm/v2", hsm::routes())
         .nest("/apis/power-control/v1", pcs::routes())
+        .nest("/apis/capmc/capmc/v1", capmc::routes())
         .nest("/apis/bos", bos::routes())
         .nest("/apis/cfs", cfs::routes())
         .nest("/apis/rackboot/v1", native::routes())

@@ -9,6 +9,7 @@ pub mod artifacts;
 pub mod boot_index;
 pub mod bos;
 pub mod bss;
+pub mod capmc;
 pub mod cfs;
 pub mod dhcp;
 pub mod endpoint_access;
@@ -159,6 +160,11 @@ impl App {
 
     pub fn record_boot_event(&self, node: &crate::model::Xname, event: timeline::BootEvent) {
         self.timeline.record(node, event);
+    }
+
+    /// Read the built-in CFS's stored options into its cache (at start).
+    pub async fn load_cfs_options(&self) -> AppResult<()> {
+        self.cfs.load_options().await
     }
 
     /// The built-in CFS, if it is the configuration handoff.

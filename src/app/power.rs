@@ -123,8 +123,8 @@ impl App {
             if ce.reset_types.is_empty() {
                 continue;
             }
-            let supported = crate::model::power::supported_transitions(&ce.reset_types);
-            if !supported.contains(&op) {
+            if !crate::model::power::supports(op, &ce.reset_types) {
+                let supported = crate::model::power::supported_transitions(&ce.reset_types);
                 refused.push(format!(
                     "{} (its BMC allows reset types {}, i.e. {})",
                     ce.id,

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 
 pub use self::plan::{
     BootOverrideSupport, Confirm, FORCED_CONFIRM_WAIT, Plan, RestartWatch, Step, SystemFacts, plan,
-    supported_transitions, unconfirmed,
+    supported_transitions, supports, unconfirmed,
 };
 pub use self::reset::{NoReset, ResetIntent, choose};
 use super::Xname;
@@ -28,6 +28,11 @@ pub enum PowerOperation {
     SoftRestart,
     HardRestart,
     Init,
+    /// CAPMC's forced reinit (`xname_reinit` with `force`): a `ForceRestart`/`PowerCycle`
+    /// reset, or a forced off and an on where the system has neither. Not a PCS operation,
+    /// so it is not in [`PowerOperation::ALL`]: PCS clients can neither ask for it nor see it
+    /// among `supportedPowerTransitions`.
+    ForceRestart,
 }
 
 impl PowerOperation {
@@ -41,6 +46,7 @@ impl PowerOperation {
         PowerOperation::Init,
     ];
 
+    /// The PCS operations (everything but CAPMC's [`PowerOperation::ForceRestart`]).
     /// Case-insensitive, as PCS accepts (`soft-off`, `Soft-Off`, …).
     pub fn parse(s: &str) -> Option<PowerOperation> {
         PowerOperation::ALL
@@ -58,6 +64,7 @@ impl PowerOperation {
             PowerOperation::SoftRestart => "Soft-Restart",
             PowerOperation::HardRestart => "Hard-Restart",
             PowerOperation::Init => "Init",
+            PowerOperation::ForceRestart => "Force-Restart",
         }
     }
 }

@@ -15,7 +15,7 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 
-use crate::model::cfs::{CfsComponent, CfsConfiguration};
+use crate::model::cfs::{CfsComponent, CfsConfiguration, CfsOptions};
 use crate::model::dhcp::DhcpLease;
 use crate::model::power::{PowerTask, Transition};
 use crate::model::{
@@ -310,6 +310,10 @@ pub trait CfsStore: Send + Sync + 'static {
     async fn get_cfs_configuration(&self, name: &str) -> StoreResult<Option<CfsConfiguration>>;
     async fn put_cfs_configuration(&self, c: &CfsConfiguration) -> StoreResult<()>;
     async fn delete_cfs_configuration(&self, name: &str) -> StoreResult<bool>;
+
+    /// The service options, when they were ever set.
+    async fn get_cfs_options(&self) -> StoreResult<Option<CfsOptions>>;
+    async fn put_cfs_options(&self, o: &CfsOptions) -> StoreResult<()>;
 }
 
 /// DHCP leases (`full` mode).

@@ -7,6 +7,7 @@ mod bmc_tls;
 mod bos;
 mod bos_v1;
 mod bss;
+mod capmc;
 mod cfs;
 mod cfs_v2;
 mod cli;

@@ -81,6 +81,8 @@ pub struct Cfs {
     store: Arc<dyn Store>,
     pokes: CfsPokes,
     options: options::OptionsCell,
+    /// One options patch at a time: each is read-modify-write of the one row.
+    options_writes: tokio::sync::Mutex<()>,
 }
 
 /// The BOS operators that read what this service says.
@@ -117,7 +119,16 @@ impl Cfs {
             store,
             pokes,
             options: options::OptionsCell::default(),
+            options_writes: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Read the stored options into the cache (at start; defaults when none were set).
+    pub async fn load_options(&self) -> AppResult<()> {
+        if let Some(o) = self.store.get_cfs_options().await? {
+            self.options.set(o);
+        }
+        Ok(())
     }
 
     pub fn options(&self) -> CfsOptions {
@@ -126,7 +137,7 @@ impl Cfs {
 
     /// Apply a patch to the options (every bad value named, nothing changed then); returns
     /// the options after it. `name` spells an option as the caller's API does.
-    pub fn patch_options(
+    pub async fn patch_options(
         &self,
         p: OptionsPatch,
         name: impl Fn(&str) -> String,
@@ -135,7 +146,10 @@ impl Cfs {
         if !problems.is_empty() {
             return Err(AppError::bad(format!("options: {}", problems.join("; "))));
         }
-        let o = self.options.patch(p);
+        let _one = self.options_writes.lock().await;
+        let o = self.options.patched(p);
+        self.store.put_cfs_options(&o).await?;
+        self.options.set(o.clone());
         // The default retry policy can change what components' statuses are.
         self.poke(false);
         Ok(o)

@@ -5,51 +5,13 @@
 //! Ansible: `default_batcher_retry_policy` is the retry policy of a component that has none
 //! (it decides when `pending` becomes `failed`), and `default_playbook` is the playbook a v2
 //! configuration layer without one gets. The rest are kept and shown so that clients that
-//! read or set them work. They live in memory (defaults at every start): nothing that
-//! configures a node depends on them surviving a restart, and a new store table for two
-//! numbers is not worth a migration.
+//! read or set them work. They are stored (`cfs_options`, one row) and cached here: the
+//! status rules read the retry policy on every component read, so a read must not cost a
+//! store round trip.
 
 use std::sync::RwLock;
 
-use crate::model::cfs::DEFAULT_RETRY_POLICY;
-
-/// CFS's options, with CFS's defaults.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CfsOptions {
-    pub hardware_sync_interval: i64,
-    pub batcher_check_interval: i64,
-    pub batch_size: i64,
-    pub batch_window: i64,
-    pub default_batcher_retry_policy: i64,
-    pub default_playbook: String,
-    pub default_ansible_config: String,
-    pub session_ttl: String,
-    pub additional_inventory_url: String,
-    pub batcher_max_backoff: i64,
-    pub batcher_disable: bool,
-    pub batcher_pending_timeout: i64,
-    pub logging_level: String,
-}
-
-impl Default for CfsOptions {
-    fn default() -> Self {
-        CfsOptions {
-            hardware_sync_interval: 5,
-            batcher_check_interval: 10,
-            batch_size: 25,
-            batch_window: 60,
-            default_batcher_retry_policy: DEFAULT_RETRY_POLICY,
-            default_playbook: "site.yml".into(),
-            default_ansible_config: "cfs-default-ansible-cfg".into(),
-            session_ttl: "7d".into(),
-            additional_inventory_url: String::new(),
-            batcher_max_backoff: 3600,
-            batcher_disable: false,
-            batcher_pending_timeout: 300,
-            logging_level: "INFO".into(),
-        }
-    }
-}
+pub use crate::model::cfs::CfsOptions;
 
 /// A change to the options: the fields given.
 #[derive(Debug, Clone, Default)]
@@ -190,11 +152,15 @@ impl OptionsCell {
         self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Apply a checked patch; returns the options after it.
-    pub fn patch(&self, p: OptionsPatch) -> CfsOptions {
-        let mut o = self.0.write().unwrap_or_else(|e| e.into_inner());
+    /// The options after a checked patch (the cell is unchanged until [`OptionsCell::set`]).
+    pub fn patched(&self, p: OptionsPatch) -> CfsOptions {
+        let mut o = self.get();
         p.apply(&mut o);
-        o.clone()
+        o
+    }
+
+    pub fn set(&self, o: CfsOptions) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = o;
     }
 }
 
@@ -224,11 +190,14 @@ mod tests {
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(problems[0].starts_with("BATCH_SIZE"));
         let cell = OptionsCell::default();
-        let o = cell.patch(OptionsPatch {
+        let o = cell.patched(OptionsPatch {
             default_batcher_retry_policy: Some(1),
             ..Default::default()
         });
         assert_eq!(o.default_batcher_retry_policy, 1);
-        assert_eq!(cell.get().batch_size, 25);
+        assert_eq!(o.batch_size, 25);
+        assert_eq!(cell.get().default_batcher_retry_policy, 3);
+        cell.set(o);
+        assert_eq!(cell.get().default_batcher_retry_policy, 1);
     }
 }

@@ -9,12 +9,14 @@
 //! [`check_configuration`] names every field of a configuration that is wrong.
 
 mod checks;
+mod options;
 mod patch;
 mod status;
 #[cfg(test)]
 mod tests;
 
 pub use checks::check_configuration;
+pub use options::CfsOptions;
 pub use patch::{ComponentFilter, ComponentPatch, StateAppend, apply_patch, from_put, parse_tags};
 pub use status::{DesiredLayer, configuration_status};
 

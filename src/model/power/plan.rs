@@ -202,7 +202,7 @@ pub fn plan(op: PowerOperation, sys: &SystemFacts, boot_target: Option<&str>) ->
                 }
             }
         }
-        PowerOperation::HardRestart | PowerOperation::Init => {
+        PowerOperation::HardRestart | PowerOperation::Init | PowerOperation::ForceRestart => {
             if op == PowerOperation::HardRestart && state != PowerState::On {
                 return Plan::Refuse(
                     TaskStatus::Failed,
@@ -215,6 +215,22 @@ pub fn plan(op: PowerOperation, sys: &SystemFacts, boot_target: Option<&str>) ->
             };
             if state == PowerState::Off {
                 vec![step(n, Confirm::On)]
+            } else if op == PowerOperation::ForceRestart {
+                match choose(ResetIntent::ForceRestart, allowed) {
+                    // An unadvertised list gets the first preference (`choose`), which is
+                    // only right where the restart can be observed.
+                    Ok(r) if sys.restart_observable && !allowed.is_empty() => {
+                        vec![step(r, Confirm::Restarted)]
+                    }
+                    // CAPMC's "simulate": a forced off, then on.
+                    _ => match choose(ResetIntent::ForceOff, allowed) {
+                        Ok(f) => vec![step(f, Confirm::Off), step(n, Confirm::On)],
+                        Err(mut no) => {
+                            no.wanted.insert(0, ResetIntent::ForceRestart);
+                            return unsupported(no);
+                        }
+                    },
+                }
             } else {
                 match off(true) {
                     Ok(o) => vec![o, step(n, Confirm::On)],
@@ -251,24 +267,28 @@ pub fn plan(op: PowerOperation, sys: &SystemFacts, boot_target: Option<&str>) ->
 pub fn supported_transitions(reset_types: &[String]) -> Vec<PowerOperation> {
     PowerOperation::ALL
         .into_iter()
-        .filter(|&op| {
-            let state = if op == PowerOperation::On {
-                PowerState::Off
-            } else {
-                PowerState::On
-            };
-            let facts = SystemFacts {
-                state,
-                reset_types: reset_types.to_vec(),
-                restart_observable: true,
-                boot_override: BootOverrideSupport::Unknown,
-            };
-            !matches!(
-                plan(op, &facts, None),
-                Plan::Refuse(TaskStatus::Unsupported, _)
-            )
-        })
+        .filter(|&op| supports(op, reset_types))
         .collect()
+}
+
+/// Whether [`plan`] would carry `op` out, from the state it applies to, on a system allowing
+/// these reset types (any operation, CAPMC's forced restart included).
+pub fn supports(op: PowerOperation, reset_types: &[String]) -> bool {
+    let state = if op == PowerOperation::On {
+        PowerState::Off
+    } else {
+        PowerState::On
+    };
+    let facts = SystemFacts {
+        state,
+        reset_types: reset_types.to_vec(),
+        restart_observable: true,
+        boot_override: BootOverrideSupport::Unknown,
+    };
+    !matches!(
+        plan(op, &facts, None),
+        Plan::Refuse(TaskStatus::Unsupported, _)
+    )
 }
 
 /// Why a step was not confirmed by its deadline: what was sent, what was last read.

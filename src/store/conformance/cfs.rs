@@ -68,4 +68,16 @@ pub async fn cfs_records(s: &dyn Store) {
     assert_eq!(s.list_cfs_configurations().await.unwrap(), vec![c]);
     assert!(s.delete_cfs_configuration("site").await.unwrap());
     assert!(s.get_cfs_configuration("site").await.unwrap().is_none());
+
+    assert_eq!(s.get_cfs_options().await.unwrap(), None);
+    let mut o = crate::model::cfs::CfsOptions {
+        default_batcher_retry_policy: 7,
+        default_playbook: "main.yml".into(),
+        ..Default::default()
+    };
+    s.put_cfs_options(&o).await.unwrap();
+    assert_eq!(s.get_cfs_options().await.unwrap(), Some(o.clone()));
+    o.batcher_disable = true;
+    s.put_cfs_options(&o).await.unwrap();
+    assert_eq!(s.get_cfs_options().await.unwrap(), Some(o));
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::cfs::{
-    CfsComponent, CfsConfiguration, ConfigLayer, InventoryLayer, LayerStatus, SpecialParameters,
-    StateLayer,
+    CfsComponent, CfsConfiguration, CfsOptions, ConfigLayer, InventoryLayer, LayerStatus,
+    SpecialParameters, StateLayer,
 };
 
 fn yes() -> bool {
@@ -229,6 +229,73 @@ impl From<CfsConfigurationRecord> for CfsConfiguration {
                 commit: i.commit,
                 branch: i.branch,
             }),
+        }
+    }
+}
+
+/// The service options row. Every field defaults to CFS's default, so a row written by an
+/// older rackboot (or missing an option added later) still reads.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CfsOptionsRecord {
+    hardware_sync_interval: i64,
+    batcher_check_interval: i64,
+    batch_size: i64,
+    batch_window: i64,
+    default_batcher_retry_policy: i64,
+    default_playbook: String,
+    default_ansible_config: String,
+    session_ttl: String,
+    additional_inventory_url: String,
+    batcher_max_backoff: i64,
+    batcher_disable: bool,
+    batcher_pending_timeout: i64,
+    logging_level: String,
+}
+
+impl Default for CfsOptionsRecord {
+    fn default() -> Self {
+        (&CfsOptions::default()).into()
+    }
+}
+
+impl From<&CfsOptions> for CfsOptionsRecord {
+    fn from(o: &CfsOptions) -> Self {
+        let o = o.clone();
+        CfsOptionsRecord {
+            hardware_sync_interval: o.hardware_sync_interval,
+            batcher_check_interval: o.batcher_check_interval,
+            batch_size: o.batch_size,
+            batch_window: o.batch_window,
+            default_batcher_retry_policy: o.default_batcher_retry_policy,
+            default_playbook: o.default_playbook,
+            default_ansible_config: o.default_ansible_config,
+            session_ttl: o.session_ttl,
+            additional_inventory_url: o.additional_inventory_url,
+            batcher_max_backoff: o.batcher_max_backoff,
+            batcher_disable: o.batcher_disable,
+            batcher_pending_timeout: o.batcher_pending_timeout,
+            logging_level: o.logging_level,
+        }
+    }
+}
+
+impl From<CfsOptionsRecord> for CfsOptions {
+    fn from(r: CfsOptionsRecord) -> Self {
+        CfsOptions {
+            hardware_sync_interval: r.hardware_sync_interval,
+            batcher_check_interval: r.batcher_check_interval,
+            batch_size: r.batch_size,
+            batch_window: r.batch_window,
+            default_batcher_retry_policy: r.default_batcher_retry_policy,
+            default_playbook: r.default_playbook,
+            default_ansible_config: r.default_ansible_config,
+            session_ttl: r.session_ttl,
+            additional_inventory_url: r.additional_inventory_url,
+            batcher_max_backoff: r.batcher_max_backoff,
+            batcher_disable: r.batcher_disable,
+            batcher_pending_timeout: r.batcher_pending_timeout,
+            logging_level: r.logging_level,
         }
     }
 }

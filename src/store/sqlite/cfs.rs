@@ -3,9 +3,9 @@
 
 use async_trait::async_trait;
 
-use super::{SqliteStore, backend, encode};
-use crate::model::cfs::{CfsComponent, CfsConfiguration};
-use crate::store::records::cfs::{CfsComponentRecord, CfsConfigurationRecord};
+use super::{SqliteStore, backend, decode, encode};
+use crate::model::cfs::{CfsComponent, CfsConfiguration, CfsOptions};
+use crate::store::records::cfs::{CfsComponentRecord, CfsConfigurationRecord, CfsOptionsRecord};
 use crate::store::{CfsStore, StoreResult, Versioned};
 
 #[async_trait]
@@ -112,5 +112,24 @@ impl CfsStore for SqliteStore {
             .await
             .map_err(backend("delete CFS configuration"))?;
         Ok(r.rows_affected() > 0)
+    }
+
+    async fn get_cfs_options(&self) -> StoreResult<Option<CfsOptions>> {
+        let what = "CFS options";
+        let doc: Option<String> = sqlx::query_scalar("SELECT doc FROM cfs_options WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend(what))?;
+        doc.map(|d| decode::<CfsOptionsRecord>(what, &d).map(Into::into))
+            .transpose()
+    }
+
+    async fn put_cfs_options(&self, o: &CfsOptions) -> StoreResult<()> {
+        sqlx::query("INSERT INTO cfs_options (id, doc) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc")
+            .bind(encode(&CfsOptionsRecord::from(o)))
+            .execute(&self.pool)
+            .await
+            .map_err(backend("put CFS options"))?;
+        Ok(())
     }
 }

@@ -38,6 +38,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../../migrations/sqlite/0003_bos.sql")),
     (4, include_str!("../../../migrations/sqlite/0004_cfs.sql")),
     (5, include_str!("../../../migrations/sqlite/0005_dhcp.sql")),
+    (
+        6,
+        include_str!("../../../migrations/sqlite/0006_cfs_options.sql"),
+    ),
 ];
 
 /// Connections to the database file.

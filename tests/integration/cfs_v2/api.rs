@@ -190,6 +190,21 @@ async fn cfs_v2_options_are_read_and_set_and_the_effective_ones_act() {
         ),
         (json!(25), json!(1))
     );
+    // The options are stored: a restart keeps them, and they still act.
+    let dir = s.stop().await.unwrap();
+    let s = Server::start_in(dir.path(), Settings::default()).await;
+    let (_, o) = call(&s, Method::GET, "v2/options", None).await;
+    assert_eq!(
+        (
+            o["defaultBatcherRetryPolicy"].clone(),
+            o["defaultPlaybook"].clone()
+        ),
+        (json!(1), json!("main.yml")),
+        "{o}"
+    );
+    let (_, c) = call(&s, Method::GET, "v3/components/x1000c0s0b0n0", None).await;
+    assert_eq!(c["configuration_status"], "failed", "{c}");
+    s.stop().await;
 }
 
 #[tokio::test]

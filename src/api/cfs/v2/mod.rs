@@ -62,5 +62,5 @@ async fn options(State(app): S) -> R<Json<V2Options>> {
 async fn patch_options(State(app): S, Body(body): Body<serde_json::Value>) -> R<Json<V2Options>> {
     let c = cfs(&app)?;
     let p: V2Options = types::decode(body, "options").map_err(bad)?;
-    Ok(Json(c.patch_options(p.into(), option_name)?.into()))
+    Ok(Json(c.patch_options(p.into(), option_name).await?.into()))
 }

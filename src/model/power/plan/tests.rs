@@ -353,3 +353,56 @@ fn unconfirmed_steps_say_what_was_sent_and_seen() {
         "{m}"
     );
 }
+
+#[test]
+fn capmc_forced_reinit_restarts_by_force_or_forces_off_then_on() {
+    let op = PowerOperation::ForceRestart;
+    // CAPMC config.toml ForceRestart: ForceRestart, then PowerCycle; confirmed as a restart.
+    let p = steps(plan(op, &facts(PowerState::On, FULL), None));
+    assert_eq!(p.len(), 1);
+    assert_eq!(
+        (p[0].reset.as_str(), p[0].confirm),
+        ("ForceRestart", Confirm::Restarted)
+    );
+    assert_eq!(
+        resets(plan(
+            op,
+            &facts(PowerState::On, &["On", "PowerCycle"]),
+            None
+        )),
+        vec![r("PowerCycle", None)]
+    );
+    // No forced restart (Cray EX), or no restart marker: a forced off, then on; never graceful.
+    assert_eq!(
+        resets(plan(op, &facts(PowerState::On, EX), None)),
+        vec![r("ForceOff", None), r("On", None)]
+    );
+    let mut blind = facts(PowerState::On, FULL);
+    blind.restart_observable = false;
+    assert_eq!(
+        resets(plan(op, &blind, None)),
+        vec![r("ForceOff", None), r("On", None)]
+    );
+    // An Off node is just powered on, as CAPMC's simulated restart ends.
+    assert_eq!(
+        resets(plan(op, &facts(PowerState::Off, EX), None)),
+        vec![r("On", None)]
+    );
+    // Nothing forced at all: unsupported, naming what the system allows.
+    match plan(
+        op,
+        &facts(PowerState::On, &["On", "GracefulShutdown"]),
+        None,
+    ) {
+        Plan::Refuse(TaskStatus::Unsupported, why) => assert_eq!(
+            why,
+            "no reset type for a forced restart (one of ForceRestart, PowerCycle) or a forced off (ForceOff): the system allows On, GracefulShutdown"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Not a PCS operation: never parsed from, nor listed to, PCS clients.
+    assert_eq!(PowerOperation::parse("force-restart"), None);
+    assert!(!supported_transitions(&s(FULL)).contains(&op));
+    assert!(supports(op, &s(EX)));
+    assert!(!supports(op, &s(&["On", "GracefulShutdown"])));
+}
