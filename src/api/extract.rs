@@ -42,9 +42,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
             "Bad Request: the request body is empty; a JSON document is required",
         ));
     }
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| Problem::bad_request(format!("Bad Request: {e}")))?;
-    serde_path_to_error::deserialize(ObjectOnly(value)).map_err(|e| {
+    let located = |e: serde_path_to_error::Error<serde_json::Error>| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if path.is_empty() || path == "." {
@@ -52,8 +50,23 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
         } else {
             Problem::bad_request(format!("Bad Request: {path}: {inner}"))
         }
-    })
+    };
+    // Read as T straight from the bytes, for messages that say where (line and column).
+    let from_bytes = || {
+        let de = &mut serde_json::Deserializer::from_slice(bytes);
+        serde_path_to_error::deserialize::<_, T>(de).map_err(located)
+    };
+    let Ok(value) = serde_json::from_slice::<Value>(bytes) else {
+        return from_bytes();
+    };
+    match serde_path_to_error::deserialize(ObjectOnly(value)) {
+        Ok(v) => Ok(v),
+        Err(e) if e.inner().to_string() == NOT_AN_ARRAY => Err(located(e)),
+        Err(e) => from_bytes().and(Err(located(e))),
+    }
 }
+
+const NOT_AN_ARRAY: &str = "the body must be a JSON object, not an array";
 
 /// A JSON document whose top level, if a struct is read from it, must be an object (serde
 /// itself reads a struct from an array too, field by field); everything else is the document's
@@ -74,9 +87,7 @@ impl<'de> Deserializer<'de> for ObjectOnly {
         v: V,
     ) -> Result<V::Value, Self::Error> {
         if self.0.is_array() {
-            return Err(serde_json::Error::custom(
-                "the body must be a JSON object, not an array",
-            ));
+            return Err(serde_json::Error::custom(NOT_AN_ARRAY));
         }
         self.0.deserialize_struct(name, fields, v)
     }
