@@ -16,6 +16,8 @@ pub mod boot_event;
 pub mod boot_plan;
 pub mod bootparams;
 pub mod bos_state;
+pub mod bos_v1;
+pub mod bos_v1_status;
 pub mod cfs;
 pub mod component;
 pub mod component_endpoint;

@@ -31,6 +31,8 @@ pub struct Session {
     pub components: String,
     pub include_disabled: bool,
     pub status: SessionState,
+    /// Set when the session runs a BOS v1 session (`bos_v1`).
+    pub v1: Option<super::bos_v1::V1Run>,
 }
 
 /// What a client asks for when it creates a session (validated by the use case).
@@ -42,6 +44,8 @@ pub struct NewSession {
     pub limit: Option<String>,
     pub stage: bool,
     pub include_disabled: bool,
+    /// A BOS v1 session's plan (`bos_v1`); `None` for a v2 session.
+    pub v1: Option<super::bos_v1::V1Run>,
 }
 
 /// The internal session PATCH: `status` merged field by field, `components` replaced.
@@ -279,6 +283,7 @@ mod tests {
                 end_time: None,
                 error: None,
             },
+            v1: None,
         };
         let mut comps = Vec::new();
         for i in 0..12 {

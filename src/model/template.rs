@@ -32,6 +32,9 @@ pub struct BootSet {
     pub rootfs_provider: Option<String>,
     pub rootfs_provider_passthrough: Option<String>,
     pub cfs: Option<Cfs>,
+    /// The deprecated v1 ordering, kept from a v1 template (never shown in a v2 document;
+    /// a v2 PUT drops it).
+    pub ordinals: super::bos_v1::Ordinals,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

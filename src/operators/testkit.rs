@@ -254,6 +254,7 @@ impl Kit {
                 end_time: None,
                 error: None,
             },
+            v1: None,
         }
     }
 }

@@ -5,6 +5,7 @@
 mod artifacts;
 mod bmc_tls;
 mod bos;
+mod bos_v1;
 mod bss;
 mod capmc;
 mod cfs;

@@ -8,6 +8,8 @@
 //!   `info.version` is the build placeholder `0.0.0-api`, which BOS replaces at build time;
 //!   nothing here reads it.
 //! - `cfs-openapi.yaml`: Cray-HPE/config-framework-service `api/openapi.yaml` at `d598d694`.
+//! - `bos-openapi-with-v1.yaml`: Cray-HPE/bos's last spec with v1 (the parent of `ec3042b7`,
+//!   "CASMCMS-7329: Remove BOSv1"), for `/apis/bos/v1`.
 //!
 //! Re-copy them to update; do not edit them. `openapi_check_specs_are_fully_understood`
 //! fails when a new copy uses something this module does not honour.
@@ -92,6 +94,12 @@ impl Spec {
     pub fn bos() -> &'static Spec {
         static BOS: OnceLock<Spec> = OnceLock::new();
         BOS.get_or_init(|| Spec::load("bos-openapi.yaml"))
+    }
+
+    /// The BOS spec that still had v1, loaded once and shared by every test.
+    pub fn bos_v1() -> &'static Spec {
+        static BOS_V1: OnceLock<Spec> = OnceLock::new();
+        BOS_V1.get_or_init(|| Spec::load("bos-openapi-with-v1.yaml"))
     }
 
     /// The CFS spec, loaded once and shared by every test.
@@ -383,6 +391,18 @@ pub fn assert_valid(method: &str, path: &str, status: u16, body: &Value) {
     if let Err(errs) = Spec::bos().check(method, path, status, body) {
         panic!(
             "{} {path} answered {status} with a body that violates the BOS OpenAPI spec:\n  - {}\nbody:\n{}",
+            method.to_ascii_uppercase(),
+            errs.join("\n  - "),
+            serde_json::to_string_pretty(body).unwrap_or_default()
+        );
+    }
+}
+
+/// The same for a BOS v1 response against the last BOS spec with v1.
+pub fn assert_bos_v1_valid(method: &str, path: &str, status: u16, body: &Value) {
+    if let Err(errs) = Spec::bos_v1().check(method, path, status, body) {
+        panic!(
+            "{} {path} answered {status} with a body that violates the BOS v1 OpenAPI spec:\n  - {}\nbody:\n{}",
             method.to_ascii_uppercase(),
             errs.join("\n  - "),
             serde_json::to_string_pretty(body).unwrap_or_default()

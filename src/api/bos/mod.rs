@@ -1,5 +1,6 @@
 //! BOS v2 (`/apis/bos/v2`, contract `specs/bos-openapi.yaml`): session templates, sessions
-//! and their extended status, components, applystaged, options, version and health.
+//! and their extended status, components, applystaged, options, version and health; BOS v1
+//! (`/apis/bos/v1`) on the same engine in [`v1`].
 //!
 //! Handlers decode the wire form (`types`), resolve the `Cray-Tenant-Name` header to a
 //! [`Tenant`] scope and call `app::bos`; they never act on nodes. Errors carry the
@@ -10,6 +11,7 @@ mod components;
 mod sessions;
 mod templates;
 pub mod types;
+pub mod v1;
 
 use std::sync::Arc;
 
@@ -80,6 +82,7 @@ pub fn routes() -> Router<Arc<App>> {
         )
         .route("/v2/applystaged", post(components::apply_staged))
         .route("/v2/options", get(get_options).patch(patch_options))
+        .merge(v1::routes())
 }
 
 /// A BOS error: problem+json with the titles the BOS contract fixes for each status. (BOS

@@ -8,6 +8,7 @@
 pub mod components;
 pub mod sessions;
 pub mod templates;
+pub mod v1;
 
 use std::collections::HashSet;
 

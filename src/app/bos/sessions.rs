@@ -8,7 +8,9 @@ use super::Scope;
 use crate::app::{App, AppError, AppResult};
 use crate::model::boot_component::timestamp;
 use crate::model::session::{self, SessionPatch, SessionState};
-use crate::model::{ExtendedStatus, NewSession, Session, SessionStatus, limit, options, template};
+use crate::model::{
+    ExtendedStatus, NewSession, Operation, Session, SessionStatus, limit, options, template,
+};
 
 /// The list and bulk-delete filters.
 #[derive(Debug, Default, Clone)]
@@ -60,7 +62,13 @@ impl App {
                     req.template_name
                 ))
             })?;
-        let findings = self.validate_boot_sets(&t, op).await;
+        // A v1 configure boots nothing, so its artifacts are not checked (as for a shutdown).
+        let configure = req
+            .v1
+            .as_ref()
+            .is_some_and(|r| r.operation == crate::model::bos_v1::V1Operation::Configure);
+        let check = if configure { Operation::Shutdown } else { op };
+        let findings = self.validate_boot_sets(&t, check).await;
         if !findings.errors.is_empty() {
             return Err(AppError::bad(format!(
                 "Session template fails check: {}",
@@ -82,6 +90,7 @@ impl App {
                 end_time: None,
                 error: None,
             },
+            v1: req.v1,
         };
         match self.store.insert_session(&s).await {
             Err(crate::store::StoreError::Conflict { .. }) => {

@@ -80,7 +80,7 @@ impl App {
         self.save_template(scope, name, t, "patched").await
     }
 
-    async fn save_template(
+    pub(super) async fn save_template(
         &self,
         scope: &Scope,
         name: &str,

@@ -28,6 +28,7 @@ mod sessions;
 mod templates;
 #[cfg(test)]
 mod tests;
+mod v1;
 mod watch;
 
 use clap::Subcommand;
@@ -81,6 +82,9 @@ pub enum BosCommand {
     /// Service options (timeouts, retry policy, polling frequency, ...)
     #[command(subcommand)]
     Options(OptionsCommand),
+    /// BOS v1 (`/apis/bos/v1`): v1 templates and sessions, with the v1 status tree
+    #[command(subcommand)]
+    V1(v1::V1Command),
 }
 
 pub async fn run(
@@ -98,6 +102,7 @@ pub async fn run(
             sessions::applystaged(&tc, format, &split_list(&xnames)).await
         }
         BosCommand::Options(cmd) => options::run(c, format, cmd).await,
+        BosCommand::V1(cmd) => v1::run(c, format, cmd).await,
     }
 }
 

@@ -113,7 +113,7 @@ fn template_body(mut v: Value) -> Value {
     v
 }
 
-fn template_row(t: &Value) -> Vec<String> {
+pub(super) fn template_row(t: &Value) -> Vec<String> {
     let cfs = match (t["enable_cfs"].as_bool(), field(&t["cfs"], "configuration")) {
         (Some(false), _) => "disabled".to_string(),
         (_, c) => c,
@@ -132,7 +132,7 @@ fn template_row(t: &Value) -> Vec<String> {
 }
 
 /// One template for reading: a heading, its CFS configuration, a table of its boot sets.
-fn template_text(t: &Value) -> String {
+pub(super) fn template_text(t: &Value) -> String {
     let row = template_row(t);
     let (name, tenant, description, cfs) = (&row[0], &row[1], &row[2], &row[3]);
     let mut head = format!("session template {name}");

@@ -1,6 +1,6 @@
 //! Bookkeeping operators (docs/bos.md, "Operators" and "Lifecycle"): session completion (a
 //! running session with no enabled component and no staged component left is complete, and its
-//! extended status is saved), session cleanup (completed sessions older than
+//! extended status is saved; a BOS v1 session with a stage left goes back to pending for it), session cleanup (completed sessions older than
 //! `cleanup_completed_session_ttl` are deleted) and actual-state cleanup (actual state not
 //! reported for `component_actual_state_ttl` is forgotten).
 
@@ -9,7 +9,8 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 
 use super::BosContext;
-use crate::model::boot_component::{ActualState, parse_timestamp};
+use crate::model::Session;
+use crate::model::boot_component::{ActualState, parse_timestamp, timestamp};
 use crate::model::{Action, SessionStatus};
 use crate::operators::{Operator, OperatorResult};
 
@@ -46,7 +47,22 @@ impl Operator for SessionCompletion {
             if busy {
                 continue;
             }
-            s.complete(ctx.clock.now(), None);
+            let now = ctx.clock.now();
+            if let Some(run) = &mut s.v1
+                && let Some(st) = run.stages.get_mut(run.stage)
+            {
+                st.end = Some(timestamp(now));
+            }
+            // A v1 session runs its next stage rather than completing (docs/bos.md, "BOS v1").
+            if let Some(run) = s.v1.as_mut().filter(|r| r.has_next()) {
+                run.stage += 1;
+                s.status.status = SessionStatus::Pending;
+                ctx.store.update_session(&s).await?;
+                ctx.pokes.setup.poke();
+                tracing::info!(session = %s.name, stage = run_stage(&s), "v1 session: next stage");
+                continue;
+            }
+            s.complete(now, None);
             ctx.store.update_session(&s).await?;
             if let Err(e) = ctx.sessions.save_session_status(&s).await {
                 tracing::warn!(session = %s.name, error = %e, "cannot save the session status");
@@ -56,6 +72,10 @@ impl Operator for SessionCompletion {
         }
         Ok(serde_json::json!({ "completed": completed }))
     }
+}
+
+fn run_stage(s: &Session) -> usize {
+    s.v1.as_ref().map_or(0, |r| r.stage)
 }
 
 pub struct SessionCleanup(pub BosContext);

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 
 use super::BosContext;
 use crate::model::boot_component::{BootComponent, DesiredState, StagedState, timestamp};
+use crate::model::bos_v1::V1Operation;
 use crate::model::{Action, Operation, SessionStatus, Status};
 use crate::model::{BootArtifacts, Component, GroupKind, Session, SessionTemplate, limit};
 use crate::operators::{Operator, OperatorResult};
@@ -80,6 +81,19 @@ impl Inventory {
 /// Why a session could not be set up (its `status.error`).
 type SetupError = String;
 
+/// A v1 session with a stage still to run, or whose earlier stages found nodes.
+fn more_stages_or_earlier_nodes(s: &Session) -> bool {
+    s.v1.as_ref()
+        .is_some_and(|r| r.has_next() || !s.components.is_empty())
+}
+
+/// What session setup will write: each node's artifacts and configuration, and the nodes
+/// each boot set resolved to (after the limit and the filters).
+struct Plan {
+    nodes: BTreeMap<String, (BootArtifacts, String)>,
+    members: BTreeMap<String, Vec<String>>,
+}
+
 impl SessionSetup {
     /// The nodes of each boot set and the state each should get.
     async fn plan(
@@ -87,7 +101,7 @@ impl SessionSetup {
         s: &Session,
         t: &SessionTemplate,
         inv: &Inventory,
-    ) -> Result<BTreeMap<String, (BootArtifacts, String)>, SetupError> {
+    ) -> Result<Plan, SetupError> {
         let ctx = &self.0;
         let owned: Option<HashSet<String>> = match &s.tenant {
             None => None,
@@ -100,7 +114,19 @@ impl SessionSetup {
         let stored = ctx.options_doc().await;
         let freq = crate::model::options::Options::update_frequency(&stored);
         let mut out = BTreeMap::new();
+        let mut members = BTreeMap::new();
+        // A v1 session runs its boot sets stage by stage (docs/bos.md, "BOS v1").
+        let stage: Option<Vec<&str>> = s.v1.as_ref().map(|r| r.current());
+        let configure =
+            s.v1.as_ref()
+                .is_some_and(|r| r.operation == V1Operation::Configure);
         for (bs_name, bs) in &t.boot_sets {
+            if stage
+                .as_ref()
+                .is_some_and(|st| !st.contains(&bs_name.as_str()))
+            {
+                continue;
+            }
             let mut nodes: BTreeSet<String> = BTreeSet::new();
             for x in bs.node_list.iter().flatten() {
                 if let Some(o) = &owned
@@ -146,10 +172,12 @@ impl SessionSetup {
                     && (s.include_disabled || c.enabled)
                     && owned.as_ref().is_none_or(|o| o.contains(x))
             });
+            members.insert(bs_name.clone(), nodes.iter().cloned().collect());
             if nodes.is_empty() {
                 continue;
             }
-            let artifacts = if s.operation == Operation::Shutdown {
+            // A v1 configure keeps each node's own artifacts (set per node in `setup`).
+            let artifacts = if s.operation == Operation::Shutdown || configure {
                 BootArtifacts::default()
             } else {
                 ctx.boot
@@ -162,10 +190,13 @@ impl SessionSetup {
                 out.insert(x, (artifacts.clone(), configuration.clone()));
             }
         }
-        Ok(out)
+        Ok(Plan {
+            nodes: out,
+            members,
+        })
     }
 
-    async fn setup(&self, s: &Session, inv: &Inventory) -> Result<Vec<String>, SetupError> {
+    async fn setup(&self, s: &mut Session, inv: &Inventory) -> Result<Vec<String>, SetupError> {
         let ctx = &self.0;
         let t = match ctx
             .store
@@ -181,8 +212,41 @@ impl SessionSetup {
             }
             Err(e) => return Err(crate::errors::chain(&e)),
         };
-        let plan = self.plan(s, &t, inv).await?;
+        let Plan {
+            nodes: mut plan,
+            members,
+        } = self.plan(s, &t, inv).await?;
+        if let Some(run) = &mut s.v1 {
+            for (bs, nodes) in members {
+                if let Some(b) = run.boot_sets.get_mut(&bs) {
+                    b.nodes = Some(nodes);
+                }
+            }
+        }
+        let configure =
+            s.v1.as_ref()
+                .is_some_and(|r| r.operation == V1Operation::Configure);
+        if configure {
+            // Configuring without a power action needs a node that is known to run an image.
+            let booted: HashSet<String> = ctx
+                .store
+                .list_boot_components(false)
+                .await
+                .map_err(|e| crate::errors::chain(&e))?
+                .into_iter()
+                .filter(|v| !v.value.actual_state.boot_artifacts.is_empty())
+                .map(|v| v.value.id)
+                .collect();
+            plan.retain(|x, _| booted.contains(x));
+            if plan.is_empty() && !more_stages_or_earlier_nodes(s) {
+                return Err("No nodes were found to act upon: none of the nodes is known to run an image, and configure does not power nodes on.".into());
+            }
+        }
         if plan.is_empty() {
+            // A v1 stage without nodes is skipped, unless the whole session has none.
+            if more_stages_or_earlier_nodes(s) {
+                return Ok(Vec::new());
+            }
             return Err("No nodes were found to act upon.".into());
         }
         // Nodes the inventory knows but BOS does not yet: give them a component.
@@ -226,8 +290,13 @@ impl SessionSetup {
                 c.error.clear();
                 return true;
             }
+            let arts = if configure {
+                c.actual_state.boot_artifacts.clone()
+            } else {
+                arts.clone()
+            };
             c.desired_state = DesiredState {
-                boot_artifacts: arts.clone(),
+                boot_artifacts: arts,
                 configuration: cfg.clone(),
                 bss_token: String::new(),
                 last_updated: Some(ts.clone()),
@@ -264,14 +333,30 @@ impl Operator for SessionSetup {
         let inv = Inventory::load(ctx).await?;
         let mut report = Vec::new();
         for mut s in pending {
-            let outcome = self.setup(&s, &inv).await;
             let now = ctx.clock.now();
+            if let Some(run) = &mut s.v1
+                && let Some(st) = run.stages.get_mut(run.stage)
+            {
+                st.start = Some(timestamp(now));
+            }
+            let outcome = self.setup(&mut s, &inv).await;
             match &outcome {
                 Ok(nodes) => {
                     s.status.status = SessionStatus::Running;
-                    s.components = nodes.join(",");
+                    // A later v1 stage adds its nodes to the earlier ones'.
+                    let mut all: BTreeSet<&str> =
+                        s.components.split(',').filter(|x| !x.is_empty()).collect();
+                    all.extend(nodes.iter().map(String::as_str));
+                    s.components = all.into_iter().collect::<Vec<_>>().join(",");
                 }
-                Err(e) => s.complete(now, Some(e.clone())),
+                Err(e) => {
+                    if let Some(run) = &mut s.v1
+                        && let Some(st) = run.stages.get_mut(run.stage)
+                    {
+                        st.end = Some(timestamp(now));
+                    }
+                    s.complete(now, Some(e.clone()))
+                }
             }
             if let Err(e) = ctx.store.update_session(&s).await {
                 report.push(

@@ -322,3 +322,150 @@ async fn status_reads_power_from_a_sample_taken_since_the_last_reset_else_from_t
         "on, booting: waiting for its report"
     );
 }
+
+/// A BOS v1 session (docs/bos.md, "BOS v1") over the kit's two nodes, one boot set each:
+/// `first` (node 0, boot_ordinal 1) and `second` (node 1, boot_ordinal 2).
+async fn v1_session(kit: &Kit, op: crate::model::bos_v1::V1Operation) {
+    let image = kit.image("a");
+    kit.template("t", &image, Some("site")).await;
+    let mut t = kit
+        .store
+        .get_session_template("", "t")
+        .await
+        .unwrap()
+        .unwrap();
+    let bs = t.boot_sets.remove("compute").unwrap();
+    for (i, name) in ["first", "second"].into_iter().enumerate() {
+        let mut b = bs.clone();
+        b.node_list = Some(vec![kit.nodes[i].to_string()]);
+        b.ordinals.boot = Some(i as u32 + 1);
+        t.boot_sets.insert(name.into(), b);
+    }
+    kit.store.put_session_template(&t).await.unwrap();
+    let mut s = kit.session("s", op.engine(), SessionStatus::Pending);
+    s.v1 = Some(crate::model::bos_v1::V1Run::plan(op, &t));
+    kit.store.insert_session(&s).await.unwrap();
+}
+
+/// No component yet, or one no session has touched.
+async fn untouched(kit: &Kit, node: usize) -> bool {
+    let c = kit
+        .store
+        .get_boot_component(kit.nodes[node].as_str())
+        .await
+        .unwrap();
+    c.is_none_or(|v| !v.value.enabled && v.value.session.is_empty())
+}
+
+async fn finish(kit: &Kit, node: usize) {
+    let mut c = kit.component(&kit.nodes[node]).await;
+    c.enabled = false;
+    c.set_override(None);
+    kit.put(&c).await;
+}
+
+#[tokio::test]
+async fn session_setup_and_completion_run_a_v1_session_stage_by_stage() {
+    let kit = Kit::new(2).await;
+    v1_session(&kit, crate::model::bos_v1::V1Operation::Boot).await;
+    SessionSetup(kit.bos()).activate().await.unwrap();
+    let s = kit.store.get_session("", "s").await.unwrap().unwrap();
+    let run = s.v1.as_ref().unwrap();
+    assert_eq!(s.status.status, SessionStatus::Running);
+    assert_eq!(s.components, kit.nodes[0].as_str());
+    assert_eq!(
+        run.boot_sets["first"].nodes.as_deref(),
+        Some(&[kit.nodes[0].to_string()][..])
+    );
+    assert_eq!(run.boot_sets["second"].nodes, None);
+    assert!(run.stages[0].start.is_some() && run.stages[1].start.is_none());
+    assert!(kit.component(&kit.nodes[0]).await.enabled);
+    assert!(untouched(&kit, 1).await);
+    // While the first boot set is busy, nothing moves on.
+    let r = SessionCompletion(kit.bos()).activate().await.unwrap();
+    assert_eq!(r["completed"], serde_json::json!([]), "{r}");
+    // The first boot set done: the session goes back to pending for the second stage.
+    finish(&kit, 0).await;
+    SessionCompletion(kit.bos()).activate().await.unwrap();
+    let s = kit.store.get_session("", "s").await.unwrap().unwrap();
+    let run = s.v1.as_ref().unwrap();
+    assert_eq!((s.status.status, run.stage), (SessionStatus::Pending, 1));
+    assert!(run.stages[0].end.is_some());
+    SessionSetup(kit.bos()).activate().await.unwrap();
+    let s = kit.store.get_session("", "s").await.unwrap().unwrap();
+    assert_eq!(s.status.status, SessionStatus::Running);
+    assert_eq!(s.components.split(',').count(), 2, "{}", s.components);
+    let second = kit.component(&kit.nodes[1]).await;
+    assert!(second.enabled && second.session == "s");
+    finish(&kit, 1).await;
+    SessionCompletion(kit.bos()).activate().await.unwrap();
+    let s = kit.store.get_session("", "s").await.unwrap().unwrap();
+    assert_eq!(s.status.status, SessionStatus::Complete);
+    assert!(s.v1.unwrap().stages[1].end.is_some());
+}
+
+#[tokio::test]
+async fn session_setup_v1_configure_keeps_what_each_node_runs() {
+    let kit = Kit::new(2).await;
+    // Node 0 runs an image BOS knows about; node 1 has never reported one.
+    let mut c = BootComponent::discovered(kit.nodes[0].as_str(), kit.clock.now());
+    c.actual_state.boot_artifacts = BootArtifacts {
+        kernel: "s3://boot-images/old/kernel".into(),
+        ..artifacts()
+    };
+    kit.put(&c).await;
+    v1_session(&kit, crate::model::bos_v1::V1Operation::Configure).await;
+    // One stage for configure here too: put both boot sets at the same ordinal.
+    let mut s = kit.store.get_session("", "s").await.unwrap().unwrap();
+    let mut t = kit
+        .store
+        .get_session_template("", "t")
+        .await
+        .unwrap()
+        .unwrap();
+    for b in t.boot_sets.values_mut() {
+        b.ordinals.boot = None;
+    }
+    s.v1 = Some(crate::model::bos_v1::V1Run::plan(
+        crate::model::bos_v1::V1Operation::Configure,
+        &t,
+    ));
+    kit.store.update_session(&s).await.unwrap();
+    SessionSetup(kit.bos()).activate().await.unwrap();
+    let s = kit.store.get_session("", "s").await.unwrap().unwrap();
+    assert_eq!(s.status.status, SessionStatus::Running, "{s:?}");
+    assert_eq!(s.components, kit.nodes[0].as_str());
+    let c = kit.component(&kit.nodes[0]).await;
+    assert_eq!(
+        c.desired_state.boot_artifacts.kernel,
+        "s3://boot-images/old/kernel"
+    );
+    assert_eq!(c.desired_state.configuration, "site");
+    assert!(c.enabled);
+    assert!(untouched(&kit, 1).await);
+    // Still listed under its boot set (the tree shows it excluded).
+    assert!(s.v1.unwrap().boot_sets["second"].nodes.is_some());
+}
+
+#[tokio::test]
+async fn a_v1_stage_the_limit_leaves_empty_is_skipped() {
+    let kit = Kit::new(2).await;
+    v1_session(&kit, crate::model::bos_v1::V1Operation::Boot).await;
+    let mut s = kit.store.get_session("", "s").await.unwrap().unwrap();
+    s.limit = kit.nodes[0].to_string();
+    kit.store.update_session(&s).await.unwrap();
+    SessionSetup(kit.bos()).activate().await.unwrap();
+    finish(&kit, 0).await;
+    SessionCompletion(kit.bos()).activate().await.unwrap();
+    SessionSetup(kit.bos()).activate().await.unwrap();
+    let s = kit.store.get_session("", "s").await.unwrap().unwrap();
+    assert_eq!(s.status.status, SessionStatus::Running, "{s:?}");
+    assert_eq!(s.status.error, None);
+    assert!(untouched(&kit, 1).await);
+    SessionCompletion(kit.bos()).activate().await.unwrap();
+    let s = kit.store.get_session("", "s").await.unwrap().unwrap();
+    assert_eq!(
+        (s.status.status, s.status.error),
+        (SessionStatus::Complete, None)
+    );
+}

@@ -134,6 +134,7 @@ pub async fn bos_records(s: &dyn Store) {
             end_time: None,
             error: None,
         },
+        v1: None,
     };
     s.insert_session(&sess).await.unwrap();
     assert!(matches!(
@@ -145,6 +146,16 @@ pub async fn bos_records(s: &dyn Store) {
     s.insert_session(&other).await.unwrap();
     let mut running = sess.clone();
     running.status.status = SessionStatus::Running;
+    // A v1 session's plan and a v1 template's ordinals are kept (docs/bos.md, "BOS v1").
+    let mut t3 = t1.clone();
+    t3.boot_sets.get_mut("b").unwrap().ordinals.boot = Some(2);
+    s.put_session_template(&t3).await.unwrap();
+    assert_eq!(s.get_session_template("", "t").await.unwrap(), Some(t3));
+    assert!(s.delete_session_template("", "t").await.unwrap());
+    let mut run = crate::model::bos_v1::V1Run::plan(crate::model::bos_v1::V1Operation::Reboot, &t1);
+    run.boot_sets.get_mut("b").unwrap().nodes = Some(vec!["x1".into()]);
+    run.stages[0].start = Some("2026-01-01T00:00:00".into());
+    running.v1 = Some(run);
     assert!(s.update_session(&running).await.unwrap());
     assert_eq!(s.get_session("", "s").await.unwrap(), Some(running));
     let st = ExtendedStatus {

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::bos_v1::{Ordinals, StageTimes, V1BootSet, V1Operation, V1Phase, V1Run};
 use crate::model::session::{ErrorEntry, ExtendedStatus, Phases, SessionState, Timing};
 use crate::model::template::{BootSet, Cfs, SessionTemplate};
 use crate::model::{Operation, Session, SessionStatus};
@@ -40,6 +41,96 @@ pub struct SessionRecord {
     #[serde(default)]
     include_disabled: bool,
     status: SessionStateRecord,
+    /// A BOS v1 session's plan; absent for v2 sessions (and rows written before v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    v1: Option<V1RunRecord>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct V1BootSetRecord {
+    stage: usize,
+    phases: Vec<V1Phase>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nodes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct StageTimesRecord {
+    #[serde(default)]
+    start: Option<String>,
+    #[serde(default)]
+    end: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct V1RunRecord {
+    operation: V1Operation,
+    boot_sets: BTreeMap<String, V1BootSetRecord>,
+    stages: Vec<StageTimesRecord>,
+    #[serde(default)]
+    stage: usize,
+}
+
+impl From<&V1Run> for V1RunRecord {
+    fn from(r: &V1Run) -> Self {
+        V1RunRecord {
+            operation: r.operation,
+            boot_sets: r
+                .boot_sets
+                .iter()
+                .map(|(k, b)| {
+                    (
+                        k.clone(),
+                        V1BootSetRecord {
+                            stage: b.stage,
+                            phases: b.phases.clone(),
+                            nodes: b.nodes.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            stages: r
+                .stages
+                .iter()
+                .map(|t| StageTimesRecord {
+                    start: t.start.clone(),
+                    end: t.end.clone(),
+                })
+                .collect(),
+            stage: r.stage,
+        }
+    }
+}
+
+impl From<V1RunRecord> for V1Run {
+    fn from(r: V1RunRecord) -> Self {
+        V1Run {
+            operation: r.operation,
+            boot_sets: r
+                .boot_sets
+                .into_iter()
+                .map(|(k, b)| {
+                    (
+                        k,
+                        V1BootSet {
+                            stage: b.stage,
+                            phases: b.phases,
+                            nodes: b.nodes,
+                        },
+                    )
+                })
+                .collect(),
+            stages: r
+                .stages
+                .into_iter()
+                .map(|t| StageTimes {
+                    start: t.start,
+                    end: t.end,
+                })
+                .collect(),
+            stage: r.stage,
+        }
+    }
 }
 
 impl From<&Session> for SessionRecord {
@@ -59,6 +150,7 @@ impl From<&Session> for SessionRecord {
                 end_time: s.status.end_time.clone(),
                 error: s.status.error.clone(),
             },
+            v1: s.v1.as_ref().map(Into::into),
         }
     }
 }
@@ -80,6 +172,7 @@ impl From<SessionRecord> for Session {
                 end_time: r.status.end_time,
                 error: r.status.error,
             },
+            v1: r.v1.map(Into::into),
         }
     }
 }
@@ -252,6 +345,11 @@ struct BootSetRecord {
     rootfs_provider_passthrough: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cfs: Option<CfsRecord>,
+    /// Kept from a v1 template (docs/bos.md, "BOS v1").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    boot_ordinal: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shutdown_ordinal: Option<u32>,
 }
 
 /// A session-template row.
@@ -297,6 +395,8 @@ impl From<&SessionTemplate> for SessionTemplateRecord {
                             rootfs_provider: b.rootfs_provider.clone(),
                             rootfs_provider_passthrough: b.rootfs_provider_passthrough.clone(),
                             cfs: b.cfs.as_ref().map(Into::into),
+                            boot_ordinal: b.ordinals.boot,
+                            shutdown_ordinal: b.ordinals.shutdown,
                         },
                     )
                 })
@@ -332,6 +432,10 @@ impl From<SessionTemplateRecord> for SessionTemplate {
                             rootfs_provider: b.rootfs_provider,
                             rootfs_provider_passthrough: b.rootfs_provider_passthrough,
                             cfs: b.cfs.map(Into::into),
+                            ordinals: Ordinals {
+                                boot: b.boot_ordinal,
+                                shutdown: b.shutdown_ordinal,
+                            },
                         },
                     )
                 })

@@ -81,6 +81,7 @@ impl TryFrom<SessionCreate> for crate::model::NewSession {
             limit: s.limit,
             stage: s.stage,
             include_disabled: s.include_disabled,
+            v1: None,
         })
     }
 }

@@ -79,6 +79,7 @@ impl From<BootSet> for tpl::BootSet {
             rootfs_provider: b.rootfs_provider,
             rootfs_provider_passthrough: b.rootfs_provider_passthrough,
             cfs: b.cfs.map(Into::into),
+            ordinals: Default::default(),
         }
     }
 }

@@ -9,7 +9,11 @@ use super::{DEMO, component, extended_status, schema_violations, violations};
 
 #[test]
 fn openapi_check_specs_are_fully_understood() {
-    for file in ["bos-openapi.yaml", "cfs-openapi.yaml"] {
+    for file in [
+        "bos-openapi.yaml",
+        "bos-openapi-with-v1.yaml",
+        "cfs-openapi.yaml",
+    ] {
         let problems = Spec::load(file).self_check();
         assert!(problems.is_empty(), "{file}:\n{}", problems.join("\n"));
     }
