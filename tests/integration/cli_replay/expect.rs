@@ -56,15 +56,10 @@ pub const UNSERVED: &[(&str, &str)] = &[(
      holds no such request today, any that is added must be listed here until it is served",
 )];
 
-/// BOS v1 is built on branch `bos-v1`; until it is merged into main its entries answer 404.
-/// Delete this list (and its use in [`unserved`]) once it is merged.
-pub const BOS_V1_NOT_MERGED: &[(&str, &str)] = &[("/apis/bos/v1/", "BOS v1 not merged yet")];
-
 /// Why a path is expected not to be served, if it is.
 pub fn unserved(path: &str) -> Option<&'static str> {
     UNSERVED
         .iter()
-        .chain(BOS_V1_NOT_MERGED)
         .find(|(prefix, _)| path.starts_with(prefix))
         .map(|(_, why)| *why)
 }

@@ -229,3 +229,26 @@ fn cli_replay_specs_are_fully_understood() {
         assert!(problems.is_empty(), "{file}:\n{}", problems.join("\n"));
     }
 }
+
+/// `cray auth login` as the capture's README describes it (the capture itself holds no such
+/// request): the token endpoint is listed as not served (issue 18), and this fails once it
+/// is served without the list being updated.
+#[tokio::test]
+async fn cli_replay_keycloak_is_listed_as_not_served() {
+    let s = crate::common::Server::start().await;
+    let login = super::Entry {
+        cli: "craycli 0.99.0".into(),
+        command: "cray auth login --username admin".into(),
+        requests: vec![super::Request {
+            method: "POST".into(),
+            path: "/keycloak/realms/shasta/protocol/openid-connect/token".into(),
+            body: None,
+        }],
+    };
+    assert!(expect::unserved(&login.requests[0].path).is_some());
+    let mut problems = Vec::new();
+    let answers = Replayer::new(&s).run(&login, &mut problems).await;
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(answers[0].status, 404, "{:?}", answers[0]);
+    s.stop().await;
+}
