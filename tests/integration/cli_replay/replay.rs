@@ -118,6 +118,25 @@ const OUTCOMES: &[Outcome] = &[
         "the session completed",
     ),
     (
+        "cray bss bootparameters list --hosts x7301c0s1b0n0 --format json",
+        |a| {
+            a.body.as_array().is_some_and(|l| l.len() == 1)
+                && a.body[0]["hosts"] == serde_json::json!(["x7301c0s1b0n0"])
+                && a.body[0]["params"] == "console=ttyS0 craycli=create"
+        },
+        "the GET's JSON body names the one host (the CLI sends no query)",
+    ),
+    (
+        "cray hsm state components describe x8697c0s22b0n0 --format json",
+        |a| a.body["State"] == "Off" && a.body["NID"] == 226021 && a.body["Role"] == "Compute",
+        "the component as created",
+    ),
+    (
+        "cray bos v2 options update --default-retry-policy 4 --format json",
+        |a| a.body["default_retry_policy"] == 4,
+        "the option changed",
+    ),
+    (
         "cray bss bootscript list --mac 02:00:00:00:00:00",
         |a| a.body.as_str().is_some_and(|t| t.starts_with("#!ipxe")),
         "an iPXE script for the first node",
