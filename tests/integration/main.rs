@@ -14,6 +14,7 @@ mod cfs_v2;
 mod cli;
 mod cli_bos;
 mod cli_cfs;
+mod cli_replay;
 mod common;
 mod dhcp;
 mod discovery;

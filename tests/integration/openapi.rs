@@ -31,6 +31,7 @@
 //!   with the component named when the failing keyword sits directly in one; a type mismatch
 //!   is the only violation reported for the schema it fails. The wording is the one this
 //!   suite's assertions have always used, independent of the library's own.
+//! - reading a Swagger 2.0 document (BSS, HSM, CAPMC) as OpenAPI 3.0 (`swagger2`).
 //!
 //! `Spec::self_check` lists what this cannot honour (a keyword outside OpenAPI 3.0's subset
 //! of Draft 4 such as `discriminator`, a type that is not one of the six, a `$ref` that does
@@ -51,6 +52,7 @@ use serde_json::Value;
 
 mod draft4;
 mod messages;
+mod swagger2;
 mod tests;
 
 pub use draft4::Pattern;
@@ -111,6 +113,11 @@ impl Spec {
         // `200:` response keys are YAML integers; read as map keys, they become strings.
         let doc: Value =
             yaml_serde::from_str(text).unwrap_or_else(|e| panic!("{name}: not YAML: {e}"));
+        let doc = if swagger2::is_swagger2(&doc) {
+            swagger2::to_openapi3(doc)
+        } else {
+            doc
+        };
         assert!(
             doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")),
             "{name}: not an OpenAPI 3 document"
