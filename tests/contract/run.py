@@ -58,6 +58,7 @@ _Loader.add_implicit_resolver(
 # The statuses schemathesis accepts by default for these checks (a rule adds to them).
 DEFAULT_STATUSES = {
     "positive_data_acceptance": ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"],
+    "not_a_server_error": ["2xx", "3xx", "4xx"],
 }
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
