@@ -128,11 +128,15 @@ fn parse_nid(s: &str) -> ApiResult<i64> {
 }
 
 async fn get_params(State(app): S, q: Pairs, body: Bytes) -> ApiResult<Json<Vec<BootParamsOut>>> {
-    // The body is read when the query names no node (a body that is not BootParams JSON is
-    // then a 400, never ignored).
+    // The body names the nodes when the query names none; a body that is not BootParams JSON
+    // is a 400 either way, never ignored.
     let by_query = ["name", "mac", "nid"].iter().any(|k| q.first(k).is_some());
-    let (names, macs, nids) = if !by_query && !body.iter().all(u8::is_ascii_whitespace) {
-        let b: BootParamsIn = parse_json(&body)?;
+    let from_body = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(parse_json::<BootParamsIn>(&body)?)
+    };
+    let (names, macs, nids) = if let Some(b) = from_body.filter(|_| !by_query) {
         (b.hosts, b.macs, b.nids)
     } else {
         let nids = q

@@ -1,6 +1,6 @@
 //! What the contract run (tests/contract/) found in the BSS handlers: empty answers typed
 //! `application/json`, empty query values read as no filter, a cloud-init that is an object,
-//! and a GET body that is not BootParams refused rather than ignored.
+//! and a GET body that is not BootParams refused rather than ignored (with or without a query).
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -42,6 +42,15 @@ async fn bss_contract_findings_stay_fixed() {
         .raw(Method::GET, &format!("{BP}?other=1"), "}not json")
         .await;
     assert_problem(st, &h, &v, StatusCode::BAD_REQUEST, "Bad Request");
+    // ... and refused when the query names the nodes too (a wrong cloud-init is not ignored).
+    let (st, h, v) = s
+        .raw(
+            Method::GET,
+            &format!("{BP}?nid=0"),
+            r#"{"hosts":["x"],"cloud-init":[null]}"#,
+        )
+        .await;
+    assert_problem(st, &h, &v, StatusCode::BAD_REQUEST, "cloud-init");
     // Empty query values are no filter (BSS cannot tell them from absent ones).
     let (st, v) = s.get("/apis/bss/boot/v1/hosts?mac=&name=").await;
     assert_eq!(st, StatusCode::OK, "{v}");

@@ -20,6 +20,7 @@ mod dhcp;
 mod discovery;
 mod every_tree;
 mod hsm;
+mod hsm_contract;
 mod lab;
 mod mockup;
 mod mockup_peer;

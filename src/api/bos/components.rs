@@ -181,6 +181,17 @@ pub async fn patch_many(
                     "filters: '{k}' is not ids or session given as a string"
                 )));
             }
+            // V2ComponentsFilterByIds: ids is at most 65535 characters (BOS validates it).
+            if let Some(n) = filters
+                .get("ids")
+                .and_then(Value::as_str)
+                .map(|s| s.chars().count())
+                .filter(|n| *n > 65535)
+            {
+                return Err(BosError::bad(format!(
+                    "filters.ids is {n} characters; at most 65535"
+                )));
+            }
             // An empty filter is no filter, as BOS reads it ("" is falsy there).
             let ids = filters
                 .get("ids")

@@ -138,6 +138,14 @@ async fn component_documents_and_filters_are_held_to_the_contract() {
     )
     .await;
     refused(st, &v, "exactly one of ids and session");
+    let (st, v) = bos(
+        &s,
+        Method::PATCH,
+        "/components",
+        Some(json!({"patch": {"enabled": false}, "filters": {"ids": "a".repeat(65536)}})),
+    )
+    .await;
+    refused(st, &v, "filters.ids is 65536 characters");
     // applystaged: no xnames is none; an empty id is refused.
     let (st, v) = bos(&s, Method::POST, "/applystaged", Some(json!({}))).await;
     assert_eq!(st, StatusCode::OK, "{v}");

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::Vocabulary::{Closed, Open};
 use super::{body_nid, canon, opt_canon, xname};
 use crate::api::problem::{ApiResult, Problem};
+use crate::api::wire::present;
 use crate::app::inventory::{ComponentPatch, LockStatus};
 use crate::model::Component;
 use crate::model::component::{ARCHES, CLASSES, FLAGS, NET_TYPES, ROLES, STATES, SUBROLES};
@@ -138,25 +139,25 @@ pub struct ComponentIn {
     id: String,
     #[serde(rename = "State")]
     state: String,
-    #[serde(rename = "Flag")]
+    #[serde(rename = "Flag", default, deserialize_with = "present")]
     flag: Option<String>,
-    #[serde(rename = "Enabled")]
+    #[serde(rename = "Enabled", default, deserialize_with = "present")]
     enabled: Option<bool>,
-    #[serde(rename = "SoftwareStatus")]
+    #[serde(rename = "SoftwareStatus", default, deserialize_with = "present")]
     software_status: Option<String>,
-    #[serde(rename = "Role")]
+    #[serde(rename = "Role", default, deserialize_with = "present")]
     role: Option<String>,
-    #[serde(rename = "SubRole")]
+    #[serde(rename = "SubRole", default, deserialize_with = "present")]
     subrole: Option<String>,
-    #[serde(rename = "NID")]
+    #[serde(rename = "NID", default, deserialize_with = "present")]
     nid: Option<i64>,
-    #[serde(rename = "Subtype")]
+    #[serde(rename = "Subtype", default, deserialize_with = "present")]
     subtype: Option<String>,
-    #[serde(rename = "NetType")]
+    #[serde(rename = "NetType", default, deserialize_with = "present")]
     net_type: Option<String>,
-    #[serde(rename = "Arch")]
+    #[serde(rename = "Arch", default, deserialize_with = "present")]
     arch: Option<String>,
-    #[serde(rename = "Class")]
+    #[serde(rename = "Class", default, deserialize_with = "present")]
     class: Option<String>,
 }
 
