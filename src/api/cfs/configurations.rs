@@ -20,7 +20,21 @@ pub async fn list(State(app): S, q: Pairs) -> R<Json<Value>> {
     ))
 }
 
+/// A v3 configuration_id is 1 to 60 characters (CFS validates the path against its spec), the
+/// bound a component's desired_config has.
+fn named(name: String) -> Result<String, Problem> {
+    let n = name.chars().count();
+    if n == 0 || n > crate::model::cfs::MAX_DESIRED_CONFIG {
+        return Err(Problem::bad_request(format!(
+            "configuration_id is {n} characters; 1 to {} are allowed",
+            crate::model::cfs::MAX_DESIRED_CONFIG
+        )));
+    }
+    Ok(name)
+}
+
 pub async fn get(State(app): S, Path(name): Path<String>) -> R<Json<CfsConfiguration>> {
+    let name = named(name)?;
     Ok(Json((&cfs(&app)?.get_configuration(&name).await?).into()))
 }
 
@@ -30,6 +44,7 @@ pub async fn put(
     q: Pairs,
     Body(body): Body<Value>,
 ) -> R<Json<CfsConfiguration>> {
+    let name = named(name)?;
     let drop_branches = q.bool("drop_branches")?.unwrap_or(false);
     let c = cfs(&app)?;
     let conf = types::configuration(body).map_err(Problem::bad_request)?;
@@ -39,10 +54,12 @@ pub async fn put(
 }
 
 pub async fn patch(State(app): S, Path(name): Path<String>) -> R<Json<CfsConfiguration>> {
+    let name = named(name)?;
     Ok(Json((&cfs(&app)?.patch_configuration(&name).await?).into()))
 }
 
 pub async fn delete(State(app): S, Path(name): Path<String>) -> R<StatusCode> {
+    let name = named(name)?;
     cfs(&app)?.delete_configuration(&name).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -167,6 +167,8 @@ async fn cfs_v2_bad_components_name_the_field_and_write_nothing() {
             "status",
         ),
         (json!([]), "component"),
+        (json!({"tags": null}), "tags"),
+        (json!({"tags": []}), "tags"),
     ] {
         let (st, v) = call(
             &s,
@@ -179,6 +181,26 @@ async fn cfs_v2_bad_components_name_the_field_and_write_nothing() {
         assert!(
             v["detail"].as_str().unwrap().contains(field),
             "{body}: {v} does not name {field}"
+        );
+    }
+    // v3 holds tags to an object of strings too.
+    let (st, v) = call(
+        &s,
+        Method::PATCH,
+        "v3/components/x1000c0s0b0n0",
+        Some(json!({"tags": null})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("tags"), "{v}");
+    // A v3 configuration_id is at most 60 characters, on every method.
+    for m in [Method::GET, Method::PUT, Method::PATCH, Method::DELETE] {
+        let path = format!("v3/configurations/{}", "c".repeat(61));
+        let (st, v) = call(&s, m.clone(), &path, Some(json!({"layers": []}))).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{m}: {v}");
+        assert!(
+            v["detail"].as_str().unwrap().contains("configuration_id"),
+            "{v}"
         );
     }
     let (_, c) = call(&s, Method::GET, "v2/components/x1000c0s0b0n0", None).await;

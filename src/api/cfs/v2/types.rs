@@ -138,7 +138,8 @@ pub struct V2ComponentPatch {
     pub retry_policy: Option<i64>,
     #[serde(default)]
     pub enabled: Option<bool>,
-    #[serde(default)]
+    /// An object of strings when sent (`null` is refused, as the spec has no null here).
+    #[serde(default, deserialize_with = "crate::api::wire::present")]
     pub tags: Option<BTreeMap<String, String>>,
     /// Read-only: accepted and ignored.
     #[serde(default)]
