@@ -57,11 +57,30 @@ pub fn routes() -> Router<Arc<App>> {
                 .patch(configurations::patch)
                 .delete(configurations::delete),
         )
+        .route_layer(axum::middleware::from_fn(tenant_bound))
         .route("/v2/sessions", any(sessions::none))
         .route("/v2/sessions/{name}", any(sessions::none))
         .route("/v3/sessions", any(sessions::none))
         .route("/v3/sessions/{name}", any(sessions::none))
         .merge(v2::routes())
+}
+
+/// A v3 `Cray-Tenant-Name` over 127 characters is a 400 (the spec's TenantName bound, which
+/// CFS validates); the built-in CFS keeps no tenants, so a shorter name changes nothing.
+async fn tenant_bound(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let long = req
+        .headers()
+        .get("cray-tenant-name")
+        .is_some_and(|h| String::from_utf8_lossy(h.as_bytes()).chars().count() > 127);
+    if long {
+        return Problem::bad_request("Cray-Tenant-Name is longer than 127 characters")
+            .into_response();
+    }
+    next.run(req).await
 }
 
 /// The built-in CFS, or a 404 saying where configuration goes instead.

@@ -54,19 +54,19 @@ pub struct StateAppend {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ComponentPatch {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::wire::present")]
     pub id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::wire::present")]
     pub state: Option<Vec<StateLayer>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::wire::present")]
     pub state_append: Option<StateAppend>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::wire::present")]
     pub desired_config: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::wire::present")]
     pub error_count: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::wire::present")]
     pub retry_policy: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::wire::present")]
     pub enabled: Option<bool>,
     /// An object of strings when sent (`null` is refused, as the spec has no null here).
     #[serde(default, deserialize_with = "crate::api::wire::present")]

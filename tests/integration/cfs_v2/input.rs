@@ -183,16 +183,25 @@ async fn cfs_v2_bad_components_name_the_field_and_write_nothing() {
             "{body}: {v} does not name {field}"
         );
     }
-    // v3 holds tags to an object of strings too.
-    let (st, v) = call(
-        &s,
-        Method::PATCH,
-        "v3/components/x1000c0s0b0n0",
-        Some(json!({"tags": null})),
-    )
-    .await;
-    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
-    assert!(v["detail"].as_str().unwrap().contains("tags"), "{v}");
+    // v3 holds tags to an object of strings too, and refuses a null field.
+    for field in ["tags", "enabled", "desired_config", "retry_policy"] {
+        let mut body = json!({});
+        body[field] = Value::Null;
+        let path = "v3/components/x1000c0s0b0n0";
+        let (st, v) = call(&s, Method::PATCH, path, Some(body)).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{field}: {v}");
+        assert!(v["detail"].as_str().unwrap().contains(field), "{v}");
+    }
+    // A v3 Cray-Tenant-Name is at most 127 characters.
+    let resp = (s.http)
+        .get(s.url("/apis/cfs/v3/configurations"))
+        .header("Cray-Tenant-Name", "t".repeat(128))
+        .send()
+        .await
+        .unwrap();
+    let (st, h) = (resp.status(), resp.headers().clone());
+    let v: Value = resp.json().await.unwrap();
+    crate::common::assert_problem(st, &h, &v, StatusCode::BAD_REQUEST, "Cray-Tenant-Name");
     // A v3 configuration_id is at most 60 characters, on every method.
     for m in [Method::GET, Method::PUT, Method::PATCH, Method::DELETE] {
         let path = format!("v3/configurations/{}", "c".repeat(61));
