@@ -42,11 +42,11 @@ pub struct StateAppend {
     pub clone_url: String,
     pub playbook: String,
     pub commit: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::wire::present")]
     pub status: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::wire::present")]
     pub session_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::wire::present")]
     pub last_updated: Option<String>,
 }
 

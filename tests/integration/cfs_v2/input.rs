@@ -168,6 +168,10 @@ async fn cfs_v2_bad_components_name_the_field_and_write_nothing() {
         ),
         (json!([]), "component"),
         (json!({"tags": null}), "tags"),
+        (
+            json!({"stateAppend": {"cloneUrl": BASE, "playbook": "p", "commit": A, "sessionName": null}}),
+            "sessionName",
+        ),
         (json!({"tags": []}), "tags"),
     ] {
         let (st, v) = call(

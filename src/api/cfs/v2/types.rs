@@ -116,7 +116,7 @@ pub struct V2StateAppend {
     pub clone_url: String,
     pub playbook: String,
     pub commit: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::wire::present")]
     pub session_name: Option<String>,
 }
 
