@@ -9,7 +9,9 @@ number of examples per operation. The specs are the vendored upstream files
 rule per change, each with its reason, applied to a copy in the output directory:
   - kind `spec`: the vendored spec is wrong about upstream (what upstream really sends);
   - kind `difference`: rackboot differs on purpose; the README's "Contract differences" says so;
-  - kind `unserved`: operations of an `all` contract that rackboot does not serve, and why.
+  - kind `unserved`: operations of an `all` contract that rackboot does not serve, and why;
+  - kind `run`: how the run generates for some operations (`generation-mode`), not a change to
+    the contract.
 A rule is a JSON patch on the spec (`patch`), a media-type rename over every response
 (`media-type`), a response added to the operations matching a regex on "METHOD /path"
 (`add-response`), or a check's expected statuses for the operations matching such a regex
@@ -80,8 +82,8 @@ def read_rules():
     rules = yaml.safe_load((HERE / "rules.yaml").read_text()) or []
     for i, rule in enumerate(rules):
         where = f"rules.yaml rule {i + 1} ({rule.get('spec')})"
-        if rule.get("kind") not in ("spec", "difference", "unserved"):
-            sys.exit(f"{where}: kind must be spec, difference or unserved")
+        if rule.get("kind") not in ("spec", "difference", "unserved", "run"):
+            sys.exit(f"{where}: kind must be spec, difference, unserved or run")
         if not str(rule.get("why", "")).strip():
             sys.exit(f"{where}: every rule says why")
         rule["where"] = where
@@ -264,6 +266,16 @@ def prepare(spec, rules, origin, out):
                     hits += 1
             if hits == 0:
                 sys.exit(f"{rule['where']}: every matching operation documents {add['status']} (the rule no longer applies)")
+        if "generation-mode" in rule:
+            if not any(re.search(rule["operations"], op) for op in kept):
+                sys.exit(f"{rule['where']}: {rule['operations']} matches no tested operation (the rule no longer applies)")
+            toml += [
+                f"# {rule['where']}: {' '.join(str(rule['why']).split())}",
+                "[[operations]]",
+                f"include-name-regex = {json.dumps(rule['operations'])}",
+                f"generation.mode = {json.dumps(rule['generation-mode'])}",
+                "",
+            ]
         if "check" in rule and "operations" not in rule:
             # The whole contract (the stateful phase reads no per-operation settings, and
             # `--checks all` outranks the config file, so this is `--exclude-checks`).

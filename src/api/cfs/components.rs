@@ -147,7 +147,7 @@ pub fn bulk_filter(
     };
     let text = |k: &str| -> R<Option<String>> {
         match fl.get(k) {
-            None | Some(Value::Null) => Ok(None),
+            None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(_) => Err(bad(format!("filters.{k}: expected a string"))),
         }
@@ -162,7 +162,7 @@ pub fn bulk_filter(
         )));
     }
     let enabled = match fl.get("enabled") {
-        None | Some(Value::Null) => None,
+        None => None,
         Some(Value::Bool(b)) => Some(*b),
         Some(_) => return Err(bad("filters.enabled: expected a boolean".into())),
     };

@@ -106,9 +106,15 @@ async fn version(State(app): S) -> R<Json<Value>> {
 fn page(q: &Pairs) -> R<Page> {
     let limit = match q.first("limit") {
         None => None,
-        Some(v) => Some(v.parse::<usize>().map_err(|_| {
-            Problem::bad_request(format!("limit: '{v}' is not a positive integer"))
-        })?),
+        // A limit beyond what a page can hold is "all of them", as in CFS (Python ints).
+        Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(v.parse::<usize>().unwrap_or(usize::MAX))
+        }
+        Some(v) => {
+            return Err(Problem::bad_request(format!(
+                "limit: '{v}' is not a positive integer"
+            )));
+        }
     };
     Ok(Page {
         limit,

@@ -16,22 +16,17 @@ use crate::app::cfs::{ComponentView, Listing};
 use crate::model::cfs as dom;
 use crate::model::cfs::LayerStatus;
 
-fn applied() -> String {
-    "applied".into()
-}
-
-/// One layer result in a request's `state`.
+/// One layer result in a request's `state`: the contract requires each field but
+/// `last_updated` (read-only; the write stamps it).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StateLayer {
     pub clone_url: String,
     pub playbook: String,
     pub commit: String,
-    #[serde(default = "applied")]
     pub status: String,
     #[serde(default)]
     pub last_updated: String,
-    #[serde(default)]
     pub session_name: String,
 }
 
@@ -221,7 +216,11 @@ pub fn next_page<T>(query: Map<String, Value>, l: &Listing<T>) -> Value {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpecialParameters {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub ims_require_dkms: Option<bool>,
 }
 
@@ -229,19 +228,47 @@ pub struct SpecialParameters {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigLayer {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub clone_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub source: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub playbook: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub commit: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub branch: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub special_parameters: Option<SpecialParameters>,
 }
 
@@ -249,15 +276,35 @@ pub struct ConfigLayer {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InventoryLayer {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub clone_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub source: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub commit: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub branch: Option<String>,
 }
 
@@ -268,15 +315,27 @@ pub struct InventoryLayer {
 pub struct CfsConfiguration {
     #[serde(default)]
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub tenant_name: Option<String>,
     #[serde(default)]
     pub last_updated: String,
     #[serde(default)]
     pub layers: Vec<ConfigLayer>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub additional_inventory: Option<InventoryLayer>,
 }
 

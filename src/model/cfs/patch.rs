@@ -53,6 +53,9 @@ impl ComponentPatch {
     /// Field problems a schema would catch, each naming the field.
     pub fn check(&self) -> Vec<String> {
         let mut out = Vec::new();
+        if self.id.as_deref() == Some("") {
+            out.push("id: must not be empty".into());
+        }
         if let Some(d) = &self.desired_config
             && d.chars().count() > MAX_DESIRED_CONFIG
         {

@@ -202,7 +202,7 @@ async fn cfs_api_rejects_bad_input_naming_the_field() {
         ("/components/x1", json!({"enabled": "yes"}), "enabled"),
         (
             "/components/x1",
-            json!({"state": [{"clone_url": "u", "playbook": "p", "commit": A, "status": "done"}]}),
+            json!({"state": [{"clone_url": "u", "playbook": "p", "commit": A, "status": "done", "session_name": "s"}]}),
             "state[0].status",
         ),
         ("/components/x1", json!({"nonsense": 1}), "nonsense"),

@@ -135,7 +135,7 @@ async fn cfs_v2_options_are_read_and_set_and_the_effective_ones_act() {
         Method::PUT,
         "v2/components/x1000c0s0b0n0",
         Some(json!({"desiredConfig": "site", "errorCount": 1,
-            "state": [{"cloneUrl": BASE, "playbook": "site.yml", "commit": format!("{A}_failed")}]})),
+            "state": [{"cloneUrl": BASE, "playbook": "site.yml", "commit": format!("{A}_failed"), "sessionName": "s1"}]})),
     )
     .await;
     assert_eq!(st, StatusCode::OK);

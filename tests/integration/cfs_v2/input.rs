@@ -157,8 +157,12 @@ async fn cfs_v2_bad_components_name_the_field_and_write_nothing() {
             "stateAppend.commit",
         ),
         (
-            json!({"state": [{"cloneUrl": BASE, "playbook": "site.yml", "commit": format!("{A}_later")}]}),
+            json!({"state": [{"cloneUrl": BASE, "playbook": "site.yml", "commit": format!("{A}_later"), "sessionName": "s"}]}),
             "state[0].commit",
+        ),
+        (
+            json!({"state": [{"cloneUrl": BASE, "playbook": "site.yml", "commit": A}]}),
+            "sessionName",
         ),
         (json!({"desiredConfig": "x".repeat(61)}), "desired_config"),
         (json!({"retryPolicy": -5}), "retry_policy"),

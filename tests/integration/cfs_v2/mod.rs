@@ -13,6 +13,7 @@ use crate::openapi::assert_cfs_valid;
 
 mod api;
 mod cli;
+mod contract_findings;
 mod input;
 
 const A: &str = "0123456789abcdef0123456789abcdef01234567";

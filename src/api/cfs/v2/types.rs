@@ -105,7 +105,6 @@ pub struct V2StateLayer {
     pub commit: String,
     #[serde(default)]
     pub last_updated: String,
-    #[serde(default)]
     pub session_name: String,
 }
 
@@ -285,7 +284,11 @@ impl V2Component {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct V2SpecialParameters {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub ims_require_dkms: Option<bool>,
 }
 
@@ -293,28 +296,60 @@ pub struct V2SpecialParameters {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct V2ConfigLayer {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub name: Option<String>,
     pub clone_url: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub playbook: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub commit: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub branch: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub special_parameters: Option<V2SpecialParameters>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct V2InventoryLayer {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub name: Option<String>,
     pub clone_url: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub commit: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub branch: Option<String>,
 }
 
@@ -325,7 +360,11 @@ pub struct V2InventoryLayer {
 pub struct V2Configuration {
     #[serde(default)]
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub description: Option<String>,
     #[serde(default)]
     pub last_updated: String,
@@ -334,7 +373,8 @@ pub struct V2Configuration {
     #[serde(
         rename = "additional_inventory",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
     )]
     pub additional_inventory: Option<V2InventoryLayer>,
 }
@@ -420,35 +460,84 @@ pub fn v2_words(detail: &str) -> String {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct V2Options {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub hardware_sync_interval: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub batcher_check_interval: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub batch_size: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub batch_window: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub default_batcher_retry_policy: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub default_playbook: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub default_ansible_config: Option<String>,
     #[serde(
         rename = "sessionTTL",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
     )]
     pub session_ttl: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub additional_inventory_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub batcher_max_backoff: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub batcher_disable: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub batcher_pending_timeout: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::wire::present"
+    )]
     pub logging_level: Option<String>,
 }
 
@@ -520,7 +609,7 @@ mod tests {
     #[test]
     fn v2_commits_carry_the_layer_status() {
         let p = component_patch(
-            json!({"state": [{"cloneUrl": "u", "playbook": "p", "commit": "abc_failed"}],
+            json!({"state": [{"cloneUrl": "u", "playbook": "p", "commit": "abc_failed", "sessionName": "s"}],
                 "stateAppend": {"cloneUrl": "u", "playbook": "q", "commit": "def"}}),
             "component",
         )
@@ -532,7 +621,7 @@ mod tests {
         assert_eq!(fold_commit("abc", LayerStatus::Skipped), "abc_skipped");
         assert_eq!(fold_commit("abc", LayerStatus::Applied), "abc");
         let e = component_patch(
-            json!({"state": [{"cloneUrl": "u", "playbook": "p", "commit": "abc_bogus"}]}),
+            json!({"state": [{"cloneUrl": "u", "playbook": "p", "commit": "abc_bogus", "sessionName": "s"}]}),
             "component",
         )
         .unwrap_err();
