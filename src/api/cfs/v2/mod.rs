@@ -9,6 +9,7 @@
 
 mod components;
 mod configurations;
+mod option_types;
 pub mod types;
 
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use super::{R, S, cfs};
 use crate::api::extract::Body;
 use crate::api::problem::Problem;
 use crate::app::App;
-use types::{V2Options, option_name};
+use option_types::{V2Options, option_name};
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
