@@ -16,6 +16,7 @@ pub mod activation;
 pub mod api;
 pub mod app;
 pub mod artifacts;
+pub mod auth;
 pub mod bootscript;
 pub mod cli;
 pub mod clock;
@@ -26,6 +27,7 @@ pub mod handoff;
 pub mod model;
 pub mod operators;
 pub mod power;
+pub mod security;
 pub mod shutdown;
 pub mod sim;
 pub mod store;
@@ -61,7 +63,8 @@ pub struct Backends {
 impl Backends {
     /// The embedded default: SQLite in the data directory, and what the config names.
     pub async fn open(config: &Config) -> anyhow::Result<Backends> {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        // The data directory holds the database, the key files and the TLS key: 0700.
+        security::keyfile::private_dir(&config.data_dir).with_context(|| {
             format!("cannot create data directory {}", config.data_dir.display())
         })?;
         let path = config.data_dir.join("rackboot.db");
@@ -96,7 +99,12 @@ impl Backends {
 
 /// A running appliance.
 pub struct Running {
+    /// The boot plane's HTTP listener (and the control plane's too when they share it).
     pub local_addr: SocketAddr,
+    /// The control plane's HTTPS listener, unless it shares the boot listener.
+    pub control_addr: Option<SocketAddr>,
+    /// SHA-256 of the control plane's certificate (what `--pin` takes).
+    pub tls_fingerprint: Option<String>,
     /// Where the TFTP server listens, unless it is off.
     pub tftp_addr: Option<SocketAddr>,
     pub app: Arc<App>,
@@ -110,17 +118,24 @@ impl Running {
     }
 }
 
-/// What the appliance listens on that is made outside it: the HTTP listener always; the
-/// DHCP sockets optionally (tests bind them inside a network namespace; otherwise they are
-/// bound on `dhcp_interface` at start).
+/// What the appliance listens on that is made outside it: the boot plane's HTTP listener
+/// always; the control plane's (HTTPS) listener optionally (bound on `control_listen` at
+/// start otherwise, unless the control plane shares the boot listener); the DHCP sockets
+/// optionally (tests bind them inside a network namespace; otherwise they are bound on
+/// `dhcp_interface` at start).
 pub struct Listeners {
     pub http: TcpListener,
+    pub control: Option<TcpListener>,
     pub dhcp: Option<dhcp::server::Sockets>,
 }
 
 impl From<TcpListener> for Listeners {
     fn from(http: TcpListener) -> Listeners {
-        Listeners { http, dhcp: None }
+        Listeners {
+            http,
+            control: None,
+            dhcp: None,
+        }
     }
 }
 
@@ -131,19 +146,61 @@ pub async fn start(
     listeners: impl Into<Listeners>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
-    let Listeners { http, dhcp } = listeners.into();
+    let Listeners {
+        http,
+        control,
+        dhcp,
+    } = listeners.into();
     let local_addr = http.local_addr().context("listener has no local address")?;
+    match security::limits::raise_nofile() {
+        Ok((soft, hard)) if soft < hard => {
+            tracing::info!(from = soft, to = hard, "raised the open-files limit");
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-files limit"),
+    }
     let app = build_app(&config, &backends)?;
     app.load_cfs_options()
         .await
         .context("cannot read the CFS options from the store")?;
-    let router = api::router(
-        app.clone(),
-        telemetry::metrics_handle(),
-        config.max_body_bytes,
-    );
+    if config.security.no_auth {
+        tracing::warn!(
+            "AUTHENTICATION IS OFF (--no-auth): anyone who can reach the control plane can read, change and power the whole rack; use this for labs and demos only"
+        );
+    } else if let Some(file) = app.identity().bootstrap(&config.data_dir).await? {
+        tracing::warn!(
+            password_file = %file.display(),
+            "first start: created user admin; its password is in this file (0600). Make yourself a token with it (rackboot tokens create NAME --login admin --password-file FILE --ca DATA_DIR/tls/cert.pem), add your users, then change admin's password and delete the file"
+        );
+    }
+    let limits = api::BodyLimits {
+        max_body_bytes: config.max_body_bytes,
+    };
     let stop = Stop::new();
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    let policy = api::server::ListenerPolicy {
+        tls: None,
+        header_timeout: config.security.header_timeout,
+        idle_timeout: config.security.idle_timeout,
+        limit: security::limits::ConnectionLimit::new(config.security.max_connections_per_address),
+    };
+    let control_plane = start_control_plane(&config, &app, control, &policy, &stop).await?;
+    let boot_router = match &control_plane {
+        None => api::control_router(app.clone(), telemetry::metrics_handle(), limits),
+        Some(_) => api::boot_router(app.clone(), limits),
+    };
+    let (control_addr, tls_fingerprint) = match control_plane {
+        Some((task, addr, fp)) => {
+            tasks.push(task);
+            (Some(addr), Some(fp))
+        }
+        None => (None, None),
+    };
+    tasks.push(tokio::spawn(prune_audit(
+        app.clone(),
+        config.security.audit_retention,
+        stop.clone(),
+    )));
     let tftp_addr = match &config.tftp {
         None => None,
         Some(t) => {
@@ -174,8 +231,8 @@ pub async fn start(
         };
         tasks.push(tokio::spawn(events.run(stop.clone())));
     }
-    let server = api::server::serve(http, router, stop.clone());
-    tracing::info!(%local_addr, advertise_url = %config.advertise_url, data_dir = %config.data_dir.display(), "rackboot serving");
+    let server = api::server::serve(http, boot_router, stop.clone(), policy);
+    tracing::info!(boot_plane = %local_addr, control_plane = %control_addr.map_or("on the boot plane's listener".to_string(), |a| format!("https://{a}")), advertise_url = %config.advertise_url, data_dir = %config.data_dir.display(), "rackboot serving");
 
     let (app2, driver) = (app.clone(), backends.power.clone());
     let task = tokio::spawn(async move {
@@ -197,10 +254,106 @@ pub async fn start(
     });
     Ok(Running {
         local_addr,
+        control_addr,
+        tls_fingerprint,
         tftp_addr,
         app,
         task,
     })
+}
+
+/// The control plane's own HTTPS listener, unless it shares the boot listener: its task,
+/// address and certificate fingerprint.
+async fn start_control_plane(
+    config: &Config,
+    app: &Arc<App>,
+    given: Option<TcpListener>,
+    policy: &api::server::ListenerPolicy,
+    stop: &Stop,
+) -> anyhow::Result<Option<(JoinHandle<()>, SocketAddr, String)>> {
+    use config::security::{CertFiles, ControlPlane};
+    let ControlPlane::Https { listen, cert } = &config.security.control else {
+        return Ok(None);
+    };
+    let listener = match given {
+        Some(l) => l,
+        None => TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen} (control_listen)"))?,
+    };
+    let addr = listener.local_addr().context("listener has no local address")?;
+    let source = match cert {
+        CertFiles::Given { cert, key } => security::tls::CertSource::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        CertFiles::Generated(dir) => security::tls::CertSource::Generated {
+            dir: dir.clone(),
+            names: certificate_names(config, addr),
+        },
+    };
+    let tls = security::tls::load(&source)?;
+    tracing::info!(
+        control_plane = %format!("https://{addr}"),
+        sha256 = %tls.fingerprint,
+        cert = %tls.cert_path.display(),
+        "control plane certificate (trust it with --ca FILE or --pin SHA256)"
+    );
+    let router = api::control_router(
+        app.clone(),
+        telemetry::metrics_handle(),
+        api::BodyLimits {
+            max_body_bytes: config.max_body_bytes,
+        },
+    );
+    let policy = api::server::ListenerPolicy {
+        tls: Some(tls.acceptor),
+        ..policy.clone()
+    };
+    let task = tokio::spawn(api::server::serve(listener, router, stop.clone(), policy));
+    Ok(Some((task, addr, tls.fingerprint)))
+}
+
+/// The names a generated certificate is made for: localhost, this host, the advertise
+/// URL's host and the control plane's own address.
+fn certificate_names(config: &Config, addr: SocketAddr) -> Vec<String> {
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
+    if let Ok(h) = nix::unistd::gethostname()
+        && let Some(h) = h.to_str()
+    {
+        names.push(h.to_string());
+    }
+    if let Some(h) = url::Url::parse(&config.advertise_url)
+        .ok()
+        .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_string()))
+    {
+        names.push(h);
+    }
+    if !addr.ip().is_unspecified() {
+        names.push(addr.ip().to_string());
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Drop audit records and artifact pins older than `keep`, hourly.
+async fn prune_audit(app: Arc<App>, keep: Duration, stop: Stop) {
+    loop {
+        let before = chrono::Utc::now() - chrono::Duration::from_std(keep).unwrap_or_default();
+        match app.identity().prune_audit(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(records = n, "pruned old audit records"),
+            Err(e) => tracing::warn!(error = %e, "cannot prune the audit records"),
+        }
+        if let Err(e) = app.prune_artifact_pins(before).await {
+            tracing::warn!(error = %e, "cannot prune the artifact pins");
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+        }
+    }
 }
 
 /// The application over the backends: the artifact cache, the token key, the settings.
@@ -222,6 +375,7 @@ fn build_app(config: &Config, backends: &Backends) -> anyhow::Result<Arc<App>> {
             advertise_url: config.advertise_url.clone(),
             boot_retry_delay_secs: config.boot_retry_delay_secs,
             ipxe_dir: config.ipxe_dir.clone(),
+            max_upload_bytes: config.security.max_upload_bytes,
         },
         artifacts: Arc::new(cache),
         artifact_secret: artifacts::token_key::load_or_create(&config.data_dir)?,
@@ -229,7 +383,22 @@ fn build_app(config: &Config, backends: &Backends) -> anyhow::Result<Arc<App>> {
         pokes: Default::default(),
         bos_pokes: Default::default(),
         reports: Default::default(),
+        identity: identity_config(config)?,
     }))
+}
+
+fn identity_config(config: &Config) -> anyhow::Result<app::identity::IdentityConfig> {
+    let jwt_key = security::keyfile::load_or_create::<32>(&config.data_dir.join("jwt.key"))?;
+    let site = match &config.security.oidc {
+        None => None,
+        Some(o) => Some(auth::oidc::SiteIssuer::new(o.clone()).map_err(anyhow::Error::msg)?),
+    };
+    Ok(app::identity::IdentityConfig {
+        no_auth: config.security.no_auth,
+        jwt_key,
+        site,
+        access_ttl_secs: config.security.access_token_ttl.as_secs() as i64,
+    })
 }
 
 /// Every operator the appliance runs, with its schedule and poke.

@@ -39,6 +39,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let config = Config::resolve(args.settings.or(file))?;
     rackboot::telemetry::init_logging(config.log_format, &config.log_level)?;
+    for flag in ["--s3-secret-key", "--cfs-token"] {
+        if std::env::args().any(|a| a == flag || a.starts_with(&format!("{flag}="))) {
+            tracing::warn!(
+                "{flag} was given as a flag: its value is readable by every local user in /proc/{}/cmdline; use {flag}-file or the environment instead",
+                std::process::id()
+            );
+        }
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;

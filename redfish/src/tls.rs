@@ -66,7 +66,7 @@ fn provider() -> Arc<CryptoProvider> {
 }
 
 /// A rustls client config that accepts exactly the pinned certificate.
-pub(crate) fn pinned_config(pin: &str) -> rustls::ClientConfig {
+pub fn pinned_config(pin: &str) -> rustls::ClientConfig {
     let provider = provider();
     let verifier = PinVerifier {
         pin: pin.to_string(),

@@ -23,6 +23,11 @@ use crate::app::bss::{BootParamsEntry, BootParamsRequest, BootscriptQuery, HostV
 
 type S = State<Arc<App>>;
 
+/// What the boot plane serves of BSS: the boot script only.
+pub fn boot_routes() -> Router<Arc<App>> {
+    Router::new().route("/bootscript", get(bootscript))
+}
+
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route(

@@ -1,11 +1,16 @@
-//! HTTP: one router for the control-plane APIs and the boot plane (docs/architecture.md, "API
-//! map").
+//! HTTP: two routers (docs/architecture.md, "API map"; docs/security.md). The **control
+//! plane** ([`control_router`]) serves every API behind the route table of [`access`]; the
+//! **boot plane** ([`boot_router`]) serves only what iPXE and booting nodes need without
+//! credentials: boot scripts, iPXE binaries, artifacts under their per-node tokens, and a
+//! node's own boot report. The control router carries the boot routes too, so one listener
+//! can serve both when asked (`control_listen = "boot"`).
 //!
 //! Handlers decode wire types, call `app`, and encode the answer; nothing here touches the
 //! store. Every error, including axum's own 404/405/413, leaves as problem+json. Every request
 //! is counted in `/metrics` under its route template (not its raw path, so label cardinality
 //! stays bounded).
 
+pub mod access;
 pub mod artifacts;
 pub mod bos;
 pub mod bss;
@@ -13,7 +18,9 @@ pub mod capmc;
 pub mod cfs;
 pub mod extract;
 pub mod hsm;
+pub mod identity;
 pub mod ipxe;
+pub mod login;
 pub mod native;
 pub mod pcs;
 pub mod problem;
@@ -34,7 +41,15 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use crate::app::App;
 use problem::Problem;
 
-pub fn router(app: Arc<App>, metrics: PrometheusHandle, max_body_bytes: usize) -> Router {
+/// Limits every router applies.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    /// JSON and other buffered bodies.
+    pub max_body_bytes: usize,
+}
+
+/// Every API, behind [`access::authorize`].
+pub fn control_router(app: Arc<App>, metrics: PrometheusHandle, limits: BodyLimits) -> Router {
     let bss = bss::routes();
     Router::new()
         .route(
@@ -46,26 +61,61 @@ pub fn router(app: Arc<App>, metrics: PrometheusHandle, max_body_bytes: usize) -
             "/metrics",
             get(move || std::future::ready(metrics.render())),
         )
+        .merge(login::routes())
         .nest("/apis/smd/hsm/v2", hsm::routes())
         .nest("/apis/power-control/v1", pcs::routes())
         .nest("/apis/capmc/capmc/v1", capmc::routes())
         .nest("/apis/bos", bos::routes())
         .nest("/apis/cfs", cfs::routes())
-        .nest("/apis/rackboot/v1", native::routes())
+        .nest("/apis/rackboot/v1", native::routes().merge(identity::routes()))
         .nest("/artifacts", artifacts::routes())
         .nest("/ipxe", ipxe::routes())
         .nest("/apis/bss/boot/v1", bss.clone())
         .nest("/boot/v1", bss)
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), access::authorize))
         .layer(middleware::from_fn(problem_for_bare_errors))
         .layer(middleware::from_fn(observe))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .with_state(app)
+}
+
+/// The boot plane alone: nothing that lists, reveals or changes other nodes.
+pub fn boot_router(app: Arc<App>, limits: BodyLimits) -> Router {
+    Router::new()
+        .route(
+            "/healthz",
+            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .nest("/artifacts", artifacts::routes())
+        .nest("/ipxe", ipxe::routes())
+        .nest("/apis/bss/boot/v1", bss::boot_routes())
+        .nest("/boot/v1", bss::boot_routes())
+        .nest("/apis/bos", bos::boot_routes())
+        .fallback(not_found_boot)
+        .layer(middleware::from_fn(problem_for_bare_errors))
+        .layer(middleware::from_fn(observe))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes.min(64 << 10)))
+        .with_state(app)
+}
+
+async fn not_found_boot(req: Request) -> Problem {
+    Problem::not_found(format!(
+        "no such endpoint on the boot plane: {} {} (the APIs are on the control plane's HTTPS listener)",
+        req.method(),
+        req.uri().path()
+    ))
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> Response {
     match app.ready().await {
-        Ok(()) => axum::Json(serde_json::json!({"status": "ready"})).into_response(),
+        Ok(()) if app.identity().no_auth => axum::Json(serde_json::json!({
+            "status": "ready",
+            "auth": "off",
+            "warning": "authentication is off (--no-auth): anyone who reaches the control plane can change and power the rack",
+        }))
+        .into_response(),
+        Ok(()) => axum::Json(serde_json::json!({"status": "ready", "auth": "on"})).into_response(),
         Err(e) => Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("store not ready: {e}"),

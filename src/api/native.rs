@@ -31,7 +31,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route(
             "/images/{name}/{artifact}",
             // Artifacts are streamed to the source: no body limit.
-            put(upload_artifact).layer(DefaultBodyLimit::disable()),
+            put(upload_artifact).layer(DefaultBodyLimit::disable()) // limited in the handler,
         )
 }
 
@@ -132,10 +132,37 @@ async fn upload_artifact(
     Path((name, artifact)): Path<(String, String)>,
     req: Request,
 ) -> ApiResult<(StatusCode, Json<crate::app::images::ImageArtifact>)> {
+    // The body streams to the artifact store, so DefaultBodyLimit does not apply: the
+    // limit is checked here, on the declared length first and on the bytes as they come.
+    let max = app.settings.max_upload_bytes;
+    let too_big = || {
+        super::problem::Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the upload is larger than the configured limit of {max} bytes (max_upload_bytes)"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_big());
+    }
+    let mut seen = 0u64;
     let stream = req
         .into_body()
         .into_data_stream()
-        .map_err(|e| format!("the upload was interrupted: {e}"));
+        .map_err(|e| format!("the upload was interrupted: {e}"))
+        .and_then(move |chunk| {
+            seen += chunk.len() as u64;
+            let r = if seen > max {
+                Err(format!("the upload is larger than the configured limit of {max} bytes (max_upload_bytes)"))
+            } else {
+                Ok(chunk)
+            };
+            std::future::ready(r)
+        });
     let a = app
         .upload_image_artifact(&name, &artifact, Box::pin(stream))
         .await?;

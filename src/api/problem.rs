@@ -58,6 +58,8 @@ impl From<AppError> for Problem {
             AppError::BadRequest(d) => Problem::bad_request(d),
             AppError::NotFound(d) => Problem::not_found(d),
             AppError::Conflict(d) => Problem::new(StatusCode::CONFLICT, d),
+            AppError::Unauthorized(d) => Problem::new(StatusCode::UNAUTHORIZED, d),
+            AppError::Forbidden(d) => Problem::new(StatusCode::FORBIDDEN, d),
             AppError::Upstream(d) => Problem::new(StatusCode::BAD_GATEWAY, d),
             AppError::Store(e) => {
                 tracing::error!(error = %chain(&e), "store failure");

@@ -1,6 +1,11 @@
 //! Artifact use cases: resolve a node's token to one of its artifacts and open it through
 //! the cache. Not an open proxy: a token opens only the artifacts named by the boot
-//! parameters it was minted for, and a superseded token opens nothing.
+//! parameters it was minted for, and a superseded token opens nothing. A token also stands
+//! for the exact object it first served (ETag and size, pinned in the store): if the object
+//! is replaced while the token lives (an image re-uploaded under the same name), the token
+//! refuses the new bytes with a 409 rather than hand a booting node a different kernel than
+//! its initrd, or an image nobody asked it to boot. Pins are cached here after their first
+//! check, so range requests cost no store access.
 
 use super::{App, AppError, AppResult};
 use crate::artifacts::SourceError;
@@ -29,7 +34,10 @@ impl App {
             .map(|n| n.to_string())
             .unwrap_or_else(|| "unknown nodes".into());
         match self.artifacts.open_object(obj).await {
-            Ok(c) => Ok((node, c)),
+            Ok(c) => {
+                self.check_pin(token, name, &whose, &c.meta).await?;
+                Ok((node, c))
+            }
             Err(e @ SourceError::NotFound { .. }) => Err(AppError::not_found(format!(
                 "artifact '{name}' of {whose}: {e}"
             ))),
@@ -37,5 +45,46 @@ impl App {
                 "artifact '{name}' of {whose}: {e}"
             ))),
         }
+    }
+}
+
+impl App {
+    /// Forget pins made before `before` (a token still in use is pinned again at its next
+    /// fetch).
+    pub async fn prune_artifact_pins(&self, before: chrono::DateTime<chrono::Utc>) -> AppResult<u64> {
+        self.artifact_pins.lock().expect("pins lock").clear();
+        Ok(self.store.prune_artifact_pins(before).await?)
+    }
+
+    /// Refuse `meta` unless it is the object `(token, name)` first served.
+    async fn check_pin(
+        &self,
+        token: &str,
+        name: &str,
+        whose: &str,
+        meta: &crate::artifacts::ObjectMeta,
+    ) -> AppResult<()> {
+        let etag = meta.etag.clone().unwrap_or_default();
+        let key = (token.to_string(), name.to_string());
+        let cached = self.artifact_pins.lock().expect("pins lock").get(&key).cloned();
+        let pin = match cached {
+            Some(p) => p,
+            None => {
+                let p = self.store.pin_artifact(token, name, &etag, meta.size).await?;
+                let mut pins = self.artifact_pins.lock().expect("pins lock");
+                if pins.len() > 100_000 {
+                    pins.clear();
+                }
+                pins.insert(key, p.clone());
+                p
+            }
+        };
+        if pin != (etag.clone(), meta.size) {
+            return Err(AppError::Conflict(format!(
+                "artifact '{name}' of {whose} changed after this boot's token first served it (ETag {:?}, {} bytes; now {:?}, {} bytes): a token serves only the object it began with; write the node's boot parameters again to boot the new one",
+                pin.0, pin.1, etag, meta.size
+            )));
+        }
+        Ok(())
     }
 }

@@ -13,6 +13,7 @@ pub mod capmc;
 pub mod cfs;
 pub mod dhcp;
 pub mod endpoint_access;
+pub mod identity;
 pub mod images;
 pub mod inventory;
 pub mod ports;
@@ -36,6 +37,12 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// No valid credentials (401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Valid credentials without the role needed (403).
+    #[error("{0}")]
+    Forbidden(String),
     /// Something the appliance depends on (an artifact origin) failed; names it and why.
     #[error("{0}")]
     Upstream(String),
@@ -63,6 +70,8 @@ pub struct AppSettings {
     pub boot_retry_delay_secs: u64,
     /// The iPXE binaries (also served over TFTP).
     pub ipxe_dir: std::path::PathBuf,
+    /// Largest image artifact upload accepted.
+    pub max_upload_bytes: u64,
 }
 
 /// The application: the store, the read models, the settings and the operator pokes.
@@ -89,6 +98,10 @@ pub struct App {
     /// Where BOS hands booted nodes for configuration.
     pub(crate) handoff: Arc<dyn ConfigHandoff>,
     pub(crate) cfs_builtin: bool,
+    /// Users, tokens, logins and the audit trail.
+    pub(crate) identity: Arc<identity::Identity>,
+    /// Artifact pins already checked: (token, name) → (ETag, size).
+    pub(crate) artifact_pins: std::sync::Mutex<std::collections::HashMap<(String, String), (String, u64)>>,
 }
 
 /// What the application is built from (made by the composition root, `crate::start`).
@@ -101,6 +114,7 @@ pub struct AppParts {
     pub pokes: Pokes,
     pub bos_pokes: BosPokes,
     pub reports: Reports,
+    pub identity: identity::IdentityConfig,
 }
 
 impl App {
@@ -114,6 +128,7 @@ impl App {
             pokes,
             bos_pokes,
             reports,
+            identity,
         } = parts;
         let cfs = Arc::new(cfs::Cfs::new(
             store.clone(),
@@ -123,6 +138,7 @@ impl App {
             },
         ));
         let cfs_builtin = matches!(handoff, Handoff::Builtin);
+        let store_for_identity = store.clone();
         let handoff: Arc<dyn ConfigHandoff> = match handoff {
             Handoff::Builtin => Arc::new(cfs::handoff::BuiltinHandoff(cfs.clone())),
             Handoff::None => Arc::new(crate::handoff::NoHandoff),
@@ -144,7 +160,14 @@ impl App {
             cfs,
             handoff,
             cfs_builtin,
+            identity: Arc::new(identity::Identity::new(store_for_identity, identity)),
+            artifact_pins: Default::default(),
         })
+    }
+
+    /// Users, tokens, logins and the audit trail.
+    pub fn identity(&self) -> &Arc<identity::Identity> {
+        &self.identity
     }
 
     /// A node's boot timeline (oldest first); 404 for a node the inventory does not know.

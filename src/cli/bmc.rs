@@ -40,10 +40,10 @@ pub enum BmcCommand {
         )]
         password: String,
         /// Trust this CA certificate (PEM file), e.g. the BMC's own self-signed certificate
-        #[arg(long, conflicts_with_all = ["pin", "insecure"])]
+        #[arg(long = "bmc-ca", conflicts_with_all = ["pin", "insecure"])]
         ca: Option<std::path::PathBuf>,
         /// Trust exactly the certificate with this SHA-256 fingerprint
-        #[arg(long, conflicts_with = "insecure")]
+        #[arg(long = "bmc-pin", conflicts_with = "insecure")]
         pin: Option<String>,
         /// Do not verify the BMC's certificate at all
         #[arg(long)]
@@ -74,7 +74,7 @@ pub enum BmcCommand {
         /// The BMC's xname
         xname: String,
         /// Pin this SHA-256 fingerprint instead
-        #[arg(long)]
+        #[arg(long = "bmc-pin")]
         pin: Option<String>,
         /// Do not wait for the rediscovery
         #[arg(long)]
@@ -194,7 +194,7 @@ pub async fn run(c: &Client, format: Format, cmd: BmcCommand) -> anyhow::Result<
                 (Some(p), _) => p,
                 (None, false) => presented,
                 (None, true) => anyhow::bail!(
-                    "BMC {id} has no refused certificate on record (its TLS is {}); give the fingerprint to trust with --pin SHA256",
+                    "BMC {id} has no refused certificate on record (its TLS is {}); give the fingerprint to trust with --bmc-pin SHA256",
                     field(&ep, "TLS")
                 ),
             };

@@ -100,18 +100,87 @@ fn api_error(method: Method, path: &str, status: StatusCode, body: &[u8]) -> Cli
     }
 }
 
+/// How the client trusts the appliance's HTTPS certificate.
+#[derive(Debug, Clone, Default)]
+pub enum Trust {
+    /// The system's roots.
+    #[default]
+    System,
+    /// Only these CA certificates (PEM), e.g. the appliance's own `tls/cert.pem`.
+    Ca(String),
+    /// Exactly the certificate with this SHA-256 (what `rackboot serve` logs).
+    Pin(String),
+}
+
 impl Client {
     pub fn new(base: &str) -> Client {
-        let http = reqwest::Client::builder()
+        Client::trusting(base, &Trust::System).expect("HTTP client builds")
+    }
+
+    /// A client for `base` that trusts its certificate as `trust` says.
+    pub fn trusting(base: &str, trust: &Trust) -> Result<Client, String> {
+        let b = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(5))
-            .timeout(std::time::Duration::from_secs(120))
-            .build()
-            .expect("HTTP client builds");
-        Client {
+            .timeout(std::time::Duration::from_secs(120));
+        let b = match trust {
+            Trust::System => b,
+            Trust::Ca(pem) => {
+                let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                    .map_err(|e| format!("the CA file is not PEM: {e}"))?;
+                if certs.is_empty() {
+                    return Err("the CA file holds no certificate".into());
+                }
+                b.tls_certs_only(certs)
+            }
+            Trust::Pin(pin) => {
+                let pin = redfish::tls::normalise_pin(pin)
+                    .ok_or_else(|| format!("--pin {pin:?} is not a SHA-256 fingerprint (64 hex digits)"))?;
+                b.tls_backend_preconfigured(redfish::tls::pinned_config(&pin))
+            }
+        };
+        Ok(Client {
             base: base.trim_end_matches('/').to_string(),
-            http,
+            http: b.build().map_err(|e| format!("cannot build an HTTP client: {e}"))?,
             headers: reqwest::header::HeaderMap::new(),
+        })
+    }
+
+    /// The same client, authenticating with `token` (`Authorization: Bearer`).
+    pub fn with_bearer(self, token: &str) -> Result<Client, String> {
+        let v = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.trim()))
+            .map_err(|_| "the token holds characters a header cannot carry".to_string())?;
+        Ok(self.with_header(reqwest::header::AUTHORIZATION, v))
+    }
+
+    /// The OAuth2 password grant `cray auth login` makes; returns the access token.
+    pub async fn login(&self, username: &str, password: &str) -> Result<String, ClientError> {
+        let path = "/keycloak/realms/shasta/protocol/openid-connect/token";
+        let url = format!("{}{}", self.base, path);
+        let resp = self
+            .http
+            .post(&url)
+            .form(&[
+                ("grant_type", "password"),
+                ("client_id", "shasta"),
+                ("username", username),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable { url: url.clone(), cause: crate::errors::chain(&e) })?;
+        let status = resp.status();
+        let body = resp.bytes().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(api_error(Method::POST, path, status, &body));
         }
+        serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("access_token")?.as_str().map(str::to_string))
+            .ok_or_else(|| ClientError::Decode {
+                method: Method::POST,
+                path: path.into(),
+                cause: "no access_token in the answer".into(),
+            })
     }
 
     /// The same client, sending `name: value` with every request (replacing an earlier

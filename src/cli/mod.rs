@@ -6,11 +6,13 @@
 //! prints the server's problem detail (or why the server could not be reached) and exits
 //! non-zero.
 
+pub mod access;
 pub mod bmc;
 pub mod bos;
 pub mod bss;
 pub mod cfs;
 pub mod client;
+pub mod connect;
 pub mod demo;
 pub mod dhcp;
 pub mod hsm;
@@ -68,6 +70,22 @@ pub enum Command {
     /// Simulators for labs, demos and benchmarks (no hardware needed)
     #[command(subcommand)]
     Sim(sim::SimCommand),
+    /// Users of the control plane and their roles (admin)
+    Users(ClientArgs<access::UsersCommand>),
+    /// API tokens: make, list and revoke them
+    Tokens(ClientArgs<access::TokensCommand>),
+    /// The audit trail of state-changing calls (admin)
+    Audit(ClientArgs<access::AuditCommand>),
+    /// Who the appliance takes you for, and your role
+    Whoami(WhoamiArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct WhoamiArgs {
+    #[command(flatten)]
+    pub conn: connect::Connection,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(clap::Args, Debug)]
@@ -81,14 +99,8 @@ pub struct ServeArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct ClientArgs<C: Subcommand> {
-    /// Base URL of the appliance
-    #[arg(
-        long,
-        env = "RACKBOOT_URL",
-        default_value = "http://127.0.0.1:8080",
-        global = true
-    )]
-    pub url: String,
+    #[command(flatten)]
+    pub conn: connect::Connection,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
     pub format: Format,
@@ -100,30 +112,28 @@ pub struct ClientArgs<C: Subcommand> {
 pub async fn run_client(cmd: Command) -> anyhow::Result<()> {
     match cmd {
         Command::Serve(_) => unreachable!("serve is handled by main"),
-        Command::Bss(a) => bss::run(&Client::new(&a.url), a.format, a.command).await,
-        Command::Hsm(a) => hsm::run(&Client::new(&a.url), a.format, a.command).await,
-        Command::Inventory(a) => inventory::run(&Client::new(&a.url), a.format, a.command).await,
-        Command::Power(a) => power::run(&Client::new(&a.url), a.format, a.command).await,
-        Command::Bmc(a) => bmc::run(&Client::new(&a.url), a.format, a.command).await,
+        Command::Bss(a) => bss::run(&a.conn.client().await?, a.format, a.command).await,
+        Command::Hsm(a) => hsm::run(&a.conn.client().await?, a.format, a.command).await,
+        Command::Inventory(a) => inventory::run(&a.conn.client().await?, a.format, a.command).await,
+        Command::Power(a) => power::run(&a.conn.client().await?, a.format, a.command).await,
+        Command::Bmc(a) => bmc::run(&a.conn.client().await?, a.format, a.command).await,
         Command::Sim(c) => sim::run(c).await,
         Command::Demo(a) => demo::run(a).await,
-        Command::Dhcp(a) => dhcp::run(&Client::new(&a.url), a.format, a.command).await,
-        Command::Nodes(a) => nodes::run(&Client::new(&a.url), a.format, a.command).await,
-        Command::Images(a) => images::run(&Client::new(&a.url), a.format, a.command).await,
+        Command::Dhcp(a) => dhcp::run(&a.conn.client().await?, a.format, a.command).await,
+        Command::Nodes(a) => nodes::run(&a.conn.client().await?, a.format, a.command).await,
+        Command::Images(a) => images::run(&a.conn.client().await?, a.format, a.command).await,
         Command::Bos(a) => {
             let c = a.client;
-            bos::run(
-                &Client::new(&c.url),
-                c.format,
-                a.tenant.as_deref(),
-                c.command,
-            )
-            .await
+            bos::run(&c.conn.client().await?, c.format, a.tenant.as_deref(), c.command).await
         }
         Command::Cfs(a) => {
             let c = a.client;
-            cfs::run(&Client::new(&c.url), c.format, c.command).await
+            cfs::run(&c.conn.client().await?, c.format, c.command).await
         }
+        Command::Users(a) => access::users(&a.conn.client().await?, a.format, a.command).await,
+        Command::Tokens(a) => access::tokens(&a.conn.client().await?, a.format, a.command).await,
+        Command::Audit(a) => access::audit(&a.conn.client().await?, a.format, a.command).await,
+        Command::Whoami(a) => access::whoami(&a.conn.client().await?, a.format).await,
     }
 }
 

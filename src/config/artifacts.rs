@@ -1,6 +1,7 @@
 //! The artifact source's section: a local directory (default) or an S3 endpoint.
 //!
-//! S3 needs both keys; its CA file is read here, at start, so a missing file fails start.
+//! S3 needs both keys (the secret from a file, the environment or the config file; the flag
+//! works but is readable by every local user, which `serve` warns about); its CA file is read here, at start, so a missing file fails start.
 //! Path-style addressing (`endpoint/bucket/key`) is always used: it needs no per-bucket
 //! DNS names.
 
@@ -13,11 +14,19 @@ pub(super) fn resolve(s: &Settings, data_dir: &Path) -> Result<SourceConfig, Con
     Ok(match s.s3_endpoint.clone() {
         Some(endpoint) => {
             http_url("s3_endpoint", &endpoint)?;
-            let (Some(access_key), Some(secret_key)) =
-                (s.s3_access_key.clone(), s.s3_secret_key.clone())
-            else {
+            let secret = match (&s.s3_secret_key, &s.s3_secret_key_file) {
+                (Some(_), Some(_)) => {
+                    return Err(ConfigError::Invalid(
+                        "give s3_secret_key or s3_secret_key_file, not both".into(),
+                    ));
+                }
+                (Some(k), None) => Some(k.clone()),
+                (None, Some(p)) => Some(read_file(p)?.trim().to_string()),
+                (None, None) => None,
+            };
+            let (Some(access_key), Some(secret_key)) = (s.s3_access_key.clone(), secret) else {
                 return Err(ConfigError::Invalid(
-                    "s3_endpoint needs s3_access_key and s3_secret_key".into(),
+                    "s3_endpoint needs s3_access_key and s3_secret_key (or s3_secret_key_file)".into(),
                 ));
             };
             let ca_pem = s.s3_ca_file.as_deref().map(read_file).transpose()?;

@@ -16,6 +16,7 @@ mod artifacts;
 mod cfs;
 mod dhcp;
 mod power;
+pub mod security;
 mod settings;
 mod tftp;
 
@@ -76,6 +77,8 @@ pub struct Config {
     pub ipxe_dir: PathBuf,
     /// The DHCP server, unless off.
     pub dhcp: Option<DhcpConfig>,
+    /// The control plane's listener, authentication and limits.
+    pub security: security::SecurityConfig,
 }
 
 pub fn validate_advertise_url(raw: &str) -> Result<String, ConfigError> {
@@ -168,7 +171,17 @@ impl Config {
         let power = power::resolve(&s)?;
         let artifacts = artifacts::resolve(&s, &data_dir)?;
         let tftp = tftp::resolve(&s)?;
+        let security = security::resolve(&s, &data_dir)?;
+        if let security::ControlPlane::Https { listen: c, .. } = &security.control
+            && *c == listen
+            && listen.port() != 0
+        {
+            return Err(ConfigError::Invalid(format!(
+                "control_listen and listen are both {listen}: give the control plane its own address, or control_listen = \"boot\" to serve it on the boot listener"
+            )));
+        }
         Ok(Config {
+            security,
             cfs,
             tftp,
             dhcp,

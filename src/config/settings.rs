@@ -25,9 +25,49 @@ pub struct Settings {
     /// Directory for the database and other state [default: ./rackboot-data]
     #[arg(long, env = "RACKBOOT_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Address the HTTP API and boot plane listen on [default: 127.0.0.1:8080]
+    /// Address the boot plane (plain HTTP: boot scripts, iPXE binaries, artifacts, node
+    /// reports) listens on [default: 127.0.0.1:8080]
     #[arg(long, env = "RACKBOOT_LISTEN")]
     pub listen: Option<String>,
+    /// Address the control plane (HTTPS: every API, logins) listens on, or "boot" to serve
+    /// it on the boot-plane listener too, in plain HTTP (labs only) [default: 127.0.0.1:8443]
+    #[arg(long, env = "RACKBOOT_CONTROL_LISTEN")]
+    pub control_listen: Option<String>,
+    /// PEM certificate chain for the control plane [default: one generated at first start
+    /// in <data-dir>/tls]
+    #[arg(long, env = "RACKBOOT_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert
+    #[arg(long, env = "RACKBOOT_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve every API without authentication (labs and the demo only; said at start and
+    /// in /readyz)
+    #[arg(long, env = "RACKBOOT_NO_AUTH", num_args = 0..=1, default_missing_value = "true")]
+    pub no_auth: Option<bool>,
+    /// Largest image artifact upload accepted, in bytes [default: 8589934592 (8 GiB)]
+    #[arg(long, env = "RACKBOOT_MAX_UPLOAD_BYTES")]
+    pub max_upload_bytes: Option<u64>,
+    /// Seconds a client may take to send a request's headers (and a TLS handshake)
+    /// [default: 10]
+    #[arg(long, env = "RACKBOOT_HEADER_TIMEOUT_SECS")]
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds a connection may stay silent between requests before it is closed
+    /// [default: 60]
+    #[arg(long, env = "RACKBOOT_IDLE_TIMEOUT_SECS")]
+    pub idle_timeout_secs: Option<u64>,
+    /// Connections one client address may hold open at once, per listener [default: 512]
+    #[arg(long, env = "RACKBOOT_MAX_CONNECTIONS_PER_ADDRESS")]
+    pub max_connections_per_address: Option<usize>,
+    /// Days audit records are kept [default: 90]
+    #[arg(long, env = "RACKBOOT_AUDIT_RETENTION_DAYS")]
+    pub audit_retention_days: Option<u64>,
+    /// Minutes an access token from the login endpoint is valid [default: 60]
+    #[arg(long, env = "RACKBOOT_ACCESS_TOKEN_MINUTES")]
+    pub access_token_minutes: Option<u64>,
+    /// The site identity provider (config file only: `[oidc]` with issuer, jwks_url and a
+    /// roles table)
+    #[arg(skip)]
+    pub oidc: Option<super::security::OidcSettings>,
     /// The URL nodes use to reach this appliance, e.g. http://10.0.0.1:8080 (required)
     #[arg(long, env = "RACKBOOT_ADVERTISE_URL")]
     pub advertise_url: Option<String>,
@@ -86,8 +126,13 @@ pub struct Settings {
     pub s3_region: Option<String>,
     #[arg(long, env = "RACKBOOT_S3_ACCESS_KEY")]
     pub s3_access_key: Option<String>,
+    /// S3 secret key; prefer --s3-secret-key-file or the environment: a flag's value is
+    /// readable by every local user in /proc/PID/cmdline
     #[arg(long, env = "RACKBOOT_S3_SECRET_KEY", hide_env_values = true)]
     pub s3_secret_key: Option<String>,
+    /// File holding the S3 secret key (instead of --s3-secret-key)
+    #[arg(long, env = "RACKBOOT_S3_SECRET_KEY_FILE")]
+    pub s3_secret_key_file: Option<PathBuf>,
     /// PEM file of a CA to trust for the S3 endpoint
     #[arg(long, env = "RACKBOOT_S3_CA_FILE")]
     pub s3_ca_file: Option<PathBuf>,
@@ -193,6 +238,19 @@ impl Settings {
         Settings {
             data_dir: self.data_dir.or(other.data_dir),
             listen: self.listen.or(other.listen),
+            control_listen: self.control_listen.or(other.control_listen),
+            tls_cert: self.tls_cert.or(other.tls_cert),
+            tls_key: self.tls_key.or(other.tls_key),
+            no_auth: self.no_auth.or(other.no_auth),
+            max_upload_bytes: self.max_upload_bytes.or(other.max_upload_bytes),
+            header_timeout_secs: self.header_timeout_secs.or(other.header_timeout_secs),
+            idle_timeout_secs: self.idle_timeout_secs.or(other.idle_timeout_secs),
+            max_connections_per_address: self
+                .max_connections_per_address
+                .or(other.max_connections_per_address),
+            audit_retention_days: self.audit_retention_days.or(other.audit_retention_days),
+            access_token_minutes: self.access_token_minutes.or(other.access_token_minutes),
+            oidc: self.oidc.or(other.oidc),
             advertise_url: self.advertise_url.or(other.advertise_url),
             log_format: self.log_format.or(other.log_format),
             log_level: self.log_level.or(other.log_level),
@@ -212,6 +270,7 @@ impl Settings {
             s3_region: self.s3_region.or(other.s3_region),
             s3_access_key: self.s3_access_key.or(other.s3_access_key),
             s3_secret_key: self.s3_secret_key.or(other.s3_secret_key),
+            s3_secret_key_file: self.s3_secret_key_file.or(other.s3_secret_key_file),
             s3_ca_file: self.s3_ca_file.or(other.s3_ca_file),
             cache_max_bytes: self.cache_max_bytes.or(other.cache_max_bytes),
             cfs: self.cfs.or(other.cfs),

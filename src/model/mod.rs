@@ -25,6 +25,7 @@ pub mod component_patch;
 pub mod dhcp;
 pub mod ethernet;
 pub mod group;
+pub mod identity;
 pub mod limit;
 pub mod mac;
 pub mod names;

@@ -83,6 +83,7 @@ impl Kit {
                 advertise_url: "http://127.0.0.1:8080".into(),
                 boot_retry_delay_secs: 5,
                 ipxe_dir: dir.path().join("ipxe"),
+                max_upload_bytes: 1 << 30,
             },
             artifacts: Arc::new(cache),
             artifact_secret: vec![7u8; 32].into(),
@@ -90,6 +91,7 @@ impl Kit {
             pokes: Pokes::default(),
             bos_pokes: BosPokes::default(),
             reports: Reports::default(),
+            identity: Default::default(),
         });
         let addr = bmc.addr();
         store

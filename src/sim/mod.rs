@@ -15,7 +15,9 @@
 
 mod node;
 
-pub use node::{Behaviour, ConfigAgent, NodePhase, Pacing, SimNode, SimNodeConfig, SimNodeStatus};
+pub use node::{
+    Behaviour, ConfigAgent, ConfigService, NodePhase, Pacing, SimNode, SimNodeConfig, SimNodeStatus,
+};
 
 use redfish::sim::{SimBmc, SimFleet};
 
@@ -30,6 +32,8 @@ pub struct SimLabConfig {
     pub report: bool,
     pub config_agent: ConfigAgent,
     pub pacing: Pacing,
+    /// See [`SimNodeConfig::config_service`].
+    pub config_service: Option<ConfigService>,
 }
 
 impl SimLabConfig {
@@ -42,6 +46,7 @@ impl SimLabConfig {
             report: true,
             config_agent: ConfigAgent::Apply,
             pacing: Pacing::default(),
+            config_service: None,
         }
     }
 }
@@ -101,6 +106,7 @@ impl SimLab {
             report: cfg.report,
             config_agent: cfg.config_agent,
             pacing: cfg.pacing,
+            config_service: cfg.config_service.clone(),
         }));
     }
 

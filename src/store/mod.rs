@@ -17,6 +17,8 @@ use async_trait::async_trait;
 
 use crate::model::cfs::{CfsComponent, CfsConfiguration, CfsOptions};
 use crate::model::dhcp::DhcpLease;
+use crate::model::identity::{ApiToken, AuditRecord, User};
+use chrono::{DateTime, Utc};
 use crate::model::power::{PowerTask, Transition};
 use crate::model::{
     BootArtifacts, BootComponent, BootParams, Component, ComponentEndpoint, EthernetInterface,
@@ -42,6 +44,8 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("{0}")]
+    Sealed(String),
     #[error("applying schema migration {version} failed")]
     Migration {
         version: i64,
@@ -210,6 +214,12 @@ pub trait BootStore: Send + Sync + 'static {
     // --- BSS referral token -> the boot artifacts it was minted for
     async fn put_boot_token(&self, token: &str, artifacts: &BootArtifacts) -> StoreResult<()>;
     async fn get_boot_token(&self, token: &str) -> StoreResult<Option<BootArtifacts>>;
+
+    // --- The object each artifact token serves, pinned at its first use
+    /// Pin `(etag, size)` for `(token, name)` unless a pin exists; returns the pin in force.
+    async fn pin_artifact(&self, token: &str, name: &str, etag: &str, size: u64) -> StoreResult<(String, u64)>;
+    /// Drop pins made before `before`; returns how many.
+    async fn prune_artifact_pins(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
 /// BOS: components (compare-and-set), session templates, sessions and their saved status,
@@ -326,16 +336,52 @@ pub trait DhcpStore: Send + Sync + 'static {
     async fn delete_dhcp_lease(&self, mac: Mac) -> StoreResult<bool>;
 }
 
+#[async_trait]
+pub trait IdentityStore: Send + Sync + 'static {
+    // Users, by name.
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    async fn get_user(&self, name: &str) -> StoreResult<Option<User>>;
+    /// Create a user; [`StoreError::Conflict`] if the name is taken.
+    async fn insert_user(&self, user: &User) -> StoreResult<()>;
+    /// Replace an existing user; false if there is none.
+    async fn update_user(&self, user: &User) -> StoreResult<bool>;
+    /// Delete a user and every token it owns.
+    async fn delete_user(&self, name: &str) -> StoreResult<bool>;
+    // API tokens, by id.
+    async fn insert_api_token(&self, token: &ApiToken) -> StoreResult<()>;
+    async fn get_api_token(&self, id: &str) -> StoreResult<Option<ApiToken>>;
+    async fn list_api_tokens(&self) -> StoreResult<Vec<ApiToken>>;
+    async fn delete_api_token(&self, id: &str) -> StoreResult<bool>;
+    // The audit trail, oldest first.
+    async fn append_audit(&self, record: &AuditRecord) -> StoreResult<()>;
+    /// Records at or after `since`, the newest `limit` of them, oldest first.
+    async fn list_audit(&self, since: DateTime<Utc>, limit: u32) -> StoreResult<Vec<AuditRecord>>;
+    /// Drop records older than `before`; returns how many.
+    async fn prune_audit(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
+
 /// The whole store: every table family. Code that needs only one family can take that
 /// trait instead (an operator that reads BOS components needs only [`BosStore`]).
-pub trait Store: InventoryStore + PowerStore + BootStore + BosStore + CfsStore + DhcpStore {}
+pub trait Store:
+    InventoryStore + PowerStore + BootStore + BosStore + CfsStore + DhcpStore + IdentityStore
+{
+}
 
 impl<T> Store for T where
-    T: InventoryStore + PowerStore + BootStore + BosStore + CfsStore + DhcpStore + ?Sized
+    T: InventoryStore
+        + PowerStore
+        + BootStore
+        + BosStore
+        + CfsStore
+        + DhcpStore
+        + IdentityStore
+        + ?Sized
 {
 }
 
 /// The family traits, for `use crate::store::prelude::*` where store methods are called.
 pub mod prelude {
-    pub use super::{BootStore, BosStore, CfsStore, DhcpStore, InventoryStore, PowerStore};
+    pub use super::{
+        BootStore, BosStore, CfsStore, DhcpStore, IdentityStore, InventoryStore, PowerStore,
+    };
 }

@@ -52,10 +52,15 @@ impl Server {
         addr: &str,
         dhcp: Option<rackboot::dhcp::server::Sockets>,
     ) -> Server {
+        // The lab shape unless a test asks otherwise: one plain-HTTP listener for both
+        // planes, authentication off. The security tests (access.rs, tls.rs) start the
+        // production shape: HTTPS control plane, users and tokens.
         let settings = extra.or(Settings {
             data_dir: Some(data_dir.to_path_buf()),
             advertise_url: Some(ADVERTISE.into()),
             tftp_listen: Some("off".into()),
+            control_listen: Some("boot".into()),
+            no_auth: Some(true),
             ..Default::default()
         });
         let config = Config::resolve(settings).unwrap();
@@ -64,6 +69,7 @@ impl Server {
         let (tx, rx) = oneshot::channel::<()>();
         let listeners = rackboot::Listeners {
             http: listener,
+            control: None,
             dhcp,
         };
         let running = rackboot::start(config, backends, listeners, async move {

@@ -240,6 +240,19 @@ pub async fn patch(
     Ok(Json((&app.patch_boot_component(&s, &id, p).await?).into()))
 }
 
+/// The boot plane's PATCH: a node's own report (see `app::bos::reports`).
+pub async fn boot_report(
+    State(app): S,
+    Path(id): Path<String>,
+    Body(body): Body<Value>,
+) -> R<Json<BootComponent>> {
+    if !body.is_object() {
+        return Err(BosError::bad("the component patch must be a JSON object"));
+    }
+    let p = types::component_in(body, "component patch").map_err(BosError::bad)?;
+    Ok(Json((&app.accept_boot_report(&id, p).await?).into()))
+}
+
 pub async fn delete(State(app): S, Tenant(s): Tenant, Path(id): Path<String>) -> R<Response> {
     app.delete_boot_component(&s, &id).await?;
     Ok(no_content())

@@ -6,6 +6,7 @@
 //! components to its nodes; an unknown tenant is refused with "Invalid tenant".
 
 pub mod components;
+pub mod reports;
 pub mod sessions;
 pub mod templates;
 pub mod v1;

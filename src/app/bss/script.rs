@@ -13,7 +13,7 @@ use crate::app::timeline::BootEvent;
 use crate::app::{App, AppError, AppResult};
 use crate::artifacts::links;
 use crate::bootscript::{self, BootScript, Injections};
-use crate::model::{BootParams, ImageKind, Mac, Xname};
+use crate::model::{BootParams, HostKey, ImageKind, Mac, Xname};
 
 #[derive(Debug, Clone, Default)]
 pub struct BootscriptQuery {
@@ -51,6 +51,26 @@ impl App {
         if q.mac.is_none() && q.name.is_none() && q.nid.is_none() {
             return Err(AppError::bad("Need a mac=, name=, or nid= parameter"));
         }
+        // Every request value that reaches the script is checked first: a `name=` is an
+        // xname or a tag (letters, digits, `_-.`), `arch=` a word; nothing else is written back.
+        let name = match &q.name {
+            Some(n) => Some(
+                HostKey::parse_host(n)
+                    .map_err(|e| AppError::bad(format!("invalid name=: {e}")))?
+                    .key(),
+            ),
+            None => None,
+        };
+        let arch_ok = q.arch.len() <= 32
+            && q.arch
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b));
+        if !arch_ok {
+            return Err(AppError::bad(format!(
+                "invalid arch= {:?}: an architecture is a word such as x86_64 or arm64",
+                q.arch
+            )));
+        }
         let idx = self.boot.get().await?;
         let mac = match &q.mac {
             Some(m) => Some(Mac::parse(m).map_err(|e| AppError::bad(e.to_string()))?),
@@ -59,7 +79,7 @@ impl App {
         // Resolve the component: MAC, then name, then NID (upstream priority).
         let comp_id: Option<Xname> = if let Some(m) = &mac {
             idx.by_mac.get(m).cloned()
-        } else if let Some(n) = &q.name {
+        } else if let Some(n) = &name {
             Xname::parse(n)
                 .ok()
                 .filter(|x| idx.components.contains_key(x))
@@ -67,9 +87,9 @@ impl App {
             q.nid.and_then(|n| idx.by_nid.get(&n).cloned())
         };
         let comp = comp_id.as_ref().and_then(|x| idx.components.get(x));
-        let raw_key = match (&mac, &q.name, q.nid) {
+        let raw_key = match (&mac, &name, q.nid) {
             (Some(m), _, _) => m.to_string(),
-            (None, Some(n), _) => n.trim().to_string(),
+            (None, Some(n), _) => n.clone(),
             (None, None, Some(n)) => format!("nid{n}"),
             (None, None, None) => unreachable!("checked above"),
         };
@@ -85,9 +105,9 @@ impl App {
         let data = candidates.iter().find_map(|k| idx.params.get(k));
         let base = format!("{}/boot/v1/bootscript", self.settings.advertise_url);
         let ts = q.ts.unwrap_or_else(|| chrono::Utc::now().timestamp());
-        let selector = match (&mac, &q.name, q.nid) {
+        let selector = match (&mac, &name, q.nid) {
             (Some(m), _, _) => format!("mac={m}"),
-            (None, Some(n), _) => format!("name={}", n.trim()),
+            (None, Some(n), _) => format!("name={n}"),
             (None, None, Some(n)) => format!("nid={n}"),
             _ => "mac=${net0/mac}".into(),
         };

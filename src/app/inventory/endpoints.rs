@@ -47,7 +47,9 @@ impl App {
     }
 
     /// Replace an endpoint; an empty password in the new record keeps the stored one, so a
-    /// client that read the endpoint (without its password) can write it back.
+    /// client that read the endpoint (without its password) can write it back, but only
+    /// while the endpoint points where it did: credentials never follow a new address
+    /// unless they are given again ([`drop_secret_if_repointed`]).
     /// With `keep_trust` (the new record named no trust), the stored trust stays too, so
     /// a client that knows nothing of pins does not drop one.
     pub async fn replace_redfish_endpoint(
@@ -63,7 +65,8 @@ impl App {
             ep.trust = old.trust.clone();
         }
         ep.discovery_info = old.discovery_info.clone();
-        let ep = requeue_if_access_changed(&old, fill_endpoint_defaults(ep));
+        let ep = drop_secret_if_repointed(&old, fill_endpoint_defaults(ep));
+        let ep = requeue_if_access_changed(&old, ep);
         self.store.update_redfish_endpoint(&ep).await?;
         self.pokes.discovery.poke();
         Ok(ep)
@@ -77,7 +80,8 @@ impl App {
         let old = self.get_redfish_endpoint(id).await?;
         let mut ep = old.clone();
         f(&mut ep);
-        let ep = requeue_if_access_changed(&old, fill_endpoint_defaults(ep));
+        let ep = drop_secret_if_repointed(&old, fill_endpoint_defaults(ep));
+        let ep = requeue_if_access_changed(&old, ep);
         self.store.update_redfish_endpoint(&ep).await?;
         self.pokes.discovery.poke();
         Ok(ep)
@@ -143,6 +147,22 @@ fn fill_endpoint_defaults(mut ep: RedfishEndpoint) -> RedfishEndpoint {
     }
     if ep.discovery_info.last_status.is_empty() {
         ep.discovery_info.last_status = discovery_status::NOT_YET_QUERIED.into();
+    }
+    ep
+}
+
+/// An endpoint that now points somewhere else (another host, port or scheme) keeps no
+/// password it was not given again: the stored one was meant for the old BMC, and sending it
+/// to the new address would hand it to whoever answers there.
+fn drop_secret_if_repointed(old: &RedfishEndpoint, mut ep: RedfishEndpoint) -> RedfishEndpoint {
+    if old.base_url() != ep.base_url() && ep.password == old.password {
+        if !ep.password.0.is_empty() {
+            tracing::info!(
+                endpoint = %ep.id,
+                "the endpoint's address changed without a new password; its stored password is dropped"
+            );
+        }
+        ep.password = Secret::default();
     }
     ep
 }

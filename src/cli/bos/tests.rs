@@ -48,7 +48,7 @@ fn cli_bos_parses_session_create_with_every_flag() {
     .unwrap();
     assert_eq!(a.tenant.as_deref(), Some("t1"));
     assert_eq!(a.client.format, Format::Json);
-    assert_eq!(a.client.url, "http://h:1");
+    assert_eq!(a.client.conn.url, "http://h:1");
     match a.client.command {
         BosCommand::Sessions(SessionsCommand::Create {
             template_name,

@@ -16,12 +16,17 @@
 //! and exits 0, or non-zero naming the session that failed. `--keep-running` leaves the
 //! appliance and the simulators up, with commands to explore them, until Ctrl-C.
 //!
-//! The parts: `image` writes the sample image, `steps` is what the admin does (register,
-//! discover, template, sessions), `report` is the closing table of nodes; this file starts
-//! and stops everything and tells the user where it runs.
+//! The appliance runs as it would on a rack: the boot plane on plain HTTP (what the nodes
+//! use), the control plane on HTTPS with authentication on; the demo signs in with the
+//! first admin's password (`sign_in`).
+//!
+//! The parts: `image` writes the sample image, `sign_in` logs in and makes a token, `steps`
+//! is what the admin does (register, discover, template, sessions), `report` is the closing
+//! table of nodes; this file starts and stops everything and tells the user where it runs.
 
 mod image;
 mod report;
+mod sign_in;
 mod steps;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -91,7 +96,14 @@ impl Drop for Scratch {
 /// Everything the demo started, and what it needs to talk to it.
 struct Demo {
     client: Client,
+    /// The control plane (HTTPS).
     url: String,
+    /// The boot plane (plain HTTP, what the nodes use).
+    boot_url: String,
+    /// SHA-256 of the control plane's certificate.
+    pin: String,
+    /// The demo's API token (admin, expires in a day).
+    token: String,
     fleet: SimFleet,
     lab: SimLab,
     /// BMC xnames in fleet order.
@@ -126,6 +138,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let config = Config::resolve(Settings {
         data_dir: Some(data_dir.clone()),
         listen: Some(local.to_string()),
+        control_listen: Some(format!("{}:0", local.ip())),
         advertise_url: Some(url.clone()),
         bos_poll_ms: Some(200),
         power_confirm_ms: Some(100),
@@ -158,7 +171,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     )
     .await
     .context("cannot start the simulated BMCs (too many open files? raise `ulimit -n`)")?;
+    let signed_in = sign_in::sign_in(&running, &data_dir).await?;
     let mut lab_cfg = SimLabConfig::new(url.clone(), reqwest::Client::new());
+    lab_cfg.config_service = Some(signed_in.config_service()?);
     lab_cfg.pacing = Pacing {
         script_retry: Duration::from_millis(100),
         report_backoff: Duration::from_millis(50),
@@ -168,8 +183,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let lab = SimLab::for_fleet(&lab_cfg, &fleet);
     let bmcs: Vec<String> = (0..n).map(bmc_xname).collect();
     let demo = Demo {
-        client: Client::new(&url),
-        url: url.clone(),
+        client: signed_in.client.clone(),
+        url: signed_in.url.clone(),
+        boot_url: url.clone(),
+        pin: signed_in.pin.clone(),
+        token: signed_in.token.clone(),
         nodes: bmcs.iter().map(|b| format!("{b}n0")).collect(),
         bmcs,
         fleet,
@@ -178,7 +196,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     };
     println!("rackboot demo: {n} simulated nodes, each behind a simulated Redfish BMC");
     println!(
-        "  appliance  {url}  (SQLite and artifacts in {}{})",
+        "  appliance  boot plane {url}, control plane {} (HTTPS, signed in as admin)  (SQLite and artifacts in {}{})",
+        demo.url,
         data_dir.display(),
         if scratch.is_some() {
             ", removed on exit"
@@ -254,31 +273,31 @@ fn secs(d: Duration) -> String {
 
 /// What to try while `--keep-running` keeps everything up.
 fn explore(d: &Demo) {
-    let url = &d.url;
+    let (url, boot) = (&d.url, &d.boot_url);
     let first = &d.nodes[0];
     let mac = d.lab.nodes().first().map(|n| n.mac().to_string());
     println!();
     println!(
-        "The appliance and the simulated BMCs and nodes keep running at {url}; Ctrl-C stops them."
+        "The appliance and the simulated BMCs and nodes keep running (control plane {url}, boot plane {boot}); Ctrl-C stops them."
     );
-    println!("Explore (the CLI takes --url, or RACKBOOT_URL={url}):");
+    println!("Explore: first point the CLI at the control plane (the token is the demo's, admin, valid a day):");
+    println!("  export RACKBOOT_URL={url} RACKBOOT_PIN={} RACKBOOT_TOKEN={}", d.pin, d.token);
     for cmd in [
-        format!("rackboot bos sessions list --url {url}"),
-        format!("rackboot bos components list --url {url}"),
-        format!(
-            "rackboot bos sessions create --template-name {TEMPLATE} --operation boot --watch --url {url}"
-        ),
-        format!("rackboot power status all --url {url}"),
-        format!("rackboot cfs components list --url {url}"),
-        format!("rackboot cfs components get {first} --state-details --url {url}"),
-        format!("rackboot nodes timeline {first} --url {url}"),
-        format!("curl {url}/apis/bos/v2/sessiontemplates/{TEMPLATE}"),
-        format!("curl {url}/apis/smd/hsm/v2/State/Components"),
+        "rackboot whoami".to_string(),
+        "rackboot bos sessions list".to_string(),
+        "rackboot bos components list".to_string(),
+        format!("rackboot bos sessions create --template-name {TEMPLATE} --operation boot --watch"),
+        "rackboot power status all".to_string(),
+        "rackboot cfs components list".to_string(),
+        format!("rackboot cfs components get {first} --state-details"),
+        format!("rackboot nodes timeline {first}"),
+        "rackboot audit list".to_string(),
+        format!("curl -k -H \"Authorization: Bearer $RACKBOOT_TOKEN\" {url}/apis/smd/hsm/v2/State/Components"),
     ] {
         println!("  {cmd}");
     }
     if let Some(mac) = mac {
-        println!("  curl '{url}/boot/v1/bootscript?mac={mac}'");
+        println!("  curl '{boot}/boot/v1/bootscript?mac={mac}'   # the boot plane: no credentials");
     }
 }
 

@@ -102,13 +102,24 @@ impl Node {
         path: &str,
         body: serde_json::Value,
     ) -> Result<Option<serde_json::Value>, String> {
-        let req = self.http.patch(self.url(path)).json(&body);
+        let req = self.cfs_request(reqwest::Method::PATCH, path).json(&body);
         self.cfs_call(req).await
     }
 
     async fn cfs_get(&self, path: &str) -> Result<Option<serde_json::Value>, String> {
-        let req = self.http.get(self.url(path));
+        let req = self.cfs_request(reqwest::Method::GET, path);
         self.cfs_call(req).await
+    }
+
+    /// CFS over the control plane when a [`ConfigService`] is set, else at `base`.
+    fn cfs_request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        match &self.config_service {
+            Some(c) => c
+                .http
+                .request(method, format!("{}{path}", c.base.trim_end_matches('/')))
+                .bearer_auth(&c.token),
+            None => self.http.request(method, self.url(path)),
+        }
     }
 
     async fn cfs_call(

@@ -119,6 +119,21 @@ pub struct SimNodeConfig {
     /// Initial value of the [`SimNode::set_config_agent`] knob.
     pub config_agent: ConfigAgent,
     pub pacing: Pacing,
+    /// Where the configuration agent reaches CFS, when that is not `base`: standing in for
+    /// CFS's own Ansible runs, it is a control-plane client with credentials, not the node
+    /// on the boot plane.
+    pub config_service: Option<ConfigService>,
+}
+
+/// A control-plane client for the configuration agent.
+#[derive(Clone, Debug)]
+pub struct ConfigService {
+    /// The control plane, e.g. `https://127.0.0.1:8443`.
+    pub base: String,
+    /// Trusting the control plane's certificate.
+    pub http: reqwest::Client,
+    /// `Authorization: Bearer` value.
+    pub token: String,
 }
 
 impl SimNodeConfig {
@@ -140,6 +155,7 @@ impl SimNodeConfig {
             report: true,
             config_agent: ConfigAgent::Apply,
             pacing: Pacing::default(),
+            config_service: None,
         }
     }
 }

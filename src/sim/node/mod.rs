@@ -49,7 +49,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use url::Url;
 
-pub use config::{Behaviour, ConfigAgent, Pacing, SimNodeConfig};
+pub use config::{Behaviour, ConfigAgent, ConfigService, Pacing, SimNodeConfig};
 pub use status::{NodePhase, SimNodeStatus};
 
 /// The architecture a node says it is when a chain URL asks for `${buildarch}`.
@@ -132,6 +132,7 @@ impl SimNode {
             base,
             mac: cfg.mac.clone(),
             pacing: cfg.pacing,
+            config_service: cfg.config_service.clone(),
         };
         let task = tokio::spawn(node.run(power));
         SimNode {
@@ -237,6 +238,7 @@ struct Node {
     base: Url,
     mac: String,
     pacing: Pacing,
+    config_service: Option<config::ConfigService>,
 }
 
 impl Node {
@@ -378,6 +380,7 @@ mod tests {
             base: Url::parse("http://127.0.0.1:9").unwrap(),
             mac: "02:00:00:00:00:01".into(),
             pacing: Pacing::default(),
+            config_service: None,
         };
         assert_eq!(
             node.url("http://10.1.0.1:8080/artifacts/t/kernel?x=1")

@@ -124,4 +124,33 @@ impl BootStore for SqliteStore {
         doc.map(|d| decode::<ArtifactsRecord>(what, &d).map(Into::into))
             .transpose()
     }
+
+    async fn pin_artifact(&self, token: &str, name: &str, etag: &str, size: u64) -> StoreResult<(String, u64)> {
+        let op = "pin artifact";
+        sqlx::query("INSERT INTO artifact_pins (token, name, etag, size, pinned_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (token, name) DO NOTHING")
+            .bind(token)
+            .bind(name)
+            .bind(etag)
+            .bind(size as i64)
+            .bind(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            .execute(&self.pool)
+            .await
+            .map_err(backend(op))?;
+        let r = sqlx::query("SELECT etag, size FROM artifact_pins WHERE token = ? AND name = ?")
+            .bind(token)
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend(op))?;
+        Ok((r.get(0), r.get::<i64, _>(1) as u64))
+    }
+
+    async fn prune_artifact_pins(&self, before: chrono::DateTime<chrono::Utc>) -> StoreResult<u64> {
+        let r = sqlx::query("DELETE FROM artifact_pins WHERE pinned_at < ?")
+            .bind(before.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            .execute(&self.pool)
+            .await
+            .map_err(backend("prune artifact pins"))?;
+        Ok(r.rows_affected())
+    }
 }

@@ -288,20 +288,24 @@ impl InventoryStore for SqliteStore {
     }
 
     async fn list_redfish_endpoints(&self) -> StoreResult<Vec<RedfishEndpoint>> {
-        self.docs(
-            "redfish endpoint",
-            "SELECT doc FROM redfish_endpoints ORDER BY id",
-        )
-        .await
+        let eps: Vec<RedfishEndpoint> = self
+            .docs(
+                "redfish endpoint",
+                "SELECT doc FROM redfish_endpoints ORDER BY id",
+            )
+            .await?;
+        eps.into_iter().map(|e| self.unseal_endpoint(e)).collect()
     }
 
     async fn get_redfish_endpoint(&self, id: &Xname) -> StoreResult<Option<RedfishEndpoint>> {
-        self.doc(
-            "redfish endpoint",
-            "SELECT doc FROM redfish_endpoints WHERE id = ?",
-            id.as_str(),
-        )
-        .await
+        let ep: Option<RedfishEndpoint> = self
+            .doc(
+                "redfish endpoint",
+                "SELECT doc FROM redfish_endpoints WHERE id = ?",
+                id.as_str(),
+            )
+            .await?;
+        ep.map(|e| self.unseal_endpoint(e)).transpose()
     }
 
     async fn insert_redfish_endpoints(&self, eps: &[RedfishEndpoint]) -> StoreResult<()> {
@@ -310,7 +314,7 @@ impl InventoryStore for SqliteStore {
         for ep in eps {
             let r = sqlx::query("INSERT INTO redfish_endpoints (id, doc) VALUES (?, ?)")
                 .bind(ep.id.as_str())
-                .bind(encode(ep))
+                .bind(self.sealed_endpoint(ep))
                 .execute(&mut *tx)
                 .await;
             match r {
@@ -327,7 +331,7 @@ impl InventoryStore for SqliteStore {
 
     async fn update_redfish_endpoint(&self, ep: &RedfishEndpoint) -> StoreResult<bool> {
         let r = sqlx::query("UPDATE redfish_endpoints SET doc = ? WHERE id = ?")
-            .bind(encode(ep))
+            .bind(self.sealed_endpoint(ep))
             .bind(ep.id.as_str())
             .execute(&self.pool)
             .await
@@ -385,7 +389,7 @@ impl InventoryStore for SqliteStore {
         let op = "record discovery";
         let mut tx = self.pool.begin().await.map_err(backend(op))?;
         let r = sqlx::query("UPDATE redfish_endpoints SET doc = ? WHERE id = ?")
-            .bind(encode(&w.endpoint))
+            .bind(self.sealed_endpoint(&w.endpoint))
             .bind(w.endpoint.id.as_str())
             .execute(&mut *tx)
             .await
@@ -427,5 +431,22 @@ impl InventoryStore for SqliteStore {
                 .map_err(backend(op))?;
         }
         tx.commit().await.map_err(backend(op))
+    }
+}
+
+impl SqliteStore {
+    /// An endpoint's stored form: its password sealed (`security::seal`).
+    fn sealed_endpoint(&self, ep: &RedfishEndpoint) -> String {
+        let mut e = ep.clone();
+        e.password.0 = self.sealer.seal(&ep.password.0);
+        encode(&e)
+    }
+
+    fn unseal_endpoint(&self, mut ep: RedfishEndpoint) -> StoreResult<RedfishEndpoint> {
+        ep.password.0 = self
+            .sealer
+            .open(&format!("password of redfish endpoint {}", ep.id), &ep.password.0)
+            .map_err(|e| StoreError::Sealed(e.to_string()))?;
+        Ok(ep)
     }
 }

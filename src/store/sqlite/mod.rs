@@ -11,6 +11,7 @@ mod boot;
 mod bos;
 mod cfs;
 mod dhcp;
+mod identity;
 mod inventory;
 mod power;
 
@@ -42,6 +43,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../../migrations/sqlite/0006_cfs_options.sql"),
     ),
+    (
+        7,
+        include_str!("../../../migrations/sqlite/0007_identity.sql"),
+    ),
+    (
+        8,
+        include_str!("../../../migrations/sqlite/0008_artifact_pins.sql"),
+    ),
 ];
 
 /// Connections to the database file.
@@ -50,6 +59,8 @@ const POOL_SIZE: u32 = 4;
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Seals secrets (BMC passwords) in the documents it writes.
+    sealer: crate::security::seal::Sealer,
 }
 
 fn backend(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
@@ -76,8 +87,29 @@ fn decode<T: DeserializeOwned>(what: &str, doc: &str) -> StoreResult<T> {
 }
 
 impl SqliteStore {
-    /// Open (creating if needed) the database file and bring its schema up to date.
+    /// Open (creating if needed) the database file and bring its schema up to date, with
+    /// secrets sealed under `seal.key` beside it (made 0600 at first open). The file and
+    /// its WAL companions are made 0600.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let key_path = path.with_file_name("seal.key");
+        let key = crate::security::keyfile::load_or_create::<{ crate::security::seal::KEY_LEN }>(&key_path)
+            .map_err(|e| StoreError::Sealed(e.to_string()))?;
+        let sealer = crate::security::seal::Sealer::new(&key);
+        let store = SqliteStore::open_sealed(path, sealer).await?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            crate::security::keyfile::private_file(Path::new(&p))
+                .map_err(|e| StoreError::Sealed(e.to_string()))?;
+        }
+        Ok(store)
+    }
+
+    /// [`SqliteStore::open`] with a given sealing key.
+    pub async fn open_sealed(
+        path: &Path,
+        sealer: crate::security::seal::Sealer,
+    ) -> StoreResult<SqliteStore> {
         let opts = SqliteConnectOptions::from_str("sqlite://")
             .map_err(backend("open"))?
             .filename(path)
@@ -99,7 +131,7 @@ impl SqliteStore {
             .connect_with(opts)
             .await
             .map_err(backend("open"))?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore { pool, sealer };
         store.migrate().await?;
         // Open them all now, one after the other (several connections switching a new file
         // to WAL at once get "database is locked").

@@ -1,0 +1,117 @@
+//! Users, API tokens and the audit trail.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{SqliteStore, backend, decode, encode, is_unique_violation};
+use crate::model::identity::{ApiToken, AuditRecord, User};
+use crate::store::{IdentityStore, StoreError, StoreResult};
+
+/// Audit times as sortable text (RFC 3339, UTC, fixed width).
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+#[async_trait]
+impl IdentityStore for SqliteStore {
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        self.docs("users", "SELECT doc FROM users ORDER BY name").await
+    }
+
+    async fn get_user(&self, name: &str) -> StoreResult<Option<User>> {
+        self.doc("user", "SELECT doc FROM users WHERE name = ?", name).await
+    }
+
+    async fn insert_user(&self, user: &User) -> StoreResult<()> {
+        match sqlx::query("INSERT INTO users (name, doc) VALUES (?, ?)")
+            .bind(&user.name)
+            .bind(encode(user))
+            .execute(&self.pool)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
+                what: format!("user '{}'", user.name),
+            }),
+            Err(e) => Err(backend("insert user")(e)),
+        }
+    }
+
+    async fn update_user(&self, user: &User) -> StoreResult<bool> {
+        let r = sqlx::query("UPDATE users SET doc = ? WHERE name = ?")
+            .bind(encode(user))
+            .bind(&user.name)
+            .execute(&self.pool)
+            .await
+            .map_err(backend("update user"))?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn delete_user(&self, name: &str) -> StoreResult<bool> {
+        // Tokens go with their owner (ON DELETE CASCADE, foreign keys are on).
+        self.delete_by_key("delete user", "DELETE FROM users WHERE name = ?", name)
+            .await
+    }
+
+    async fn insert_api_token(&self, token: &ApiToken) -> StoreResult<()> {
+        match sqlx::query("INSERT INTO api_tokens (id, owner, doc) VALUES (?, ?, ?)")
+            .bind(&token.id)
+            .bind(&token.owner)
+            .bind(encode(token))
+            .execute(&self.pool)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
+                what: format!("token '{}'", token.id),
+            }),
+            Err(e) => Err(backend("insert API token")(e)),
+        }
+    }
+
+    async fn get_api_token(&self, id: &str) -> StoreResult<Option<ApiToken>> {
+        self.doc("API token", "SELECT doc FROM api_tokens WHERE id = ?", id)
+            .await
+    }
+
+    async fn list_api_tokens(&self) -> StoreResult<Vec<ApiToken>> {
+        self.docs("API tokens", "SELECT doc FROM api_tokens ORDER BY owner, id")
+            .await
+    }
+
+    async fn delete_api_token(&self, id: &str) -> StoreResult<bool> {
+        self.delete_by_key("delete API token", "DELETE FROM api_tokens WHERE id = ?", id)
+            .await
+    }
+
+    async fn append_audit(&self, record: &AuditRecord) -> StoreResult<()> {
+        sqlx::query("INSERT INTO audit (time, doc) VALUES (?, ?)")
+            .bind(ts(record.time))
+            .bind(encode(record))
+            .execute(&self.pool)
+            .await
+            .map_err(backend("append audit record"))?;
+        Ok(())
+    }
+
+    async fn list_audit(&self, since: DateTime<Utc>, limit: u32) -> StoreResult<Vec<AuditRecord>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT doc FROM (SELECT seq, doc FROM audit WHERE time >= ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+        )
+        .bind(ts(since))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend("list audit records"))?;
+        rows.iter().map(|d| decode("audit record", d)).collect()
+    }
+
+    async fn prune_audit(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let r = sqlx::query("DELETE FROM audit WHERE time < ?")
+            .bind(ts(before))
+            .execute(&self.pool)
+            .await
+            .map_err(backend("prune audit records"))?;
+        Ok(r.rows_affected())
+    }
+}
