@@ -281,7 +281,9 @@ async fn start_control_plane(
             .await
             .with_context(|| format!("cannot listen on {listen} (control_listen)"))?,
     };
-    let addr = listener.local_addr().context("listener has no local address")?;
+    let addr = listener
+        .local_addr()
+        .context("listener has no local address")?;
     let source = match cert {
         CertFiles::Given { cert, key } => security::tls::CertSource::Files {
             cert: cert.clone(),
@@ -376,6 +378,7 @@ fn build_app(config: &Config, backends: &Backends) -> anyhow::Result<Arc<App>> {
             boot_retry_delay_secs: config.boot_retry_delay_secs,
             ipxe_dir: config.ipxe_dir.clone(),
             max_upload_bytes: config.security.max_upload_bytes,
+            boot_plane_bind: config.security.boot_plane_bind,
         },
         artifacts: Arc::new(cache),
         artifact_secret: artifacts::token_key::load_or_create(&config.data_dir)?,

@@ -20,7 +20,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::app::App;
-use crate::auth::{Principal, Role};
+use crate::auth::{Credential, Principal, Role};
 use crate::model::identity::AuditRecord;
 
 use super::problem::Problem;
@@ -42,14 +42,22 @@ const NONE: Access = Access::Least(Role::Admin);
 
 /// One method on one template, checked before [`ROUTES`].
 pub const METHODS: &[(&str, &str, Access)] = &[
-    ("POST", "/keycloak/realms/shasta/protocol/openid-connect/token", PUBLIC),
+    (
+        "POST",
+        "/keycloak/realms/shasta/protocol/openid-connect/token",
+        PUBLIC,
+    ),
     ("POST", "/apis/smd/hsm/v2/State/Components/Query", READ),
     ("POST", "/apis/smd/hsm/v2/locks/status", READ),
     ("POST", "/apis/smd/hsm/v2/Inventory/Discover", OPERATE),
     ("POST", "/apis/power-control/v1/power-status", READ),
     ("POST", "/apis/capmc/capmc/v1/get_xname_status", READ),
     ("POST", "/apis/capmc/capmc/v1/get_power_cap", READ),
-    ("POST", "/apis/capmc/capmc/v1/get_power_cap_capabilities", READ),
+    (
+        "POST",
+        "/apis/capmc/capmc/v1/get_power_cap_capabilities",
+        READ,
+    ),
     ("POST", "/apis/rackboot/v1/tokens", READ),
     ("DELETE", "/apis/rackboot/v1/tokens/{id}", READ),
 ];
@@ -59,7 +67,11 @@ pub const ROUTES: &[(&str, Access, Access)] = &[
     ("/healthz", PUBLIC, NONE),
     ("/readyz", PUBLIC, NONE),
     ("/metrics", READ, NONE),
-    ("/keycloak/realms/shasta/protocol/openid-connect/token", NONE, PUBLIC),
+    (
+        "/keycloak/realms/shasta/protocol/openid-connect/token",
+        NONE,
+        PUBLIC,
+    ),
     // Boot plane: anonymous by necessity (iPXE has no credentials).
     ("/boot/v1/bootscript", BOOT, NONE),
     ("/apis/bss/boot/v1/bootscript", BOOT, NONE),
@@ -95,30 +107,66 @@ pub const ROUTES: &[(&str, Access, Access)] = &[
     ("/apis/smd/hsm/v2/State/Components/Query", READ, READ),
     ("/apis/smd/hsm/v2/State/Components/ByNID/{nid}", READ, NONE),
     ("/apis/smd/hsm/v2/State/Components/BulkNID", NONE, ADMIN),
-    ("/apis/smd/hsm/v2/State/Components/BulkStateData", NONE, ADMIN),
-    ("/apis/smd/hsm/v2/State/Components/BulkFlagOnly", NONE, ADMIN),
+    (
+        "/apis/smd/hsm/v2/State/Components/BulkStateData",
+        NONE,
+        ADMIN,
+    ),
+    (
+        "/apis/smd/hsm/v2/State/Components/BulkFlagOnly",
+        NONE,
+        ADMIN,
+    ),
     ("/apis/smd/hsm/v2/State/Components/BulkEnabled", NONE, ADMIN),
-    ("/apis/smd/hsm/v2/State/Components/BulkSoftwareStatus", NONE, ADMIN),
+    (
+        "/apis/smd/hsm/v2/State/Components/BulkSoftwareStatus",
+        NONE,
+        ADMIN,
+    ),
     ("/apis/smd/hsm/v2/State/Components/BulkRole", NONE, ADMIN),
     ("/apis/smd/hsm/v2/State/Components/{xname}", READ, ADMIN),
-    ("/apis/smd/hsm/v2/State/Components/{xname}/{field}", NONE, ADMIN),
+    (
+        "/apis/smd/hsm/v2/State/Components/{xname}/{field}",
+        NONE,
+        ADMIN,
+    ),
     ("/apis/smd/hsm/v2/Inventory/EthernetInterfaces", READ, ADMIN),
-    ("/apis/smd/hsm/v2/Inventory/EthernetInterfaces/{id}", READ, ADMIN),
+    (
+        "/apis/smd/hsm/v2/Inventory/EthernetInterfaces/{id}",
+        READ,
+        ADMIN,
+    ),
     ("/apis/smd/hsm/v2/Inventory/RedfishEndpoints", READ, ADMIN),
-    ("/apis/smd/hsm/v2/Inventory/RedfishEndpoints/{xname}", READ, ADMIN),
+    (
+        "/apis/smd/hsm/v2/Inventory/RedfishEndpoints/{xname}",
+        READ,
+        ADMIN,
+    ),
     ("/apis/smd/hsm/v2/Inventory/ComponentEndpoints", READ, NONE),
-    ("/apis/smd/hsm/v2/Inventory/ComponentEndpoints/{xname}", READ, NONE),
+    (
+        "/apis/smd/hsm/v2/Inventory/ComponentEndpoints/{xname}",
+        READ,
+        NONE,
+    ),
     ("/apis/smd/hsm/v2/Inventory/Discover", NONE, OPERATE),
     ("/apis/smd/hsm/v2/groups", READ, ADMIN),
     ("/apis/smd/hsm/v2/groups/labels", READ, NONE),
     ("/apis/smd/hsm/v2/groups/{label}", READ, ADMIN),
     ("/apis/smd/hsm/v2/groups/{label}/members", READ, ADMIN),
-    ("/apis/smd/hsm/v2/groups/{label}/members/{xname}", NONE, ADMIN),
+    (
+        "/apis/smd/hsm/v2/groups/{label}/members/{xname}",
+        NONE,
+        ADMIN,
+    ),
     ("/apis/smd/hsm/v2/partitions", READ, ADMIN),
     ("/apis/smd/hsm/v2/partitions/names", READ, NONE),
     ("/apis/smd/hsm/v2/partitions/{name}", READ, ADMIN),
     ("/apis/smd/hsm/v2/partitions/{name}/members", READ, ADMIN),
-    ("/apis/smd/hsm/v2/partitions/{name}/members/{xname}", NONE, ADMIN),
+    (
+        "/apis/smd/hsm/v2/partitions/{name}/members/{xname}",
+        NONE,
+        ADMIN,
+    ),
     ("/apis/smd/hsm/v2/memberships", READ, NONE),
     ("/apis/smd/hsm/v2/memberships/{xname}", READ, NONE),
     ("/apis/smd/hsm/v2/locks/status", READ, READ),
@@ -134,7 +182,11 @@ pub const ROUTES: &[(&str, Access, Access)] = &[
     ("/apis/capmc/capmc/v1/xname_reinit", NONE, OPERATE),
     ("/apis/capmc/capmc/v1/get_xname_status", NONE, READ),
     ("/apis/capmc/capmc/v1/get_power_cap", NONE, READ),
-    ("/apis/capmc/capmc/v1/get_power_cap_capabilities", NONE, READ),
+    (
+        "/apis/capmc/capmc/v1/get_power_cap_capabilities",
+        NONE,
+        READ,
+    ),
     ("/apis/capmc/capmc/v1/set_power_cap", NONE, ADMIN),
     ("/apis/capmc/capmc/v1/health", READ, NONE),
     ("/apis/capmc/capmc/v1/liveness", READ, NONE),
@@ -142,7 +194,6 @@ pub const ROUTES: &[(&str, Access, Access)] = &[
     // BOS: sessions and components are the operator's; templates and options admin's
     // (a template chooses what nodes boot).
     ("/apis/bos", READ, NONE),
-    ("/apis/bos/", READ, NONE),
     ("/apis/bos/v2", READ, NONE),
     ("/apis/bos/v2/", READ, NONE),
     ("/apis/bos/v2/version", READ, NONE),
@@ -170,10 +221,13 @@ pub const ROUTES: &[(&str, Access, Access)] = &[
     ("/apis/bos/v1/session/{id}/status", READ, NONE),
     ("/apis/bos/v1/session/{id}/status/{bs}", READ, NONE),
     ("/apis/bos/v1/session/{id}/status/{bs}/{phase}", READ, NONE),
-    ("/apis/bos/v1/session/{id}/status/{bs}/{phase}/{category}", READ, NONE),
+    (
+        "/apis/bos/v1/session/{id}/status/{bs}/{phase}/{category}",
+        READ,
+        NONE,
+    ),
     // CFS: components (enable, state) are the operator's; configurations and options admin's.
     ("/apis/cfs", READ, NONE),
-    ("/apis/cfs/", READ, NONE),
     ("/apis/cfs/v3", READ, NONE),
     ("/apis/cfs/v3/components", READ, OPERATE),
     ("/apis/cfs/v3/components/{id}", READ, OPERATE),
@@ -209,11 +263,18 @@ pub const ROUTES: &[(&str, Access, Access)] = &[
 
 /// What `method` on `template` needs, or `None` when the template is not classified.
 pub fn access(method: &Method, template: &str) -> Option<Access> {
-    if let Some((_, _, a)) = METHODS.iter().find(|(m, t, _)| *t == template && *m == method.as_str()) {
+    if let Some((_, _, a)) = METHODS
+        .iter()
+        .find(|(m, t, _)| *t == template && *m == method.as_str())
+    {
         return Some(*a);
     }
     let (_, read, write) = ROUTES.iter().find(|(t, _, _)| *t == template)?;
-    Some(if method == Method::GET || method == Method::HEAD { *read } else { *write })
+    Some(if method == Method::GET || method == Method::HEAD {
+        *read
+    } else {
+        *write
+    })
 }
 
 fn bearer(req: &Request) -> Option<&str> {
@@ -232,9 +293,13 @@ fn challenge(detail: String) -> Response {
 }
 
 /// Authenticate, authorise against the table, run the handler, and record the call in the
-/// audit trail when it changes something.
+/// audit trail when it changes something (refused attempts of known callers too; anonymous
+/// ones are not recorded, so nobody can fill the trail without credentials).
 pub async fn authorize(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
-    let template = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string());
     let Some(template) = template else {
         // No route matched: the fallback answers 404 (or 405) and reveals nothing.
         return next.run(req).await;
@@ -249,63 +314,62 @@ pub async fn authorize(State(app): State<Arc<App>>, mut req: Request, next: Next
         .into_response();
     };
     let identity = app.identity().clone();
-    let principal = match need {
-        Access::Public | Access::Boot => None,
-        Access::Least(role) => {
-            let p = if identity.no_auth {
-                Principal::no_auth()
-            } else {
-                let Some(token) = bearer(&req) else {
-                    return challenge(format!(
-                        "{method} {} needs a bearer token (an API token, or a login from /keycloak/realms/shasta/protocol/openid-connect/token)",
-                        req.uri().path()
-                    ));
-                };
-                match identity.authenticate(token).await {
-                    Ok(p) => p,
-                    Err(e) => return challenge(e.to_string()),
-                }
-            };
-            if p.role < role {
-                return Problem::new(
-                    StatusCode::FORBIDDEN,
-                    format!("{method} {} needs the {role} role; {} is {}", req.uri().path(), p.name, p.role),
-                )
-                .into_response();
-            }
-            Some(p)
-        }
-    };
-    let changes = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS)
-        && !matches!(need, Access::Public | Access::Boot);
+    let changes = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     let client = req
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip().to_string())
         .unwrap_or_default();
     let path = req.uri().path().to_string();
-    if let Some(p) = &principal {
-        req.extensions_mut().insert(p.clone());
+    let Access::Least(role) = need else {
+        return next.run(req).await;
+    };
+    let p = if identity.no_auth {
+        Principal::no_auth()
+    } else {
+        let Some(token) = bearer(&req) else {
+            return challenge(format!(
+                "{method} {path} needs a bearer token (an API token, or a login from {})",
+                super::login::TOKEN_PATH
+            ));
+        };
+        match identity.authenticate(token).await {
+            Ok(p) => p,
+            Err(e) => return challenge(e.to_string()),
+        }
+    };
+    let audit = |status: StatusCode| AuditRecord {
+        time: chrono::Utc::now(),
+        who: p.name.clone(),
+        role: Some(p.role),
+        credential: match &p.credential {
+            Credential::ApiToken { id } => format!("api-token {id}"),
+            Credential::Login => "login".into(),
+            Credential::Site { issuer } => format!("site {issuer}"),
+            Credential::NoAuth => "no-auth".into(),
+        },
+        method: method.to_string(),
+        path: path.clone(),
+        client: client.clone(),
+        status: status.as_u16(),
+    };
+    if p.role < role {
+        let refused = Problem::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "{method} {path} needs the {role} role; {} is {}",
+                p.name, p.role
+            ),
+        );
+        if changes {
+            identity.record(&audit(StatusCode::FORBIDDEN)).await;
+        }
+        return refused.into_response();
     }
+    req.extensions_mut().insert(p.clone());
     let resp = next.run(req).await;
-    if changes && let Some(p) = principal {
-        identity
-            .record(&AuditRecord {
-                time: chrono::Utc::now(),
-                who: p.name.clone(),
-                role: Some(p.role),
-                credential: match &p.credential {
-                    crate::auth::Credential::ApiToken { id } => format!("api-token {id}"),
-                    crate::auth::Credential::Login => "login".into(),
-                    crate::auth::Credential::Site { issuer } => format!("site {issuer}"),
-                    crate::auth::Credential::NoAuth => "no-auth".into(),
-                },
-                method: method.to_string(),
-                path,
-                client,
-                status: resp.status().as_u16(),
-            })
-            .await;
+    if changes {
+        identity.record(&audit(resp.status())).await;
     }
     resp
 }

@@ -92,7 +92,7 @@ async fn fetch(
         .map(|c| c.0.ip().to_string());
     let head = req.method() == Method::HEAD;
     let headers = req.headers().clone();
-    let (node, cached) = app.open_artifact(&token, &name).await?;
+    let (node, cached) = app.open_artifact(&token, &name, client.as_deref()).await?;
     let meta = cached.meta.clone();
     let size = meta.size;
     let etag = meta

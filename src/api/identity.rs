@@ -19,7 +19,10 @@ pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/whoami", get(whoami))
         .route("/users", get(list_users).post(create_user))
-        .route("/users/{name}", get(get_user).patch(update_user).delete(delete_user))
+        .route(
+            "/users/{name}",
+            get(get_user).patch(update_user).delete(delete_user),
+        )
         .route("/tokens", get(list_tokens).post(create_token))
         .route("/tokens/{id}", delete(revoke_token))
         .route("/audit", get(audit))
@@ -50,10 +53,16 @@ async fn create_user(
     Body(u): Body<NewUser>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
     let r = role(&u.role)?;
-    Ok((StatusCode::CREATED, Json(app.identity().create_user(&u.name, r, &u.password).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(app.identity().create_user(&u.name, r, &u.password).await?),
+    ))
 }
 
-async fn get_user(State(app): State<Arc<App>>, Path(name): Path<String>) -> ApiResult<Json<UserView>> {
+async fn get_user(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<UserView>> {
     app.identity()
         .list_users()
         .await?
@@ -76,13 +85,22 @@ async fn update_user(
     Body(p): Body<UserPatch>,
 ) -> ApiResult<Json<UserView>> {
     if p.role.is_none() && p.password.is_none() {
-        return Err(Problem::bad_request("nothing to change: give role and/or password"));
+        return Err(Problem::bad_request(
+            "nothing to change: give role and/or password",
+        ));
     }
     let r = p.role.as_deref().map(role).transpose()?;
-    Ok(Json(app.identity().update_user(&name, r, p.password.as_deref()).await?))
+    Ok(Json(
+        app.identity()
+            .update_user(&name, r, p.password.as_deref())
+            .await?,
+    ))
 }
 
-async fn delete_user(State(app): State<Arc<App>>, Path(name): Path<String>) -> ApiResult<StatusCode> {
+async fn delete_user(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
     app.identity().delete_user(&name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -123,12 +141,19 @@ async fn create_token(
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     let r = t.role.as_deref().map(role).transpose()?;
     let ttl = match (t.expires_in_days, t.expires_in_secs) {
-        (Some(_), Some(_)) => return Err(Problem::bad_request("give expires_in_days or expires_in_secs, not both")),
+        (Some(_), Some(_)) => {
+            return Err(Problem::bad_request(
+                "give expires_in_days or expires_in_secs, not both",
+            ));
+        }
         (Some(d), None) => Some(chrono::Duration::days(d)),
         (None, Some(s)) => Some(chrono::Duration::seconds(s)),
         (None, None) => None,
     };
-    let (view, token) = app.identity().create_token(&p, t.owner.as_deref(), &t.name, r, ttl).await?;
+    let (view, token) = app
+        .identity()
+        .create_token(&p, t.owner.as_deref(), &t.name, r, ttl)
+        .await?;
     Ok((StatusCode::CREATED, Json(Created { view, token })))
 }
 
@@ -155,7 +180,9 @@ async fn audit(State(app): State<Arc<App>>, q: Pairs) -> ApiResult<Json<Vec<Audi
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=10_000).contains(n))
-            .ok_or_else(|| Problem::bad_request(format!("limit={l:?} must be a number from 1 to 10000")))?,
+            .ok_or_else(|| {
+                Problem::bad_request(format!("limit={l:?} must be a number from 1 to 10000"))
+            })?,
     };
     Ok(Json(app.identity().audit(since, limit).await?))
 }

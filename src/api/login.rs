@@ -41,11 +41,17 @@ fn oauth_error(status: StatusCode, error: &str, description: impl Into<String>) 
         "detail": d,
     });
     let mut r = (status, Json(body)).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     r
 }
 
-async fn token(State(app): State<Arc<App>>, form: Result<Form<Grant>, axum::extract::rejection::FormRejection>) -> Response {
+async fn token(
+    State(app): State<Arc<App>>,
+    form: Result<Form<Grant>, axum::extract::rejection::FormRejection>,
+) -> Response {
     let Ok(Form(g)) = form else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -57,7 +63,10 @@ async fn token(State(app): State<Arc<App>>, form: Result<Form<Grant>, axum::extr
         return oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
-            format!("unknown client_id {:?}: this appliance serves client shasta", g.client_id.unwrap_or_default()),
+            format!(
+                "unknown client_id {:?}: this appliance serves client shasta",
+                g.client_id.unwrap_or_default()
+            ),
         );
     }
     let id = app.identity();
@@ -65,25 +74,41 @@ async fn token(State(app): State<Arc<App>>, form: Result<Form<Grant>, axum::extr
         Some("password") => match (g.username, g.password) {
             (Some(u), Some(p)) => id.login(&u, &p).await,
             _ => {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "the password grant needs username and password");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "the password grant needs username and password",
+                );
             }
         },
         Some("refresh_token") => match g.refresh_token {
             Some(t) => id.refresh(&t).await,
-            None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "the refresh grant needs refresh_token"),
+            None => {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "the refresh grant needs refresh_token",
+                );
+            }
         },
         other => {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                format!("grant_type {:?} is not supported: use password or refresh_token", other.unwrap_or("")),
+                format!(
+                    "grant_type {:?} is not supported: use password or refresh_token",
+                    other.unwrap_or("")
+                ),
             );
         }
     };
     match answer {
         Ok(t) => {
             let mut r = Json(t).into_response();
-            r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+            r.headers_mut().insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store"),
+            );
             r
         }
         Err(AppError::Unauthorized(d)) => oauth_error(StatusCode::UNAUTHORIZED, "invalid_grant", d),

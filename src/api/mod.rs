@@ -67,13 +67,19 @@ pub fn control_router(app: Arc<App>, metrics: PrometheusHandle, limits: BodyLimi
         .nest("/apis/capmc/capmc/v1", capmc::routes())
         .nest("/apis/bos", bos::routes())
         .nest("/apis/cfs", cfs::routes())
-        .nest("/apis/rackboot/v1", native::routes().merge(identity::routes()))
+        .nest(
+            "/apis/rackboot/v1",
+            native::routes().merge(identity::routes()),
+        )
         .nest("/artifacts", artifacts::routes())
         .nest("/ipxe", ipxe::routes())
         .nest("/apis/bss/boot/v1", bss.clone())
         .nest("/boot/v1", bss)
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(app.clone(), access::authorize))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            access::authorize,
+        ))
         .layer(middleware::from_fn(problem_for_bare_errors))
         .layer(middleware::from_fn(observe))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))

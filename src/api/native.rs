@@ -31,7 +31,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route(
             "/images/{name}/{artifact}",
             // Artifacts are streamed to the source: no body limit.
-            put(upload_artifact).layer(DefaultBodyLimit::disable()) // limited in the handler,
+            put(upload_artifact).layer(DefaultBodyLimit::disable()), // limited in the handler,
         )
 }
 
@@ -138,7 +138,9 @@ async fn upload_artifact(
     let too_big = || {
         super::problem::Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the upload is larger than the configured limit of {max} bytes (max_upload_bytes)"),
+            format!(
+                "the upload is larger than the configured limit of {max} bytes (max_upload_bytes)"
+            ),
         )
     };
     let declared = req
@@ -150,6 +152,8 @@ async fn upload_artifact(
         return Err(too_big());
     }
     let mut seen = 0u64;
+    let over = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = over.clone();
     let stream = req
         .into_body()
         .into_data_stream()
@@ -157,15 +161,21 @@ async fn upload_artifact(
         .and_then(move |chunk| {
             seen += chunk.len() as u64;
             let r = if seen > max {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
                 Err(format!("the upload is larger than the configured limit of {max} bytes (max_upload_bytes)"))
             } else {
                 Ok(chunk)
             };
             std::future::ready(r)
         });
-    let a = app
+    // Over the limit, the upload is aborted: nothing of it is kept.
+    let a = match app
         .upload_image_artifact(&name, &artifact, Box::pin(stream))
-        .await?;
+        .await
+    {
+        Err(_) if over.load(std::sync::atomic::Ordering::Relaxed) => return Err(too_big()),
+        r => r?,
+    };
     Ok((StatusCode::CREATED, Json(a)))
 }
 

@@ -19,6 +19,7 @@ impl App {
         &self,
         token: &str,
         name: &str,
+        client: Option<&str>,
     ) -> AppResult<(Option<Xname>, Cached)> {
         let idx = self.boot.get().await?;
         let unknown = || {
@@ -29,6 +30,9 @@ impl App {
         let arts = idx.tokens.get(token).ok_or_else(unknown)?;
         let obj = arts.objects.get(name).ok_or_else(unknown)?;
         let node = arts.node.clone();
+        if let Some(x) = &node {
+            self.check_bound(&idx, x, client)?;
+        }
         let whose = node
             .as_ref()
             .map(|n| n.to_string())
@@ -51,7 +55,10 @@ impl App {
 impl App {
     /// Forget pins made before `before` (a token still in use is pinned again at its next
     /// fetch).
-    pub async fn prune_artifact_pins(&self, before: chrono::DateTime<chrono::Utc>) -> AppResult<u64> {
+    pub async fn prune_artifact_pins(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> AppResult<u64> {
         self.artifact_pins.lock().expect("pins lock").clear();
         Ok(self.store.prune_artifact_pins(before).await?)
     }
@@ -66,11 +73,19 @@ impl App {
     ) -> AppResult<()> {
         let etag = meta.etag.clone().unwrap_or_default();
         let key = (token.to_string(), name.to_string());
-        let cached = self.artifact_pins.lock().expect("pins lock").get(&key).cloned();
+        let cached = self
+            .artifact_pins
+            .lock()
+            .expect("pins lock")
+            .get(&key)
+            .cloned();
         let pin = match cached {
             Some(p) => p,
             None => {
-                let p = self.store.pin_artifact(token, name, &etag, meta.size).await?;
+                let p = self
+                    .store
+                    .pin_artifact(token, name, &etag, meta.size)
+                    .await?;
                 let mut pins = self.artifact_pins.lock().expect("pins lock");
                 if pins.len() > 100_000 {
                     pins.clear();

@@ -29,6 +29,8 @@ pub struct BootIndex {
     /// The inventory's addresses (EthernetInterfaces `IPAddresses`) → node, for clients
     /// known only by address (TFTP).
     pub by_ip: HashMap<String, Xname>,
+    /// Each node's inventory addresses (what `boot_plane_bind` binds its boot plane to).
+    pub ips_of: HashMap<Xname, Vec<String>>,
     /// Each node's MACs, in MAC order (the first is used in chain URLs).
     pub macs_of: HashMap<Xname, Vec<Mac>>,
     pub params: HashMap<String, BootParams>,
@@ -130,6 +132,10 @@ async fn build(store: &dyn Store, secret: &[u8]) -> StoreResult<BootIndex> {
         if let Some(x) = i.component_id {
             for a in &i.ip_addresses {
                 idx.by_ip.insert(a.ip_address.clone(), x.clone());
+                idx.ips_of
+                    .entry(x.clone())
+                    .or_default()
+                    .push(a.ip_address.clone());
             }
             idx.by_mac.insert(i.mac, x.clone());
             idx.macs_of.entry(x).or_default().push(i.mac);

@@ -56,7 +56,11 @@ pub struct UserView {
 
 impl From<User> for UserView {
     fn from(u: User) -> UserView {
-        UserView { name: u.name, role: u.role, created: u.created }
+        UserView {
+            name: u.name,
+            role: u.role,
+            created: u.created,
+        }
     }
 }
 
@@ -73,7 +77,14 @@ pub struct TokenView {
 
 impl From<ApiToken> for TokenView {
     fn from(t: ApiToken) -> TokenView {
-        TokenView { id: t.id, name: t.name, owner: t.owner, role: t.role, created: t.created, expires: t.expires }
+        TokenView {
+            id: t.id,
+            name: t.name,
+            owner: t.owner,
+            role: t.role,
+            created: t.created,
+            expires: t.expires,
+        }
     }
 }
 
@@ -112,15 +123,23 @@ impl Identity {
                 .get_api_token(id)
                 .await?
                 .filter(|t| api_token::matches(secret, &t.secret_sha256))
-                .ok_or_else(|| unauthorized(format!("API token {id} is not valid (revoked, or never issued)")))?;
+                .ok_or_else(|| {
+                    unauthorized(format!(
+                        "API token {id} is not valid (revoked, or never issued)"
+                    ))
+                })?;
             if t.expires.is_some_and(|e| e <= now) {
-                return Err(unauthorized(format!("API token {id} ({}) has expired", t.name)));
+                return Err(unauthorized(format!(
+                    "API token {id} ({}) has expired",
+                    t.name
+                )));
             }
-            let owner = self
-                .store
-                .get_user(&t.owner)
-                .await?
-                .ok_or_else(|| unauthorized(format!("API token {id}: its user {} no longer exists", t.owner)))?;
+            let owner = self.store.get_user(&t.owner).await?.ok_or_else(|| {
+                unauthorized(format!(
+                    "API token {id}: its user {} no longer exists",
+                    t.owner
+                ))
+            })?;
             return Ok(Principal {
                 name: t.owner,
                 role: t.role.min(owner.role),
@@ -128,16 +147,25 @@ impl Identity {
             });
         }
         if jwt::issued_here(bearer) {
-            let c = self.issuer.verify(bearer, jwt::Kind::Bearer).map_err(unauthorized)?;
+            let c = self
+                .issuer
+                .verify(bearer, jwt::Kind::Bearer)
+                .map_err(unauthorized)?;
             let u = self.current_user(&c).await?;
-            return Ok(Principal { name: u.name, role: u.role, credential: Credential::Login });
+            return Ok(Principal {
+                name: u.name,
+                role: u.role,
+                credential: Credential::Login,
+            });
         }
         if let Some(site) = &self.site {
             let id = site.verify(bearer).await.map_err(unauthorized)?;
             return Ok(Principal {
                 name: id.name,
                 role: id.role,
-                credential: Credential::Site { issuer: site.issuer().to_string() },
+                credential: Credential::Site {
+                    issuer: site.issuer().to_string(),
+                },
             });
         }
         Err(unauthorized(
@@ -164,9 +192,23 @@ impl Identity {
     fn tokens_for(&self, u: &User) -> TokenResponse {
         let now = Utc::now().timestamp();
         TokenResponse {
-            access_token: self.issuer.sign(&u.name, u.role, u.epoch, jwt::Kind::Bearer, now, self.access_ttl_secs),
+            access_token: self.issuer.sign(
+                &u.name,
+                u.role,
+                u.epoch,
+                jwt::Kind::Bearer,
+                now,
+                self.access_ttl_secs,
+            ),
             expires_in: self.access_ttl_secs,
-            refresh_token: self.issuer.sign(&u.name, u.role, u.epoch, jwt::Kind::Refresh, now, REFRESH_TTL_SECS),
+            refresh_token: self.issuer.sign(
+                &u.name,
+                u.role,
+                u.epoch,
+                jwt::Kind::Refresh,
+                now,
+                REFRESH_TTL_SECS,
+            ),
             refresh_expires_in: REFRESH_TTL_SECS,
             token_type: "Bearer",
             scope: "openid",
@@ -178,7 +220,9 @@ impl Identity {
         let refused = || unauthorized("Invalid user credentials");
         let u = self.store.get_user(user).await?;
         // Verify against a dummy hash for unknown users too, so timing does not say who exists.
-        let hash = u.as_ref().map_or(DUMMY_HASH.as_str(), |u| u.password_hash.as_str());
+        let hash = u
+            .as_ref()
+            .map_or(DUMMY_HASH.as_str(), |u| u.password_hash.as_str());
         if !password::verify(pw, hash) {
             return Err(refused());
         }
@@ -203,7 +247,8 @@ impl Identity {
             return Ok(None);
         }
         use base64::Engine;
-        let pw = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::auth::random_bytes::<18>());
+        let pw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(crate::auth::random_bytes::<18>());
         let path = data_dir.join("initial-admin-password");
         crate::security::keyfile::write_private(&path, format!("{pw}\n").as_bytes())?;
         self.create_user("admin", Role::Admin, &pw).await?;
@@ -211,22 +256,41 @@ impl Identity {
     }
 
     pub async fn list_users(&self) -> AppResult<Vec<UserView>> {
-        Ok(self.store.list_users().await?.into_iter().map(UserView::from).collect())
+        Ok(self
+            .store
+            .list_users()
+            .await?
+            .into_iter()
+            .map(UserView::from)
+            .collect())
     }
 
     pub async fn create_user(&self, name: &str, role: Role, pw: &str) -> AppResult<UserView> {
         check_name("user", name).map_err(AppError::BadRequest)?;
         password::check_strength(pw).map_err(AppError::BadRequest)?;
-        let u = User { name: name.into(), role, password_hash: password::hash(pw), epoch: 1, created: Utc::now() };
+        let u = User {
+            name: name.into(),
+            role,
+            password_hash: password::hash(pw),
+            epoch: 1,
+            created: Utc::now(),
+        };
         self.store.insert_user(&u).await.map_err(|e| match e {
-            crate::store::StoreError::Conflict { what } => AppError::Conflict(format!("{what} already exists")),
+            crate::store::StoreError::Conflict { what } => {
+                AppError::Conflict(format!("{what} already exists"))
+            }
             e => e.into(),
         })?;
         Ok(u.into())
     }
 
     /// Change a user's password and/or role; tokens from earlier logins stop working.
-    pub async fn update_user(&self, name: &str, role: Option<Role>, pw: Option<&str>) -> AppResult<UserView> {
+    pub async fn update_user(
+        &self,
+        name: &str,
+        role: Option<Role>,
+        pw: Option<&str>,
+    ) -> AppResult<UserView> {
         let mut u = self
             .store
             .get_user(name)
@@ -264,7 +328,10 @@ impl Identity {
         check_name("token", name).map_err(AppError::BadRequest)?;
         let owner = owner.unwrap_or(&caller.name);
         if owner != caller.name && caller.role < Role::Admin {
-            return Err(AppError::Forbidden(format!("only an admin can make tokens for others (you are {})", caller.name)));
+            return Err(AppError::Forbidden(format!(
+                "only an admin can make tokens for others (you are {})",
+                caller.name
+            )));
         }
         let user = self.store.get_user(owner).await?.ok_or_else(|| {
             AppError::BadRequest(format!(
@@ -273,7 +340,10 @@ impl Identity {
         })?;
         let role = role.unwrap_or(user.role);
         if role > user.role {
-            return Err(AppError::BadRequest(format!("user {owner} is {}; a token cannot be {role}", user.role)));
+            return Err(AppError::BadRequest(format!(
+                "user {owner} is {}; a token cannot be {role}",
+                user.role
+            )));
         }
         if ttl.is_some_and(|t| t <= chrono::Duration::zero()) {
             return Err(AppError::bad("a token's lifetime must be positive"));
@@ -329,4 +399,5 @@ impl Identity {
     }
 }
 
-static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| password::hash("no user has this password"));
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| password::hash("no user has this password"));

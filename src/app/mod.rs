@@ -6,6 +6,7 @@
 //! values that the API turns into problem+json.
 
 pub mod artifacts;
+pub mod boot_bind;
 pub mod boot_index;
 pub mod bos;
 pub mod bss;
@@ -72,6 +73,8 @@ pub struct AppSettings {
     pub ipxe_dir: std::path::PathBuf,
     /// Largest image artifact upload accepted.
     pub max_upload_bytes: u64,
+    /// Serve a node's boot plane only to its known addresses (when it has any).
+    pub boot_plane_bind: bool,
 }
 
 /// The application: the store, the read models, the settings and the operator pokes.
@@ -101,7 +104,8 @@ pub struct App {
     /// Users, tokens, logins and the audit trail.
     pub(crate) identity: Arc<identity::Identity>,
     /// Artifact pins already checked: (token, name) → (ETag, size).
-    pub(crate) artifact_pins: std::sync::Mutex<std::collections::HashMap<(String, String), (String, u64)>>,
+    pub(crate) artifact_pins:
+        std::sync::Mutex<std::collections::HashMap<(String, String), (String, u64)>>,
 }
 
 /// What the application is built from (made by the composition root, `crate::start`).

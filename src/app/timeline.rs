@@ -22,15 +22,45 @@ pub struct Timeline {
     /// Client addresses DHCP saw nodes use (leases it gave; in proxy mode, the address a
     /// PXE client asked port 4011 from), so later TFTP transfers find their node.
     addresses: Mutex<HashMap<String, Xname>>,
+    /// The same, by node (at most [`ADDRESSES_PER_NODE`], newest last).
+    by_node: Mutex<HashMap<Xname, Vec<String>>>,
+}
+
+/// Addresses remembered per node.
+const ADDRESSES_PER_NODE: usize = 4;
+
+impl Timeline {
+    /// The addresses DHCP saw `node` use (the newest few).
+    pub fn addresses_of(&self, node: &Xname) -> Vec<String> {
+        self.by_node
+            .lock()
+            .expect("timeline lock")
+            .get(node)
+            .cloned()
+            .unwrap_or_default()
+    }
 }
 
 impl Timeline {
     /// DHCP saw `node` at `ip`.
     pub fn learn_address(&self, ip: String, node: &Xname) {
-        self.addresses
+        let previous = self
+            .addresses
             .lock()
             .expect("timeline lock")
-            .insert(ip, node.clone());
+            .insert(ip.clone(), node.clone());
+        let mut by_node = self.by_node.lock().expect("timeline lock");
+        if let Some(old) = previous.filter(|old| old != node)
+            && let Some(list) = by_node.get_mut(&old)
+        {
+            list.retain(|a| *a != ip);
+        }
+        let list = by_node.entry(node.clone()).or_default();
+        list.retain(|a| *a != ip);
+        list.push(ip);
+        if list.len() > ADDRESSES_PER_NODE {
+            list.remove(0);
+        }
     }
 
     fn node_at(&self, ip: &str) -> Option<Xname> {

@@ -73,7 +73,14 @@ mod tests {
 
     #[test]
     fn foreign_strings_are_not_tokens() {
-        for t in ["", "rbt_", "rbt_abc_x", "eyJhbGciOi.x.y", "rbt_zzzzzzzzzzzz_x", "rbt_0123456789ab_"] {
+        for t in [
+            "",
+            "rbt_",
+            "rbt_abc_x",
+            "eyJhbGciOi.x.y",
+            "rbt_zzzzzzzzzzzz_x",
+            "rbt_0123456789ab_",
+        ] {
             assert!(super::parse(t).is_none(), "{t}");
         }
     }

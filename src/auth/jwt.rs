@@ -57,8 +57,19 @@ impl Issuer {
     }
 
     /// A token of `kind` for `user`, valid `ttl_secs` from `now` (Unix seconds).
-    pub fn sign(&self, user: &str, role: Role, epoch: i64, kind: Kind, now: i64, ttl_secs: i64) -> String {
-        let id: String = super::random_bytes::<12>().iter().map(|b| format!("{b:02x}")).collect();
+    pub fn sign(
+        &self,
+        user: &str,
+        role: Role,
+        epoch: i64,
+        kind: Kind,
+        now: i64,
+        ttl_secs: i64,
+    ) -> String {
+        let id: String = super::random_bytes::<12>()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let claims = Claims {
             iss: ISSUER.into(),
             sub: user.into(),
@@ -84,7 +95,10 @@ impl Issuer {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
             .map_err(|e| format!("the token is not valid: {e}"))?;
         if data.claims.typ != kind {
-            return Err(format!("a {:?} token was expected, not a {:?} token", kind, data.claims.typ));
+            return Err(format!(
+                "a {:?} token was expected, not a {:?} token",
+                kind, data.claims.typ
+            ));
         }
         Ok(data.claims)
     }
@@ -117,9 +131,15 @@ mod tests {
         let issuer = Issuer::new(b"0123456789abcdef0123456789abcdef");
         let t = issuer.sign("ann", Role::Operator, 3, Kind::Bearer, now, 60);
         let c = issuer.verify(&t, Kind::Bearer).unwrap();
-        assert_eq!((c.sub.as_str(), c.role, c.epoch), ("ann", Role::Operator, 3));
+        assert_eq!(
+            (c.sub.as_str(), c.role, c.epoch),
+            ("ann", Role::Operator, 3)
+        );
         assert!(issued_here(&t));
-        assert!(issuer.verify(&t, Kind::Refresh).is_err(), "an access token is no refresh token");
+        assert!(
+            issuer.verify(&t, Kind::Refresh).is_err(),
+            "an access token is no refresh token"
+        );
         let other = Issuer::new(b"another key, another appliance..");
         assert!(other.verify(&t, Kind::Bearer).is_err(), "wrong key");
         let old = issuer.sign("ann", Role::Operator, 3, Kind::Bearer, now - 3600, 60);

@@ -70,6 +70,15 @@ impl SiteIssuer {
     /// Check `token` and map it to a name and role, or say why not.
     pub async fn verify(&self, token: &str) -> Result<SiteIdentity, String> {
         let header = jsonwebtoken::decode_header(token).map_err(|e| format!("not a JWT: {e}"))?;
+        // A site's keys are public: a symmetric algorithm would let anyone who read them
+        // sign (the algorithm-confusion attack), so only signatures are accepted.
+        use jsonwebtoken::Algorithm::{HS256, HS384, HS512};
+        if matches!(header.alg, HS256 | HS384 | HS512) {
+            return Err(format!(
+                "the site token is signed with {:?}; a site issuer's tokens must use a public-key algorithm",
+                header.alg
+            ));
+        }
         let key = self.key_for(header.kid.as_deref()).await?;
         let mut v = Validation::new(header.alg);
         v.set_issuer(&[self.config.issuer.as_str()]);
@@ -95,7 +104,9 @@ impl SiteIssuer {
         {
             return DecodingKey::from_jwk(&jwk).map_err(|e| format!("site key {kid:?}: {e}"));
         }
-        let stale = cached.as_ref().is_none_or(|(_, at)| at.elapsed() >= REFETCH_EVERY);
+        let stale = cached
+            .as_ref()
+            .is_none_or(|(_, at)| at.elapsed() >= REFETCH_EVERY);
         if stale {
             let set = self.fetch().await?;
             *cached = Some((set, Instant::now()));
@@ -120,7 +131,10 @@ impl SiteIssuer {
             .await
             .map_err(|e| format!("fetching the site issuer's keys from {url}: {e}"))?;
         if !resp.status().is_success() {
-            return Err(format!("fetching the site issuer's keys from {url}: HTTP {}", resp.status()));
+            return Err(format!(
+                "fetching the site issuer's keys from {url}: HTTP {}",
+                resp.status()
+            ));
         }
         resp.json::<JwkSet>()
             .await
@@ -137,7 +151,12 @@ pub fn map_claims(config: &OidcConfig, claims: &serde_json::Value) -> Result<Sit
     let name = claim(claims, &config.username_claim)
         .or_else(|| claims.get("sub"))
         .and_then(|v| v.as_str())
-        .ok_or_else(|| format!("the site token has no {} or sub claim", config.username_claim))?
+        .ok_or_else(|| {
+            format!(
+                "the site token has no {} or sub claim",
+                config.username_claim
+            )
+        })?
         .to_string();
     let values: Vec<&str> = match claim(claims, &config.role_claim) {
         Some(serde_json::Value::String(s)) => vec![s.as_str()],
@@ -170,12 +189,26 @@ mod tests {
             audience: None,
             role_claim: "realm_access.roles".into(),
             username_claim: "preferred_username".into(),
-            roles: [("viewer".to_string(), Role::ReadOnly), ("ops".to_string(), Role::Operator)].into(),
+            roles: [
+                ("viewer".to_string(), Role::ReadOnly),
+                ("ops".to_string(), Role::Operator),
+            ]
+            .into(),
             ca_pem: None,
         };
         let c = serde_json::json!({"sub": "u1", "preferred_username": "ann", "realm_access": {"roles": ["viewer", "ops", "x"]}});
-        assert_eq!(map_claims(&config, &c).unwrap(), SiteIdentity { name: "ann".into(), role: Role::Operator });
+        assert_eq!(
+            map_claims(&config, &c).unwrap(),
+            SiteIdentity {
+                name: "ann".into(),
+                role: Role::Operator
+            }
+        );
         let c = serde_json::json!({"sub": "u1", "realm_access": {"roles": ["x"]}});
-        assert!(map_claims(&config, &c).unwrap_err().contains("maps to no role"));
+        assert!(
+            map_claims(&config, &c)
+                .unwrap_err()
+                .contains("maps to no role")
+        );
     }
 }

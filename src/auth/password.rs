@@ -1,8 +1,8 @@
 //! Passwords: argon2id hashes in the PHC string format (the salt and parameters travel with
 //! the hash, so they can be raised later without breaking stored users).
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 /// Shortest password accepted for a user.
 pub const MIN_LEN: usize = 12;
@@ -18,7 +18,8 @@ pub fn check_strength(password: &str) -> Result<(), String> {
 }
 
 pub fn hash(password: &str) -> String {
-    let salt = SaltString::encode_b64(&super::random_bytes::<16>()).expect("16 bytes is a valid salt");
+    let salt =
+        SaltString::encode_b64(&super::random_bytes::<16>()).expect("16 bytes is a valid salt");
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .expect("argon2 with default parameters")
@@ -27,8 +28,11 @@ pub fn hash(password: &str) -> String {
 
 /// Whether `password` matches the stored `phc` hash (a malformed hash never matches).
 pub fn verify(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 #[cfg(test)]

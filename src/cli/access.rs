@@ -81,7 +81,9 @@ fn new_password(file: &Option<std::path::PathBuf>) -> anyhow::Result<String> {
             .trim()
             .to_string()),
         (None, Some(p)) => Ok(p),
-        (None, None) => anyhow::bail!("give the new password in RACKBOOT_NEW_PASSWORD or --new-password-file (never as a flag)"),
+        (None, None) => anyhow::bail!(
+            "give the new password in RACKBOOT_NEW_PASSWORD or --new-password-file (never as a flag)"
+        ),
     }
 }
 
@@ -97,12 +99,24 @@ pub async fn users(c: &Client, format: Format, cmd: UsersCommand) -> anyhow::Res
                 table(&["NAME", "ROLE", "CREATED"], rows)
             });
         }
-        UsersCommand::Add { name, role, new_password_file } => {
-            let body = json!({"name": name, "role": role, "password": new_password(&new_password_file)?});
+        UsersCommand::Add {
+            name,
+            role,
+            new_password_file,
+        } => {
+            let body =
+                json!({"name": name, "role": role, "password": new_password(&new_password_file)?});
             let v: Value = c.json(Method::POST, USERS, Some(&body)).await?;
-            show(format, &v, |v| format!("added user {} ({})", field(v, "name"), field(v, "role")));
+            show(format, &v, |v| {
+                format!("added user {} ({})", field(v, "name"), field(v, "role"))
+            });
         }
-        UsersCommand::Set { name, role, new_password_file, new_password: from_env } => {
+        UsersCommand::Set {
+            name,
+            role,
+            new_password_file,
+            new_password: from_env,
+        } => {
             let mut body = json!({});
             if let Some(r) = role {
                 body["role"] = json!(r);
@@ -110,11 +124,20 @@ pub async fn users(c: &Client, format: Format, cmd: UsersCommand) -> anyhow::Res
             if new_password_file.is_some() || from_env {
                 body["password"] = json!(new_password(&new_password_file)?);
             }
-            let v: Value = c.json(Method::PATCH, &api_path(USERS, &[&name]), Some(&body)).await?;
-            show(format, &v, |v| format!("user {} is {}; their earlier logins no longer work", field(v, "name"), field(v, "role")));
+            let v: Value = c
+                .json(Method::PATCH, &api_path(USERS, &[&name]), Some(&body))
+                .await?;
+            show(format, &v, |v| {
+                format!(
+                    "user {} is {}; their earlier logins no longer work",
+                    field(v, "name"),
+                    field(v, "role")
+                )
+            });
         }
         UsersCommand::Delete { name } => {
-            c.send::<()>(Method::DELETE, &api_path(USERS, &[&name]), None).await?;
+            c.send::<()>(Method::DELETE, &api_path(USERS, &[&name]), None)
+                .await?;
             println!("deleted user {name} and their tokens");
         }
     }
@@ -129,13 +152,25 @@ pub async fn tokens(c: &Client, format: Format, cmd: TokensCommand) -> anyhow::R
                 let rows = as_array(v)
                     .iter()
                     .map(|t| {
-                        vec![field(t, "id"), field(t, "name"), field(t, "owner"), field(t, "role"), field(t, "created"), field(t, "expires")]
+                        vec![
+                            field(t, "id"),
+                            field(t, "name"),
+                            field(t, "owner"),
+                            field(t, "role"),
+                            field(t, "created"),
+                            field(t, "expires"),
+                        ]
                     })
                     .collect();
                 table(&["ID", "NAME", "OWNER", "ROLE", "CREATED", "EXPIRES"], rows)
             });
         }
-        TokensCommand::Create { name, role, expires_days, owner } => {
+        TokensCommand::Create {
+            name,
+            role,
+            expires_days,
+            owner,
+        } => {
             let body = json!({"name": name, "role": role, "expires_in_days": expires_days, "owner": owner});
             let v: Value = c.json(Method::POST, TOKENS, Some(&body)).await?;
             show(format, &v, |v| {
@@ -150,7 +185,8 @@ pub async fn tokens(c: &Client, format: Format, cmd: TokensCommand) -> anyhow::R
             });
         }
         TokensCommand::Revoke { id } => {
-            c.send::<()>(Method::DELETE, &api_path(TOKENS, &[&id]), None).await?;
+            c.send::<()>(Method::DELETE, &api_path(TOKENS, &[&id]), None)
+                .await?;
             println!("revoked token {id}");
         }
     }
@@ -163,7 +199,9 @@ pub async fn audit(c: &Client, format: Format, cmd: AuditCommand) -> anyhow::Res
     if let Some(s) = since {
         q.push(("since", s));
     }
-    let v: Value = c.get(&with_query("/apis/rackboot/v1/audit".into(), &q)).await?;
+    let v: Value = c
+        .get(&with_query("/apis/rackboot/v1/audit".into(), &q))
+        .await?;
     show(format, &v, |v| {
         let rows = as_array(v)
             .iter()
@@ -185,6 +223,8 @@ pub async fn audit(c: &Client, format: Format, cmd: AuditCommand) -> anyhow::Res
 
 pub async fn whoami(c: &Client, format: Format) -> anyhow::Result<()> {
     let v: Value = c.get("/apis/rackboot/v1/whoami").await?;
-    show(format, &v, |v| format!("{} ({})", field(v, "name"), field(v, "role")));
+    show(format, &v, |v| {
+        format!("{} ({})", field(v, "name"), field(v, "role"))
+    });
     Ok(())
 }

@@ -133,14 +133,17 @@ impl Client {
                 b.tls_certs_only(certs)
             }
             Trust::Pin(pin) => {
-                let pin = redfish::tls::normalise_pin(pin)
-                    .ok_or_else(|| format!("--pin {pin:?} is not a SHA-256 fingerprint (64 hex digits)"))?;
+                let pin = redfish::tls::normalise_pin(pin).ok_or_else(|| {
+                    format!("--pin {pin:?} is not a SHA-256 fingerprint (64 hex digits)")
+                })?;
                 b.tls_backend_preconfigured(redfish::tls::pinned_config(&pin))
             }
         };
         Ok(Client {
             base: base.trim_end_matches('/').to_string(),
-            http: b.build().map_err(|e| format!("cannot build an HTTP client: {e}"))?,
+            http: b
+                .build()
+                .map_err(|e| format!("cannot build an HTTP client: {e}"))?,
             headers: reqwest::header::HeaderMap::new(),
         })
     }
@@ -167,7 +170,10 @@ impl Client {
             ])
             .send()
             .await
-            .map_err(|e| ClientError::Unreachable { url: url.clone(), cause: crate::errors::chain(&e) })?;
+            .map_err(|e| ClientError::Unreachable {
+                url: url.clone(),
+                cause: crate::errors::chain(&e),
+            })?;
         let status = resp.status();
         let body = resp.bytes().await.unwrap_or_default();
         if !status.is_success() {

@@ -124,7 +124,13 @@ pub async fn run_client(cmd: Command) -> anyhow::Result<()> {
         Command::Images(a) => images::run(&a.conn.client().await?, a.format, a.command).await,
         Command::Bos(a) => {
             let c = a.client;
-            bos::run(&c.conn.client().await?, c.format, a.tenant.as_deref(), c.command).await
+            bos::run(
+                &c.conn.client().await?,
+                c.format,
+                a.tenant.as_deref(),
+                c.command,
+            )
+            .await
         }
         Command::Cfs(a) => {
             let c = a.client;

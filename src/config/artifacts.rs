@@ -26,7 +26,8 @@ pub(super) fn resolve(s: &Settings, data_dir: &Path) -> Result<SourceConfig, Con
             };
             let (Some(access_key), Some(secret_key)) = (s.s3_access_key.clone(), secret) else {
                 return Err(ConfigError::Invalid(
-                    "s3_endpoint needs s3_access_key and s3_secret_key (or s3_secret_key_file)".into(),
+                    "s3_endpoint needs s3_access_key and s3_secret_key (or s3_secret_key_file)"
+                        .into(),
                 ));
             };
             let ca_pem = s.s3_ca_file.as_deref().map(read_file).transpose()?;

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 pub use cfs::CfsMode;
 pub use dhcp::DhcpConfig;
 pub use power::PowerSettings;
-pub use settings::{BmcTls, CfsKind, DhcpKind, LogFormat, Settings};
+pub use settings::{BmcTls, BootPlaneBind, CfsKind, DhcpKind, LogFormat, Settings};
 pub use tftp::TftpConfig;
 
 #[derive(Debug, thiserror::Error)]

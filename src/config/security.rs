@@ -21,7 +21,10 @@ pub enum ControlPlane {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CertFiles {
-    Given { cert: PathBuf, key: PathBuf },
+    Given {
+        cert: PathBuf,
+        key: PathBuf,
+    },
     /// Generated at first start in this directory.
     Generated(PathBuf),
 }
@@ -38,6 +41,8 @@ pub struct SecurityConfig {
     pub max_connections_per_address: usize,
     pub audit_retention: Duration,
     pub access_token_ttl: Duration,
+    /// Bind each node's boot plane to its known addresses.
+    pub boot_plane_bind: bool,
 }
 
 /// `[oidc]` in the config file (a table: claim values map to roles).
@@ -64,13 +69,21 @@ fn secs(name: &str, v: Option<u64>, default: u64) -> Result<Duration, ConfigErro
 }
 
 pub(super) fn resolve(s: &Settings, data_dir: &Path) -> Result<SecurityConfig, ConfigError> {
-    let raw = s.control_listen.clone().unwrap_or_else(|| "127.0.0.1:8443".into());
+    let raw = s
+        .control_listen
+        .clone()
+        .unwrap_or_else(|| "127.0.0.1:8443".into());
     let control = if raw.trim() == "boot" {
         ControlPlane::OnBootListener
     } else {
-        let listen = raw.parse().map_err(|_| ConfigError::BadListen(raw.clone()))?;
+        let listen = raw
+            .parse()
+            .map_err(|_| ConfigError::BadListen(raw.clone()))?;
         let cert = match (&s.tls_cert, &s.tls_key) {
-            (Some(c), Some(k)) => CertFiles::Given { cert: c.clone(), key: k.clone() },
+            (Some(c), Some(k)) => CertFiles::Given {
+                cert: c.clone(),
+                key: k.clone(),
+            },
             (None, None) => CertFiles::Generated(data_dir.join("tls")),
             _ => {
                 return Err(ConfigError::Invalid(
@@ -86,9 +99,18 @@ pub(super) fn resolve(s: &Settings, data_dir: &Path) -> Result<SecurityConfig, C
     };
     let max_conns = s.max_connections_per_address.unwrap_or(512);
     if max_conns == 0 {
-        return Err(ConfigError::Invalid("max_connections_per_address must be at least 1".into()));
+        return Err(ConfigError::Invalid(
+            "max_connections_per_address must be at least 1".into(),
+        ));
     }
+    let full_dhcp = s.dhcp == Some(super::DhcpKind::Full);
+    let boot_plane_bind = match s.boot_plane_bind.unwrap_or(super::BootPlaneBind::Auto) {
+        super::BootPlaneBind::On => true,
+        super::BootPlaneBind::Off => false,
+        super::BootPlaneBind::Auto => full_dhcp,
+    };
     Ok(SecurityConfig {
+        boot_plane_bind,
         control,
         no_auth: s.no_auth.unwrap_or(false),
         oidc,
@@ -96,15 +118,19 @@ pub(super) fn resolve(s: &Settings, data_dir: &Path) -> Result<SecurityConfig, C
         header_timeout: secs("header_timeout_secs", s.header_timeout_secs, 10)?,
         idle_timeout: secs("idle_timeout_secs", s.idle_timeout_secs, 60)?,
         max_connections_per_address: max_conns,
-        audit_retention: Duration::from_secs(86_400) * u32::try_from(s.audit_retention_days.unwrap_or(90).max(1)).unwrap_or(u32::MAX),
-        access_token_ttl: Duration::from_secs(60) * u32::try_from(s.access_token_minutes.unwrap_or(60).max(1)).unwrap_or(u32::MAX),
+        audit_retention: Duration::from_secs(86_400)
+            * u32::try_from(s.audit_retention_days.unwrap_or(90).max(1)).unwrap_or(u32::MAX),
+        access_token_ttl: Duration::from_secs(60)
+            * u32::try_from(s.access_token_minutes.unwrap_or(60).max(1)).unwrap_or(u32::MAX),
     })
 }
 
 fn oidc(o: &OidcSettings) -> Result<OidcConfig, ConfigError> {
     let need = |v: &Option<String>, k: &str| {
         v.clone().filter(|v| !v.trim().is_empty()).ok_or_else(|| {
-            ConfigError::Invalid(format!("[oidc] needs {k} (the site issuer's iss and its JWKS URL)"))
+            ConfigError::Invalid(format!(
+                "[oidc] needs {k} (the site issuer's iss and its JWKS URL)"
+            ))
         })
     };
     let issuer = need(&o.issuer, "issuer")?;
@@ -117,14 +143,24 @@ fn oidc(o: &OidcSettings) -> Result<OidcConfig, ConfigError> {
     let roles = o
         .roles
         .iter()
-        .map(|(k, v)| Role::parse(v).map(|r| (k.clone(), r)).map_err(|e| ConfigError::Invalid(format!("[oidc] roles.{k}: {e}"))))
+        .map(|(k, v)| {
+            Role::parse(v)
+                .map(|r| (k.clone(), r))
+                .map_err(|e| ConfigError::Invalid(format!("[oidc] roles.{k}: {e}")))
+        })
         .collect::<Result<_, _>>()?;
     Ok(OidcConfig {
         issuer,
         jwks_url,
         audience: o.audience.clone(),
-        role_claim: o.role_claim.clone().unwrap_or_else(|| "realm_access.roles".into()),
-        username_claim: o.username_claim.clone().unwrap_or_else(|| "preferred_username".into()),
+        role_claim: o
+            .role_claim
+            .clone()
+            .unwrap_or_else(|| "realm_access.roles".into()),
+        username_claim: o
+            .username_claim
+            .clone()
+            .unwrap_or_else(|| "preferred_username".into()),
         roles,
         ca_pem: o.ca_file.as_deref().map(read_file).transpose()?,
     })

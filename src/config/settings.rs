@@ -58,6 +58,11 @@ pub struct Settings {
     /// Connections one client address may hold open at once, per listener [default: 512]
     #[arg(long, env = "RACKBOOT_MAX_CONNECTIONS_PER_ADDRESS")]
     pub max_connections_per_address: Option<usize>,
+    /// Serve a node's boot script and artifacts, and take its reports, only from the
+    /// addresses rackboot knows it by (inventory IPAddresses, DHCP leases) when it knows
+    /// any: on, off, or auto (on with --dhcp full) [default: auto]
+    #[arg(long, env = "RACKBOOT_BOOT_PLANE_BIND", value_enum)]
+    pub boot_plane_bind: Option<BootPlaneBind>,
     /// Days audit records are kept [default: 90]
     #[arg(long, env = "RACKBOOT_AUDIT_RETENTION_DAYS")]
     pub audit_retention_days: Option<u64>,
@@ -214,6 +219,15 @@ pub enum DhcpKind {
     Full,
 }
 
+/// The `boot_plane_bind` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum BootPlaneBind {
+    On,
+    Off,
+    Auto,
+}
+
 /// The `bmc_tls` setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -249,6 +263,7 @@ impl Settings {
                 .max_connections_per_address
                 .or(other.max_connections_per_address),
             audit_retention_days: self.audit_retention_days.or(other.audit_retention_days),
+            boot_plane_bind: self.boot_plane_bind.or(other.boot_plane_bind),
             access_token_minutes: self.access_token_minutes.or(other.access_token_minutes),
             oidc: self.oidc.or(other.oidc),
             advertise_url: self.advertise_url.or(other.advertise_url),

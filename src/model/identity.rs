@@ -45,13 +45,20 @@ pub struct AuditRecord {
     pub status: u16,
 }
 
-pub const NAME_RULE: &str = "1 to 64 characters: letters, digits, '.', '_', '-' and '@', starting with a letter or digit";
+pub const NAME_RULE: &str =
+    "1 to 64 characters: letters, digits, '.', '_', '-' and '@', starting with a letter or digit";
 
 /// A user or token name.
 pub fn check_name(what: &str, name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name.as_bytes()[0].is_ascii_alphanumeric()
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b));
-    if ok { Ok(()) } else { Err(format!("invalid {what} name '{name}': {NAME_RULE}")) }
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("invalid {what} name '{name}': {NAME_RULE}"))
+    }
 }

@@ -84,6 +84,7 @@ impl Kit {
                 boot_retry_delay_secs: 5,
                 ipxe_dir: dir.path().join("ipxe"),
                 max_upload_bytes: 1 << 30,
+                boot_plane_bind: false,
             },
             artifacts: Arc::new(cache),
             artifact_secret: vec![7u8; 32].into(),

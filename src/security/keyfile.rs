@@ -19,12 +19,20 @@ pub enum KeyFileError {
     #[error("{path} is readable by others (mode {mode:o}); run `chmod 600 {path}`")]
     TooOpen { path: String, mode: u32 },
     #[error("{path} holds {got} bytes, not the {want} of a key; move it away to make a new one")]
-    WrongSize { path: String, got: usize, want: usize },
+    WrongSize {
+        path: String,
+        got: usize,
+        want: usize,
+    },
 }
 
 fn io(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) -> KeyFileError {
     let path = path.display().to_string();
-    move |source| KeyFileError::Io { path, action, source }
+    move |source| KeyFileError::Io {
+        path,
+        action,
+        source,
+    }
 }
 
 /// Create `dir` if needed and make it 0700.
@@ -48,13 +56,19 @@ pub fn load_or_create<const N: usize>(path: &Path) -> Result<[u8; N], KeyFileErr
             let meta = fs::metadata(path).map_err(io(path, "stat"))?;
             let mode = meta.permissions().mode() & 0o777;
             if mode & 0o077 != 0 {
-                return Err(KeyFileError::TooOpen { path: path.display().to_string(), mode });
+                return Err(KeyFileError::TooOpen {
+                    path: path.display().to_string(),
+                    mode,
+                });
             }
-            bytes.as_slice().try_into().map_err(|_| KeyFileError::WrongSize {
-                path: path.display().to_string(),
-                got: bytes.len(),
-                want: N,
-            })
+            bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| KeyFileError::WrongSize {
+                    path: path.display().to_string(),
+                    got: bytes.len(),
+                    want: N,
+                })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = crate::auth::random_bytes::<N>();
@@ -89,7 +103,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("k.key");
         let a: [u8; 32] = load_or_create(&p).unwrap();
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         let b: [u8; 32] = load_or_create(&p).unwrap();
         assert_eq!(a, b, "read back, not remade");
         fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();

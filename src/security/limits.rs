@@ -21,7 +21,10 @@ pub struct Slot {
 
 impl ConnectionLimit {
     pub fn new(max_per_address: usize) -> ConnectionLimit {
-        ConnectionLimit { max_per_address, open: Arc::default() }
+        ConnectionLimit {
+            max_per_address,
+            open: Arc::default(),
+        }
     }
 
     /// A slot for a new connection from `ip`, or `None` when it holds its share already.
@@ -32,7 +35,10 @@ impl ConnectionLimit {
             return None;
         }
         *n += 1;
-        Some(Slot { ip, open: self.open.clone() })
+        Some(Slot {
+            ip,
+            open: self.open.clone(),
+        })
     }
 }
 
@@ -51,9 +57,11 @@ impl Drop for Slot {
 /// Raise the open-files soft limit to the hard limit; returns (before, after).
 pub fn raise_nofile() -> Result<(u64, u64), String> {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
-    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).map_err(|e| format!("getrlimit(NOFILE): {e}"))?;
+    let (soft, hard) =
+        getrlimit(Resource::RLIMIT_NOFILE).map_err(|e| format!("getrlimit(NOFILE): {e}"))?;
     if soft < hard {
-        setrlimit(Resource::RLIMIT_NOFILE, hard, hard).map_err(|e| format!("setrlimit(NOFILE, {hard}): {e}"))?;
+        setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
+            .map_err(|e| format!("setrlimit(NOFILE, {hard}): {e}"))?;
     }
     Ok((soft, hard))
 }

@@ -33,7 +33,9 @@ impl std::fmt::Debug for Sealer {
 
 impl Sealer {
     pub fn new(key: &[u8; KEY_LEN]) -> Sealer {
-        Sealer { cipher: XChaCha20Poly1305::new(key.into()) }
+        Sealer {
+            cipher: XChaCha20Poly1305::new(key.into()),
+        }
     }
 
     /// The sealed form of `plain` (an empty secret stays empty: there is nothing to hide).
@@ -56,7 +58,10 @@ impl Sealer {
         let Some(b64) = stored.strip_prefix(PREFIX) else {
             return Ok(stored.to_string());
         };
-        let bad = |why| SealError::Open { what: what.to_string(), why };
+        let bad = |why| SealError::Open {
+            what: what.to_string(),
+            why,
+        };
         let raw = STANDARD.decode(b64).map_err(|_| bad("not base64"))?;
         if raw.len() < 24 {
             return Err(bad("too short"));

@@ -36,9 +36,15 @@ pub struct ServerTls {
 
 /// Where the certificate comes from.
 pub enum CertSource {
-    Files { cert: PathBuf, key: PathBuf },
+    Files {
+        cert: PathBuf,
+        key: PathBuf,
+    },
     /// Generated once into this directory, for these names.
-    Generated { dir: PathBuf, names: Vec<String> },
+    Generated {
+        dir: PathBuf,
+        names: Vec<String>,
+    },
 }
 
 pub fn load(source: &CertSource) -> Result<ServerTls, TlsError> {
@@ -48,21 +54,32 @@ pub fn load(source: &CertSource) -> Result<ServerTls, TlsError> {
     };
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_path)
         .and_then(|it| it.collect::<Result<_, _>>())
-        .map_err(|e| TlsError::Cert { path: cert_path.clone(), why: e.to_string() })?;
+        .map_err(|e| TlsError::Cert {
+            path: cert_path.clone(),
+            why: e.to_string(),
+        })?;
     let leaf = certs.first().ok_or_else(|| TlsError::Cert {
         path: cert_path.clone(),
         why: "no certificate in the file".into(),
     })?;
     let fingerprint = redfish::tls::fingerprint(leaf.as_ref());
-    let key = PrivateKeyDer::from_pem_file(&key_path)
-        .map_err(|e| TlsError::Key { path: key_path.clone(), why: e.to_string() })?;
+    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| TlsError::Key {
+        path: key_path.clone(),
+        why: e.to_string(),
+    })?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Config(e.to_string()))?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| TlsError::Config(format!("{} and {} do not make a usable pair: {e}", cert_path.display(), key_path.display())))?;
+        .map_err(|e| {
+            TlsError::Config(format!(
+                "{} and {} do not make a usable pair: {e}",
+                cert_path.display(),
+                key_path.display()
+            ))
+        })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(ServerTls {
         acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
@@ -94,12 +111,18 @@ mod tests {
     fn a_generated_certificate_is_kept_and_its_key_is_private() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let src = CertSource::Generated { dir: dir.path().join("tls"), names: vec!["localhost".into()] };
+        let src = CertSource::Generated {
+            dir: dir.path().join("tls"),
+            names: vec!["localhost".into()],
+        };
         let a = load(&src).unwrap();
         let b = load(&src).unwrap();
         assert_eq!(a.fingerprint, b.fingerprint, "made once, then reused");
         assert_eq!(a.fingerprint.len(), 64);
-        let mode = std::fs::metadata(dir.path().join("tls/key.pem")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("tls/key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

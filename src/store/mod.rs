@@ -18,13 +18,13 @@ use async_trait::async_trait;
 use crate::model::cfs::{CfsComponent, CfsConfiguration, CfsOptions};
 use crate::model::dhcp::DhcpLease;
 use crate::model::identity::{ApiToken, AuditRecord, User};
-use chrono::{DateTime, Utc};
 use crate::model::power::{PowerTask, Transition};
 use crate::model::{
     BootArtifacts, BootComponent, BootParams, Component, ComponentEndpoint, EthernetInterface,
     ExtendedStatus, Group, GroupKind, HostKey, ImageKind, ImageParams, Mac, RedfishEndpoint,
     Session, SessionTemplate, Tenant, Xname,
 };
+use chrono::{DateTime, Utc};
 
 pub use sqlite::SqliteStore;
 
@@ -217,7 +217,13 @@ pub trait BootStore: Send + Sync + 'static {
 
     // --- The object each artifact token serves, pinned at its first use
     /// Pin `(etag, size)` for `(token, name)` unless a pin exists; returns the pin in force.
-    async fn pin_artifact(&self, token: &str, name: &str, etag: &str, size: u64) -> StoreResult<(String, u64)>;
+    async fn pin_artifact(
+        &self,
+        token: &str,
+        name: &str,
+        etag: &str,
+        size: u64,
+    ) -> StoreResult<(String, u64)>;
     /// Drop pins made before `before`; returns how many.
     async fn prune_artifact_pins(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }

@@ -236,7 +236,7 @@ async fn verify_refuses_a_self_signed_bmc_naming_the_ways_to_trust_it() {
     );
     // `bmc trust` with nothing refused on record says what to give.
     let (ok, _, err) = rackboot(&s.base, &["bmc", "trust", "x1000c0s0b0"]).await;
-    assert!(!ok && err.contains("--pin SHA256"), "{err}");
+    assert!(!ok && err.contains("--bmc-pin SHA256"), "{err}");
     s.stop().await;
 }
 

@@ -17,8 +17,16 @@ use tokio::sync::oneshot;
 pub const ADVERTISE: &str = "http://10.1.0.1:8080";
 
 pub struct Server {
+    /// The control plane (the boot listener too in the lab shape).
     pub base: String,
+    /// The boot plane: what nodes use.
+    pub boot_base: String,
+    /// Talks to `base`: in the secure shape it trusts the control plane's certificate and
+    /// sends the first admin's API token.
     pub http: reqwest::Client,
+    /// The secure shape's facts: the control plane's certificate SHA-256 and the admin's
+    /// API token.
+    pub secure: Option<Secure>,
     stop: Option<oneshot::Sender<()>>,
     running: Option<rackboot::Running>,
     _dir: Option<tempfile::TempDir>,
@@ -27,7 +35,40 @@ pub struct Server {
     pub tftp: Option<std::net::SocketAddr>,
 }
 
+/// How a test reaches a control plane with authentication on.
+#[derive(Clone)]
+pub struct Secure {
+    pub pin: String,
+    pub admin_token: String,
+}
+
+/// The production shape: an HTTPS control plane on its own listener, authentication on.
+pub fn secure_settings() -> Settings {
+    Settings {
+        control_listen: Some("127.0.0.1:0".into()),
+        no_auth: Some(false),
+        ..Default::default()
+    }
+}
+
+/// A client that trusts exactly the certificate with SHA-256 `pin`.
+pub fn pinned_client(pin: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(redfish::tls::pinned_config(pin))
+        .build()
+        .unwrap()
+}
+
 impl Server {
+    /// The production shape, signed in: `http` carries the first admin's API token.
+    pub async fn start_secure() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_path_buf();
+        let mut s = Server::start_in(&path, secure_settings()).await;
+        s._dir = Some(dir);
+        s
+    }
+
     pub async fn start() -> Server {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().to_path_buf();
@@ -77,10 +118,35 @@ impl Server {
         })
         .await
         .unwrap();
+        let boot_base = format!("http://{}", running.local_addr);
+        let (base, http, secure) = match (running.control_addr, &running.tls_fingerprint) {
+            (Some(addr), Some(pin)) => {
+                let base = format!("https://{addr}");
+                let token = admin_token(&base, pin, data_dir).await;
+                let mut headers = reqwest::header::HeaderMap::new();
+                headers.insert(
+                    reqwest::header::AUTHORIZATION,
+                    format!("Bearer {token}").parse().unwrap(),
+                );
+                let http = reqwest::Client::builder()
+                    .tls_backend_preconfigured(redfish::tls::pinned_config(pin))
+                    .default_headers(headers)
+                    .build()
+                    .unwrap();
+                let secure = Secure {
+                    pin: pin.clone(),
+                    admin_token: token,
+                };
+                (base, http, Some(secure))
+            }
+            _ => (boot_base.clone(), reqwest::Client::new(), None),
+        };
         Server {
             tftp: running.tftp_addr,
-            base: format!("http://{}", running.local_addr),
-            http: reqwest::Client::new(),
+            base,
+            boot_base,
+            http,
+            secure,
             stop: Some(tx),
             running: Some(running),
             _dir: None,
@@ -97,6 +163,50 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// The running application (to build its routers in a test).
+    pub fn app(&self) -> std::sync::Arc<rackboot::app::App> {
+        self.running.as_ref().unwrap().app.clone()
+    }
+
+    /// A URL on the boot plane.
+    pub fn boot_url(&self, path: &str) -> String {
+        format!("{}{}", self.boot_base, path)
+    }
+
+    /// A client for the control plane without credentials (trusting its certificate).
+    pub fn anonymous(&self) -> reqwest::Client {
+        match &self.secure {
+            Some(sec) => pinned_client(&sec.pin),
+            None => reqwest::Client::new(),
+        }
+    }
+
+    /// Make a user with `role` and an API token for them; returns the token.
+    pub async fn user_token(&self, name: &str, role: &str) -> String {
+        let (st, v) = self
+            .send(
+                Method::POST,
+                "/apis/rackboot/v1/users",
+                serde_json::json!({"name": name, "role": role, "password": format!("{name}-password-long")}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        self.admin_made_token(name, None).await
+    }
+
+    /// An API token for user `owner`, made by the admin, optionally expiring.
+    pub async fn admin_made_token(&self, owner: &str, expires_in_secs: Option<i64>) -> String {
+        let (st, v) = self
+            .send(
+                Method::POST,
+                "/apis/rackboot/v1/tokens",
+                serde_json::json!({"name": format!("{owner}-t"), "owner": owner, "expires_in_secs": expires_in_secs}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        v["token"].as_str().unwrap().to_string()
     }
 
     /// Send a request; returns status, headers and the body (JSON, or a string for text).
@@ -171,6 +281,38 @@ impl Server {
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
     }
+}
+
+/// Log in as the first admin (its password from the file the appliance wrote at first
+/// start) over HTTPS, and make an API token for the test.
+async fn admin_token(base: &str, pin: &str, data_dir: &Path) -> String {
+    let password = std::fs::read_to_string(data_dir.join("initial-admin-password")).unwrap();
+    let http = pinned_client(pin);
+    let url = format!("{base}/keycloak/realms/shasta/protocol/openid-connect/token");
+    let resp = http
+        .post(&url)
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "shasta"),
+            ("username", "admin"),
+            ("password", password.trim()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let v: Value = resp.json().await.unwrap();
+    let access = v["access_token"].as_str().unwrap();
+    let resp = http
+        .post(format!("{base}/apis/rackboot/v1/tokens"))
+        .bearer_auth(access)
+        .json(&serde_json::json!({"name": "test-admin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let v: Value = resp.json().await.unwrap();
+    v["token"].as_str().unwrap().to_string()
 }
 
 /// Assert a problem+json answer with this status whose detail contains `needle`.

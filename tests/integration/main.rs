@@ -30,6 +30,7 @@ mod power;
 mod power_vendors;
 mod restart;
 mod s3_peer;
+mod security;
 mod sim_bmcs;
 mod sim_node;
 mod sushy;

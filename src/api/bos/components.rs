@@ -244,13 +244,17 @@ pub async fn patch(
 pub async fn boot_report(
     State(app): S,
     Path(id): Path<String>,
+    connect: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     Body(body): Body<Value>,
 ) -> R<Json<BootComponent>> {
+    let client = connect.map(|c| c.0.0.ip().to_string());
     if !body.is_object() {
         return Err(BosError::bad("the component patch must be a JSON object"));
     }
     let p = types::component_in(body, "component patch").map_err(BosError::bad)?;
-    Ok(Json((&app.accept_boot_report(&id, p).await?).into()))
+    Ok(Json(
+        (&app.accept_boot_report(&id, p, client.as_deref()).await?).into(),
+    ))
 }
 
 pub async fn delete(State(app): S, Tenant(s): Tenant, Path(id): Path<String>) -> R<Response> {

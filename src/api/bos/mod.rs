@@ -36,7 +36,10 @@ pub const BOS_VERSION: (&str, &str, &str) = ("2", "50", "0");
 
 /// What the boot plane serves of BOS: a node's own report (bos-reporter's PATCH).
 pub fn boot_routes() -> Router<Arc<App>> {
-    Router::new().route("/v2/components/{id}", axum::routing::patch(components::boot_report))
+    Router::new().route(
+        "/v2/components/{id}",
+        axum::routing::patch(components::boot_report),
+    )
 }
 
 pub fn routes() -> Router<Arc<App>> {

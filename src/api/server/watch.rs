@@ -8,7 +8,9 @@
 //!
 //! A request being served is never cut here: a long artifact download writes all the time,
 //! and a slow upstream is the handler's to time out. The bookkeeping is a few relaxed
-//! atomic stores per read or write, and one timer per connection, not one per request.
+//! atomic stores per read or write, and one timer per connection (waking every quarter of
+//! the header timeout), not one per request; a connection is cut between one and one and a
+//! quarter timeouts after it became overdue.
 
 use std::io;
 use std::pin::Pin;
@@ -76,12 +78,27 @@ impl Watch {
         self.last_write.store(self.now(), Relaxed);
     }
 
-    /// When the connection could next be overdue.
+    /// When to look at the connection next: when it could next be overdue, or a quarter of
+    /// the header timeout from now, whichever is sooner (a read between looks can start a
+    /// request's headers, whose clock the previous look did not know of).
     pub fn deadline(&self, header: Duration, idle: Duration) -> Instant {
+        self.overdue_at(header, idle)
+            .min(Instant::now() + header / 4)
+    }
+
+    fn overdue_at(&self, header: Duration, idle: Duration) -> Instant {
         let ms = |d: Duration| d.as_millis() as u64;
-        let last = self.last_read.load(Relaxed).max(self.last_write.load(Relaxed));
+        let last = self
+            .last_read
+            .load(Relaxed)
+            .max(self.last_write.load(Relaxed));
         let at = match self.phase() {
-            Phase::Headers => self.headers_since.load(Relaxed).max(self.last_write.load(Relaxed)) + ms(header),
+            Phase::Headers => {
+                self.headers_since
+                    .load(Relaxed)
+                    .max(self.last_write.load(Relaxed))
+                    + ms(header)
+            }
             Phase::Idle => last + ms(idle),
             Phase::InRequest => self.now() + ms(idle.min(header)),
         };
@@ -94,11 +111,17 @@ impl Watch {
         let ms = |d: Duration| d.as_millis() as u64;
         match self.phase() {
             Phase::Headers => {
-                let since = self.headers_since.load(Relaxed).max(self.last_write.load(Relaxed));
+                let since = self
+                    .headers_since
+                    .load(Relaxed)
+                    .max(self.last_write.load(Relaxed));
                 (now.saturating_sub(since) >= ms(header)).then_some("header_timeout")
             }
             Phase::Idle => {
-                let last = self.last_read.load(Relaxed).max(self.last_write.load(Relaxed));
+                let last = self
+                    .last_read
+                    .load(Relaxed)
+                    .max(self.last_write.load(Relaxed));
                 (now.saturating_sub(last) >= ms(idle)).then_some("idle_timeout")
             }
             Phase::InRequest => None,
@@ -119,7 +142,11 @@ impl<I> Watched<I> {
 }
 
 impl<I: AsyncRead + Unpin> AsyncRead for Watched<I> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
         let r = Pin::new(&mut this.inner).poll_read(cx, buf);
@@ -131,7 +158,11 @@ impl<I: AsyncRead + Unpin> AsyncRead for Watched<I> {
 }
 
 impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_write(cx, data);
         if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
@@ -174,12 +205,19 @@ mod tests {
     fn headers_that_never_finish_expire_and_served_requests_do_not() {
         let w = Watch::new();
         let (h, i) = (Duration::ZERO, Duration::from_secs(3600));
-        assert_eq!(w.expired(h, i), None, "a fresh connection is within its idle time");
+        assert_eq!(
+            w.expired(h, i),
+            None,
+            "a fresh connection is within its idle time"
+        );
         w.read();
         assert_eq!(w.expired(h, i), Some("header_timeout"));
         w.set(Phase::InRequest);
         assert_eq!(w.expired(h, i), None);
         w.set(Phase::Idle);
-        assert_eq!(w.expired(Duration::from_secs(3600), Duration::ZERO), Some("idle_timeout"));
+        assert_eq!(
+            w.expired(Duration::from_secs(3600), Duration::ZERO),
+            Some("idle_timeout")
+        );
     }
 }

@@ -137,6 +137,7 @@ impl App {
             )));
         }
         let (c, d) = (comp.expect("known"), data.expect("known"));
+        self.check_bound(&idx, &c.id, q.client.as_deref())?;
         let chain_sel = match (&mac, idx.macs_of.get(&c.id).and_then(|m| m.first())) {
             (Some(m), _) | (None, Some(m)) => format!("mac={m}"),
             (None, None) => format!("name={}", c.id),

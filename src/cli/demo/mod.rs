@@ -280,8 +280,13 @@ fn explore(d: &Demo) {
     println!(
         "The appliance and the simulated BMCs and nodes keep running (control plane {url}, boot plane {boot}); Ctrl-C stops them."
     );
-    println!("Explore: first point the CLI at the control plane (the token is the demo's, admin, valid a day):");
-    println!("  export RACKBOOT_URL={url} RACKBOOT_PIN={} RACKBOOT_TOKEN={}", d.pin, d.token);
+    println!(
+        "Explore: first point the CLI at the control plane (the token is the demo's, admin, valid a day):"
+    );
+    println!(
+        "  export RACKBOOT_URL={url} RACKBOOT_PIN={} RACKBOOT_TOKEN={}",
+        d.pin, d.token
+    );
     for cmd in [
         "rackboot whoami".to_string(),
         "rackboot bos sessions list".to_string(),
@@ -292,7 +297,9 @@ fn explore(d: &Demo) {
         format!("rackboot cfs components get {first} --state-details"),
         format!("rackboot nodes timeline {first}"),
         "rackboot audit list".to_string(),
-        format!("curl -k -H \"Authorization: Bearer $RACKBOOT_TOKEN\" {url}/apis/smd/hsm/v2/State/Components"),
+        format!(
+            "curl -k -H \"Authorization: Bearer $RACKBOOT_TOKEN\" {url}/apis/smd/hsm/v2/State/Components"
+        ),
     ] {
         println!("  {cmd}");
     }

@@ -125,7 +125,13 @@ impl BootStore for SqliteStore {
             .transpose()
     }
 
-    async fn pin_artifact(&self, token: &str, name: &str, etag: &str, size: u64) -> StoreResult<(String, u64)> {
+    async fn pin_artifact(
+        &self,
+        token: &str,
+        name: &str,
+        etag: &str,
+        size: u64,
+    ) -> StoreResult<(String, u64)> {
         let op = "pin artifact";
         sqlx::query("INSERT INTO artifact_pins (token, name, etag, size, pinned_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (token, name) DO NOTHING")
             .bind(token)

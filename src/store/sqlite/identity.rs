@@ -15,11 +15,13 @@ fn ts(t: DateTime<Utc>) -> String {
 #[async_trait]
 impl IdentityStore for SqliteStore {
     async fn list_users(&self) -> StoreResult<Vec<User>> {
-        self.docs("users", "SELECT doc FROM users ORDER BY name").await
+        self.docs("users", "SELECT doc FROM users ORDER BY name")
+            .await
     }
 
     async fn get_user(&self, name: &str) -> StoreResult<Option<User>> {
-        self.doc("user", "SELECT doc FROM users WHERE name = ?", name).await
+        self.doc("user", "SELECT doc FROM users WHERE name = ?", name)
+            .await
     }
 
     async fn insert_user(&self, user: &User) -> StoreResult<()> {
@@ -75,13 +77,20 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn list_api_tokens(&self) -> StoreResult<Vec<ApiToken>> {
-        self.docs("API tokens", "SELECT doc FROM api_tokens ORDER BY owner, id")
-            .await
+        self.docs(
+            "API tokens",
+            "SELECT doc FROM api_tokens ORDER BY owner, id",
+        )
+        .await
     }
 
     async fn delete_api_token(&self, id: &str) -> StoreResult<bool> {
-        self.delete_by_key("delete API token", "DELETE FROM api_tokens WHERE id = ?", id)
-            .await
+        self.delete_by_key(
+            "delete API token",
+            "DELETE FROM api_tokens WHERE id = ?",
+            id,
+        )
+        .await
     }
 
     async fn append_audit(&self, record: &AuditRecord) -> StoreResult<()> {

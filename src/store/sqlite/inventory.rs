@@ -445,7 +445,10 @@ impl SqliteStore {
     fn unseal_endpoint(&self, mut ep: RedfishEndpoint) -> StoreResult<RedfishEndpoint> {
         ep.password.0 = self
             .sealer
-            .open(&format!("password of redfish endpoint {}", ep.id), &ep.password.0)
+            .open(
+                &format!("password of redfish endpoint {}", ep.id),
+                &ep.password.0,
+            )
             .map_err(|e| StoreError::Sealed(e.to_string()))?;
         Ok(ep)
     }

@@ -92,8 +92,10 @@ impl SqliteStore {
     /// its WAL companions are made 0600.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
         let key_path = path.with_file_name("seal.key");
-        let key = crate::security::keyfile::load_or_create::<{ crate::security::seal::KEY_LEN }>(&key_path)
-            .map_err(|e| StoreError::Sealed(e.to_string()))?;
+        let key = crate::security::keyfile::load_or_create::<{ crate::security::seal::KEY_LEN }>(
+            &key_path,
+        )
+        .map_err(|e| StoreError::Sealed(e.to_string()))?;
         let sealer = crate::security::seal::Sealer::new(&key);
         let store = SqliteStore::open_sealed(path, sealer).await?;
         for suffix in ["", "-wal", "-shm"] {

@@ -101,6 +101,22 @@ pub fn pacing() -> Pacing {
     }
 }
 
+/// Simulated nodes on the server's boot plane; in the secure shape their configuration
+/// agent (standing in for CFS's Ansible) reaches CFS over the control plane with the
+/// admin's token.
+pub fn sim_config(s: &Server) -> SimLabConfig {
+    let mut cfg = SimLabConfig::new(s.boot_base.clone(), reqwest::Client::new());
+    cfg.pacing = pacing();
+    if let Some(sec) = &s.secure {
+        cfg.config_service = Some(rackboot::sim::ConfigService {
+            base: s.base.clone(),
+            http: crate::common::pinned_client(&sec.pin),
+            token: sec.admin_token.clone(),
+        });
+    }
+    cfg
+}
+
 impl Lab {
     pub async fn start(n: usize) -> Lab {
         Lab::start_with(n, quick(), SimConfig::default()).await
@@ -163,8 +179,7 @@ impl Lab {
     /// netboot it: add one as an admin would (`cray hsm inventory ethernetInterfaces
     /// create`), and a simulated node that asks with it.
     async fn add_unlisted_macs(&mut self) {
-        let mut cfg = SimLabConfig::new(self.s.base.clone(), reqwest::Client::new());
-        cfg.pacing = pacing();
+        let cfg = sim_config(&self.s);
         for i in 0..self.xnames.len() {
             let x = self.xnames[i].clone();
             if !crate::mockup::macs_of(&self.s, &x).await.is_empty() {
@@ -210,9 +225,7 @@ impl Lab {
         xnames: Vec<String>,
         at: Vec<(usize, usize)>,
     ) -> Lab {
-        let mut cfg = SimLabConfig::new(s.base.clone(), reqwest::Client::new());
-        cfg.pacing = pacing();
-        let nodes = SimLab::for_fleet(&cfg, &fleet);
+        let nodes = SimLab::for_fleet(&sim_config(&s), &fleet);
         Lab {
             s,
             _dir: dir,
