@@ -41,11 +41,11 @@ RB_PORT=$(free_port); NG_PORT=$(free_port); S3_PORT=$(free_port)
 mkdir -p "$WORK/s3/boot-images"
 "$S3FS" --host 127.0.0.1 --port "$S3_PORT" --access-key bench --secret-key bench-secret "$WORK/s3" >/dev/null 2>&1 &
 S3_PID=$!
-"$BIN" serve --data-dir "$WORK/data" --listen "127.0.0.1:$RB_PORT" --advertise-url "http://10.0.0.1:8080" --tftp-listen off \
-    --log-level warn --s3-endpoint "http://127.0.0.1:$S3_PORT" --s3-access-key bench --s3-secret-key bench-secret &
-RB_PID=$!
-export RACKBOOT_URL="http://127.0.0.1:$RB_PORT"
-for _ in $(seq 50); do curl -sf "$RACKBOOT_URL/healthz" >/dev/null && break; sleep 0.1; done
+# The boot plane as on a rack (the control plane on HTTPS with authentication), without the
+# per-address request limit (every client here is 127.0.0.1).
+source bench/appliance.sh
+start_appliance secure "$WORK/data" "$RB_PORT" --advertise-url "http://10.0.0.1:8080" --tftp-listen off \
+    --log-level warn --s3-endpoint "http://127.0.0.1:$S3_PORT" --s3-access-key bench --s3-secret-key bench-secret
 
 # Artifacts: one warm object, two cold ones of the same size.
 head -c $((SIZE_MB << 20)) /dev/urandom >"$WORK/warm"
@@ -64,13 +64,13 @@ nodes = [{"xname": f"x3000c0s{i // 8}b0n{i % 8}", "role": "Compute", "macs": ["0
 json.dump({"nodes": nodes}, open(f"{work}/inv.json", "w"))
 PY
 "$BIN" inventory import "$WORK/inv.json" --quiet >/dev/null
-bp() { curl -sf -X PUT -d "{\"hosts\":[\"$1\"],\"kernel\":\"s3://boot-images/$2/kernel\"}" "$RACKBOOT_URL/boot/v1/bootparameters" >/dev/null; }
+bp() { curl -sf "${CURL_CTL[@]}" -X PUT -d "{\"hosts\":[\"$1\"],\"kernel\":\"s3://boot-images/$2/kernel\"}" "$RACKBOOT_URL/boot/v1/bootparameters" >/dev/null; }
 bp x3000c0s0b0n0 warm
 bp x3000c0s0b0n1 cold1
 bp Compute cold2
 url_of() { # MAC -> artifact URL on the test listener
-    curl -sf "$RACKBOOT_URL/boot/v1/bootscript?mac=$1" | awk '/^kernel --name kernel/ {print $4}' |
-        sed "s#http://10.0.0.1:8080#$RACKBOOT_URL#"
+    curl -sf "$BOOT_URL/boot/v1/bootscript?mac=$1" | awk '/^kernel --name kernel/ {print $4}' |
+        sed "s#http://10.0.0.1:8080#$BOOT_URL#"
 }
 WARM_URL=$(url_of 02:00:00:00:00:00)
 COLD1_URL=$(url_of 02:00:00:00:00:01)
@@ -118,14 +118,14 @@ end=$(date +%s.%N)
 WARM_STORM=$(python3 -c "print($end - $start)")
 
 # Cold: one single download of cold1, then NODES nodes at once for cold2.
-ORIGIN0=$(curl -sf "$RACKBOOT_URL/metrics" | awk '/^rackboot_artifact_origin_gets_total/ {print $2}')
+ORIGIN0=$(curl -sf "${CURL_CTL[@]}" "$RACKBOOT_URL/metrics" | awk '/^rackboot_artifact_origin_gets_total/ {print $2}')
 ONE=$(many "$COLD1_URL" 1)
-ORIGIN1=$(curl -sf "$RACKBOOT_URL/metrics" | awk '/^rackboot_artifact_origin_gets_total/ {print $2}')
+ORIGIN1=$(curl -sf "${CURL_CTL[@]}" "$RACKBOOT_URL/metrics" | awk '/^rackboot_artifact_origin_gets_total/ {print $2}')
 start=$(date +%s.%N)
 xargs -P "$NODES" -n1 curl -sf -o /dev/null <"$WORK/cold.urls"
 end=$(date +%s.%N)
 STORM=$(python3 -c "print($end - $start)")
-ORIGIN2=$(curl -sf "$RACKBOOT_URL/metrics" | awk '/^rackboot_artifact_origin_gets_total/ {print $2}')
+ORIGIN2=$(curl -sf "${CURL_CTL[@]}" "$RACKBOOT_URL/metrics" | awk '/^rackboot_artifact_origin_gets_total/ {print $2}')
 
 python3 - "$SIZE_MB" "$CLIENTS" "$RB_WALL" "$NG_WALL" "$RB_RSS" "$NG_RSS" "$NODES" "$COLD_MB" "$ONE" "$STORM" "${ORIGIN0:-0}" "${ORIGIN1:-0}" "${ORIGIN2:-0}" "$WARM_STORM" <<'PY'
 import sys

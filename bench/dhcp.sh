@@ -19,6 +19,8 @@
 #   RATE=500 bash bench/dhcp.sh           # below both servers' ceilings: compare delays
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The lab shape (one plain-HTTP listener, authentication off): lab_flags.
+source bench/appliance.sh
 RATE=${RATE:-2000}
 RANGE=${RANGE:-5000}
 SECS=${SECS:-5}
@@ -63,7 +65,7 @@ start_rackboot() { # mode
     rm -rf "$WORK/rb"
     local pool=()
     [ "$1" = full ] && pool=(--dhcp-pool 10.77.1.0-10.77.200.255)
-    "${SRV[@]}" "$BIN" serve --data-dir "$WORK/rb" --listen 10.77.0.1:8080 \
+    "${SRV[@]}" "$BIN" serve $(lab_flags) --data-dir "$WORK/rb" --listen 10.77.0.1:8080 \
         --advertise-url http://10.77.0.1:8080 --tftp-listen off --log-level warn \
         --dhcp "$1" --dhcp-interface eth0 "${pool[@]}" >"$WORK/rackboot.log" 2>&1 &
     PIDS+=($!)

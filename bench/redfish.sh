@@ -14,6 +14,8 @@
 #   BMCS=100 SYSTEMS=10 LATENCY_MS=50 bash bench/redfish.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The lab shape (one plain-HTTP listener, authentication off): lab_flags.
+source bench/appliance.sh
 BMCS=${BMCS:-1000}
 SYSTEMS=${SYSTEMS:-10}
 LATENCY_MS=${LATENCY_MS:-50}
@@ -36,7 +38,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 RB_PORT=$(free_port)
 
 # The global cap is raised so that only the per-BMC cap (the thing measured) binds.
-"$BIN" serve --data-dir "$WORK/data" --listen "127.0.0.1:$RB_PORT" --advertise-url "http://10.0.0.1:8080" --tftp-listen off \
+"$BIN" serve $(lab_flags) --data-dir "$WORK/data" --listen "127.0.0.1:$RB_PORT" --advertise-url "http://10.0.0.1:8080" --tftp-listen off \
     --log-level "${LOG_LEVEL:-warn}" --bmc-concurrency "$CAP" --bmc-global-concurrency "${GLOBAL_CAP:-$((BMCS * CAP))}" \
     --power-confirm-ms 50 --power-sample-secs 3600 &
 RB_PID=$!

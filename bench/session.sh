@@ -29,6 +29,8 @@
 # deployment of that size wants a higher limit (LimitNOFILE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The lab shape (one plain-HTTP listener, authentication off): lab_flags.
+source bench/appliance.sh
 NODES=${NODES:-10000}
 LATENCY_MS=${LATENCY_MS:-20}
 BOS_POLL_MS=${BOS_POLL_MS:-1000}
@@ -78,7 +80,7 @@ RB_PORT=$(free_port)
 export RACKBOOT_URL="http://127.0.0.1:$RB_PORT"
 
 # Nodes talk only to the base URL they are given, so the advertise URL is the same address.
-"$BIN" serve --data-dir "$WORK/data" --listen "127.0.0.1:$RB_PORT" --advertise-url "$RACKBOOT_URL" --tftp-listen off \
+"$BIN" serve $(lab_flags) --data-dir "$WORK/data" --listen "127.0.0.1:$RB_PORT" --advertise-url "$RACKBOOT_URL" --tftp-listen off \
     --log-level "${LOG_LEVEL:-info,rackboot::operators=debug,rackboot::operators::discovery=warn}" --bos-poll-ms "$BOS_POLL_MS" \
     --bmc-concurrency "$BMC_CAP" --bmc-global-concurrency "$GLOBAL_CAP" >"$WORK/server.log" 2>&1 &
 RB_PID=$!

@@ -14,6 +14,8 @@
 #   bash bench/tftp.sh            # REPS=5
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The lab shape (one plain-HTTP listener, authentication off): lab_flags.
+source bench/appliance.sh
 REPS=${REPS:-5}
 
 bash scripts/peers.sh >/dev/null
@@ -46,7 +48,7 @@ RB_TFTP=$(udp_port)
 RB_HTTP=$(tcp_port)
 HPA=$(udp_port)
 
-"$BIN" serve --data-dir "$WORK/data" --listen "127.0.0.1:$RB_HTTP" --advertise-url "http://127.0.0.1:$RB_HTTP" \
+"$BIN" serve $(lab_flags) --data-dir "$WORK/data" --listen "127.0.0.1:$RB_HTTP" --advertise-url "http://127.0.0.1:$RB_HTTP" \
     --tftp-listen "127.0.0.1:$RB_TFTP" --tftp-root "$WORK/root" --tftp-max-per-client 64 --log-level warn >"$WORK/rackboot.log" 2>&1 &
 PIDS+=($!)
 /usr/sbin/in.tftpd -L -a "127.0.0.1:$HPA" -s "$WORK/root" >"$WORK/hpa.log" 2>&1 &

@@ -26,6 +26,7 @@ pub mod errors;
 pub mod handoff;
 pub mod model;
 pub mod operators;
+mod planes;
 pub mod power;
 pub mod security;
 pub mod shutdown;
@@ -105,6 +106,9 @@ pub struct Running {
     pub control_addr: Option<SocketAddr>,
     /// SHA-256 of the control plane's certificate (what `--pin` takes).
     pub tls_fingerprint: Option<String>,
+    /// The boot plane's HTTPS listener (RSA certificate), when asked for.
+    pub boot_https_addr: Option<SocketAddr>,
+    pub boot_https_fingerprint: Option<String>,
     /// Where the TFTP server listens, unless it is off.
     pub tftp_addr: Option<SocketAddr>,
     pub app: Arc<App>,
@@ -184,10 +188,20 @@ pub async fn start(
         idle_timeout: config.security.idle_timeout,
         limit: security::limits::ConnectionLimit::new(config.security.max_connections_per_address),
     };
-    let control_plane = start_control_plane(&config, &app, control, &policy, &stop).await?;
+    let control_plane = planes::start_control_plane(&config, &app, control, &policy, &stop).await?;
     let boot_router = match &control_plane {
         None => api::control_router(app.clone(), telemetry::metrics_handle(), limits),
         Some(_) => api::boot_router(app.clone(), limits),
+    };
+    let boot_https = match &config.security.boot_https {
+        None => None,
+        Some((addr, cert)) => {
+            let (task, bound, fp) =
+                planes::start_boot_https(&config, *addr, cert, boot_router.clone(), &policy, &stop)
+                    .await?;
+            tasks.push(task);
+            Some((bound, fp))
+        }
     };
     let (control_addr, tls_fingerprint) = match control_plane {
         Some((task, addr, fp)) => {
@@ -196,6 +210,7 @@ pub async fn start(
         }
         None => (None, None),
     };
+    tasks.push(tokio::spawn(app.identity().audit_trail().run(stop.clone())));
     tasks.push(tokio::spawn(prune_audit(
         app.clone(),
         config.security.audit_retention,
@@ -254,89 +269,14 @@ pub async fn start(
     });
     Ok(Running {
         local_addr,
+        boot_https_addr: boot_https.as_ref().map(|b| b.0),
+        boot_https_fingerprint: boot_https.map(|b| b.1),
         control_addr,
         tls_fingerprint,
         tftp_addr,
         app,
         task,
     })
-}
-
-/// The control plane's own HTTPS listener, unless it shares the boot listener: its task,
-/// address and certificate fingerprint.
-async fn start_control_plane(
-    config: &Config,
-    app: &Arc<App>,
-    given: Option<TcpListener>,
-    policy: &api::server::ListenerPolicy,
-    stop: &Stop,
-) -> anyhow::Result<Option<(JoinHandle<()>, SocketAddr, String)>> {
-    use config::security::{CertFiles, ControlPlane};
-    let ControlPlane::Https { listen, cert } = &config.security.control else {
-        return Ok(None);
-    };
-    let listener = match given {
-        Some(l) => l,
-        None => TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("cannot listen on {listen} (control_listen)"))?,
-    };
-    let addr = listener
-        .local_addr()
-        .context("listener has no local address")?;
-    let source = match cert {
-        CertFiles::Given { cert, key } => security::tls::CertSource::Files {
-            cert: cert.clone(),
-            key: key.clone(),
-        },
-        CertFiles::Generated(dir) => security::tls::CertSource::Generated {
-            dir: dir.clone(),
-            names: certificate_names(config, addr),
-        },
-    };
-    let tls = security::tls::load(&source)?;
-    tracing::info!(
-        control_plane = %format!("https://{addr}"),
-        sha256 = %tls.fingerprint,
-        cert = %tls.cert_path.display(),
-        "control plane certificate (trust it with --ca FILE or --pin SHA256)"
-    );
-    let router = api::control_router(
-        app.clone(),
-        telemetry::metrics_handle(),
-        api::BodyLimits {
-            max_body_bytes: config.max_body_bytes,
-        },
-    );
-    let policy = api::server::ListenerPolicy {
-        tls: Some(tls.acceptor),
-        ..policy.clone()
-    };
-    let task = tokio::spawn(api::server::serve(listener, router, stop.clone(), policy));
-    Ok(Some((task, addr, tls.fingerprint)))
-}
-
-/// The names a generated certificate is made for: localhost, this host, the advertise
-/// URL's host and the control plane's own address.
-fn certificate_names(config: &Config, addr: SocketAddr) -> Vec<String> {
-    let mut names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
-    if let Ok(h) = nix::unistd::gethostname()
-        && let Some(h) = h.to_str()
-    {
-        names.push(h.to_string());
-    }
-    if let Some(h) = url::Url::parse(&config.advertise_url)
-        .ok()
-        .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_string()))
-    {
-        names.push(h);
-    }
-    if !addr.ip().is_unspecified() {
-        names.push(addr.ip().to_string());
-    }
-    names.sort();
-    names.dedup();
-    names
 }
 
 /// Drop audit records and artifact pins older than `keep`, hourly.
@@ -379,6 +319,7 @@ fn build_app(config: &Config, backends: &Backends) -> anyhow::Result<Arc<App>> {
             ipxe_dir: config.ipxe_dir.clone(),
             max_upload_bytes: config.security.max_upload_bytes,
             boot_plane_bind: config.security.boot_plane_bind,
+            boot_rate_limit: config.security.boot_rate_limit,
         },
         artifacts: Arc::new(cache),
         artifact_secret: artifacts::token_key::load_or_create(&config.data_dir)?,

@@ -277,6 +277,29 @@ pub fn access(method: &Method, template: &str) -> Option<Access> {
     })
 }
 
+/// The boot plane's per-address request limit (`boot_rate_limit`): over it, a 429 with
+/// `Retry-After`.
+pub async fn boot_rate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(ip) = ip
+        && !app.admit_boot_request(ip)
+    {
+        metrics::counter!("rackboot_boot_requests_limited_total").increment(1);
+        let mut r = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("{ip} is asking the boot plane faster than its limit (boot_rate_limit); try again in a second"),
+        )
+        .into_response();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        return r;
+    }
+    next.run(req).await
+}
+
 fn bearer(req: &Request) -> Option<&str> {
     let v = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, rest) = v.split_once(' ')?;
@@ -322,6 +345,9 @@ pub async fn authorize(State(app): State<Arc<App>>, mut req: Request, next: Next
         .unwrap_or_default();
     let path = req.uri().path().to_string();
     let Access::Least(role) = need else {
+        if need == Access::Boot {
+            return boot_rate(State(app), req, next).await;
+        }
         return next.run(req).await;
     };
     let p = if identity.no_auth {
@@ -362,14 +388,14 @@ pub async fn authorize(State(app): State<Arc<App>>, mut req: Request, next: Next
             ),
         );
         if changes {
-            identity.record(&audit(StatusCode::FORBIDDEN)).await;
+            identity.record(audit(StatusCode::FORBIDDEN)).await;
         }
         return refused.into_response();
     }
     req.extensions_mut().insert(p.clone());
     let resp = next.run(req).await;
     if changes {
-        identity.record(&audit(resp.status())).await;
+        identity.record(audit(resp.status())).await;
     }
     resp
 }

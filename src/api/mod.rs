@@ -89,15 +89,19 @@ pub fn control_router(app: Arc<App>, metrics: PrometheusHandle, limits: BodyLimi
 /// The boot plane alone: nothing that lists, reveals or changes other nodes.
 pub fn boot_router(app: Arc<App>, limits: BodyLimits) -> Router {
     Router::new()
-        .route(
-            "/healthz",
-            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
-        )
         .nest("/artifacts", artifacts::routes())
         .nest("/ipxe", ipxe::routes())
         .nest("/apis/bss/boot/v1", bss::boot_routes())
         .nest("/boot/v1", bss::boot_routes())
         .nest("/apis/bos", bos::boot_routes())
+        .route_layer(middleware::from_fn_with_state(
+            app.clone(),
+            access::boot_rate,
+        ))
+        .route(
+            "/healthz",
+            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
         .fallback(not_found_boot)
         .layer(middleware::from_fn(problem_for_bare_errors))
         .layer(middleware::from_fn(observe))

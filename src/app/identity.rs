@@ -40,6 +40,7 @@ impl Default for IdentityConfig {
 
 pub struct Identity {
     store: Arc<dyn Store>,
+    audit: Arc<super::audit::AuditTrail>,
     issuer: jwt::Issuer,
     site: Option<SiteIssuer>,
     pub no_auth: bool,
@@ -106,6 +107,7 @@ fn unauthorized(msg: impl Into<String>) -> AppError {
 impl Identity {
     pub fn new(store: Arc<dyn Store>, c: IdentityConfig) -> Identity {
         Identity {
+            audit: Arc::new(super::audit::AuditTrail::new(store.clone())),
             store,
             issuer: jwt::Issuer::new(&c.jwt_key),
             site: c.site,
@@ -301,6 +303,9 @@ impl Identity {
             u.password_hash = password::hash(p);
         }
         if let Some(r) = role {
+            if u.role == Role::Admin && r != Role::Admin {
+                self.keep_an_admin(name).await?;
+            }
             u.role = r;
         }
         u.epoch += 1;
@@ -308,7 +313,32 @@ impl Identity {
         Ok(u.into())
     }
 
+    /// Refuse to leave no admin at all (deleting or demoting `name`).
+    async fn keep_an_admin(&self, name: &str) -> AppResult<()> {
+        let admins = self
+            .store
+            .list_users()
+            .await?
+            .into_iter()
+            .filter(|u| u.role == Role::Admin && u.name != name)
+            .count();
+        if admins == 0 && !self.no_auth {
+            return Err(AppError::Conflict(format!(
+                "{name} is the last admin: make another admin first, so the appliance is not left without one"
+            )));
+        }
+        Ok(())
+    }
+
     pub async fn delete_user(&self, name: &str) -> AppResult<()> {
+        if self
+            .store
+            .get_user(name)
+            .await?
+            .is_some_and(|u| u.role == Role::Admin)
+        {
+            self.keep_an_admin(name).await?;
+        }
         if !self.store.delete_user(name).await? {
             return Err(AppError::not_found(format!("no such user: {name}")));
         }
@@ -384,18 +414,21 @@ impl Identity {
         }
     }
 
-    pub async fn record(&self, r: &AuditRecord) {
-        if let Err(e) = self.store.append_audit(r).await {
-            tracing::error!(error = %crate::errors::chain(&e), method = %r.method, path = %r.path, "cannot write the audit record");
-        }
+    pub async fn record(&self, r: AuditRecord) {
+        self.audit.record(r).await;
     }
 
     pub async fn audit(&self, since: DateTime<Utc>, limit: u32) -> AppResult<Vec<AuditRecord>> {
-        Ok(self.store.list_audit(since, limit).await?)
+        self.audit.list(since, limit).await
     }
 
     pub async fn prune_audit(&self, before: DateTime<Utc>) -> AppResult<u64> {
-        Ok(self.store.prune_audit(before).await?)
+        self.audit.prune(before).await
+    }
+
+    /// The audit trail's writer (run by `start`).
+    pub fn audit_trail(&self) -> Arc<super::audit::AuditTrail> {
+        self.audit.clone()
     }
 }
 

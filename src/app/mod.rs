@@ -6,6 +6,7 @@
 //! values that the API turns into problem+json.
 
 pub mod artifacts;
+pub mod audit;
 pub mod boot_bind;
 pub mod boot_index;
 pub mod bos;
@@ -75,6 +76,8 @@ pub struct AppSettings {
     pub max_upload_bytes: u64,
     /// Serve a node's boot plane only to its known addresses (when it has any).
     pub boot_plane_bind: bool,
+    /// Boot-plane requests per second per client address, unless off.
+    pub boot_rate_limit: Option<u32>,
 }
 
 /// The application: the store, the read models, the settings and the operator pokes.
@@ -103,6 +106,8 @@ pub struct App {
     pub(crate) cfs_builtin: bool,
     /// Users, tokens, logins and the audit trail.
     pub(crate) identity: Arc<identity::Identity>,
+    /// The boot plane's per-address request limit, unless off.
+    pub(crate) boot_rate: Option<crate::security::rate::RateLimit>,
     /// Artifact pins already checked: (token, name) → (ETag, size).
     pub(crate) artifact_pins:
         std::sync::Mutex<std::collections::HashMap<(String, String), (String, u64)>>,
@@ -143,6 +148,7 @@ impl App {
         ));
         let cfs_builtin = matches!(handoff, Handoff::Builtin);
         let store_for_identity = store.clone();
+        let settings_rate = settings.boot_rate_limit;
         let handoff: Arc<dyn ConfigHandoff> = match handoff {
             Handoff::Builtin => Arc::new(cfs::handoff::BuiltinHandoff(cfs.clone())),
             Handoff::None => Arc::new(crate::handoff::NoHandoff),
@@ -166,12 +172,19 @@ impl App {
             cfs_builtin,
             identity: Arc::new(identity::Identity::new(store_for_identity, identity)),
             artifact_pins: Default::default(),
+            boot_rate: settings_rate
+                .map(|r| crate::security::rate::RateLimit::new(r, r.saturating_mul(5))),
         })
     }
 
     /// Users, tokens, logins and the audit trail.
     pub fn identity(&self) -> &Arc<identity::Identity> {
         &self.identity
+    }
+
+    /// Whether `ip` may make another boot-plane request now (`boot_rate_limit`).
+    pub fn admit_boot_request(&self, ip: std::net::IpAddr) -> bool {
+        self.boot_rate.as_ref().is_none_or(|r| r.admit(ip))
     }
 
     /// A node's boot timeline (oldest first); 404 for a node the inventory does not know.

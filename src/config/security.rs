@@ -43,6 +43,10 @@ pub struct SecurityConfig {
     pub access_token_ttl: Duration,
     /// Bind each node's boot plane to its known addresses.
     pub boot_plane_bind: bool,
+    /// Boot-plane requests per second per client address, unless off.
+    pub boot_rate_limit: Option<u32>,
+    /// The boot plane over HTTPS too (RSA), unless off.
+    pub boot_https: Option<(SocketAddr, CertFiles)>,
 }
 
 /// `[oidc]` in the config file (a table: claim values map to roles).
@@ -93,6 +97,27 @@ pub(super) fn resolve(s: &Settings, data_dir: &Path) -> Result<SecurityConfig, C
         };
         ControlPlane::Https { listen, cert }
     };
+    let boot_https = match s.boot_https_listen.as_deref().map(str::trim) {
+        None | Some("off") => None,
+        Some(raw) => {
+            let addr = raw
+                .parse()
+                .map_err(|_| ConfigError::BadListen(raw.to_string()))?;
+            let cert = match (&s.boot_tls_cert, &s.boot_tls_key) {
+                (Some(c), Some(k)) => CertFiles::Given {
+                    cert: c.clone(),
+                    key: k.clone(),
+                },
+                (None, None) => CertFiles::Generated(data_dir.join("tls")),
+                _ => {
+                    return Err(ConfigError::Invalid(
+                        "boot_tls_cert and boot_tls_key go together: give both, or neither for a generated RSA certificate".into(),
+                    ));
+                }
+            };
+            Some((addr, cert))
+        }
+    };
     let oidc = match &s.oidc {
         None => None,
         Some(o) => Some(oidc(o)?),
@@ -110,6 +135,8 @@ pub(super) fn resolve(s: &Settings, data_dir: &Path) -> Result<SecurityConfig, C
         super::BootPlaneBind::Auto => full_dhcp,
     };
     Ok(SecurityConfig {
+        boot_https,
+        boot_rate_limit: Some(s.boot_rate_limit.unwrap_or(100)).filter(|r| *r > 0),
         boot_plane_bind,
         control,
         no_auth: s.no_auth.unwrap_or(false),

@@ -40,6 +40,17 @@ pub struct Settings {
     /// PEM private key for --tls-cert
     #[arg(long, env = "RACKBOOT_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    /// Also offer the boot plane over HTTPS on this address (iPXE built with TLS), with an
+    /// RSA certificate (iPXE speaks only RSA) [default: off]
+    #[arg(long, env = "RACKBOOT_BOOT_HTTPS_LISTEN")]
+    pub boot_https_listen: Option<String>,
+    /// PEM certificate chain (RSA) for --boot-https-listen [default: one generated at
+    /// first start in <data-dir>/tls]
+    #[arg(long, env = "RACKBOOT_BOOT_TLS_CERT")]
+    pub boot_tls_cert: Option<PathBuf>,
+    /// PEM private key for --boot-tls-cert
+    #[arg(long, env = "RACKBOOT_BOOT_TLS_KEY")]
+    pub boot_tls_key: Option<PathBuf>,
     /// Serve every API without authentication (labs and the demo only; said at start and
     /// in /readyz)
     #[arg(long, env = "RACKBOOT_NO_AUTH", num_args = 0..=1, default_missing_value = "true")]
@@ -63,6 +74,10 @@ pub struct Settings {
     /// any: on, off, or auto (on with --dhcp full) [default: auto]
     #[arg(long, env = "RACKBOOT_BOOT_PLANE_BIND", value_enum)]
     pub boot_plane_bind: Option<BootPlaneBind>,
+    /// Boot-plane requests one client address may make per second (bursts of five times
+    /// that); 0 turns the limit off [default: 100]
+    #[arg(long, env = "RACKBOOT_BOOT_RATE_LIMIT")]
+    pub boot_rate_limit: Option<u32>,
     /// Days audit records are kept [default: 90]
     #[arg(long, env = "RACKBOOT_AUDIT_RETENTION_DAYS")]
     pub audit_retention_days: Option<u64>,
@@ -256,6 +271,9 @@ impl Settings {
             tls_cert: self.tls_cert.or(other.tls_cert),
             tls_key: self.tls_key.or(other.tls_key),
             no_auth: self.no_auth.or(other.no_auth),
+            boot_https_listen: self.boot_https_listen.or(other.boot_https_listen),
+            boot_tls_cert: self.boot_tls_cert.or(other.boot_tls_cert),
+            boot_tls_key: self.boot_tls_key.or(other.boot_tls_key),
             max_upload_bytes: self.max_upload_bytes.or(other.max_upload_bytes),
             header_timeout_secs: self.header_timeout_secs.or(other.header_timeout_secs),
             idle_timeout_secs: self.idle_timeout_secs.or(other.idle_timeout_secs),
@@ -264,6 +282,7 @@ impl Settings {
                 .or(other.max_connections_per_address),
             audit_retention_days: self.audit_retention_days.or(other.audit_retention_days),
             boot_plane_bind: self.boot_plane_bind.or(other.boot_plane_bind),
+            boot_rate_limit: self.boot_rate_limit.or(other.boot_rate_limit),
             access_token_minutes: self.access_token_minutes.or(other.access_token_minutes),
             oidc: self.oidc.or(other.oidc),
             advertise_url: self.advertise_url.or(other.advertise_url),

@@ -85,6 +85,7 @@ impl Kit {
                 ipxe_dir: dir.path().join("ipxe"),
                 max_upload_bytes: 1 << 30,
                 boot_plane_bind: false,
+                boot_rate_limit: None,
             },
             artifacts: Arc::new(cache),
             artifact_secret: vec![7u8; 32].into(),

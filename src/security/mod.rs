@@ -4,5 +4,6 @@
 
 pub mod keyfile;
 pub mod limits;
+pub mod rate;
 pub mod seal;
 pub mod tls;

@@ -1,8 +1,10 @@
-//! The control plane's TLS certificate: the one configured (`tls_cert`/`tls_key`), or one
-//! generated at first start into `<data-dir>/tls/` (rcgen: an ECDSA P-256 end-entity
+//! TLS certificates: the control plane's (the one configured, `tls_cert`/`tls_key`, or one
+//! generated at first start into `<data-dir>/tls/`: rcgen, an ECDSA P-256 end-entity
 //! certificate for localhost, this host's name, the advertise host and the control-plane
-//! address) and reused afterwards. `rackboot serve` logs its SHA-256, which a client pins
-//! with `--pin` (or trusts by file with `--ca <data-dir>/tls/cert.pem`).
+//! address, reused afterwards), and the boot plane's optional HTTPS one, which is **RSA**
+//! because iPXE's TLS speaks only RSA (`boot-rsa-cert.pem`, generated the same way unless
+//! `boot_tls_cert`/`boot_tls_key` are given). `rackboot serve` logs each one's SHA-256, which
+//! a client pins with `--pin` (or trusts by file with `--ca <data-dir>/tls/cert.pem`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,6 +36,15 @@ pub struct ServerTls {
     pub cert_path: PathBuf,
 }
 
+/// The key a generated certificate has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// ECDSA P-256 (`cert.pem`, `key.pem`): the control plane.
+    Ecdsa,
+    /// RSA 2048 (`boot-rsa-cert.pem`, `boot-rsa-key.pem`): the boot plane, for iPXE.
+    Rsa,
+}
+
 /// Where the certificate comes from.
 pub enum CertSource {
     Files {
@@ -44,13 +55,14 @@ pub enum CertSource {
     Generated {
         dir: PathBuf,
         names: Vec<String>,
+        kind: KeyKind,
     },
 }
 
 pub fn load(source: &CertSource) -> Result<ServerTls, TlsError> {
     let (cert_path, key_path) = match source {
         CertSource::Files { cert, key } => (cert.clone(), key.clone()),
-        CertSource::Generated { dir, names } => generate_once(dir, names)?,
+        CertSource::Generated { dir, names, kind } => generate_once(dir, names, *kind)?,
     };
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_path)
         .and_then(|it| it.collect::<Result<_, _>>())
@@ -88,18 +100,32 @@ pub fn load(source: &CertSource) -> Result<ServerTls, TlsError> {
     })
 }
 
-/// `dir/cert.pem` and `dir/key.pem`, made now unless they exist.
-fn generate_once(dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf), TlsError> {
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+/// The certificate and key files of `kind` in `dir`, made now unless they exist.
+fn generate_once(
+    dir: &Path,
+    names: &[String],
+    kind: KeyKind,
+) -> Result<(PathBuf, PathBuf), TlsError> {
+    let (cert, key) = match kind {
+        KeyKind::Ecdsa => (dir.join("cert.pem"), dir.join("key.pem")),
+        KeyKind::Rsa => (dir.join("boot-rsa-cert.pem"), dir.join("boot-rsa-key.pem")),
+    };
     if cert.exists() && key.exists() {
         return Ok((cert, key));
     }
     keyfile::private_dir(dir)?;
-    let made = rcgen::generate_simple_self_signed(names.to_vec())
-        .map_err(|e| TlsError::Generate(e.to_string()))?;
-    keyfile::write_private(&key, made.signing_key.serialize_pem().as_bytes())?;
-    keyfile::write_private(&cert, made.cert.pem().as_bytes())?;
-    tracing::info!(cert = %cert.display(), ?names, "generated the control plane's TLS certificate");
+    let generate = || -> Result<(String, String), rcgen::Error> {
+        let signing_key = match kind {
+            KeyKind::Ecdsa => rcgen::KeyPair::generate()?,
+            KeyKind::Rsa => rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256)?,
+        };
+        let made = rcgen::CertificateParams::new(names.to_vec())?.self_signed(&signing_key)?;
+        Ok((made.pem(), signing_key.serialize_pem()))
+    };
+    let (cert_pem, key_pem) = generate().map_err(|e| TlsError::Generate(e.to_string()))?;
+    keyfile::write_private(&key, key_pem.as_bytes())?;
+    keyfile::write_private(&cert, cert_pem.as_bytes())?;
+    tracing::info!(cert = %cert.display(), ?names, ?kind, "generated a TLS certificate");
     Ok((cert, key))
 }
 
@@ -114,6 +140,7 @@ mod tests {
         let src = CertSource::Generated {
             dir: dir.path().join("tls"),
             names: vec!["localhost".into()],
+            kind: KeyKind::Ecdsa,
         };
         let a = load(&src).unwrap();
         let b = load(&src).unwrap();
@@ -124,5 +151,24 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn the_boot_planes_generated_certificate_is_rsa() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = CertSource::Generated {
+            dir: dir.path().join("tls"),
+            names: vec!["localhost".into()],
+            kind: KeyKind::Rsa,
+        };
+        let t = load(&src).unwrap();
+        let pem = std::fs::read_to_string(&t.cert_path).unwrap();
+        let der = CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
+        // rsaEncryption, 1.2.840.113549.1.1.1, in the subject public key info.
+        let oid = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+        assert!(
+            der.as_ref().windows(oid.len()).any(|w| w == oid),
+            "an RSA key"
+        );
     }
 }

@@ -359,7 +359,8 @@ pub trait IdentityStore: Send + Sync + 'static {
     async fn list_api_tokens(&self) -> StoreResult<Vec<ApiToken>>;
     async fn delete_api_token(&self, id: &str) -> StoreResult<bool>;
     // The audit trail, oldest first.
-    async fn append_audit(&self, record: &AuditRecord) -> StoreResult<()>;
+    /// Append records, in one transaction.
+    async fn append_audit(&self, records: &[AuditRecord]) -> StoreResult<()>;
     /// Records at or after `since`, the newest `limit` of them, oldest first.
     async fn list_audit(&self, since: DateTime<Utc>, limit: u32) -> StoreResult<Vec<AuditRecord>>;
     /// Drop records older than `before`; returns how many.

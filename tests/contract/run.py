@@ -310,13 +310,16 @@ def prepare(spec, rules, origin, out):
 def start_appliance(binary, data_dir, log_path):
     log = open(log_path, "w")
     proc = subprocess.Popen(
+        # The lab shape: one plain-HTTP listener for both planes, authentication off. The
+        # contracts are about shapes; authentication has its own tests (security/).
         [binary, "serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0",
+         "--control-listen", "boot", "--no-auth",
          "--advertise-url", "http://127.0.0.1:9", "--tftp-listen", "off", "--log-level", "warn,rackboot=info"],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        found = re.search(r"local_addr=(\S+)", Path(log_path).read_text())
+        found = re.search(r"boot_plane=(\S+)", Path(log_path).read_text())
         if found:
             return proc, "http://" + found.group(1)
         if proc.poll() is not None:

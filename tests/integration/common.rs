@@ -102,6 +102,8 @@ impl Server {
             tftp_listen: Some("off".into()),
             control_listen: Some("boot".into()),
             no_auth: Some(true),
+            // Simulated nodes all ask from 127.0.0.1 (the secure shape keeps the limit).
+            boot_rate_limit: Some(0),
             ..Default::default()
         });
         let config = Config::resolve(settings).unwrap();
@@ -168,6 +170,12 @@ impl Server {
     /// The running application (to build its routers in a test).
     pub fn app(&self) -> std::sync::Arc<rackboot::app::App> {
         self.running.as_ref().unwrap().app.clone()
+    }
+
+    /// The boot plane's HTTPS listener and its certificate's SHA-256, when asked for.
+    pub fn boot_https(&self) -> Option<(std::net::SocketAddr, String)> {
+        let r = self.running.as_ref().unwrap();
+        Some((r.boot_https_addr?, r.boot_https_fingerprint.clone()?))
     }
 
     /// A URL on the boot plane.

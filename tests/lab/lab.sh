@@ -62,7 +62,9 @@ SUSHY_TOOLS_VERSION=2.2.0
 # The newest libvirt-python that builds against Debian 12's libvirt 9.0 (from source, ~10 s).
 LIBVIRT_PYTHON_VERSION=12.8.0
 IP=192.168.77.1
-URL=http://$IP:8080
+URL=http://$IP:8080   # the boot plane (what the VMs use)
+CTL=https://$IP:8443  # the control plane (HTTPS; the CLI signs in as the first admin)
+CA=   # its certificate, once rackboot made it
 SUSHY=http://127.0.0.1:8000
 BMC=x3000c0s1b0
 IMAGE=tiny
@@ -142,7 +144,8 @@ RB=$LAB/rackboot
 log "lab in $LAB, namespace $NS, $N_BIOS BIOS + $N_UEFI UEFI nodes, DHCP $DHCP_MODE, rackboot $("$RB" --version)"
 
 in_ns() { ip netns exec "$NS" "$@"; }
-rb() { in_ns "$RB" "$@" --url "$URL"; }
+rb() { in_ns "$RB" "$@" --url "$CTL"; }
+api() { in_ns curl -fsS --cacert "$CA" -H "Authorization: Bearer $RACKBOOT_TOKEN" "$@"; }
 rbj() { rb "$@" --format json; }
 nodes=() # node xnames, once discovered
 finished=0
@@ -159,11 +162,11 @@ cleanup() {
         mkdir -p "$ARTIFACTS"
         cp "$LAB"/*.log "$LAB"/*.txt "$LAB"/*.json "$LAB"/*.xml "$ARTIFACTS"/ 2>/dev/null
         # What rackboot knows, while it still runs: BOS components and each node's timeline.
-        if ip netns list | grep -qw "$NS" && in_ns curl -fsS -m 2 "$URL/readyz" >/dev/null 2>&1; then
-            timeout 10 ip netns exec "$NS" "$RB" bos components list --url "$URL" --format json \
+        if ip netns list | grep -qw "$NS" && [ -n "${RACKBOOT_TOKEN:-}" ] && api -m 2 "$CTL/readyz" >/dev/null 2>&1; then
+            timeout 10 ip netns exec "$NS" "$RB" bos components list --url "$CTL" --format json \
                 >"$ARTIFACTS/bos-components.json" 2>&1
             for x in "${nodes[@]}"; do
-                timeout 10 ip netns exec "$NS" "$RB" nodes timeline "$x" --url "$URL" \
+                timeout 10 ip netns exec "$NS" "$RB" nodes timeline "$x" --url "$CTL" \
                     >"$ARTIFACTS/timeline-$x.txt" 2>&1
             done
         fi
@@ -274,10 +277,17 @@ fi
 # 4. rackboot in the netns: HTTP, TFTP and DHCP on br0.
 dhcp_args=(--dhcp "$DHCP_MODE" --dhcp-interface br0)
 [ "$DHCP_MODE" = full ] && dhcp_args+=(--dhcp-pool 192.168.77.100-192.168.77.150)
+# As on a rack: the boot plane on plain HTTP, the control plane on HTTPS with authentication
+# (and, in full DHCP mode, each node's boot plane bound to the address it was leased).
 spawn "$LAB/rackboot.log" ip netns exec "$NS" env NO_COLOR=1 "$RB" serve --listen "$IP:8080" --advertise-url "$URL" \
-    --tftp-listen "$IP:69" "${dhcp_args[@]}" --data-dir "$LAB/data"
-wait_for 30 in_ns curl -fsS "$URL/readyz" || die "rackboot did not get ready on $URL (see $LAB/rackboot.log)"
-log "rackboot ready on $URL"
+    --control-listen "$IP:8443" --tftp-listen "$IP:69" "${dhcp_args[@]}" --data-dir "$LAB/data"
+wait_for 30 in_ns curl -fsS "$URL/healthz" || die "rackboot did not start on $URL (see $LAB/rackboot.log)"
+CA=$LAB/data/tls/cert.pem
+wait_for 30 in_ns curl -fsS --cacert "$CA" "$CTL/readyz" || die "rackboot's control plane did not get ready on $CTL (see $LAB/rackboot.log)"
+RACKBOOT_TOKEN=$(in_ns env RACKBOOT_PASSWORD="$(cat "$LAB/data/initial-admin-password")" "$RB" tokens create lab \
+    --login admin --url "$CTL" --ca "$CA" | grep '^rbt_') || die "could not sign in to rackboot as its first admin"
+export RACKBOOT_TOKEN RACKBOOT_CA=$CA
+log "rackboot ready: boot plane $URL, control plane $CTL"
 
 # ---------------------------------------------------------------------------------------
 # 5. A private libvirtd in the netns (its taps land on our br0) and sushy-tools over it.
@@ -384,7 +394,7 @@ log "defined ${names[*]}"
 # 7. Register sushy as a BMC; discovery makes one node per Redfish System.
 rb bmc add "$SUSHY" -u admin -p password --xname "$BMC" | tee "$LAB/bmc-add.txt" >&2 ||
     die "rackboot bmc add $SUSHY failed"
-ces=$(in_ns curl -fsS "$URL/apis/smd/hsm/v2/Inventory/ComponentEndpoints?redfish_ep_id=$BMC")
+ces=$(api "$CTL/apis/smd/hsm/v2/Inventory/ComponentEndpoints?redfish_ep_id=$BMC")
 # node xname per VM, matched by the System's UUID (sushy's System Id), not by position.
 declare -A xname_of
 for j in "${!names[@]}"; do
@@ -405,9 +415,9 @@ if [ "$RESERVE" = 1 ]; then
     for j in "${!names[@]}"; do
         k=$((j + 1))
         if [ "$DHCP_MODE" = full ]; then addr=192.168.77.$((10 + k)); else addr=$(site_ip_of "$k"); fi
-        in_ns curl -fsS -X PATCH -H 'Content-Type: application/json' \
+        api -X PATCH -H 'Content-Type: application/json' \
             -d "{\"IPAddresses\": [{\"IPAddress\": \"$addr\"}]}" \
-            "$URL/apis/smd/hsm/v2/Inventory/EthernetInterfaces/$(tr -d : <<<"${macs[$j]}")" >/dev/null ||
+            "$CTL/apis/smd/hsm/v2/Inventory/EthernetInterfaces/$(tr -d : <<<"${macs[$j]}")" >/dev/null ||
             die "could not record $addr for ${macs[$j]}"
     done
     log "recorded the nodes' addresses in the inventory (RESERVE=1)"
@@ -460,7 +470,7 @@ session() { # operation
     watch_done "$name" "$LAB/stable-$name.txt" &
     poller=$!
     # In the background, so that a signal reaches the trap at once (wait is interruptible).
-    timeout "$SESSION_TIMEOUT" ip netns exec "$NS" "$RB" bos sessions create --url "$URL" \
+    timeout "$SESSION_TIMEOUT" ip netns exec "$NS" "$RB" bos sessions create --url "$CTL" \
         --template-name "$TEMPLATE" --operation "$op" --name "$name" --watch \
         >"$LAB/session-$name.txt" 2>&1 &
     wait $! || rc=$?

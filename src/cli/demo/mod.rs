@@ -146,6 +146,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         bmc_timeout_secs: Some(2),
         // Simulated nodes start at their HTTP boot script; no TFTP needed (nor port 69).
         tftp_listen: Some("off".into()),
+        // Every simulated node asks from 127.0.0.1: one address, many nodes.
+        boot_rate_limit: Some(0),
         ..Settings::default()
     })?;
     let crate::artifacts::SourceConfig::Local { root } = &config.artifacts else {

@@ -93,14 +93,18 @@ impl IdentityStore for SqliteStore {
         .await
     }
 
-    async fn append_audit(&self, record: &AuditRecord) -> StoreResult<()> {
-        sqlx::query("INSERT INTO audit (time, doc) VALUES (?, ?)")
-            .bind(ts(record.time))
-            .bind(encode(record))
-            .execute(&self.pool)
-            .await
-            .map_err(backend("append audit record"))?;
-        Ok(())
+    async fn append_audit(&self, records: &[AuditRecord]) -> StoreResult<()> {
+        let op = "append audit records";
+        let mut tx = self.pool.begin().await.map_err(backend(op))?;
+        for r in records {
+            sqlx::query("INSERT INTO audit (time, doc) VALUES (?, ?)")
+                .bind(ts(r.time))
+                .bind(encode(r))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend(op))?;
+        }
+        tx.commit().await.map_err(backend(op))
     }
 
     async fn list_audit(&self, since: DateTime<Utc>, limit: u32) -> StoreResult<Vec<AuditRecord>> {

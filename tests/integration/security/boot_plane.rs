@@ -271,3 +271,51 @@ async fn no_request_value_reaches_a_boot_script_unvalidated() {
     }
     s.stop().await;
 }
+
+/// The boot plane over HTTPS (for iPXE built with TLS): the same narrow surface, with an RSA
+/// certificate generated at first start.
+#[tokio::test]
+async fn the_boot_plane_is_also_offered_over_https_with_an_rsa_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_in(
+        dir.path(),
+        rackboot::config::Settings {
+            boot_https_listen: Some("127.0.0.1:0".into()),
+            ..secure_settings()
+        },
+    )
+    .await;
+    s.add_node("x3000c0s0b0n0", 1, "Compute", "02:00:00:00:00:01")
+        .await;
+    let (st, v) = s
+        .send(
+            Method::PUT,
+            "/boot/v1/bootparameters",
+            json!({"hosts": ["x3000c0s0b0n0"], "kernel": "http://h/k"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (addr, pin) = s.boot_https().expect("a boot HTTPS listener");
+    assert!(dir.path().join("tls/boot-rsa-cert.pem").exists());
+    let http = crate::common::pinned_client(&pin);
+    let r = http
+        .get(format!(
+            "https://{addr}/boot/v1/bootscript?mac=02:00:00:00:00:01"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().starts_with("#!ipxe"));
+    let r = http
+        .get(format!("https://{addr}/apis/smd/hsm/v2/State/Components"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::NOT_FOUND,
+        "the control plane is not on the boot listener"
+    );
+    s.stop().await;
+}

@@ -178,3 +178,41 @@ async fn oversized_headers_and_bodies_and_over_deep_json_are_refused() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn one_address_asking_too_fast_is_slowed_and_others_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_in(
+        dir.path(),
+        rackboot::config::Settings {
+            boot_rate_limit: Some(5),
+            ..crate::common::secure_settings()
+        },
+    )
+    .await;
+    let url = s.boot_url("/boot/v1/bootscript?mac=02:00:00:00:00:01");
+    let greedy = reqwest::Client::new();
+    let mut limited = 0;
+    for _ in 0..40 {
+        let r = greedy.get(&url).send().await.unwrap();
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(r.headers()["retry-after"], "1");
+            limited += 1;
+        }
+    }
+    assert!(
+        limited >= 10,
+        "only {limited} of 40 quick requests were limited at 5/s (bursts of 25)"
+    );
+    let other = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 3]))
+        .build()
+        .unwrap();
+    let r = other.get(&url).send().await.unwrap();
+    assert_ne!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "another address is not limited"
+    );
+    s.stop().await;
+}

@@ -131,6 +131,20 @@ async fn a_login_stops_working_when_the_password_or_role_changes() {
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     let (st, _) = login("a brand new password").await;
     assert_eq!(st, StatusCode::OK);
+    // The last admin stays.
+    let (st, v) = s
+        .send(Method::DELETE, "/apis/rackboot/v1/users/admin", json!(null))
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    let (st, v) = s
+        .send(
+            Method::PATCH,
+            "/apis/rackboot/v1/users/admin",
+            json!({"role": "operator"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("last admin"), "{v}");
     // Users are never shown with their hash.
     let (_, users) = s.get("/apis/rackboot/v1/users").await;
     assert!(!users.to_string().contains("argon2"), "{users}");
