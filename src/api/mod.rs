@@ -88,25 +88,28 @@ pub fn control_router(app: Arc<App>, metrics: PrometheusHandle, limits: BodyLimi
 
 /// The boot plane alone: nothing that lists, reveals or changes other nodes.
 pub fn boot_router(app: Arc<App>, limits: BodyLimits) -> Router {
-    Router::new()
+    let mut boot = Router::new()
         .nest("/artifacts", artifacts::routes())
         .nest("/ipxe", ipxe::routes())
         .nest("/apis/bss/boot/v1", bss::boot_routes())
         .nest("/boot/v1", bss::boot_routes())
-        .nest("/apis/bos", bos::boot_routes())
-        .route_layer(middleware::from_fn_with_state(
+        .nest("/apis/bos", bos::boot_routes());
+    // No layer at all when the limit is off: every layer costs the boot plane's hot path.
+    if app.boot_rate.is_some() {
+        boot = boot.route_layer(middleware::from_fn_with_state(
             app.clone(),
             access::boot_rate,
-        ))
-        .route(
-            "/healthz",
-            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
-        )
-        .fallback(not_found_boot)
-        .layer(middleware::from_fn(problem_for_bare_errors))
-        .layer(middleware::from_fn(observe))
-        .layer(DefaultBodyLimit::max(limits.max_body_bytes.min(64 << 10)))
-        .with_state(app)
+        ));
+    }
+    boot.route(
+        "/healthz",
+        get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+    )
+    .fallback(not_found_boot)
+    .layer(middleware::from_fn(problem_for_bare_errors))
+    .layer(middleware::from_fn(observe))
+    .layer(DefaultBodyLimit::max(limits.max_body_bytes.min(64 << 10)))
+    .with_state(app)
 }
 
 async fn not_found_boot(req: Request) -> Problem {

@@ -1,8 +1,9 @@
 //! Identity use cases: who a bearer token stands for, logins (the `cray auth login`
 //! exchange), users, API tokens, the first admin, and the audit trail.
 //!
-//! Every check reads the store, so a deleted user, a changed password or role, or a revoked
-//! or expired token stops working on the very next request (no cache to go stale).
+//! Every check reads the store through `identity_cache`, which every write here clears, so a
+//! deleted user, a changed password or role, or a revoked or expired token stops working on
+//! the very next request.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -40,6 +41,7 @@ impl Default for IdentityConfig {
 
 pub struct Identity {
     store: Arc<dyn Store>,
+    cache: super::identity_cache::IdentityCache,
     audit: Arc<super::audit::AuditTrail>,
     issuer: jwt::Issuer,
     site: Option<SiteIssuer>,
@@ -107,6 +109,7 @@ fn unauthorized(msg: impl Into<String>) -> AppError {
 impl Identity {
     pub fn new(store: Arc<dyn Store>, c: IdentityConfig) -> Identity {
         Identity {
+            cache: Default::default(),
             audit: Arc::new(super::audit::AuditTrail::new(store.clone())),
             store,
             issuer: jwt::Issuer::new(&c.jwt_key),
@@ -121,8 +124,7 @@ impl Identity {
         let now = Utc::now();
         if let Some((id, secret)) = api_token::parse(bearer) {
             let t = self
-                .store
-                .get_api_token(id)
+                .token(id)
                 .await?
                 .filter(|t| api_token::matches(secret, &t.secret_sha256))
                 .ok_or_else(|| {
@@ -136,7 +138,7 @@ impl Identity {
                     t.name
                 )));
             }
-            let owner = self.store.get_user(&t.owner).await?.ok_or_else(|| {
+            let owner = self.user(&t.owner).await?.ok_or_else(|| {
                 unauthorized(format!(
                     "API token {id}: its user {} no longer exists",
                     t.owner
@@ -176,10 +178,27 @@ impl Identity {
     }
 
     /// The user a login token names, if the token is still theirs (same epoch).
+    async fn token(&self, id: &str) -> AppResult<Option<ApiToken>> {
+        if let Some(t) = self.cache.token(id) {
+            return Ok(t);
+        }
+        let t = self.store.get_api_token(id).await?;
+        self.cache.put_token(id, t.clone());
+        Ok(t)
+    }
+
+    async fn user(&self, name: &str) -> AppResult<Option<User>> {
+        if let Some(u) = self.cache.user(name) {
+            return Ok(u);
+        }
+        let u = self.store.get_user(name).await?;
+        self.cache.put_user(name, u.clone());
+        Ok(u)
+    }
+
     async fn current_user(&self, c: &jwt::Claims) -> AppResult<User> {
         let u = self
-            .store
-            .get_user(&c.sub)
+            .user(&c.sub)
             .await?
             .ok_or_else(|| unauthorized(format!("user {} no longer exists", c.sub)))?;
         if u.epoch != c.epoch {
@@ -283,6 +302,7 @@ impl Identity {
             }
             e => e.into(),
         })?;
+        self.cache.forget();
         Ok(u.into())
     }
 
@@ -310,6 +330,7 @@ impl Identity {
         }
         u.epoch += 1;
         self.store.update_user(&u).await?;
+        self.cache.forget();
         Ok(u.into())
     }
 
@@ -339,7 +360,9 @@ impl Identity {
         {
             self.keep_an_admin(name).await?;
         }
-        if !self.store.delete_user(name).await? {
+        let deleted = self.store.delete_user(name).await?;
+        self.cache.forget();
+        if !deleted {
             return Err(AppError::not_found(format!("no such user: {name}")));
         }
         Ok(())
@@ -390,6 +413,7 @@ impl Identity {
             expires: ttl.map(|d| now + d),
         };
         self.store.insert_api_token(&t).await?;
+        self.cache.forget();
         Ok((t.into(), m.token))
     }
 
@@ -408,6 +432,7 @@ impl Identity {
         match t {
             Some(t) if caller.role == Role::Admin || t.owner == caller.name => {
                 self.store.delete_api_token(id).await?;
+                self.cache.forget();
                 Ok(())
             }
             _ => Err(AppError::not_found(format!("no such token: {id}"))),

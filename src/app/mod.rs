@@ -16,6 +16,7 @@ pub mod cfs;
 pub mod dhcp;
 pub mod endpoint_access;
 pub mod identity;
+mod identity_cache;
 pub mod images;
 pub mod inventory;
 pub mod ports;
