@@ -20,6 +20,8 @@ async fn the_binary_serves_dhcp_tftp_and_the_script_on_its_interface() {
         .args(["serve", "--dhcp", "full", "--dhcp-interface", "eth0"])
         .args(["--dhcp-pool", "192.168.77.100-192.168.77.110"])
         .args(["--listen", &format!("{SERVER}:8080")])
+        // The lab shape: the test writes boot parameters on the same plain listener.
+        .args(["--control-listen", "boot", "--no-auth"])
         .args(["--advertise-url", &format!("http://{SERVER}:8080")])
         .args(["--tftp-listen", &format!("{SERVER}:69")])
         .arg("--data-dir")
