@@ -23,7 +23,7 @@ pub(crate) async fn start_control_plane(
     policy: &api::server::ListenerPolicy,
     stop: &Stop,
 ) -> anyhow::Result<Option<(JoinHandle<()>, SocketAddr, String)>> {
-    use config::security::{CertFiles, ControlPlane};
+    use config::security::ControlPlane;
     let ControlPlane::Https { listen, cert } = &config.security.control else {
         return Ok(None);
     };
@@ -33,27 +33,6 @@ pub(crate) async fn start_control_plane(
             .await
             .with_context(|| format!("cannot listen on {listen} (control_listen)"))?,
     };
-    let addr = listener
-        .local_addr()
-        .context("listener has no local address")?;
-    let source = match cert {
-        CertFiles::Given { cert, key } => security::tls::CertSource::Files {
-            cert: cert.clone(),
-            key: key.clone(),
-        },
-        CertFiles::Generated(dir) => security::tls::CertSource::Generated {
-            dir: dir.clone(),
-            names: certificate_names(config, addr),
-            kind: security::tls::KeyKind::Ecdsa,
-        },
-    };
-    let tls = security::tls::load(&source)?;
-    tracing::info!(
-        control_plane = %format!("https://{addr}"),
-        sha256 = %tls.fingerprint,
-        cert = %tls.cert_path.display(),
-        "control plane certificate (trust it with --ca FILE or --pin SHA256)"
-    );
     let router = api::control_router(
         app.clone(),
         telemetry::metrics_handle(),
@@ -61,12 +40,17 @@ pub(crate) async fn start_control_plane(
             max_body_bytes: config.max_body_bytes,
         },
     );
-    let policy = api::server::ListenerPolicy {
-        tls: Some(tls.acceptor),
-        ..policy.clone()
-    };
-    let task = tokio::spawn(api::server::serve(listener, router, stop.clone(), policy));
-    Ok(Some((task, addr, tls.fingerprint)))
+    let (task, addr, fingerprint) = serve_tls(
+        config,
+        listener,
+        cert,
+        security::tls::KeyKind::Ecdsa,
+        router,
+        policy,
+        stop,
+        "control plane certificate (trust it with --ca FILE or --pin SHA256)",
+    )?;
+    Ok(Some((task, addr, fingerprint)))
 }
 
 /// The boot plane over HTTPS too (`boot_https_listen`), with an RSA certificate for iPXE.
@@ -81,6 +65,31 @@ pub(crate) async fn start_boot_https(
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (boot_https_listen)"))?;
+    serve_tls(
+        config,
+        listener,
+        cert,
+        security::tls::KeyKind::Rsa,
+        router,
+        policy,
+        stop,
+        "boot plane over HTTPS (RSA, for iPXE built with TLS)",
+    )
+}
+
+/// Serve `router` over TLS on `listener` with the certificate `cert` (generated with a `kind`
+/// key when none is given), logging its SHA-256 with `what`.
+#[allow(clippy::too_many_arguments)]
+fn serve_tls(
+    config: &Config,
+    listener: TcpListener,
+    cert: &config::security::CertFiles,
+    kind: security::tls::KeyKind,
+    router: axum::Router,
+    policy: &api::server::ListenerPolicy,
+    stop: &Stop,
+    what: &'static str,
+) -> anyhow::Result<(JoinHandle<()>, SocketAddr, String)> {
     let addr = listener
         .local_addr()
         .context("listener has no local address")?;
@@ -92,15 +101,15 @@ pub(crate) async fn start_boot_https(
         config::security::CertFiles::Generated(dir) => security::tls::CertSource::Generated {
             dir: dir.clone(),
             names: certificate_names(config, addr),
-            kind: security::tls::KeyKind::Rsa,
+            kind,
         },
     };
     let tls = security::tls::load(&source)?;
     tracing::info!(
-        boot_plane_https = %format!("https://{addr}"),
+        listener = %format!("https://{addr}"),
         sha256 = %tls.fingerprint,
         cert = %tls.cert_path.display(),
-        "boot plane over HTTPS (RSA, for iPXE built with TLS)"
+        "{what}"
     );
     let policy = api::server::ListenerPolicy {
         tls: Some(tls.acceptor),

@@ -20,7 +20,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::app::App;
-use crate::auth::{Credential, Principal, Role};
+use crate::auth::{Principal, Role};
 use crate::model::identity::AuditRecord;
 
 use super::problem::Problem;
@@ -336,6 +336,12 @@ pub async fn authorize(State(app): State<Arc<App>>, mut req: Request, next: Next
         )
         .into_response();
     };
+    let Access::Least(role) = need else {
+        if need == Access::Boot {
+            return boot_rate(State(app), req, next).await;
+        }
+        return next.run(req).await;
+    };
     let identity = app.identity().clone();
     let changes = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     let client = req
@@ -344,12 +350,6 @@ pub async fn authorize(State(app): State<Arc<App>>, mut req: Request, next: Next
         .map(|c| c.0.ip().to_string())
         .unwrap_or_default();
     let path = req.uri().path().to_string();
-    let Access::Least(role) = need else {
-        if need == Access::Boot {
-            return boot_rate(State(app), req, next).await;
-        }
-        return next.run(req).await;
-    };
     let p = if identity.no_auth {
         Principal::no_auth()
     } else {
@@ -361,19 +361,16 @@ pub async fn authorize(State(app): State<Arc<App>>, mut req: Request, next: Next
         };
         match identity.authenticate(token).await {
             Ok(p) => p,
-            Err(e) => return challenge(e.to_string()),
+            Err(crate::app::AppError::Unauthorized(why)) => return challenge(why),
+            // The store failed, not the caller: a 500 that says so (and logs why).
+            Err(e) => return Problem::from(e).into_response(),
         }
     };
     let audit = |status: StatusCode| AuditRecord {
         time: chrono::Utc::now(),
         who: p.name.clone(),
         role: Some(p.role),
-        credential: match &p.credential {
-            Credential::ApiToken { id } => format!("api-token {id}"),
-            Credential::Login => "login".into(),
-            Credential::Site { issuer } => format!("site {issuer}"),
-            Credential::NoAuth => "no-auth".into(),
-        },
+        credential: p.credential.to_string(),
         method: method.to_string(),
         path: path.clone(),
         client: client.clone(),

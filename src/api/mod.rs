@@ -95,7 +95,7 @@ pub fn boot_router(app: Arc<App>, limits: BodyLimits) -> Router {
         .nest("/boot/v1", bss::boot_routes())
         .nest("/apis/bos", bos::boot_routes());
     // No layer at all when the limit is off: every layer costs the boot plane's hot path.
-    if app.boot_rate.is_some() {
+    if app.boot_rate_limited() {
         boot = boot.route_layer(middleware::from_fn_with_state(
             app.clone(),
             access::boot_rate,

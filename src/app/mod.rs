@@ -183,6 +183,11 @@ impl App {
         &self.identity
     }
 
+    /// Whether the boot plane has a per-address request limit at all.
+    pub fn boot_rate_limited(&self) -> bool {
+        self.boot_rate.is_some()
+    }
+
     /// Whether `ip` may make another boot-plane request now (`boot_rate_limit`).
     pub fn admit_boot_request(&self, ip: std::net::IpAddr) -> bool {
         self.boot_rate.as_ref().is_none_or(|r| r.admit(ip))

@@ -66,6 +66,18 @@ pub enum Credential {
     NoAuth,
 }
 
+/// How the audit trail names it.
+impl fmt::Display for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credential::ApiToken { id } => write!(f, "api-token {id}"),
+            Credential::Login => f.write_str("login"),
+            Credential::Site { issuer } => write!(f, "site {issuer}"),
+            Credential::NoAuth => f.write_str("no-auth"),
+        }
+    }
+}
+
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Principal {

@@ -72,6 +72,26 @@ fn secs(name: &str, v: Option<u64>, default: u64) -> Result<Duration, ConfigErro
     }
 }
 
+/// A certificate and its key (`<prefix>_cert`, `<prefix>_key`) given together, or neither:
+/// one generated in `<data-dir>/tls`.
+fn cert_files(
+    cert: &Option<PathBuf>,
+    key: &Option<PathBuf>,
+    prefix: &str,
+    data_dir: &Path,
+) -> Result<CertFiles, ConfigError> {
+    match (cert, key) {
+        (Some(c), Some(k)) => Ok(CertFiles::Given {
+            cert: c.clone(),
+            key: k.clone(),
+        }),
+        (None, None) => Ok(CertFiles::Generated(data_dir.join("tls"))),
+        _ => Err(ConfigError::Invalid(format!(
+            "{prefix}_cert and {prefix}_key go together: give both, or neither for a generated certificate"
+        ))),
+    }
+}
+
 pub(super) fn resolve(s: &Settings, data_dir: &Path) -> Result<SecurityConfig, ConfigError> {
     let raw = s
         .control_listen
@@ -83,18 +103,7 @@ pub(super) fn resolve(s: &Settings, data_dir: &Path) -> Result<SecurityConfig, C
         let listen = raw
             .parse()
             .map_err(|_| ConfigError::BadListen(raw.clone()))?;
-        let cert = match (&s.tls_cert, &s.tls_key) {
-            (Some(c), Some(k)) => CertFiles::Given {
-                cert: c.clone(),
-                key: k.clone(),
-            },
-            (None, None) => CertFiles::Generated(data_dir.join("tls")),
-            _ => {
-                return Err(ConfigError::Invalid(
-                    "tls_cert and tls_key go together: give both, or neither for a generated certificate".into(),
-                ));
-            }
-        };
+        let cert = cert_files(&s.tls_cert, &s.tls_key, "tls", data_dir)?;
         ControlPlane::Https { listen, cert }
     };
     let boot_https = match s.boot_https_listen.as_deref().map(str::trim) {
@@ -103,18 +112,7 @@ pub(super) fn resolve(s: &Settings, data_dir: &Path) -> Result<SecurityConfig, C
             let addr = raw
                 .parse()
                 .map_err(|_| ConfigError::BadListen(raw.to_string()))?;
-            let cert = match (&s.boot_tls_cert, &s.boot_tls_key) {
-                (Some(c), Some(k)) => CertFiles::Given {
-                    cert: c.clone(),
-                    key: k.clone(),
-                },
-                (None, None) => CertFiles::Generated(data_dir.join("tls")),
-                _ => {
-                    return Err(ConfigError::Invalid(
-                        "boot_tls_cert and boot_tls_key go together: give both, or neither for a generated RSA certificate".into(),
-                    ));
-                }
-            };
+            let cert = cert_files(&s.boot_tls_cert, &s.boot_tls_key, "boot_tls", data_dir)?;
             Some((addr, cert))
         }
     };
