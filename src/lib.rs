@@ -59,6 +59,9 @@ pub struct Backends {
     pub artifacts: Arc<dyn artifacts::ArtifactSource>,
     /// Where booted nodes are handed for configuration.
     pub handoff: Handoff,
+    /// The data directory's lock, held until the appliance has stopped (`None`: the
+    /// caller owns its store some other way).
+    pub owner: Option<store::owner::DataDirLock>,
 }
 
 impl Backends {
@@ -68,6 +71,8 @@ impl Backends {
         security::keyfile::private_dir(&config.data_dir).with_context(|| {
             format!("cannot create data directory {}", config.data_dir.display())
         })?;
+        // Before anything in it is touched: a second appliance on it must not act.
+        let owner = store::owner::DataDirLock::acquire(&config.data_dir)?;
         let path = config.data_dir.join("rackboot.db");
         let store = SqliteStore::open(&path)
             .await
@@ -83,6 +88,7 @@ impl Backends {
             )),
         };
         Ok(Backends {
+            owner: Some(owner),
             store: Arc::new(store),
             artifacts,
             handoff,
@@ -146,7 +152,7 @@ impl From<TcpListener> for Listeners {
 /// Build the appliance and start serving on `listeners` until `shutdown` resolves.
 pub async fn start(
     config: Config,
-    backends: Backends,
+    mut backends: Backends,
     listeners: impl Into<Listeners>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
@@ -163,7 +169,13 @@ pub async fn start(
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "cannot raise the open-files limit"),
     }
-    let app = build_app(&config, &backends)?;
+    // Every BMC call passes its BMC's circuit breaker, whatever the driver.
+    let breakers = Arc::new(power::breaker::Breakers::new(config.power.breaker));
+    backends.power = Arc::new(power::breaker::Guarded::new(
+        backends.power.clone(),
+        breakers.clone(),
+    ));
+    let app = build_app(&config, &backends, breakers)?;
     app.load_cfs_options()
         .await
         .context("cannot read the CFS options from the store")?;
@@ -250,6 +262,7 @@ pub async fn start(
     tracing::info!(boot_plane = %local_addr, control_plane = %control_addr.map_or("on the boot plane's listener".to_string(), |a| format!("https://{a}")), advertise_url = %config.advertise_url, data_dir = %config.data_dir.display(), "rackboot serving");
 
     let (app2, driver) = (app.clone(), backends.power.clone());
+    let owner = backends.owner.take();
     let task = tokio::spawn(async move {
         let signal = stop.clone();
         tokio::spawn(async move {
@@ -265,6 +278,7 @@ pub async fn start(
         app2.flush_access()
             .await
             .context("final flush of endpoint history failed")?;
+        drop(owner);
         Ok(())
     });
     Ok(Running {
@@ -299,7 +313,11 @@ async fn prune_audit(app: Arc<App>, keep: Duration, stop: Stop) {
 }
 
 /// The application over the backends: the artifact cache, the token key, the settings.
-fn build_app(config: &Config, backends: &Backends) -> anyhow::Result<Arc<App>> {
+fn build_app(
+    config: &Config,
+    backends: &Backends,
+    breakers: Arc<power::breaker::Breakers>,
+) -> anyhow::Result<Arc<App>> {
     let cache = artifacts::cache::ArtifactCache::open(
         &config.cache_dir,
         config.cache_max_bytes,
@@ -328,6 +346,7 @@ fn build_app(config: &Config, backends: &Backends) -> anyhow::Result<Arc<App>> {
         bos_pokes: Default::default(),
         reports: Default::default(),
         identity: identity_config(config)?,
+        breakers,
     }))
 }
 

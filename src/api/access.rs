@@ -245,6 +245,7 @@ pub const ROUTES: &[(&str, Access, Access)] = &[
     ("/apis/cfs/v2/sessions/{name}", READ, OPERATE),
     // rackboot's own API.
     ("/apis/rackboot/v1/operators", READ, NONE),
+    ("/apis/rackboot/v1/bmcs/health", READ, NONE),
     ("/apis/rackboot/v1/tenants", READ, NONE),
     ("/apis/rackboot/v1/tenants/{name}", READ, ADMIN),
     ("/apis/rackboot/v1/dhcp/leases", READ, NONE),

@@ -15,6 +15,7 @@ use crate::app::App;
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/operators", get(operators))
+        .route("/bmcs/health", get(bmc_health))
         .route("/tenants", get(list_tenants))
         .route("/dhcp/leases", get(dhcp_leases))
         .route(
@@ -84,6 +85,12 @@ async fn delete_tenant(
 /// Each operator's period, activation count, timing and last report.
 async fn operators(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "operators": app.operator_reports() }))
+}
+
+/// Every BMC whose calls have been failing, with its circuit (`power::breaker`); a BMC that
+/// is not listed answers well.
+async fn bmc_health(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "bmcs": app.bmc_health() }))
 }
 
 async fn list_images(State(app): State<Arc<App>>) -> ApiResult<Json<serde_json::Value>> {

@@ -91,6 +91,7 @@ pub struct App {
     pub(crate) bss_writes: tokio::sync::Mutex<()>,
     /// Latest power samples (written by the power operators, read by power-status).
     pub(crate) power: Arc<crate::power::PowerCache>,
+    breakers: Arc<crate::power::breaker::Breakers>,
     pub(crate) pokes: Pokes,
     pub(crate) reports: Reports,
     /// Keys the per-node artifact tokens (kept in the data directory, so tokens survive
@@ -125,6 +126,8 @@ pub struct AppParts {
     pub bos_pokes: BosPokes,
     pub reports: Reports,
     pub identity: identity::IdentityConfig,
+    /// Every BMC's circuit breaker (shared with the power driver).
+    pub breakers: Arc<crate::power::breaker::Breakers>,
 }
 
 impl App {
@@ -139,6 +142,7 @@ impl App {
             bos_pokes,
             reports,
             identity,
+            breakers,
         } = parts;
         let cfs = Arc::new(cfs::Cfs::new(
             store.clone(),
@@ -165,6 +169,7 @@ impl App {
             settings,
             bss_writes: tokio::sync::Mutex::new(()),
             power: Arc::default(),
+            breakers,
             pokes,
             reports,
             bos_pokes,
@@ -224,6 +229,11 @@ impl App {
 
     pub fn pokes(&self) -> &Pokes {
         &self.pokes
+    }
+
+    /// The BMCs whose calls have been failing, with their circuit state.
+    pub fn bmc_health(&self) -> Vec<crate::power::breaker::BmcHealth> {
+        self.breakers.snapshot()
     }
 
     pub fn power_cache(&self) -> Arc<crate::power::PowerCache> {

@@ -152,7 +152,21 @@ pub async fn run(c: &Client, format: Format, cmd: BmcCommand) -> anyhow::Result<
             show_outcome(c, format, &ep).await
         }
         BmcCommand::List => {
-            let v: Value = c.get(EP).await?;
+            let mut v: Value = c.get(EP).await?;
+            // Each BMC's circuit breaker (`closed` unless its calls have been failing).
+            let health: Value = c.get("/apis/rackboot/v1/bmcs/health").await?;
+            let circuits: std::collections::HashMap<String, Value> = as_array(&health["bmcs"])
+                .iter()
+                .map(|h| (field(h, "bmc"), h.clone()))
+                .collect();
+            if let Some(eps) = v["RedfishEndpoints"].as_array_mut() {
+                for e in eps {
+                    let h = circuits.get(&field(e, "ID")).cloned().unwrap_or_else(
+                        || serde_json::json!({"state": "closed", "consecutive_failures": 0}),
+                    );
+                    e["Circuit"] = h;
+                }
+            }
             show(format, &v, |v| {
                 let eps = as_array(&v["RedfishEndpoints"]);
                 let rows = eps
@@ -164,17 +178,30 @@ pub async fn run(c: &Client, format: Format, cmd: BmcCommand) -> anyhow::Result<
                         if !problems.is_empty() {
                             notes = format!("{} problems (below)", problems.len());
                         }
+                        let circuit = &e["Circuit"];
+                        let mut state = field(circuit, "state");
+                        if let Some(secs) = circuit["retry_in_secs"].as_u64() {
+                            state = format!("{state} (probe in {secs}s)");
+                        }
+                        let last = field(circuit, "last_error");
+                        if !last.is_empty() && notes.is_empty() {
+                            notes = last;
+                        }
                         vec![
                             field(e, "ID"),
                             format!("{}://{}", field(e, "Scheme"), field(e, "FQDN")),
                             field(e, "User"),
                             field(e, "TLS"),
                             field(info, "LastDiscoveryStatus"),
+                            state,
                             notes,
                         ]
                     })
                     .collect();
-                let mut out = table(&["BMC", "URL", "USER", "TLS", "DISCOVERY", "ERROR"], rows);
+                let mut out = table(
+                    &["BMC", "URL", "USER", "TLS", "DISCOVERY", "CIRCUIT", "ERROR"],
+                    rows,
+                );
                 for e in eps {
                     out.push_str(&problem_lines(e));
                 }

@@ -2,7 +2,8 @@
 //! operators' timing.
 //!
 //! Zero makes sense for none of the numbers (a timeout that fires at once, no request ever
-//! in flight, a sampler that never rests), so every value must be at least 1.
+//! in flight, a sampler that never rests), so every value must be at least 1, except
+//! `bmc_breaker_failures` (0: the breaker never opens) and `bmc_events_idle_secs` (0: off).
 
 use super::{BmcTls, ConfigError, Settings, positive};
 use crate::model::TlsPolicy;
@@ -22,6 +23,8 @@ pub struct PowerSettings {
     pub events_idle: Option<std::time::Duration>,
     /// BMC event streams held open at most.
     pub events_max_streams: usize,
+    /// When a failing BMC's calls stop being made (`power::breaker`).
+    pub breaker: crate::power::breaker::BreakerSettings,
 }
 
 pub(super) fn resolve(s: &Settings) -> Result<PowerSettings, ConfigError> {
@@ -58,6 +61,15 @@ pub(super) fn resolve(s: &Settings) -> Result<PowerSettings, ConfigError> {
             s.bmc_events_max_streams.map(|n| n as u64),
             1000,
         )? as usize,
+        breaker: crate::power::breaker::BreakerSettings {
+            threshold: s.bmc_breaker_failures.unwrap_or(3),
+            cooldown: std::time::Duration::from_secs(positive(
+                "bmc_breaker_cooldown_secs",
+                s.bmc_breaker_cooldown_secs,
+                15,
+            )?),
+            max_cooldown: std::time::Duration::from_secs(300),
+        },
         events_idle: match s.bmc_events_idle_secs.unwrap_or(300) {
             0 => None,
             n => Some(std::time::Duration::from_secs(n)),

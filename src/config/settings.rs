@@ -131,6 +131,14 @@ pub struct Settings {
     /// other BMCs are polled) [default: 1000]
     #[arg(long, env = "RACKBOOT_BMC_EVENTS_MAX_STREAMS")]
     pub bmc_events_max_streams: Option<usize>,
+    /// Consecutive failures (unreachable, 5xx, credentials refused) after which a BMC's
+    /// calls fail at once until a probe succeeds; 0 never stops calling [default: 3]
+    #[arg(long, env = "RACKBOOT_BMC_BREAKER_FAILURES")]
+    pub bmc_breaker_failures: Option<u32>,
+    /// Seconds a BMC's circuit stays open before one call probes it (doubling per failed
+    /// probe, up to 300) [default: 15]
+    #[arg(long, env = "RACKBOOT_BMC_BREAKER_COOLDOWN_SECS")]
+    pub bmc_breaker_cooldown_secs: Option<u64>,
     /// Milliseconds between passes of the BOS operators when nothing pokes them; every
     /// write pokes them at once anyway [default: 2000]
     #[arg(long, env = "RACKBOOT_BOS_POLL_MS")]
@@ -298,6 +306,10 @@ impl Settings {
             power_confirm_ms: self.power_confirm_ms.or(other.power_confirm_ms),
             bmc_events_idle_secs: self.bmc_events_idle_secs.or(other.bmc_events_idle_secs),
             bmc_events_max_streams: self.bmc_events_max_streams.or(other.bmc_events_max_streams),
+            bmc_breaker_failures: self.bmc_breaker_failures.or(other.bmc_breaker_failures),
+            bmc_breaker_cooldown_secs: self
+                .bmc_breaker_cooldown_secs
+                .or(other.bmc_breaker_cooldown_secs),
             bos_poll_ms: self.bos_poll_ms.or(other.bos_poll_ms),
             artifacts_dir: self.artifacts_dir.or(other.artifacts_dir),
             s3_endpoint: self.s3_endpoint.or(other.s3_endpoint),

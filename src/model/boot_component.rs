@@ -168,6 +168,19 @@ impl BootComponent {
         }
     }
 
+    /// Whether BOS has given up on driving the node: failed (retries exhausted), or put on
+    /// hold by an error (its BMC or the configuration service could not be asked). A node
+    /// an admin put on hold, with no error, is not. Sessions count these as failed: BOS
+    /// itself counts only `failed`, which let a session of unreachable nodes read 0 % failed
+    /// (a difference on purpose, README "BOS differences").
+    pub fn undriven(&self) -> bool {
+        match self.derived_status() {
+            Status::Failed => true,
+            Status::OnHold => !self.error.is_empty(),
+            _ => false,
+        }
+    }
+
     /// Whether the override is the given status.
     pub fn overridden(&self, s: Status) -> bool {
         self.status.status_override == Some(OrOther::Known(s))

@@ -186,10 +186,10 @@ pub fn extended_status(
     let (mut on, mut off, mut cfg) = (0, 0, 0);
     let mut errors: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
     for c in active {
-        match c.derived_status() {
-            Status::Stable => ok += 1,
-            Status::Failed => failed += 1,
-            _ => {}
+        if c.undriven() {
+            failed += 1;
+        } else if c.derived_status() == Status::Stable {
+            ok += 1;
         }
         if c.enabled && !c.overridden(Status::OnHold) {
             match c.status.phase {
@@ -306,5 +306,46 @@ mod tests {
         assert_eq!(st.error_summary["boom"].count, 11);
         assert!(st.error_summary["boom"].list.ends_with(",..."));
         assert_eq!(st.timing.duration, "0:01:01");
+    }
+
+    #[test]
+    fn nodes_on_hold_by_an_error_count_as_failed_and_an_admins_hold_does_not() {
+        let now = Utc::now();
+        let s = Session {
+            name: "s".into(),
+            tenant: None,
+            operation: crate::model::Operation::Boot,
+            template_name: "t".into(),
+            limit: String::new(),
+            stage: false,
+            components: String::new(),
+            include_disabled: false,
+            status: SessionState {
+                status: SessionStatus::Complete,
+                start_time: Some(timestamp(now)),
+                end_time: Some(timestamp(now)),
+                error: None,
+            },
+            v1: None,
+        };
+        let mut comps = Vec::new();
+        for (i, error) in ["", "Component information was not returned by the BMC: x", ""]
+            .iter()
+            .enumerate()
+        {
+            let mut c = BootComponent::discovered(&format!("x{i}"), now);
+            c.session = "s".into();
+            c.error = error.to_string();
+            if i < 2 {
+                c.enabled = false;
+                c.set_override(Some(Status::OnHold));
+            }
+            comps.push(c);
+        }
+        let refs: Vec<&BootComponent> = comps.iter().collect();
+        let st = extended_status(&s, &refs, 0, now);
+        assert_eq!(st.percent_failed, 33.33);
+        assert_eq!(st.percent_successful, 33.33);
+        assert_eq!(st.phases.percent_complete, 66.67);
     }
 }

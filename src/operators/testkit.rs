@@ -94,6 +94,7 @@ impl Kit {
             bos_pokes: BosPokes::default(),
             reports: Reports::default(),
             identity: Default::default(),
+            breakers: Arc::new(crate::power::breaker::Breakers::new(Default::default())),
         });
         let addr = bmc.addr();
         store

@@ -9,6 +9,7 @@
 //! PowerState read, then the BMC's own words. The adapter builds those messages, so callers
 //! pass them on as they are.
 
+pub mod breaker;
 pub mod redfish;
 pub mod samples;
 
@@ -165,6 +166,9 @@ pub enum PowerErrorKind {
     Auth,
     /// The BMC answered with an error or an unreadable document.
     Refused,
+    /// The BMC answered with a server error (5xx, after the busy retries): it is failing,
+    /// whatever was asked.
+    Failing,
     /// The BMC does not allow the requested reset type or boot target.
     NotAllowed,
     /// The BMC accepted a boot override but did not keep it.

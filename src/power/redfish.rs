@@ -99,6 +99,7 @@ fn map_err(e: ::redfish::Error) -> PowerError {
         E::Unreachable { .. } | E::Timeout { .. } => PowerErrorKind::Unreachable,
         E::Untrusted { .. } | E::CertificateChanged { .. } => PowerErrorKind::Untrusted,
         E::Auth { .. } => PowerErrorKind::Auth,
+        E::Http { status, .. } if *status >= 500 => PowerErrorKind::Failing,
         E::Http { .. } | E::Decode { .. } => PowerErrorKind::Refused,
         E::ResetNotAllowed { .. } | E::Unsupported { .. } => PowerErrorKind::NotAllowed,
         E::OverrideNotKept { .. } => PowerErrorKind::NotKept,

@@ -10,6 +10,7 @@
 //! and PostgreSQL (for several replicas; a later change).
 
 pub mod conformance;
+pub mod owner;
 pub mod records;
 pub mod sqlite;
 
@@ -46,6 +47,11 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Sealed(String),
+    /// The database was made by a newer rackboot: nothing was touched.
+    #[error(
+        "the database's schema is version {found}, newer than this rackboot knows (up to {known}); it was written by a newer release: run that release, or restore a backup made for this one. Nothing was changed"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
     #[error("applying schema migration {version} failed")]
     Migration {
         version: i64,

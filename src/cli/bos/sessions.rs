@@ -13,7 +13,7 @@ use clap::Subcommand;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::watch::{Watch, status_text, watch};
+use super::watch::{Shown, Watch, report, watch};
 use super::{Client, delete, path, truncate};
 use crate::cli::client::with_query;
 use crate::cli::output::{Format, as_array, done, field, kv, show, table};
@@ -180,8 +180,8 @@ pub(super) async fn run(c: &Client, format: Format, cmd: SessionsCommand) -> any
                 return watch(c, format, &name, w.interval).await;
             }
             let st: Value = c.get(&path(&["sessions", &name, "status"])).await?;
-            show(format, &st, |st| status_text(&name, st, None));
-            Ok(())
+            let session: Value = c.get(&path(&["sessions", &name])).await?;
+            report(c, format, &name, &st, &session, Shown::Status).await
         }
     }
 }

@@ -266,12 +266,74 @@ pub(super) async fn watch(
     interval: Duration,
 ) -> anyhow::Result<()> {
     let (last, session) = follow(c, format, name, interval).await?;
-    show(
-        format,
-        &json!({ "session": session, "status": last }),
-        |_| status_text(name, &last, Some(&session)),
-    );
-    verdict(&last, &session).map_err(anyhow::Error::msg)
+    report(c, format, name, &last, &session, Shown::Both).await
+}
+
+/// What `--format json` prints once a session is reported.
+pub(super) enum Shown {
+    /// `{session, status, failed_nodes}` (`--watch`).
+    Both,
+    /// The status document as the server sent it (`sessions status`).
+    Status,
+}
+
+/// Print a session's status, with each node BOS gave up on (failed, or held by an error) and
+/// why, then decide the exit code: non-zero when any node failed or the session recorded an
+/// error (what `--watch` and `status` both end with).
+pub(super) async fn report(
+    c: &Client,
+    format: Format,
+    name: &str,
+    status: &Value,
+    session: &Value,
+    shown: Shown,
+) -> anyhow::Result<()> {
+    let verdict = verdict(status, session);
+    let failed = if verdict.is_err() {
+        failed_nodes(c, name).await?
+    } else {
+        Vec::new()
+    };
+    let doc = match shown {
+        Shown::Both => json!({ "session": session, "status": status, "failed_nodes": failed }),
+        Shown::Status => status.clone(),
+    };
+    show(format, &doc, |_| {
+        let mut text = status_text(name, status, Some(session));
+        if !failed.is_empty() {
+            let rows = failed
+                .iter()
+                .map(|n| vec![field(n, "id"), field(n, "status"), field(n, "error")])
+                .collect();
+            text.push('\n');
+            text.push_str(&table(&["FAILED NODE", "STATUS", "CAUSE"], rows));
+        }
+        text
+    });
+    verdict.map_err(anyhow::Error::msg)
+}
+
+/// The session's nodes that BOS gave up on: `failed`, or `on_hold` with an error (a BMC or
+/// the configuration service that could not be asked), each with its cause.
+async fn failed_nodes(c: &Client, name: &str) -> anyhow::Result<Vec<Value>> {
+    let comps: Value = c
+        .get(&crate::cli::client::with_query(
+            path(&["components"]),
+            &[("session", name.to_string())],
+        ))
+        .await?;
+    Ok(comps
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|comp| {
+            let status = field(&comp["status"], "status");
+            let error = field(comp, "error");
+            let undriven = status == "failed" || (status == "on_hold" && !error.is_empty());
+            undriven.then(|| json!({"id": field(comp, "id"), "status": status, "error": error}))
+        })
+        .collect())
 }
 
 /// Show a session's progress until it is complete (bars on a terminal, otherwise a line

@@ -150,6 +150,15 @@ impl SqliteStore {
             .execute(&self.pool)
             .await
             .map_err(backend("migrate"))?;
+        // Forward only: a newer schema is refused before anything is applied.
+        let found: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend("migrate"))?;
+        let known = MIGRATIONS.last().map_or(0, |m| m.0);
+        if let Some(found) = found.filter(|&f| f > known) {
+            return Err(StoreError::SchemaTooNew { found, known });
+        }
         for (version, sql) in MIGRATIONS {
             let mut tx = self.pool.begin().await.map_err(backend("migrate"))?;
             let done: Option<i64> =
