@@ -240,7 +240,8 @@ pub async fn start(
         tasks.push(start_dhcp(d, &config, &app, dhcp, &stop).await?);
     }
     tasks.push(tokio::spawn(app.clone().flush_access_until(stop.clone())));
-    for reg in registrations(&app, &backends, &config) {
+    let calls = Arc::new(operators::bos::journal::Calls::default());
+    for reg in registrations(&app, &backends, &config, &calls) {
         tasks.push(operators::spawn(reg, app.reports(), stop.clone()));
     }
     if let Some(idle) = config.power.events_idle {
@@ -273,6 +274,11 @@ pub async fn start(
         server.await;
         for t in tasks {
             let _ = t.await;
+        }
+        // BMC calls that outlived their activation finish and record their outcome.
+        let left = calls.drain(CALLS_GRACE).await;
+        if left > 0 {
+            tracing::warn!(nodes = left, "BMC calls still in flight at stop; the next start settles them from the journal");
         }
         driver.close().await;
         app2.flush_access()
@@ -365,7 +371,19 @@ fn identity_config(config: &Config) -> anyhow::Result<app::identity::IdentityCon
 }
 
 /// Every operator the appliance runs, with its schedule and poke.
-fn registrations(app: &Arc<App>, backends: &Backends, config: &Config) -> Vec<Registration> {
+/// How long a BOS activation waits for its BMC calls (and a status pass for its power
+/// reads) before it leaves the slow ones to finish on their own.
+const BOS_ACT_WAIT: Duration = Duration::from_secs(2);
+
+/// How long a stop waits for BMC calls still in flight to finish and be recorded.
+const CALLS_GRACE: Duration = Duration::from_secs(20);
+
+fn registrations(
+    app: &Arc<App>,
+    backends: &Backends,
+    config: &Config,
+    calls: &Arc<operators::bos::journal::Calls>,
+) -> Vec<Registration> {
     let (store, driver, clock) = (app.store.clone(), backends.power.clone(), clock::system());
     let pokes = app.pokes();
     let inventory_changed: Arc<dyn Fn() + Send + Sync> = {
@@ -425,6 +443,9 @@ fn registrations(app: &Arc<App>, backends: &Backends, config: &Config) -> Vec<Re
         power_max_age: config.power.sample_interval,
         period: config.bos_poll,
         concurrency: config.power.bmc_global_concurrency.max(1),
+        calls: calls.clone(),
+        reads: Default::default(),
+        act_wait: BOS_ACT_WAIT,
     }));
     regs
 }

@@ -67,6 +67,10 @@ pub struct LastAction {
     pub action: Option<Action>,
     pub failed: bool,
     pub last_updated: Option<String>,
+    /// The action was recorded before its BMC call and the call's outcome is not recorded
+    /// yet: the intent half of the power-action journal (operators/bos/journal.rs). Kept in
+    /// the store, never on the wire.
+    pub unsent: bool,
 }
 
 impl LastAction {
@@ -138,6 +142,7 @@ impl BootComponent {
                 action: Some(Action::NewlyDiscovered),
                 failed: false,
                 last_updated: Some(timestamp(now)),
+                unsent: false,
             },
             ..Default::default()
         }
@@ -208,6 +213,7 @@ impl BootComponent {
             action: Some(action),
             failed: false,
             last_updated: Some(timestamp(now)),
+            unsent: false,
         };
     }
 

@@ -175,6 +175,9 @@ impl Kit {
             power_max_age: Duration::from_secs(30),
             period: Duration::from_secs(3600),
             concurrency: 8,
+            calls: Default::default(),
+            reads: Default::default(),
+            act_wait: Duration::from_secs(30),
         }
     }
 

@@ -12,6 +12,7 @@
 pub mod configuration;
 pub mod discovery;
 pub mod evidence;
+pub mod journal;
 pub mod lifecycle;
 pub mod power_off;
 pub mod power_on;
@@ -56,6 +57,13 @@ pub struct BosContext {
     pub period: Duration,
     /// BMC calls in flight at once across all nodes (per-BMC limits apply below this).
     pub concurrency: usize,
+    /// The nodes with a BMC call in flight (calls may outlive their activation).
+    pub calls: Arc<journal::Calls>,
+    /// The nodes with a power read in flight (reads may outlive their pass).
+    pub reads: Arc<journal::Calls>,
+    /// How long an activation waits for its BMC calls before it returns and leaves the
+    /// slow ones to record themselves, and how long a status pass waits for power reads.
+    pub act_wait: Duration,
 }
 
 /// Every BOS operator with its schedule and poke: the one list the appliance starts.
@@ -147,7 +155,8 @@ impl BosContext {
 
     /// Each node's power: a fresh cached sample (taken after the node was last sent a reset,
     /// and after `since` where given), else its BMC's answer, which is cached for the others.
-    /// Nodes without a system are unavailable.
+    /// Nodes without a system are unavailable; nodes whose BMC has not answered within
+    /// `act_wait` (or is still answering an earlier pass) are missing: no news this pass.
     pub async fn power_readings(
         &self,
         nodes: Vec<(String, Option<chrono::DateTime<chrono::Utc>>)>,
@@ -173,28 +182,68 @@ impl BosContext {
                 None => ask.push((id, Some(x), sys)),
             }
         }
-        let (driver, cache, clock) = (&self.driver, &self.power_cache, &self.clock);
-        let asked: Vec<(String, PowerReading)> = futures::stream::iter(ask)
-            .map(|(id, x, sys)| async move {
-                let r = driver.power_state(&sys).await.map_err(|e| e.message);
-                if let Some(x) = &x {
-                    cache.put(crate::power::samples::sample(
-                        x,
-                        &sys,
-                        r.clone(),
-                        clock.now(),
-                    ));
-                }
-                let reading = match r {
-                    Ok(s) => PowerReading::State(s),
-                    Err(e) => PowerReading::Unavailable(e),
-                };
-                (id, reading)
-            })
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await;
-        out.extend(asked);
+        // Reads run on their own task and fill the shared samples when they end; the pass
+        // waits at most `act_wait` for them, so a hanging or slow BMC delays only its own
+        // nodes (they get no reading this pass, and no second read while one is out).
+        let ask: Vec<_> = ask
+            .into_iter()
+            .filter(|(id, _, _)| !self.reads.busy(id))
+            .collect();
+        let claimed: HashSet<String> = self
+            .reads
+            .claim(ask.iter().map(|(id, _, _)| id.clone()))
+            .into_iter()
+            .collect();
+        let ask: Vec<_> = ask
+            .into_iter()
+            .filter(|(id, _, _)| claimed.contains(id))
+            .collect();
+        if ask.is_empty() {
+            return out;
+        }
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let ctx = self.clone();
+        tokio::spawn(async move {
+            let (driver, cache, clock, reads) =
+                (&ctx.driver, &ctx.power_cache, &ctx.clock, &ctx.reads);
+            futures::stream::iter(ask)
+                .map(|(id, x, sys)| async move {
+                    let r = driver.power_state(&sys).await.map_err(|e| e.message);
+                    if let Some(x) = &x {
+                        cache.put(crate::power::samples::sample(
+                            x,
+                            &sys,
+                            r.clone(),
+                            clock.now(),
+                        ));
+                    }
+                    let reading = match r {
+                        Ok(s) => PowerReading::State(s),
+                        Err(e) => PowerReading::Unavailable(e),
+                    };
+                    reads.release([&id]);
+                    (id, reading)
+                })
+                .buffer_unordered(ctx.concurrency)
+                .for_each(|o| {
+                    let _ = tx.send(o);
+                    futures::future::ready(())
+                })
+                .await;
+        });
+        let deadline = tokio::time::sleep(self.act_wait);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                got = rx.recv() => match got {
+                    Some((id, reading)) => {
+                        out.insert(id, reading);
+                    }
+                    None => break,
+                },
+                () = &mut deadline => break,
+            }
+        }
         out
     }
 

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use futures::StreamExt;
 
-use super::BosContext;
+use super::{BosContext, journal};
 use crate::model::BootComponent;
 use crate::model::power::reset::TOGGLE;
 use crate::model::power::{ResetIntent, choose};
@@ -61,21 +61,33 @@ impl PowerOff {
     }
 }
 
+/// One node's outcome: the action recorded for it and what came of the call.
+type Outcome = (String, Action, Result<(), String>);
+
+/// What a node is sent (its system, the reset, the action recorded), or why nothing is.
+/// A node with no system or no fitting reset: the error, and the system to read the power
+/// state of for the message.
+type OffPlan = Result<(SystemRef, String, Action), (String, Option<SystemRef>)>;
+
 #[async_trait]
 impl Operator for PowerOff {
     async fn activate(&mut self) -> OperatorResult {
         let ctx = &self.ctx;
         let opts = ctx.options().await;
         let wait = chrono::Duration::from_std(opts.max_power_off_wait).unwrap_or_default();
+        let mut comps = ctx.store.list_boot_components(true).await?;
+        let recovered = journal::recover(ctx, &comps, &[intended(self.mode)]).await?;
+        if recovered.any() {
+            comps = ctx.store.list_boot_components(true).await?;
+        }
         let now = ctx.clock.now();
-        let comps = ctx.store.list_boot_components(true).await?;
         let selected: Vec<BootComponent> = comps
             .into_iter()
             .map(|v| v.value)
-            .filter(|c| self.selects(c, wait, now))
+            .filter(|c| self.selects(c, wait, now) && !ctx.calls.busy(&c.id))
             .collect();
         if selected.is_empty() {
-            return Ok(serde_json::json!({"selected": 0}));
+            return Ok(serde_json::json!({"selected": 0, "recovered": recovered}));
         }
         let (go, exhausted) = super::retry_gate(
             ctx,
@@ -85,54 +97,136 @@ impl Operator for PowerOff {
         )
         .await?;
         let systems = ctx.systems().await?;
-        let jobs: Vec<(String, Option<SystemRef>)> = go
-            .iter()
-            .map(|c| (c.id.clone(), systems.get(&c.id).cloned()))
-            .collect();
         let mode = self.mode;
-        let outcomes: HashMap<String, (Action, Result<(), String>)> = futures::stream::iter(jobs)
-            .map(move |(id, sys)| async move {
-                let r = match sys {
-                    None => (intended(mode), Err(super::no_endpoint(&id))),
-                    Some(sys) => power_off(ctx, &id, &sys, mode).await,
+        // What each node is sent, decided before anything is: the reset, or why none fits.
+        let plans: HashMap<String, OffPlan> = go
+            .iter()
+            .map(|c| {
+                let plan = match systems.get(&c.id) {
+                    None => Err((super::no_endpoint(&c.id), None)),
+                    Some(sys) => choose_off(sys, mode)
+                        .map(|(r, a)| (sys.clone(), r.to_string(), a))
+                        .map_err(|e| (e, Some(sys.clone()))),
                 };
-                (id, r)
+                (c.id.clone(), plan)
             })
-            .buffer_unordered(ctx.concurrency)
-            .collect()
-            .await;
+            .collect();
+        // The intent first (journal.rs); the attempt counts once the outcome is known.
         let ids: HashSet<String> = go.iter().map(|c| c.id.clone()).collect();
         let now = ctx.clock.now();
-        ctx.update(&ids, |c| {
-            let (action, r) = outcomes
-                .get(&c.id)
-                .cloned()
-                .unwrap_or((intended(mode), Ok(())));
-            c.act(action, now);
-            match action {
-                Action::PoweringOffForcefully => c.event_stats.power_off_forceful_attempts += 1,
-                _ => c.event_stats.power_off_graceful_attempts += 1,
+        let written = ctx
+            .update(&ids, |c| match plans.get(&c.id) {
+                Some(Ok((_, _, action))) => {
+                    c.act(*action, now);
+                    c.last_action.unsent = true;
+                    true
+                }
+                _ => false,
+            })
+            .await?;
+        let intents: HashSet<String> = written.into_iter().map(|c| c.id).collect();
+        let claimed: HashSet<String> = ctx.calls.claim(ids).into_iter().collect();
+        let jobs: Vec<(String, OffPlan)> = plans
+            .into_iter()
+            .filter(|(id, p)| claimed.contains(id) && (p.is_err() || intents.contains(id)))
+            .collect();
+        let n = jobs.len();
+        let mut work = tokio::spawn(act_and_record(ctx.clone(), jobs, mode));
+        match tokio::time::timeout(ctx.act_wait, &mut work).await {
+            Ok(Ok(Ok((called, failed, forced_at_once)))) => Ok(serde_json::json!({
+                "called": called, "failed": failed, "exhausted": exhausted,
+                "forced_without_graceful": forced_at_once, "recovered": recovered})),
+            Ok(Ok(Err(e))) => Err(e.into()),
+            Ok(Err(join)) => {
+                tracing::error!(error = %join, "power-off calls panicked; the journal settles them");
+                Ok(serde_json::json!({"error": join.to_string()}))
             }
-            match r {
-                Err(e) => c.error = e,
-                Ok(()) => c.error.clear(),
-            }
-            true
-        })
-        .await?;
-        let failed = outcomes.values().filter(|(_, r)| r.is_err()).count();
-        let forced_at_once = match mode {
-            Mode::Graceful => outcomes
-                .values()
-                .filter(|(a, _)| *a == Action::PoweringOffForcefully)
-                .count(),
-            Mode::Forceful => 0,
-        };
-        Ok(
-            serde_json::json!({"called": ids.len() - failed, "failed": failed, "exhausted": exhausted,
-            "forced_without_graceful": forced_at_once}),
-        )
+            Err(_) => Ok(serde_json::json!({"started": n, "still_calling": ctx.calls.len(),
+                "exhausted": exhausted, "recovered": recovered})),
+        }
     }
+}
+
+/// Make each node's call and record each outcome as it comes, releasing the nodes' claims;
+/// returns (called, failed, forced at once). Runs on its own task.
+async fn act_and_record(
+    ctx: BosContext,
+    jobs: Vec<(String, OffPlan)>,
+    mode: Mode,
+) -> Result<(usize, usize, usize), crate::store::StoreError> {
+    let ids: Vec<String> = jobs.iter().map(|(id, _)| id.clone()).collect();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Outcome>();
+    let caller = {
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            let ctx = &ctx;
+            futures::stream::iter(jobs)
+                .map(|(id, plan): (String, OffPlan)| async move {
+                    match plan {
+                        Err((e, None)) => (id, intended(mode), Err(e)),
+                        Err((e, Some(sys))) => {
+                            let state = read_state(&*ctx.driver, &sys).await;
+                            (id, intended(mode), Err(format!("{e}, PowerState {state}")))
+                        }
+                        Ok((sys, reset, action)) => {
+                            let r = power_off(ctx, &id, &sys, &reset).await;
+                            (id, action, r)
+                        }
+                    }
+                })
+                .buffer_unordered(ctx.concurrency)
+                .for_each(|o| {
+                    let _ = tx.send(o);
+                    futures::future::ready(())
+                })
+                .await;
+        })
+    };
+    let (mut called, mut failed, mut forced) = (0, 0, 0);
+    let mut batch = Vec::new();
+    let mut result = Ok(());
+    while rx.recv_many(&mut batch, 1024).await > 0 {
+        let outcomes: HashMap<String, (Action, Result<(), String>)> = batch
+            .drain(..)
+            .map(|(id, a, r)| (id, (a, r)))
+            .collect();
+        for (a, r) in outcomes.values() {
+            match r {
+                Ok(()) => called += 1,
+                Err(_) => failed += 1,
+            }
+            if mode == Mode::Graceful && *a == Action::PoweringOffForcefully {
+                forced += 1;
+            }
+        }
+        let ids: HashSet<String> = outcomes.keys().cloned().collect();
+        let now = ctx.clock.now();
+        let written = ctx
+            .update(&ids, |c| {
+                let Some((action, r)) = outcomes.get(&c.id) else {
+                    return false;
+                };
+                if !(c.last_action.unsent && c.last_action.is(*action)) {
+                    // Nothing was recorded before (no reset fitted): record the try now.
+                    c.act(*action, now);
+                }
+                c.last_action.unsent = false;
+                journal::count_attempt(c);
+                match r {
+                    Err(e) => c.error = e.clone(),
+                    Ok(()) => c.error.clear(),
+                }
+                true
+            })
+            .await;
+        ctx.calls.release(&ids);
+        if let Err(e) = written {
+            result = Err(e);
+        }
+    }
+    let _ = caller.await;
+    ctx.calls.release(&ids);
+    result.map(|()| (called, failed, forced))
 }
 
 /// The action a mode records.
@@ -143,15 +237,9 @@ fn intended(mode: Mode) -> Action {
     }
 }
 
-/// One node's power-off call: the system's own reset type for the mode (see the module note),
-/// and the action to record for it.
-async fn power_off(
-    ctx: &BosContext,
-    id: &String,
-    sys: &SystemRef,
-    mode: Mode,
-) -> (Action, Result<(), String>) {
-    let driver = &*ctx.driver;
+/// The system's own reset type for the mode (see the module note) and the action to record
+/// for it, or why none fits (naming the target; nothing is sent).
+fn choose_off(sys: &SystemRef, mode: Mode) -> Result<(&'static str, Action), String> {
     let allowed = &sys.reset_types;
     let chosen = match mode {
         Mode::Graceful => match choose(ResetIntent::GracefulOff, allowed) {
@@ -172,36 +260,29 @@ async fn power_off(
             choose(ResetIntent::ForceOff, allowed).map(|f| (f, Action::PoweringOffForcefully))
         }
     };
-    let (reset, action) = match chosen {
-        Ok(c) => c,
-        Err(no) => {
-            let state = read_state(driver, sys).await;
-            return (
-                intended(mode),
-                Err(format!(
-                    "{}: {no}; nothing sent, PowerState {state}",
-                    sys.target()
-                )),
-            );
-        }
-    };
+    chosen.map_err(|no| format!("{}: {no}; nothing sent", sys.target()))
+}
+
+/// One node's power-off call with its chosen reset. A power button is pressed only on a node
+/// read as On, so the toggle cannot power one on.
+async fn power_off(
+    ctx: &BosContext,
+    id: &String,
+    sys: &SystemRef,
+    reset: &str,
+) -> Result<(), String> {
+    let driver = &*ctx.driver;
     if reset == TOGGLE {
         let state = read_state(driver, sys).await;
         if state != "On" {
-            return (
-                action,
-                Err(format!(
-                    "{}: the only fitting reset type is {TOGGLE}, which toggles power, and the node reads PowerState {state}; nothing sent",
-                    sys.target()
-                )),
-            );
+            return Err(format!(
+                "{}: the only fitting reset type is {TOGGLE}, which toggles power, and the node reads PowerState {state}; nothing sent",
+                sys.target()
+            ));
         }
     }
     ctx.acted_on([id]);
-    (
-        action,
-        driver.reset(sys, reset).await.map_err(|e| e.message),
-    )
+    driver.reset(sys, reset).await.map_err(|e| e.message)
 }
 
 /// The PowerState as the BMC words it, for a message; `unknown` if it cannot be read.

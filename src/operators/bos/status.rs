@@ -57,10 +57,8 @@ impl Operator for Status {
         };
         let now = ctx.clock.now();
         let plan = |c: &BootComponent| -> Option<BootComponent> {
-            let reading = readings
-                .get(&c.id)
-                .cloned()
-                .unwrap_or(PowerReading::Unavailable("not read".into()));
+            // Not read this pass (its BMC is slow to answer): no news, no change.
+            let reading = readings.get(&c.id).cloned()?;
             match &config_error {
                 None => plan_status(c, &reading, config.get(&c.id), waits, now),
                 Some(why) => plan_status_config_unavailable(c, &reading, why, waits, now),

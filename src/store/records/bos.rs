@@ -81,6 +81,8 @@ struct LastActionRecord {
     failed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last_updated: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    unsent: bool,
 }
 
 impl LastActionRecord {
@@ -167,6 +169,7 @@ impl From<&BootComponent> for BootComponentRecord {
                 action: c.last_action.action,
                 failed: c.last_action.failed,
                 last_updated: c.last_action.last_updated.clone(),
+                unsent: c.last_action.unsent,
             },
             event_stats: EventStatsRecord {
                 power_on_attempts: c.event_stats.power_on_attempts,
@@ -211,6 +214,7 @@ impl From<BootComponentRecord> for BootComponent {
                 action: r.last_action.action,
                 failed: r.last_action.failed,
                 last_updated: r.last_action.last_updated,
+                unsent: r.last_action.unsent,
             },
             event_stats: EventStats {
                 power_on_attempts: r.event_stats.power_on_attempts,
