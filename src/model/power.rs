@@ -6,6 +6,7 @@
 //! task's steps); `operators::power` and the BOS power operators only carry them out. Names and
 //! strings follow PCS (docs/pcs.md) so `cray power` clients read them unchanged.
 
+pub mod journal;
 pub mod plan;
 pub mod reset;
 
@@ -238,6 +239,10 @@ pub struct PowerTask {
     pub error: Option<String>,
     #[serde(default)]
     pub updated: Option<DateTime<Utc>>,
+    /// Where a task under way stands (`journal`): kept in the store, never on the wire, and
+    /// dropped when the task is done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal: Option<journal::TaskJournal>,
 }
 
 impl PowerTask {
@@ -248,6 +253,7 @@ impl PowerTask {
             description: "Task is new".into(),
             error: None,
             updated: None,
+            journal: None,
         }
     }
 
@@ -258,6 +264,7 @@ impl PowerTask {
             description: description.into(),
             error: Some(error),
             updated: Some(Utc::now()),
+            journal: None,
         }
     }
 }

@@ -9,17 +9,19 @@
 //! BMC, the system, what was sent and the last PowerState read.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 mod task;
 
 use super::{Operator, OperatorResult};
 use crate::clock::SharedClock;
+use crate::model::power::journal::TaskJournal;
 use crate::model::power::{PowerTask, TaskCounts, TaskStatus, Transition, TransitionStatus};
 use crate::model::{Xname, XnameKind};
 use crate::power::PowerCache;
@@ -101,15 +103,35 @@ struct Progress {
     clock: SharedClock,
     tasks: Mutex<Vec<PowerTask>>,
     dirty: Mutex<BTreeSet<usize>>,
+    /// Durable writes asked for so far (a count), and the count the last write covered: a
+    /// task waits on these before a reset, so its journal entry is in the store first.
+    asked: AtomicU64,
+    written: watch::Sender<u64>,
+    /// Wakes the flusher for a durable write.
+    urgent: Notify,
 }
 
 impl Progress {
+    fn new(clock: SharedClock, tasks: Vec<PowerTask>) -> Progress {
+        Progress {
+            clock,
+            tasks: Mutex::new(tasks),
+            dirty: Mutex::new(BTreeSet::new()),
+            asked: AtomicU64::new(0),
+            written: watch::Sender::new(0),
+            urgent: Notify::new(),
+        }
+    }
+
     fn set(&self, i: usize, status: TaskStatus, description: String, error: Option<String>) {
         let mut tasks = self.tasks.lock().expect("progress lock");
         let t = &mut tasks[i];
         if status.is_done() && !t.status.is_done() {
             metrics::counter!("rackboot_power_tasks_total", "status" => status.as_str())
                 .increment(1);
+        }
+        if status.is_done() {
+            t.journal = None;
         }
         t.status = status;
         t.description = description;
@@ -122,13 +144,33 @@ impl Progress {
         self.set(i, TaskStatus::InProgress, description, None);
     }
 
-    /// Changed tasks since the last call (their indices and copies), and the counts over
-    /// all tasks.
-    fn take(&self) -> (BTreeSet<usize>, Vec<PowerTask>, TaskCounts) {
+    /// The task's journal entry (written at the next flush).
+    fn journal(&self, i: usize) -> Option<TaskJournal> {
+        self.tasks.lock().expect("progress lock")[i].journal.clone()
+    }
+
+    fn set_journal(&self, i: usize, j: TaskJournal) {
+        self.tasks.lock().expect("progress lock")[i].journal = Some(j);
+        self.dirty.lock().expect("progress lock").insert(i);
+    }
+
+    /// Wait until everything set so far is in the store (writes coalesce: many tasks waiting
+    /// at once cost one write).
+    async fn durable(&self) {
+        let want = self.asked.fetch_add(1, Ordering::SeqCst) + 1;
+        self.urgent.notify_one();
+        let mut rx = self.written.subscribe();
+        let _ = rx.wait_for(|w| *w >= want).await;
+    }
+
+    /// Changed tasks since the last call (their indices and copies), the counts over all
+    /// tasks, and the durable-write count this covers.
+    fn take(&self) -> (BTreeSet<usize>, Vec<PowerTask>, TaskCounts, u64) {
+        let asked = self.asked.load(Ordering::SeqCst);
         let tasks = self.tasks.lock().expect("progress lock");
         let dirty = std::mem::take(&mut *self.dirty.lock().expect("progress lock"));
         let changed = dirty.iter().map(|&i| tasks[i].clone()).collect();
-        (dirty, changed, TaskCounts::of(tasks.iter()))
+        (dirty, changed, TaskCounts::of(tasks.iter()), asked)
     }
 
     /// Put back changes whose write failed, so the next flush writes them.
@@ -145,11 +187,7 @@ async fn run_transition(
     let Some((mut t, tasks)) = ctx.store.get_transition(id).await? else {
         return Ok(());
     };
-    let progress = Arc::new(Progress {
-        clock: ctx.clock.clone(),
-        tasks: Mutex::new(tasks),
-        dirty: Mutex::new(BTreeSet::new()),
-    });
+    let progress = Arc::new(Progress::new(ctx.clock.clone(), tasks));
     let aborting = *abort.borrow();
     let jobs = if aborting {
         Vec::new()
@@ -195,6 +233,7 @@ async fn run_transition(
                 // Stops only between writes, so no drained change is ever dropped.
                 tokio::select! {
                     _ = tick.tick() => {}
+                    _ = progress.urgent.notified() => {}
                     _ = done_rx.changed() => break,
                 }
                 if let Err(e) = flush(&ctx, &mut t, &progress).await {
@@ -259,12 +298,13 @@ async fn flush(
     t: &mut Transition,
     progress: &Progress,
 ) -> Result<(), StoreError> {
-    let (indices, changed, counts) = progress.take();
+    let (indices, changed, counts, asked) = progress.take();
     t.counts = counts;
     if let Err(e) = ctx.store.update_transition(t, &changed).await {
         progress.restore(indices);
         return Err(e);
     }
+    progress.written.send_modify(|w| *w = (*w).max(asked));
     Ok(())
 }
 

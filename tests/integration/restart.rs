@@ -112,13 +112,17 @@ async fn a_transition_in_progress_resumes_after_a_restart() {
     confirming(&s, &id, "x1000c0s0b0n0").await;
     s.stop().await;
 
-    // While rackboot is down the node's OS finally obeys.
-    bmc.set_ignore_graceful(false);
+    // While rackboot is down the node's OS finally finishes the shutdown it was sent.
+    let resets = bmc.counters().resets;
+    assert_eq!(resets, 1);
+    bmc.set_power_state(0, "Off");
     let s = Server::start_in(dir.path(), fast()).await;
     let t = finished(&s, &id, Duration::from_secs(15)).await;
     assert_eq!(t["transitionStatus"], "completed", "{t}");
     assert_eq!(task(&t, "x1000c0s0b0n0")["taskStatus"], "succeeded", "{t}");
     assert_eq!(bmc.power_state(0), "Off");
+    // The resumed task confirmed the shutdown it had sent; it sent nothing again.
+    assert_eq!(bmc.counters().resets, resets);
     s.stop().await;
 }
 

@@ -47,7 +47,8 @@ pub struct SystemFacts {
 }
 
 /// How a step is confirmed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Confirm {
     On,
     Off,
@@ -57,7 +58,7 @@ pub enum Confirm {
 
 /// One step of a task's plan: send `reset`, then wait for `confirm`. With a `fallback`, if
 /// the deadline passes first, send that and wait again (graceful → forced escalation).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Step {
     pub reset: String,
     pub confirm: Confirm,

@@ -8,6 +8,11 @@
 //! timed out gets at most [`FORCED_CONFIRM_WAIT`]. Every failure names the BMC and system,
 //! what was sent and the last PowerState read, and is recorded on the task; nothing here
 //! writes to the store (the runner's flusher does).
+//!
+//! Each reset is journalled on its task (`model::power::journal`): recorded, and written,
+//! before it is sent, marked sent after. A task that finds a journal entry (a restart
+//! interrupted it) keeps its plan and resumes at its step: confirms a reset that was sent,
+//! sends again one that was not, and moves on from a step already reached.
 
 use std::time::{Duration, Instant};
 
@@ -15,12 +20,13 @@ use tokio::sync::watch;
 
 use super::{PowerContext, Progress, aborted};
 use crate::model::Xname;
+use crate::model::power::journal::{Resume, TaskJournal, resume};
 use crate::model::power::{
     Confirm, FORCED_CONFIRM_WAIT, Plan, PowerState, RestartWatch, Step, TaskStatus, Transition,
     plan, unconfirmed,
 };
 use crate::power::samples::sample;
-use crate::power::{BootOnce, BootWhen, SystemReading, SystemRef};
+use crate::power::{BootOnce, BootWhen, PowerError, SystemReading, SystemRef};
 
 enum Wait {
     /// Confirmed; the reading that confirmed it.
@@ -104,6 +110,7 @@ pub(super) async fn run(
             Some(msg),
         )
     };
+    let journal = progress.journal(i);
     progress.describe(i, "Gathering power state".into());
     let first = match ctx.driver.read(&sys).await {
         Ok(r) => r,
@@ -115,107 +122,81 @@ pub(super) async fn run(
     };
     ctx.cache
         .put(sample(&x, &sys, Ok(first.state), ctx.clock.now()));
-    let steps = match plan(t.operation, &sys.facts(&first), t.boot_target.as_deref()) {
-        Plan::AlreadyThere => {
-            return progress.set(
-                i,
-                TaskStatus::Succeeded,
-                "Component already in desired state".into(),
-                None,
-            );
+    // A task interrupted by a restart resumes at its recorded step (journal.rs), with the
+    // plan it was made with; a new one is planned from what the node reads now.
+    let (steps, start, mut resumed) = match journal {
+        Some(j) => {
+            let r = resume(&j, first.state, &first.markers);
+            tracing::info!(node = %x, step = j.step, reset = %j.reset, sent = j.sent, next = ?r, "resuming an interrupted task");
+            (j.steps.clone(), j.step, Some((r, j)))
         }
-        Plan::Refuse(status, why) => {
-            let description = if status == TaskStatus::Unsupported {
-                "Unsupported for transition operation".to_string()
-            } else {
-                "Failed to achieve transition".to_string()
-            };
-            let msg = format!(
-                "{}: {why}; nothing sent, PowerState {}",
-                sys.target(),
-                first.redfish_state
-            );
-            return progress.set(i, status, description, Some(msg));
-        }
-        Plan::Steps(steps) => steps,
+        None => match plan(t.operation, &sys.facts(&first), t.boot_target.as_deref()) {
+            Plan::AlreadyThere => {
+                return progress.set(
+                    i,
+                    TaskStatus::Succeeded,
+                    "Component already in desired state".into(),
+                    None,
+                );
+            }
+            Plan::Refuse(status, why) => {
+                let description = if status == TaskStatus::Unsupported {
+                    "Unsupported for transition operation".to_string()
+                } else {
+                    "Failed to achieve transition".to_string()
+                };
+                let msg = format!(
+                    "{}: {why}; nothing sent, PowerState {}",
+                    sys.target(),
+                    first.redfish_state
+                );
+                return progress.set(i, status, description, Some(msg));
+            }
+            Plan::Steps(steps) => (steps, 0, None),
+        },
+    };
+    let runner = Runner {
+        ctx,
+        t,
+        deadline,
+        i,
+        x: &x,
+        sys: &sys,
+        progress,
+        steps: &steps,
     };
     let mut last = first;
     let mut last_action = String::new();
-    for Step {
-        reset,
-        confirm: want,
-        fallback,
-        boot_before,
-    } in &steps
-    {
+    for (k, step) in steps.iter().enumerate().skip(start) {
         if *abort.borrow() {
             return;
         }
-        if *boot_before && let Some(target) = &t.boot_target {
-            progress.describe(i, format!("Setting one-time boot override, {target}"));
-            ctx.cache.acted(&x, ctx.clock.now());
-            match ctx.driver.boot_once(&sys, target, BootWhen::Always).await {
-                Ok(BootOnce::Set {
-                    note: Some(note), ..
-                }) => {
-                    tracing::info!(node = %x, note, "boot override kept in a different form")
-                }
-                Ok(BootOnce::Set { note: None, .. }) => {}
-                Ok(BootOnce::NoOverride { state }) => {
-                    return fail(format!(
-                        "{}: the system has no Boot override properties, so it cannot take a one-time boot override to {target}; {reset} not sent, PowerState {state}",
-                        sys.target(),
-                    ));
-                }
-                Ok(BootOnce::PoweredOn { .. }) => unreachable!("BootWhen::Always never skips"),
-                Err(e) => return fail(format!("{}; {reset} not sent", e.message)),
+        let outcome = match resumed.take() {
+            Some((Resume::Reached, j)) => {
+                last_action = j.reset.to_ascii_lowercase();
+                continue;
             }
-        }
-        let mut action = reset.to_ascii_lowercase();
-        progress.describe(i, format!("Applying transition, {action}"));
-        ctx.cache.acted(&x, ctx.clock.now());
-        if let Err(e) = ctx.driver.reset(&sys, reset).await {
-            return fail(e.message);
-        }
-        if deadline == Some(Duration::ZERO) {
-            progress.describe(i, format!("Transition applied, {action}. Not confirming."));
-            last_action = action;
-            continue;
-        }
-        progress.describe(i, format!("Confirming successful transition, {action}"));
-        let mut outcome = confirm(ctx, &x, &sys, (reset, *want), &last, deadline, &mut abort).await;
-        if let (Wait::TimedOut(graceful), Some(force)) = (&outcome, fallback) {
-            tracing::info!(node = %x, graceful = %reset, forced = %force, "graceful step timed out; escalating");
-            let graceful = graceful.clone();
-            action = force.to_ascii_lowercase();
-            progress.describe(i, format!("Applying transition, {action}"));
-            ctx.cache.acted(&x, ctx.clock.now());
-            if let Err(e) = ctx.driver.reset(&sys, force).await {
-                return fail(format!("{}: {graceful}; then {}", sys.target(), e.message));
+            Some((Resume::Confirm, j)) => {
+                // Confirm against the markers read before the interrupted send.
+                let before = SystemReading {
+                    markers: j.before.clone(),
+                    ..last.clone()
+                };
+                runner.confirm_step(k, step, &j.reset, j.escalated, &before, &mut abort).await
             }
-            progress.describe(i, format!("Confirming successful transition, {action}"));
-            let forced = deadline.map_or(FORCED_CONFIRM_WAIT, |d| d.min(FORCED_CONFIRM_WAIT));
-            outcome = match confirm(
-                ctx,
-                &x,
-                &sys,
-                (force, *want),
-                &last,
-                Some(forced),
-                &mut abort,
-            )
-            .await
-            {
-                Wait::TimedOut(why) => Wait::TimedOut(format!("{graceful}; {why}")),
-                other => other,
-            };
-        }
+            Some((Resume::Send, _)) | None => runner.step(k, step, &last, &mut abort).await,
+        };
         match outcome {
-            Wait::Reached(r) => last = r,
-            Wait::Aborted => return,
-            Wait::TimedOut(why) => return fail(format!("{}: {why}", sys.target())),
+            Ok(Some((r, action))) => {
+                last = r;
+                last_action = action;
+            }
+            Ok(None) => {
+                last_action = step.reset.to_ascii_lowercase();
+            }
+            Err(Stop::Aborted) => return,
+            Err(Stop::Failed(msg)) => return fail(msg),
         }
-        last_action = action;
     }
     let description = if deadline == Some(Duration::ZERO) {
         format!("Transition applied, {last_action}. Not confirming.")
@@ -223,4 +204,162 @@ pub(super) async fn run(
         format!("Transition confirmed, {last_action}")
     };
     progress.set(i, TaskStatus::Succeeded, description, None);
+}
+
+/// Why a task stopped before its last step.
+enum Stop {
+    Aborted,
+    /// The task's error, naming the target.
+    Failed(String),
+}
+
+/// One task's fixed context while its steps are carried out.
+struct Runner<'a> {
+    ctx: &'a PowerContext,
+    t: &'a Transition,
+    deadline: Option<Duration>,
+    i: usize,
+    x: &'a Xname,
+    sys: &'a SystemRef,
+    progress: &'a Progress,
+    steps: &'a [Step],
+}
+
+/// A step's outcome: the confirming reading and the action (lowercase), or `None` when not
+/// confirming (deadline zero).
+type StepResult = Result<Option<(SystemReading, String)>, Stop>;
+
+impl Runner<'_> {
+    /// Record the reset about to be sent (durably: the send waits for the write), send it,
+    /// record that it was sent.
+    async fn send(
+        &self,
+        k: usize,
+        reset: &str,
+        escalated: bool,
+        before: &SystemReading,
+    ) -> Result<(), PowerError> {
+        let mut j = TaskJournal {
+            steps: self.steps.to_vec(),
+            step: k,
+            reset: reset.to_string(),
+            escalated,
+            sent: false,
+            before: before.markers.clone(),
+        };
+        self.progress.set_journal(self.i, j.clone());
+        self.progress.durable().await;
+        self.ctx.cache.acted(self.x, self.ctx.clock.now());
+        self.ctx.driver.reset(self.sys, reset).await?;
+        j.sent = true;
+        self.progress.set_journal(self.i, j);
+        Ok(())
+    }
+
+    /// Carry out step `k` from the start: its boot override, its reset, its confirmation
+    /// (escalating to the fallback where the plan says so).
+    async fn step(
+        &self,
+        k: usize,
+        step: &Step,
+        last: &SystemReading,
+        abort: &mut watch::Receiver<bool>,
+    ) -> StepResult {
+        let (sys, i) = (self.sys, self.i);
+        let reset = step.reset.as_str();
+        if step.boot_before
+            && let Some(target) = &self.t.boot_target
+        {
+            self.progress
+                .describe(i, format!("Setting one-time boot override, {target}"));
+            self.ctx.cache.acted(self.x, self.ctx.clock.now());
+            match self.ctx.driver.boot_once(sys, target, BootWhen::Always).await {
+                Ok(BootOnce::Set {
+                    note: Some(note), ..
+                }) => {
+                    tracing::info!(node = %self.x, note, "boot override kept in a different form")
+                }
+                Ok(BootOnce::Set { note: None, .. }) => {}
+                Ok(BootOnce::NoOverride { state }) => {
+                    return Err(Stop::Failed(format!(
+                        "{}: the system has no Boot override properties, so it cannot take a one-time boot override to {target}; {reset} not sent, PowerState {state}",
+                        sys.target(),
+                    )));
+                }
+                Ok(BootOnce::PoweredOn { .. }) => unreachable!("BootWhen::Always never skips"),
+                Err(e) => return Err(Stop::Failed(format!("{}; {reset} not sent", e.message))),
+            }
+        }
+        let action = reset.to_ascii_lowercase();
+        self.progress
+            .describe(i, format!("Applying transition, {action}"));
+        if let Err(e) = self.send(k, reset, false, last).await {
+            return Err(Stop::Failed(e.message));
+        }
+        if self.deadline == Some(Duration::ZERO) {
+            self.progress
+                .describe(i, format!("Transition applied, {action}. Not confirming."));
+            return Ok(None);
+        }
+        self.confirm_step(k, step, reset, false, last, abort).await
+    }
+
+    /// Confirm step `k`'s `reset` (sent already), escalating to its fallback on a timeout
+    /// unless the fallback is what was sent.
+    async fn confirm_step(
+        &self,
+        k: usize,
+        step: &Step,
+        reset: &str,
+        escalated: bool,
+        before: &SystemReading,
+        abort: &mut watch::Receiver<bool>,
+    ) -> StepResult {
+        let (ctx, sys, i) = (self.ctx, self.sys, self.i);
+        let want = step.confirm;
+        let action = reset.to_ascii_lowercase();
+        if self.deadline == Some(Duration::ZERO) {
+            return Ok(None);
+        }
+        self.progress
+            .describe(i, format!("Confirming successful transition, {action}"));
+        let wait = if escalated {
+            Some(self.deadline.map_or(FORCED_CONFIRM_WAIT, |d| d.min(FORCED_CONFIRM_WAIT)))
+        } else {
+            self.deadline
+        };
+        let mut outcome = confirm(ctx, self.x, sys, (reset, want), before, wait, abort).await;
+        let mut action = action;
+        if let (Wait::TimedOut(graceful), Some(force), false) = (&outcome, &step.fallback, escalated)
+        {
+            tracing::info!(node = %self.x, graceful = %reset, forced = %force, "graceful step timed out; escalating");
+            let graceful = graceful.clone();
+            action = force.to_ascii_lowercase();
+            self.progress
+                .describe(i, format!("Applying transition, {action}"));
+            if let Err(e) = self.send(k, force, true, before).await {
+                return Err(Stop::Failed(format!(
+                    "{}: {graceful}; then {}",
+                    sys.target(),
+                    e.message
+                )));
+            }
+            self.progress
+                .describe(i, format!("Confirming successful transition, {action}"));
+            let forced = self
+                .deadline
+                .map_or(FORCED_CONFIRM_WAIT, |d| d.min(FORCED_CONFIRM_WAIT));
+            outcome = match confirm(ctx, self.x, sys, (force, want), before, Some(forced), abort)
+                .await
+            {
+                Wait::TimedOut(why) => Wait::TimedOut(format!("{graceful}; {why}")),
+                other => other,
+            };
+        }
+        match outcome {
+            Wait::Reached(r) => Ok(Some((r, action))),
+            Wait::Aborted => Err(Stop::Aborted),
+            Wait::TimedOut(why) => Err(Stop::Failed(format!("{}: {why}", sys.target()))),
+        }
+    }
 }
