@@ -23,6 +23,7 @@ pub mod clock;
 pub mod config;
 pub mod dhcp;
 pub mod errors;
+pub mod faults;
 pub mod handoff;
 pub mod model;
 pub mod operators;
@@ -278,7 +279,10 @@ pub async fn start(
         // BMC calls that outlived their activation finish and record their outcome.
         let left = calls.drain(CALLS_GRACE).await;
         if left > 0 {
-            tracing::warn!(nodes = left, "BMC calls still in flight at stop; the next start settles them from the journal");
+            tracing::warn!(
+                nodes = left,
+                "BMC calls still in flight at stop; the next start settles them from the journal"
+            );
         }
         driver.close().await;
         app2.flush_access()

@@ -329,9 +329,13 @@ mod tests {
             v1: None,
         };
         let mut comps = Vec::new();
-        for (i, error) in ["", "Component information was not returned by the BMC: x", ""]
-            .iter()
-            .enumerate()
+        for (i, error) in [
+            "",
+            "Component information was not returned by the BMC: x",
+            "",
+        ]
+        .iter()
+        .enumerate()
         {
             let mut c = BootComponent::discovered(&format!("x{i}"), now);
             c.session = "s".into();

@@ -95,7 +95,9 @@ pub enum Admit {
     /// The one call of a half-open circuit.
     Probe,
     /// Not now: open for this long yet (or half-open with its probe out).
-    Refuse { left: Duration },
+    Refuse {
+        left: Duration,
+    },
 }
 
 impl Circuit {
@@ -313,8 +315,7 @@ impl Guarded {
             return Err(self.breakers.refused(bmc, &sys.target(), what, left));
         }
         let r = f.await;
-        self.breakers
-            .record(bmc, r.as_ref().map(|_| ()), &admitted);
+        self.breakers.record(bmc, r.as_ref().map(|_| ()), &admitted);
         r
     }
 }
@@ -395,7 +396,10 @@ mod tests {
         assert!(!c.record(Err("timeout"), &s, t0));
         assert!(!c.record(Err("timeout"), &s, t0));
         assert_eq!(c.admit(t0), Admit::Go);
-        assert!(c.record(Err("timeout"), &s, t0), "the third failure opens it");
+        assert!(
+            c.record(Err("timeout"), &s, t0),
+            "the third failure opens it"
+        );
         assert_eq!(c.state(t0), CircuitState::Open);
         assert_eq!(
             c.admit(t0 + Duration::from_secs(4)),

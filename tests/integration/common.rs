@@ -156,6 +156,22 @@ impl Server {
         }
     }
 
+    /// An appliance this test does not run in-process (a `rackboot serve` child, lab shape),
+    /// reached at `base`: every helper that takes a [`Server`] works on it; `stop` does not.
+    pub fn remote(base: &str, data_dir: &Path) -> Server {
+        Server {
+            tftp: None,
+            base: base.to_string(),
+            boot_base: base.to_string(),
+            http: reqwest::Client::new(),
+            secure: None,
+            stop: None,
+            running: None,
+            _dir: None,
+            data_dir: data_dir.to_path_buf(),
+        }
+    }
+
     /// Shut down gracefully and wait until it has (the data directory stays).
     pub async fn stop(mut self) -> Option<tempfile::TempDir> {
         let _ = self.stop.take().unwrap().send(());

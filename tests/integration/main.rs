@@ -19,6 +19,7 @@ mod common;
 mod dhcp;
 mod discovery;
 mod every_tree;
+mod faults;
 mod hsm;
 mod hsm_contract;
 mod lab;

@@ -37,7 +37,9 @@ impl Calls {
     /// Claim `ids` for a call; returns those not already in flight (now claimed).
     pub fn claim(&self, ids: impl IntoIterator<Item = String>) -> Vec<String> {
         let mut set = self.inflight.lock().expect("calls lock");
-        ids.into_iter().filter(|id| set.insert(id.clone())).collect()
+        ids.into_iter()
+            .filter(|id| set.insert(id.clone()))
+            .collect()
     }
 
     pub fn release<'a>(&self, ids: impl IntoIterator<Item = &'a String>) {
@@ -206,7 +208,12 @@ pub async fn recover(
     }
     out.unread = unread;
     if out.any() {
-        tracing::info!(took = out.took, redriven = out.redriven, unread = out.unread, "settled power calls an interrupted process left unrecorded");
+        tracing::info!(
+            took = out.took,
+            redriven = out.redriven,
+            unread = out.unread,
+            "settled power calls an interrupted process left unrecorded"
+        );
     }
     Ok(out)
 }
@@ -237,10 +244,7 @@ mod tests {
             Verdict::NotTaken
         );
         for s in [PowerState::On, PowerState::Transition] {
-            assert_eq!(
-                after_interruption(Action::PoweringOn, s, &t),
-                Verdict::Took
-            );
+            assert_eq!(after_interruption(Action::PoweringOn, s, &t), Verdict::Took);
         }
     }
 

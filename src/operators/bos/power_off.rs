@@ -131,6 +131,7 @@ impl Operator for PowerOff {
             .filter(|(id, p)| claimed.contains(id) && (p.is_err() || intents.contains(id)))
             .collect();
         let n = jobs.len();
+        crate::faults::crash_point("bos.power_off.intent");
         let mut work = tokio::spawn(act_and_record(ctx.clone(), jobs, mode));
         match tokio::time::timeout(ctx.act_wait, &mut work).await {
             Ok(Ok(Ok((called, failed, forced_at_once)))) => Ok(serde_json::json!({
@@ -141,8 +142,10 @@ impl Operator for PowerOff {
                 tracing::error!(error = %join, "power-off calls panicked; the journal settles them");
                 Ok(serde_json::json!({"error": join.to_string()}))
             }
-            Err(_) => Ok(serde_json::json!({"started": n, "still_calling": ctx.calls.len(),
-                "exhausted": exhausted, "recovered": recovered})),
+            Err(_) => Ok(
+                serde_json::json!({"started": n, "still_calling": ctx.calls.len(),
+                "exhausted": exhausted, "recovered": recovered}),
+            ),
         }
     }
 }
@@ -186,10 +189,8 @@ async fn act_and_record(
     let mut batch = Vec::new();
     let mut result = Ok(());
     while rx.recv_many(&mut batch, 1024).await > 0 {
-        let outcomes: HashMap<String, (Action, Result<(), String>)> = batch
-            .drain(..)
-            .map(|(id, a, r)| (id, (a, r)))
-            .collect();
+        let outcomes: HashMap<String, (Action, Result<(), String>)> =
+            batch.drain(..).map(|(id, a, r)| (id, (a, r))).collect();
         for (a, r) in outcomes.values() {
             match r {
                 Ok(()) => called += 1,
@@ -282,7 +283,11 @@ async fn power_off(
         }
     }
     ctx.acted_on([id]);
-    driver.reset(sys, reset).await.map_err(|e| e.message)
+    let r = driver.reset(sys, reset).await.map_err(|e| e.message);
+    if r.is_ok() {
+        crate::faults::crash_point("bos.power_off.sent");
+    }
+    r
 }
 
 /// The PowerState as the BMC words it, for a message; `unknown` if it cannot be read.

@@ -15,10 +15,10 @@ use futures::StreamExt;
 
 use super::{BosContext, journal};
 use crate::clock::Clock;
-use crate::model::{BootArtifacts, BootComponent};
 use crate::model::power::reset::TOGGLE;
 use crate::model::power::{ResetIntent, choose};
 use crate::model::{Action, Status};
+use crate::model::{BootArtifacts, BootComponent};
 use crate::operators::{Operator, OperatorResult};
 use crate::power::{BootOnce, BootWhen, PowerDriver, SystemRef};
 
@@ -81,6 +81,7 @@ impl Operator for PowerOn {
             .collect();
         let go: Vec<BootComponent> = go.into_iter().filter(|c| claimed.contains(&c.id)).collect();
         let n = go.len();
+        crate::faults::crash_point("bos.power_on.intent");
         let mut work = tokio::spawn(act_and_record(ctx.clone(), go));
         match tokio::time::timeout(ctx.act_wait, &mut work).await {
             Ok(Ok(Ok(mut report))) => {
@@ -94,8 +95,10 @@ impl Operator for PowerOn {
                 Ok(serde_json::json!({"error": join.to_string()}))
             }
             // Slow BMCs: their calls go on and record themselves; the next activation runs.
-            Err(_) => Ok(serde_json::json!({"started": n, "still_calling": ctx.calls.len(),
-                "exhausted": exhausted, "recovered": recovered})),
+            Err(_) => Ok(
+                serde_json::json!({"started": n, "still_calling": ctx.calls.len(),
+                "exhausted": exhausted, "recovered": recovered}),
+            ),
         }
     }
 }
@@ -217,8 +220,10 @@ async fn act_and_record_claimed(
         ctx.calls.release(outcomes.iter().map(|(id, _, _)| id));
     }
     let _ = caller.await;
-    Ok(serde_json::json!({"powered_on": powered_on, "failed": failed,
-        "bss_writes": groups.len(), "without_boot_override": without_override}))
+    Ok(
+        serde_json::json!({"powered_on": powered_on, "failed": failed,
+        "bss_writes": groups.len(), "without_boot_override": without_override}),
+    )
 }
 
 /// Record a batch of outcomes: the timeline events, then on each component its referral
@@ -299,6 +304,9 @@ async fn power_on(
     let mut at = CallTime::now(clock);
     ctx.acted_on([id]);
     let r = driver.reset(sys, &reset).await.map_err(|e| e.message);
+    if r.is_ok() {
+        crate::faults::crash_point("bos.power_on.sent");
+    }
     at.finish();
     (at, r.map(|()| note))
 }

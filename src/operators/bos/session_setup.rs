@@ -340,6 +340,7 @@ impl Operator for SessionSetup {
                 st.start = Some(timestamp(now));
             }
             let outcome = self.setup(&mut s, &inv).await;
+            crate::faults::crash_point("bos.session_setup.components");
             match &outcome {
                 Ok(nodes) => {
                     s.status.status = SessionStatus::Running;

@@ -182,7 +182,9 @@ pub(super) async fn run(
                     markers: j.before.clone(),
                     ..last.clone()
                 };
-                runner.confirm_step(k, step, &j.reset, j.escalated, &before, &mut abort).await
+                runner
+                    .confirm_step(k, step, &j.reset, j.escalated, &before, &mut abort)
+                    .await
             }
             Some((Resume::Send, _)) | None => runner.step(k, step, &last, &mut abort).await,
         };
@@ -249,8 +251,10 @@ impl Runner<'_> {
         };
         self.progress.set_journal(self.i, j.clone());
         self.progress.durable().await;
+        crate::faults::crash_point("pcs.reset.intent");
         self.ctx.cache.acted(self.x, self.ctx.clock.now());
         self.ctx.driver.reset(self.sys, reset).await?;
+        crate::faults::crash_point("pcs.reset.sent");
         j.sent = true;
         self.progress.set_journal(self.i, j);
         Ok(())
@@ -273,7 +277,12 @@ impl Runner<'_> {
             self.progress
                 .describe(i, format!("Setting one-time boot override, {target}"));
             self.ctx.cache.acted(self.x, self.ctx.clock.now());
-            match self.ctx.driver.boot_once(sys, target, BootWhen::Always).await {
+            match self
+                .ctx
+                .driver
+                .boot_once(sys, target, BootWhen::Always)
+                .await
+            {
                 Ok(BootOnce::Set {
                     note: Some(note), ..
                 }) => {
@@ -324,13 +333,17 @@ impl Runner<'_> {
         self.progress
             .describe(i, format!("Confirming successful transition, {action}"));
         let wait = if escalated {
-            Some(self.deadline.map_or(FORCED_CONFIRM_WAIT, |d| d.min(FORCED_CONFIRM_WAIT)))
+            Some(
+                self.deadline
+                    .map_or(FORCED_CONFIRM_WAIT, |d| d.min(FORCED_CONFIRM_WAIT)),
+            )
         } else {
             self.deadline
         };
         let mut outcome = confirm(ctx, self.x, sys, (reset, want), before, wait, abort).await;
         let mut action = action;
-        if let (Wait::TimedOut(graceful), Some(force), false) = (&outcome, &step.fallback, escalated)
+        if let (Wait::TimedOut(graceful), Some(force), false) =
+            (&outcome, &step.fallback, escalated)
         {
             tracing::info!(node = %self.x, graceful = %reset, forced = %force, "graceful step timed out; escalating");
             let graceful = graceful.clone();
@@ -349,12 +362,11 @@ impl Runner<'_> {
             let forced = self
                 .deadline
                 .map_or(FORCED_CONFIRM_WAIT, |d| d.min(FORCED_CONFIRM_WAIT));
-            outcome = match confirm(ctx, self.x, sys, (force, want), before, Some(forced), abort)
-                .await
-            {
-                Wait::TimedOut(why) => Wait::TimedOut(format!("{graceful}; {why}")),
-                other => other,
-            };
+            outcome =
+                match confirm(ctx, self.x, sys, (force, want), before, Some(forced), abort).await {
+                    Wait::TimedOut(why) => Wait::TimedOut(format!("{graceful}; {why}")),
+                    other => other,
+                };
         }
         match outcome {
             Wait::Reached(r) => Ok(Some((r, action))),
