@@ -382,6 +382,18 @@ impl SimBmc {
         self.state().knobs().ignore_graceful = on;
     }
 
+    /// While on, every reset is accepted (204) and nothing happens: a BMC that acknowledges
+    /// and drops its actions.
+    pub fn set_ignore_resets(&self, on: bool) {
+        self.state().knobs().ignore_resets = on;
+    }
+
+    /// While on, every answer declares its full `Content-Length`, sends half its body and
+    /// drops the connection (a BMC whose web server dies mid-answer).
+    pub fn set_cut_bodies(&self, on: bool) {
+        self.state().knobs().cut_bodies = on;
+    }
+
     /// New password for Basic auth and session creation; live sessions stay valid.
     pub fn set_password(&self, p: &str) {
         self.state().knobs().password = p.to_string();

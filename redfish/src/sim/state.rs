@@ -80,6 +80,8 @@ pub(crate) struct Knobs {
     pub(crate) hide_boot_mode: bool,
     pub(crate) session_limit: usize,
     pub(crate) ignore_graceful: bool,
+    pub(crate) ignore_resets: bool,
+    pub(crate) cut_bodies: bool,
 }
 
 #[derive(Debug)]
@@ -192,6 +194,8 @@ impl SimState {
                 hide_boot_mode: false,
                 session_limit: DEFAULT_SESSION_LIMIT,
                 ignore_graceful: false,
+                ignore_resets: false,
+                cut_bodies: false,
             }),
             systems: Mutex::new(systems),
             sessions: Mutex::new(Sessions {
@@ -277,6 +281,9 @@ impl SimState {
     pub(crate) fn reset(&self, i: usize, reset_type: &str) {
         let (delay, ignore_graceful) = {
             let k = self.knobs();
+            if k.ignore_resets {
+                return;
+            }
             (k.power_delay, k.ignore_graceful)
         };
         self.with_system(i, |s| {

@@ -9,6 +9,7 @@ mod boot;
 mod bos;
 mod cfs;
 mod dhcp;
+mod fill;
 mod inventory;
 mod power;
 
@@ -16,6 +17,7 @@ pub use boot::*;
 pub use bos::*;
 pub use cfs::*;
 pub use dhcp::*;
+pub use fill::fill;
 pub use inventory::*;
 pub use power::*;
 

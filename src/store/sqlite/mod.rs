@@ -338,6 +338,9 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 #[cfg(test)]
+mod upgrade_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{Component, Xname};

@@ -129,3 +129,59 @@ async fn bad_bmcs_slow_no_healthy_node_and_count_as_failed() {
         ],
     );
 }
+
+#[tokio::test]
+async fn bmcs_that_drop_actions_or_answers_fail_only_their_own_nodes() {
+    const GOOD: usize = 20;
+    let lab = Lab::start_with(GOOD + 3, quick(), SimConfig::default()).await;
+    let bmcs = lab.fleet.bmcs();
+    let (ignores, drops_override, cuts) = (GOOD, GOOD + 1, GOOD + 2);
+    bmcs[ignores].set_ignore_resets(true);
+    bmcs[drops_override].set_drop_boot_override(true);
+    bmcs[cuts].set_cut_bodies(true);
+    lab.options(serde_json::json!({"max_power_on_wait_time": 3, "default_retry_policy": 2}))
+        .await;
+    let img = put_image(&lab.s, "img");
+    lab.template("t", &img, &lab.xnames).await;
+    let done = lab.run("t", "boot", None).await;
+    let st = &done["status"];
+    assert_eq!(st["percent_failed"], 13.04, "3 of 23: {done:#}");
+    assert_eq!(st["percent_successful"], 86.96, "{done:#}");
+    for i in 0..GOOD {
+        assert_eq!(lab.resets(i), 1, "{}", lab.xnames[i]);
+    }
+    let lab = &lab;
+    let error = async |i: usize| {
+        let c = lab.component(&lab.xnames[i]).await;
+        c["error"].as_str().unwrap_or_default().to_string()
+    };
+    // Accepted and ignored: tried once per attempt, then failed by the retry limit.
+    assert_eq!(lab.resets(ignores), 2, "one On per attempt");
+    let c = lab.component(&lab.xnames[ignores]).await;
+    assert_eq!(c["status"]["status"], "failed", "{c:#}");
+    // An override the BMC does not keep: never powered on without it.
+    assert_eq!(lab.resets(drops_override), 0);
+    let e = error(drops_override).await;
+    let bmc_id = |i: usize| lab.xnames[i][..lab.xnames[i].rfind('n').unwrap()].to_string();
+    assert!(e.contains(&bmc_id(drops_override)), "{e}");
+    // Answers cut mid-body: the BMC cannot be read, named with the cause.
+    let e = error(cuts).await;
+    assert!(
+        e.contains("Component information was not returned by the BMC"),
+        "{e}"
+    );
+    checked(
+        "BMCs that drop actions or answers",
+        &[
+            format!("{GOOD} healthy nodes stable, one reset each"),
+            "resets accepted and ignored: one On per attempt, then failed at the retry limit"
+                .into(),
+            format!(
+                "boot override not kept: no reset sent, error names {}",
+                bmc_id(drops_override)
+            ),
+            "answers cut mid-body: on hold, 'not returned by the BMC' with the cause".into(),
+            "session: 13.04 % failed (3 of 23)".into(),
+        ],
+    );
+}

@@ -75,7 +75,35 @@ async fn handle(State(st): State<Arc<SimState>>, req: Request) -> Response {
     if !h.contains_key(CACHE_CONTROL) {
         h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
+    if st.knobs().cut_bodies {
+        return cut(resp).await;
+    }
     resp
+}
+
+/// The answer with its full `Content-Length` and half its body, then a failed body stream:
+/// hyper drops the connection mid-body.
+async fn cut(resp: Response) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let half = bytes.slice(..bytes.len() / 2);
+    parts.headers.insert(
+        axum::http::header::CONTENT_LENGTH,
+        HeaderValue::from(bytes.len().max(2)),
+    );
+    let chunks: Vec<Result<axum::body::Bytes, std::io::Error>> = vec![
+        Ok(half),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "cut mid-body",
+        )),
+    ];
+    Response::from_parts(
+        parts,
+        axum::body::Body::from_stream(futures::stream::iter(chunks)),
+    )
 }
 
 /// Returns once the unresponsive knob is off; never returns if the BMC stops meanwhile (the
