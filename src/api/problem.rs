@@ -63,10 +63,21 @@ impl From<AppError> for Problem {
             AppError::Upstream(d) => Problem::new(StatusCode::BAD_GATEWAY, d),
             AppError::Store(e) => {
                 tracing::error!(error = %chain(&e), "store failure");
-                Problem::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "the appliance could not read or write its store; see its log",
-                )
+                match e.condition() {
+                    // Something the admin can fix: say what, and that nothing was written.
+                    Some(c) => Problem::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!(
+                            "the store could not be written ({}): {}",
+                            e.op().unwrap_or("write"),
+                            c.explain()
+                        ),
+                    ),
+                    None => Problem::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "the appliance could not read or write its store; see its log",
+                    ),
+                }
             }
         }
     }

@@ -62,6 +62,65 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Why the store could not be written, where that is something an admin can fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreCondition {
+    /// The disk holding the database is full.
+    Full,
+    /// The database (or its directory) is read-only.
+    ReadOnly,
+    /// The disk or file system failed a read or write.
+    Io,
+}
+
+impl StoreCondition {
+    /// In words, with what to do.
+    pub fn explain(self) -> &'static str {
+        match self {
+            StoreCondition::Full => {
+                "the disk holding the data directory is full; free space there and retry (nothing was written)"
+            }
+            StoreCondition::ReadOnly => {
+                "the data directory is read-only; make it writable and retry (nothing was written)"
+            }
+            StoreCondition::Io => {
+                "the disk holding the data directory failed a read or write; check it (dmesg) and retry"
+            }
+        }
+    }
+}
+
+impl StoreError {
+    /// The operation that failed (`op` of a backend error).
+    pub fn op(&self) -> Option<&'static str> {
+        match self {
+            StoreError::Backend { op, .. } => Some(op),
+            _ => None,
+        }
+    }
+
+    /// The fixable condition behind a backend failure, from SQLite's result code.
+    pub fn condition(&self) -> Option<StoreCondition> {
+        let StoreError::Backend { source, .. } = self else {
+            return None;
+        };
+        match source {
+            sqlx::Error::Io(_) => Some(StoreCondition::Io),
+            sqlx::Error::Database(db) => {
+                let code: i64 = db.code()?.parse().ok()?;
+                // Primary result codes (extended codes keep them in the low byte).
+                match code & 0xff {
+                    13 => Some(StoreCondition::Full),
+                    8 => Some(StoreCondition::ReadOnly),
+                    10 => Some(StoreCondition::Io),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
 /// One atomic change to boot parameters: host records and image records together, as a
 /// single BSS request can touch both (deleting an image strips it from every host).
 #[derive(Debug, Default, Clone)]

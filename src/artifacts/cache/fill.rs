@@ -19,7 +19,31 @@ use crate::artifacts::{ObjectMeta, ObjectRef};
 #[derive(Debug, Clone, Default)]
 pub(super) struct FillState {
     pub(super) written: u64,
-    pub(super) done: Option<Result<(), String>>,
+    pub(super) done: Option<Result<(), FillError>>,
+}
+
+/// Why a fill failed, and whose fault it was: a cache that cannot be written (disk full,
+/// read-only) leaves the origin's bytes good, so readers go on from the origin directly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct FillError {
+    pub(super) message: String,
+    pub(super) cache_side: bool,
+}
+
+impl FillError {
+    fn origin(message: String) -> FillError {
+        FillError {
+            message,
+            cache_side: false,
+        }
+    }
+
+    fn cache(e: std::io::Error) -> FillError {
+        FillError {
+            message: format!("writing the cache: {e}"),
+            cache_side: true,
+        }
+    }
 }
 
 pub(super) struct Fill {
@@ -35,38 +59,36 @@ impl ArtifactCache {
         origin: &ObjectMeta,
         mut file: tokio::fs::File,
         tx: &watch::Sender<FillState>,
-    ) -> Result<(), String> {
+    ) -> Result<(), FillError> {
         self.stats.lock().expect("stats lock").origin_gets += 1;
         metrics::counter!("rackboot_artifact_origin_gets_total").increment(1);
-        let (got, mut stream) = self.source.get(obj).await.map_err(|e| e.to_string())?;
+        let (got, mut stream) = self
+            .source
+            .get(obj)
+            .await
+            .map_err(|e| FillError::origin(e.to_string()))?;
         if got.etag.is_some() && origin.etag.is_some() && got.etag != origin.etag {
-            return Err(format!(
+            return Err(FillError::origin(format!(
                 "{obj} changed while it was being fetched (ETag {:?}, expected {:?})",
                 got.etag, origin.etag
-            ));
+            )));
         }
         let mut written = 0u64;
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| e.to_string())?;
+            let chunk = chunk.map_err(|e| FillError::origin(e.to_string()))?;
             // tokio writes in the background: flush so the bytes are in the file before
             // readers are told they are.
-            file.write_all(&chunk)
-                .await
-                .map_err(|e| format!("writing the cache: {e}"))?;
-            file.flush()
-                .await
-                .map_err(|e| format!("writing the cache: {e}"))?;
+            file.write_all(&chunk).await.map_err(FillError::cache)?;
+            file.flush().await.map_err(FillError::cache)?;
             written += chunk.len() as u64;
             tx.send_modify(|s| s.written = written);
         }
-        file.flush()
-            .await
-            .map_err(|e| format!("writing the cache: {e}"))?;
+        file.flush().await.map_err(FillError::cache)?;
         if written != origin.size {
-            return Err(format!(
+            return Err(FillError::origin(format!(
                 "{obj}: the origin sent {written} bytes, expected {}",
                 origin.size
-            ));
+            )));
         }
         Ok(())
     }
@@ -76,7 +98,7 @@ impl ArtifactCache {
         &self,
         obj: &ObjectRef,
         origin: &ObjectMeta,
-        result: Result<(), String>,
+        result: Result<(), FillError>,
         tx: &watch::Sender<FillState>,
     ) {
         let partial = self.partial_path(obj);
@@ -85,8 +107,10 @@ impl ArtifactCache {
         // before it is renamed, or finds the entry after.
         let mut st = self.state.lock().expect("cache lock");
         let result = result.and_then(|()| {
-            disk::publish(&partial, &data, obj, origin)
-                .map_err(|e| format!("publishing the cached copy: {e}"))
+            disk::publish(&partial, &data, obj, origin).map_err(|e| FillError {
+                message: format!("publishing the cached copy: {e}"),
+                cache_side: true,
+            })
         });
         st.fills.remove(obj);
         match &result {
@@ -103,7 +127,7 @@ impl ArtifactCache {
                 );
             }
             Err(e) => {
-                tracing::warn!(object = %obj, error = %e, "artifact fill failed; the next request retries");
+                tracing::warn!(object = %obj, error = %e.message, "artifact fill failed; the next request retries");
                 let _ = std::fs::remove_file(&partial);
                 st.metas.remove(obj);
                 self.stats.lock().expect("stats lock").fills_failed += 1;

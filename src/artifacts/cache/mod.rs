@@ -73,6 +73,8 @@ pub struct Cached {
     /// was held, so a concurrent rename or eviction cannot take it away.
     file: std::fs::File,
     progress: Option<watch::Receiver<FillState>>,
+    /// Where to read on from if the fill fails on the cache's side (`read`).
+    origin: Option<(Arc<dyn ArtifactSource>, ObjectRef)>,
 }
 
 impl ArtifactCache {
@@ -151,6 +153,7 @@ impl ArtifactCache {
                     meta,
                     file,
                     progress: None,
+                    origin: None,
                 });
             }
             Some(_) => true,
@@ -169,6 +172,7 @@ impl ArtifactCache {
                 meta: f.meta.clone(),
                 file,
                 progress: Some(f.progress.clone()),
+                origin: Some((self.source.clone(), obj.clone())),
             });
         }
         let file = std::fs::File::create(self.partial_path(obj)).map_err(io)?;
@@ -195,6 +199,7 @@ impl ArtifactCache {
             meta: origin,
             file: reader,
             progress: Some(rx),
+            origin: Some((self.source.clone(), obj.clone())),
         })
     }
 

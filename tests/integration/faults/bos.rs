@@ -83,6 +83,10 @@ async fn crash_loop(c: &mut Case, point: &str, times: u32) {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs the fault-injection feature (crash points): cargo nextest run --all-features"
+)]
 async fn a_crash_loop_in_power_on_spends_no_retry_budget() {
     // Issue 19 finding 1: three kills during power-on used up the retry budget with 0 resets.
     let mut c = case(20, Duration::from_millis(300)).await;
@@ -99,6 +103,10 @@ async fn a_crash_loop_in_power_on_spends_no_retry_budget() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs the fault-injection feature (crash points): cargo nextest run --all-features"
+)]
 async fn a_crash_after_resets_before_their_outcome_repeats_none() {
     let mut c = case(20, Duration::ZERO).await;
     c.app.kill().await;
@@ -122,6 +130,10 @@ async fn a_crash_after_resets_before_their_outcome_repeats_none() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs the fault-injection feature (crash points): cargo nextest run --all-features"
+)]
 async fn a_crash_in_session_setup_resumes_the_session() {
     let mut c = case(10, Duration::ZERO).await;
     c.app.kill().await;
@@ -166,6 +178,10 @@ async fn a_kill_in_the_boot_wait_costs_nothing() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs the fault-injection feature (crash points): cargo nextest run --all-features"
+)]
 async fn a_reboot_crashed_after_graceful_offs_repeats_none() {
     let mut c = case(12, Duration::ZERO).await;
     let first = c.session("boot").await;
@@ -222,6 +238,63 @@ async fn a_sigterm_mid_power_on_finishes_its_calls_then_resumes() {
         &status,
         1,
         vec!["SIGTERM after the first reset: exit 0, restart, no reset repeated".into()],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_kill_while_nodes_configure_costs_nothing() {
+    let mut c = case(12, Duration::ZERO).await;
+    let (st, v) = c
+        .lab
+        .s
+        .send(
+            Method::PUT,
+            "/apis/cfs/v3/configurations/site",
+            serde_json::json!({"layers": [{"name": "base", "clone_url": "https://vcs.example/base.git",
+                "playbook": "site.yml", "commit": "0123456789abcdef0123456789abcdef01234567"}]}),
+        )
+        .await;
+    assert!(st.is_success(), "{v}");
+    let img = put_image(&c.lab.s, "img");
+    let (st, v) = bos(
+        &c.lab.s,
+        Method::PUT,
+        "/sessiontemplates/t",
+        Some(
+            serde_json::json!({"enable_cfs": true, "cfs": {"configuration": "site"},
+            "boot_sets": {"compute": {"type": "s3", "path": img, "node_list": c.lab.xnames,
+                "kernel_parameters": "console=ttyS0"}}}),
+        ),
+    )
+    .await;
+    assert!(st.is_success(), "{v}");
+    let name = c.session("boot").await;
+    let s = &c.lab.s;
+    crate::common::wait_until(
+        "a node to be configuring",
+        Duration::from_secs(30),
+        async || {
+            let (_, comps) = bos(s, Method::GET, "/components", None).await;
+            let n = comps
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["status"]["status"] == "configuring")
+                .count();
+            if n > 0 { Ok(()) } else { Err(comps) }
+        },
+    )
+    .await;
+    c.app.kill().await;
+    c.app.restart(None);
+    c.app.ready().await;
+    let status = c.lab.wait_complete(&name).await;
+    c.check(
+        "kill -9 while nodes configure",
+        &status,
+        1,
+        vec!["SIGKILL while nodes were configuring (built-in CFS, one layer)".into()],
     )
     .await;
 }

@@ -11,6 +11,8 @@
 
 mod bmcs;
 mod bos;
+mod disk;
+mod import;
 mod owner;
 mod pcs;
 

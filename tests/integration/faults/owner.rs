@@ -37,7 +37,7 @@ async fn a_second_appliance_on_a_data_dir_in_use_refuses_and_the_first_acts_alon
     checked(
         "second appliance on the same data dir",
         &[
-            format!("refused to start, exit {st}, naming PID {pid}"),
+            format!("refused to start ({st}), naming PID {pid}"),
             "PCS on of 20 nodes through the first: exactly 1 reset per node".into(),
         ],
     );
@@ -93,7 +93,7 @@ async fn a_database_from_a_newer_release_refuses_to_open_untouched() {
     checked(
         "database from a newer release",
         &[
-            format!("refused to open, exit {st}, saying the schema version"),
+            format!("refused to open ({st}), saying the schema version"),
             "the database file is byte-for-byte what it was".into(),
         ],
     );

@@ -177,6 +177,10 @@ async fn pcs_hard_restart_killed_confirming_its_on_resumes_at_its_step() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs the fault-injection feature (crash points): cargo nextest run --all-features"
+)]
 async fn pcs_hard_restart_aborted_between_intent_and_send() {
     // The 50th reset is some node's On (the 40 graceful offs come first).
     pcs_case(
@@ -191,6 +195,10 @@ async fn pcs_hard_restart_aborted_between_intent_and_send() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs the fault-injection feature (crash points): cargo nextest run --all-features"
+)]
 async fn pcs_hard_restart_aborted_between_send_and_record() {
     pcs_case(
         "pcs hard-restart, abort after the 13th reset was sent",
@@ -204,6 +212,10 @@ async fn pcs_hard_restart_aborted_between_send_and_record() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "fault-injection"),
+    ignore = "needs the fault-injection feature (crash points): cargo nextest run --all-features"
+)]
 async fn pcs_soft_restart_aborted_between_send_and_record() {
     pcs_case(
         "pcs soft-restart, abort after the 20th restart was sent",
