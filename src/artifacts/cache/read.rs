@@ -46,7 +46,7 @@ impl Reader {
     }
 
     /// The next chunk from the origin's own stream, skipping what was already sent.
-    async fn from_origin(mut self) -> Step {
+    async fn read_origin(mut self) -> Step {
         if self.direct.is_none() {
             let Some((source, obj)) = self.origin.take() else {
                 return self.fail(std::io::Error::other("the cache failed"));
@@ -88,7 +88,7 @@ impl Reader {
             return None;
         }
         if self.direct.is_some() {
-            return self.from_origin().await;
+            return self.read_origin().await;
         }
         // Wait until the fill has written past `pos` (or finished).
         if let Some(rx) = self.progress.as_mut() {
@@ -96,7 +96,7 @@ impl Reader {
                 let s = rx.borrow_and_update().clone();
                 if let Some(Err(e)) = &s.done {
                     if e.cache_side && self.origin.is_some() {
-                        return self.from_origin().await;
+                        return self.read_origin().await;
                     }
                     return self.fail(std::io::Error::other(e.message.clone()));
                 }
@@ -114,7 +114,7 @@ impl Reader {
                 match s.done {
                     Some(Ok(())) => self.end,
                     Some(Err(e)) if e.cache_side && self.origin.is_some() => {
-                        return self.from_origin().await;
+                        return self.read_origin().await;
                     }
                     Some(Err(e)) => return self.fail(std::io::Error::other(e.message)),
                     None => s.written.min(self.end),
