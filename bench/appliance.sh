@@ -49,5 +49,7 @@ lab_flags() {
     local f=()
     "$BIN" serve --help | grep -q -- '--control-listen' && f+=(--control-listen boot --no-auth)
     "$BIN" serve --help | grep -q -- '--boot-rate-limit' && f+=(--boot-rate-limit 0)
+    # Every simulated node, load client and API caller is 127.0.0.1: no per-address cap.
+    "$BIN" serve --help | grep -q -- '--max-connections-per-address' && f+=(--max-connections-per-address 100000)
     echo "${f[@]}"
 }
