@@ -83,7 +83,8 @@ _s3s_main() {
 
 # Debian packages: the TFTP clients the TFTP tests drive (tftp-hpa, atftp; curl is usually
 # there), the ipxe binaries the server serves, and the DHCP tests' peers. Installed with apt when one is missing
-# (needs root, or sudo without a password); then a no-op. (bench/tftp.sh adds tftpd-hpa, its
+# (needs root, or sudo without a password); then a no-op. Debian's postgresql too, for the
+# PostgreSQL store's tests (they run their own server, scripts/pg.sh, not the packaged one). (bench/tftp.sh adds tftpd-hpa, its
 # peer, itself: a package with a service is kept out of the test setup.)
 _apt_main() {
     local missing=()
@@ -96,8 +97,10 @@ _apt_main() {
     command -v busybox >/dev/null || missing+=(busybox-static)
     command -v dhclient >/dev/null || missing+=(isc-dhcp-client)
     command -v dnsmasq >/dev/null || missing+=(dnsmasq-base)
+    # The PostgreSQL store's tests start their own server from Debian's binaries (scripts/pg.sh).
+    compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
     if [ ${#missing[@]} -eq 0 ]; then
-        echo "peers: tftp-hpa, atftp, curl, ipxe, busybox, dhclient and dnsmasq already installed" >&2
+        echo "peers: tftp-hpa, atftp, curl, ipxe, busybox, dhclient, dnsmasq and postgresql already installed" >&2
         return 0
     fi
     local sudo=()

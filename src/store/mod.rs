@@ -9,8 +9,10 @@
 //! planned and both must pass [`conformance`]: SQLite (the embedded default, `sqlite/`)
 //! and PostgreSQL (for several replicas; a later change).
 
+mod codec;
 pub mod conformance;
 pub mod owner;
+pub mod postgres;
 pub mod records;
 pub mod sqlite;
 
@@ -27,6 +29,7 @@ use crate::model::{
 };
 use chrono::{DateTime, Utc};
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]

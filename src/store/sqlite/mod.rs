@@ -27,7 +27,6 @@ use sqlx::sqlite::{
 };
 
 use super::{StoreError, StoreResult, Versioned};
-use crate::model::power::Transition;
 
 /// Embedded migrations, in order. Never edit one that has shipped; add a new one.
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -67,24 +66,7 @@ fn backend(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |source| StoreError::Backend { op, source }
 }
 
-fn encode<T: Serialize>(v: &T) -> String {
-    serde_json::to_string(v).expect("domain records always serialise")
-}
-
-/// A transition whose abort was requested reads `abort-signaled` until it is done.
-fn with_abort(mut t: Transition, abort_requested: bool) -> Transition {
-    if abort_requested && !t.status.is_done() {
-        t.status = crate::model::power::TransitionStatus::AbortSignaled;
-    }
-    t
-}
-
-fn decode<T: DeserializeOwned>(what: &str, doc: &str) -> StoreResult<T> {
-    serde_json::from_str(doc).map_err(|source| StoreError::Corrupt {
-        what: what.to_string(),
-        source,
-    })
-}
+use super::codec::{decode, encode, with_abort};
 
 impl SqliteStore {
     /// Open (creating if needed) the database file and bring its schema up to date, with

@@ -1,0 +1,97 @@
+//! The PostgreSQL store against a real server: the conformance suite both stores pass, and
+//! what only several writers can show.
+
+use super::testdb;
+use super::*;
+use crate::model::{Component, Xname};
+use crate::store::prelude::*;
+
+fn sealer() -> crate::security::seal::Sealer {
+    crate::security::seal::Sealer::new(&[7u8; crate::security::seal::KEY_LEN])
+}
+
+async fn open(url: &str) -> StoreResult<PostgresStore> {
+    PostgresStore::open(&PgSettings::new(url), sealer(), Duration::from_secs(30)).await
+}
+
+async fn store() -> PostgresStore {
+    open(&testdb::fresh_database().await).await.unwrap()
+}
+
+#[tokio::test]
+#[ignore = "tier peer: PostgreSQL (scripts/pg.sh)"]
+async fn postgres_passes_the_store_conformance_suite() {
+    let store = store().await;
+    crate::store::conformance::run_all(&store).await;
+    println!("conformance on PostgreSQL: checked");
+}
+
+#[tokio::test]
+#[ignore = "tier peer: PostgreSQL (scripts/pg.sh)"]
+async fn two_replicas_migrating_at_once_apply_each_migration_once() {
+    let url = testdb::fresh_database().await;
+    let (a, b) = tokio::join!(open(&url), open(&url));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM schema_migrations")
+        .fetch_one(a.pool())
+        .await
+        .unwrap();
+    assert_eq!(applied, MIGRATIONS.len() as i64);
+    assert_eq!(
+        b.schema_version().await.unwrap(),
+        MIGRATIONS.last().unwrap().0
+    );
+    // What one replica writes the other reads.
+    a.put_components(&[Component::new(Xname::parse("x1c0s0b0n0").unwrap())])
+        .await
+        .unwrap();
+    assert_eq!(b.list_components().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+#[ignore = "tier peer: PostgreSQL (scripts/pg.sh)"]
+async fn a_newer_schema_is_refused_and_left_alone() {
+    let url = testdb::fresh_database().await;
+    let store = open(&url).await.unwrap();
+    sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES (999, 'later')")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let before = list_tables(&store).await;
+    let e = open(&url)
+        .await
+        .err()
+        .expect("a newer schema must be refused");
+    assert!(
+        matches!(e, StoreError::SchemaTooNew { found: 999, .. }),
+        "{e}"
+    );
+    assert_eq!(list_tables(&store).await, before, "nothing was touched");
+}
+
+async fn list_tables(store: &PostgresStore) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_unreachable_database_names_it_without_the_password() {
+    // A closed loopback port: nothing listens on port 1.
+    let url = "postgres://rackboot:s3cret@127.0.0.1:1/nowhere";
+    let settings = PgSettings {
+        acquire_timeout: Duration::from_millis(200),
+        ..PgSettings::new(url)
+    };
+    let e = PostgresStore::open(&settings, sealer(), Duration::from_millis(300))
+        .await
+        .err()
+        .expect("nothing listens there");
+    let msg = crate::errors::chain(&e);
+    assert!(msg.contains("reach the database"), "{msg}");
+    assert_eq!(redacted(url), "postgres://rackboot:***@127.0.0.1:1/nowhere");
+    assert!(!redacted(url).contains("s3cret"));
+}
