@@ -3,6 +3,7 @@
 #  - cargo-nextest (pinned), the test runner;
 #  - the real peers (scripts/peers.sh): sushy-tools and s3s-fs in .peers/, Debian's TFTP
 #    and DHCP clients, dnsmasq and iPXE binaries.
+#  - Debian's postgresql binaries (peers.sh); the tests start their own server (scripts/pg.sh).
 # The tests start the real appliance in-process on 127.0.0.1:0 and drive it over HTTP and
 # through the CLI binary, against SimBmc (our simulated BMC) and the peers above.
 # Tests that need a peer, root or QEMU are `#[ignore = "tier ..."]`, so a plain
@@ -25,6 +26,14 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 rc=0
 cargo nextest run --workspace --all-features --no-fail-fast --run-ignored all "$@" || rc=$?
+# The workflows again on the PostgreSQL store (the same test binary, a database per
+# appliance on the server scripts/pg.sh starts): BOS, PCS/CAPMC, CFS, BSS, HSM, restarts
+# and security. Peer-, namespace- and VM-bound tests ran above and do not touch the store
+# differently.
+RACKBOOT_TEST_STORE=postgres cargo nextest run --workspace --all-features --no-fail-fast \
+    --run-ignored all --test integration \
+    -E 'test(/bos|power|pcs|cfs|bss|hsm|capmc|restart|security/) & !test(/fault|lab|qemu|sushy|netns|dhcp/)' \
+    "$@" || rc=$?
 cargo build --workspace --all-features --quiet
 # A contract failure fails the script; CONTRACT_STRICT=0 only reports it (for a local look
 # at a contract in progress).

@@ -63,6 +63,20 @@ pub struct Backends {
     /// The data directory's lock, held until the appliance has stopped (`None`: the
     /// caller owns its store some other way).
     pub owner: Option<store::owner::DataDirLock>,
+    /// PostgreSQL's acting lock, held likewise (`None` with SQLite).
+    pub db_lock: Option<store::postgres::DatabaseLock>,
+    /// The keys every replica shares, from the database (`None`: the data directory's
+    /// key files).
+    pub shared_keys: Option<SharedKeys>,
+}
+
+/// The keys replicas on one database must agree on.
+#[derive(Clone)]
+pub struct SharedKeys {
+    /// Signs artifact tokens.
+    pub artifact: Arc<[u8]>,
+    /// Signs `cray auth login` tokens.
+    pub jwt: [u8; 32],
 }
 
 impl Backends {
@@ -74,10 +88,19 @@ impl Backends {
         })?;
         // Before anything in it is touched: a second appliance on it must not act.
         let owner = store::owner::DataDirLock::acquire(&config.data_dir)?;
-        let path = config.data_dir.join("rackboot.db");
-        let store = SqliteStore::open(&path)
-            .await
-            .with_context(|| format!("cannot open the store at {}", path.display()))?;
+        let (store, db_lock, shared_keys): (Arc<dyn Store>, _, _) = match &config.store {
+            config::StoreConfig::Sqlite => {
+                let path = config.data_dir.join("rackboot.db");
+                let store = SqliteStore::open(&path)
+                    .await
+                    .with_context(|| format!("cannot open the store at {}", path.display()))?;
+                (Arc::new(store), None, None)
+            }
+            config::StoreConfig::Postgres { url } => {
+                let (store, lock, keys) = open_postgres(config, url).await?;
+                (Arc::new(store), Some(lock), Some(keys))
+            }
+        };
         let artifacts =
             artifacts::open_source(&config.artifacts).context("cannot open the artifact source")?;
         let handoff = match &config.cfs {
@@ -90,7 +113,9 @@ impl Backends {
         };
         Ok(Backends {
             owner: Some(owner),
-            store: Arc::new(store),
+            db_lock,
+            shared_keys,
+            store,
             artifacts,
             handoff,
             power: Arc::new(RedfishDriver::new(RedfishDriverSettings {
@@ -103,6 +128,54 @@ impl Backends {
             })),
         })
     }
+}
+
+/// The PostgreSQL store, its acting lock and the shared keys (this data directory's key
+/// files offered as the first, or the database's taken).
+async fn open_postgres(
+    config: &Config,
+    url: &str,
+) -> anyhow::Result<(
+    store::PostgresStore,
+    store::postgres::DatabaseLock,
+    SharedKeys,
+)> {
+    let shown = store::postgres::redacted(url);
+    let key = security::keyfile::load_or_create::<{ security::seal::KEY_LEN }>(
+        &config.data_dir.join("seal.key"),
+    )?;
+    let store = store::PostgresStore::open(
+        &store::postgres::PgSettings::new(url),
+        security::seal::Sealer::new(&key),
+        Duration::from_secs(30),
+    )
+    .await
+    .with_context(|| format!("cannot open the store at {shown}"))?;
+    let lock = store
+        .lock_for_acting()
+        .await
+        .with_context(|| format!("cannot act on {shown}"))?;
+    let artifact = store
+        .shared_secret(
+            "artifact-token-key",
+            &artifacts::token_key::load_or_create(&config.data_dir)?,
+        )
+        .await?;
+    let jwt_local = security::keyfile::load_or_create::<32>(&config.data_dir.join("jwt.key"))?;
+    let jwt: [u8; 32] = store
+        .shared_secret("jwt-key", &jwt_local)
+        .await?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("the database's jwt-key is not 32 bytes"))?;
+    tracing::info!(store = %shown, "store: PostgreSQL");
+    Ok((
+        store,
+        lock,
+        SharedKeys {
+            artifact: artifact.into(),
+            jwt,
+        },
+    ))
 }
 
 /// A running appliance.
@@ -264,7 +337,7 @@ pub async fn start(
     tracing::info!(boot_plane = %local_addr, control_plane = %control_addr.map_or("on the boot plane's listener".to_string(), |a| format!("https://{a}")), advertise_url = %config.advertise_url, data_dir = %config.data_dir.display(), "rackboot serving");
 
     let (app2, driver) = (app.clone(), backends.power.clone());
-    let owner = backends.owner.take();
+    let owner = (backends.owner.take(), backends.db_lock.take());
     let task = tokio::spawn(async move {
         let signal = stop.clone();
         tokio::spawn(async move {
@@ -350,18 +423,27 @@ fn build_app(
             boot_rate_limit: config.security.boot_rate_limit,
         },
         artifacts: Arc::new(cache),
-        artifact_secret: artifacts::token_key::load_or_create(&config.data_dir)?,
+        artifact_secret: match &backends.shared_keys {
+            Some(k) => k.artifact.clone(),
+            None => artifacts::token_key::load_or_create(&config.data_dir)?,
+        },
         handoff: backends.handoff.clone(),
         pokes: Default::default(),
         bos_pokes: Default::default(),
         reports: Default::default(),
-        identity: identity_config(config)?,
+        identity: identity_config(config, backends.shared_keys.as_ref())?,
         breakers,
     }))
 }
 
-fn identity_config(config: &Config) -> anyhow::Result<app::identity::IdentityConfig> {
-    let jwt_key = security::keyfile::load_or_create::<32>(&config.data_dir.join("jwt.key"))?;
+fn identity_config(
+    config: &Config,
+    shared: Option<&SharedKeys>,
+) -> anyhow::Result<app::identity::IdentityConfig> {
+    let jwt_key = match shared {
+        Some(k) => k.jwt,
+        None => security::keyfile::load_or_create::<32>(&config.data_dir.join("jwt.key"))?,
+    };
     let site = match &config.security.oidc {
         None => None,
         Some(o) => Some(auth::oidc::SiteIssuer::new(o.clone()).map_err(anyhow::Error::msg)?),

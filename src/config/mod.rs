@@ -56,6 +56,8 @@ pub enum ConfigError {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub data_dir: PathBuf,
+    /// Where records are kept.
+    pub store: StoreConfig,
     pub listen: SocketAddr,
     /// Without a trailing slash.
     pub advertise_url: String,
@@ -79,6 +81,59 @@ pub struct Config {
     pub dhcp: Option<DhcpConfig>,
     /// The control plane's listener, authentication and limits.
     pub security: security::SecurityConfig,
+}
+
+/// Where records are kept.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// `<data-dir>/rackboot.db`.
+    Sqlite,
+    /// A PostgreSQL database (several replicas may share it).
+    Postgres { url: String },
+}
+
+impl std::fmt::Debug for StoreConfig {
+    // The URL may carry a password: never printed whole.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreConfig::Sqlite => f.write_str("Sqlite"),
+            StoreConfig::Postgres { url } => {
+                write!(f, "Postgres({})", crate::store::postgres::redacted(url))
+            }
+        }
+    }
+}
+
+impl StoreConfig {
+    fn resolve(raw: Option<&str>) -> Result<StoreConfig, ConfigError> {
+        let raw = raw.map(str::trim).unwrap_or("sqlite");
+        if raw.is_empty() || raw == "sqlite" {
+            return Ok(StoreConfig::Sqlite);
+        }
+        let shown = crate::store::postgres::redacted(raw);
+        let u = url::Url::parse(raw).map_err(|e| {
+            ConfigError::Invalid(format!(
+                "store_url {shown} is not \"sqlite\" or a postgres:// URL: {e}"
+            ))
+        })?;
+        if !matches!(u.scheme(), "postgres" | "postgresql") {
+            return Err(ConfigError::Invalid(format!(
+                "store_url {shown} is not \"sqlite\" or a postgres:// URL (scheme {})",
+                u.scheme()
+            )));
+        }
+        if u.host_str().is_none_or(str::is_empty) {
+            return Err(ConfigError::Invalid(format!(
+                "store_url {shown} names no host"
+            )));
+        }
+        if u.password().is_some() {
+            tracing::warn!(store_url = %shown, "store_url carries a password: anyone who can list processes or read the config sees it; use PGPASSWORD or ~/.pgpass instead");
+        }
+        Ok(StoreConfig::Postgres {
+            url: raw.to_string(),
+        })
+    }
 }
 
 pub fn validate_advertise_url(raw: &str) -> Result<String, ConfigError> {
@@ -143,6 +198,7 @@ impl Config {
             .data_dir
             .clone()
             .unwrap_or_else(|| PathBuf::from("./rackboot-data"));
+        let store = StoreConfig::resolve(s.store_url.as_deref())?;
         let ipxe_dir = s.tftp_root.clone().unwrap_or_else(|| {
             let debian = PathBuf::from("/usr/lib/ipxe");
             if debian.is_dir() {
@@ -196,6 +252,7 @@ impl Config {
                 2000,
             )?),
             data_dir,
+            store,
             listen,
             advertise_url,
             log_format: s.log_format.unwrap_or(LogFormat::Human),

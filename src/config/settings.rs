@@ -25,6 +25,11 @@ pub struct Settings {
     /// Directory for the database and other state [default: ./rackboot-data]
     #[arg(long, env = "RACKBOOT_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Where records are kept: "sqlite" (a file in the data directory) or a PostgreSQL URL,
+    /// postgres://USER@HOST:PORT/DB (the password from PGPASSWORD or ~/.pgpass, not the
+    /// URL, so it stays out of process lists) [default: sqlite]
+    #[arg(long, env = "RACKBOOT_STORE_URL")]
+    pub store_url: Option<String>,
     /// Address the boot plane (plain HTTP: boot scripts, iPXE binaries, artifacts, node
     /// reports) listens on [default: 127.0.0.1:8080]
     #[arg(long, env = "RACKBOOT_LISTEN")]
@@ -274,6 +279,7 @@ impl Settings {
     pub fn or(self, other: Settings) -> Settings {
         Settings {
             data_dir: self.data_dir.or(other.data_dir),
+            store_url: self.store_url.or(other.store_url),
             listen: self.listen.or(other.listen),
             control_listen: self.control_listen.or(other.control_listen),
             tls_cert: self.tls_cert.or(other.tls_cert),

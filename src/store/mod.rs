@@ -50,6 +50,9 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Sealed(String),
+    /// Another appliance holds the store (PostgreSQL's acting lock).
+    #[error("{0}")]
+    InUse(String),
     /// The database was made by a newer rackboot: nothing was touched.
     #[error(
         "the database's schema is version {found}, newer than this rackboot knows (up to {known}); it was written by a newer release: run that release, or restore a backup made for this one. Nothing was changed"

@@ -106,6 +106,7 @@ impl Server {
             boot_rate_limit: Some(0),
             ..Default::default()
         });
+        let settings = settings.or(test_store(data_dir).await);
         let config = Config::resolve(settings).unwrap();
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let backends = rackboot::Backends::open(&config).await.unwrap();
@@ -411,4 +412,36 @@ pub async fn wait_until<T, E: Display>(
     poll(within, probe).await.unwrap_or_else(|last| {
         panic!("timed out after {within:?} waiting for {what}; last seen: {last}")
     })
+}
+
+/// The store the in-process appliances use: SQLite in their data directory, unless
+/// `RACKBOOT_TEST_STORE=postgres` asks for a PostgreSQL database of their own on the tests'
+/// server (scripts/pg.sh), the same one again for the same data directory (restarts).
+async fn test_store(data_dir: &Path) -> Settings {
+    static DATABASES: std::sync::Mutex<Vec<(std::path::PathBuf, String)>> =
+        std::sync::Mutex::new(Vec::new());
+    if std::env::var("RACKBOOT_TEST_STORE").as_deref() != Ok("postgres") {
+        return Settings::default();
+    }
+    let known = DATABASES
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(d, _)| d == data_dir)
+        .map(|(_, u)| u.clone());
+    let url = match known {
+        Some(u) => u,
+        None => {
+            let u = rackboot::store::postgres::testdb::fresh_database().await;
+            DATABASES
+                .lock()
+                .unwrap()
+                .push((data_dir.to_path_buf(), u.clone()));
+            u
+        }
+    };
+    Settings {
+        store_url: Some(url),
+        ..Default::default()
+    }
 }

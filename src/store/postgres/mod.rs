@@ -13,6 +13,7 @@
 mod boot;
 mod bos;
 mod cfs;
+mod cluster;
 mod dhcp;
 mod identity;
 mod inventory;
@@ -31,6 +32,8 @@ use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::{StoreError, StoreResult, Versioned};
+
+pub use cluster::DatabaseLock;
 
 pub(super) use crate::store::codec::{decode, encode, with_abort};
 

@@ -95,3 +95,62 @@ async fn an_unreachable_database_names_it_without_the_password() {
     assert_eq!(redacted(url), "postgres://rackboot:***@127.0.0.1:1/nowhere");
     assert!(!redacted(url).contains("s3cret"));
 }
+
+#[tokio::test]
+#[ignore = "tier peer: PostgreSQL (scripts/pg.sh)"]
+async fn one_appliance_acts_on_a_database_and_the_second_is_told_who_does() {
+    let url = testdb::fresh_database().await;
+    let (a, b) = (open(&url).await.unwrap(), open(&url).await.unwrap());
+    let held = a.lock_for_acting().await.unwrap();
+    let e = b.lock_for_acting().await.err().expect("the lock is held");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("another rackboot is acting on database"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("127.0.0.1"),
+        "names the holder's address: {msg}"
+    );
+    // Released with its holder (a crashed appliance's connection closes likewise).
+    drop(held);
+    let mut taken = None;
+    for _ in 0..50 {
+        if let Ok(l) = b.lock_for_acting().await {
+            taken = Some(l);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(taken.is_some(), "the lock is free once its holder is gone");
+}
+
+#[tokio::test]
+#[ignore = "tier peer: PostgreSQL (scripts/pg.sh)"]
+async fn replicas_share_the_first_ones_keys_and_a_foreign_seal_key_is_refused() {
+    let url = testdb::fresh_database().await;
+    let a = open(&url).await.unwrap();
+    let first = a.shared_secret("jwt-key", &[1u8; 32]).await.unwrap();
+    assert_eq!(first, vec![1u8; 32]);
+    // A second replica with the same seal.key gets the first one's key, not its own.
+    let b = open(&url).await.unwrap();
+    assert_eq!(b.shared_secret("jwt-key", &[2u8; 32]).await.unwrap(), first);
+    // Stored sealed, not in the clear.
+    let stored: String =
+        sqlx::query_scalar("SELECT sealed FROM cluster_secrets WHERE name = 'jwt-key'")
+            .fetch_one(a.pool())
+            .await
+            .unwrap();
+    assert!(crate::security::seal::is_sealed(&stored));
+    // Another seal.key cannot open it: refused, naming the fix.
+    let other = crate::security::seal::Sealer::new(&[9u8; crate::security::seal::KEY_LEN]);
+    let c = PostgresStore::open(&PgSettings::new(&url), other, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let e = c
+        .shared_secret("jwt-key", &[3u8; 32])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("same seal.key"), "{e}");
+}
