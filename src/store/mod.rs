@@ -53,6 +53,14 @@ pub enum StoreError {
     /// Another appliance holds the store (PostgreSQL's acting lock).
     #[error("{0}")]
     InUse(String),
+    /// The database server could not be reached (PostgreSQL): a connection refused, lost or
+    /// not given in time.
+    #[error("store operation '{op}' failed: the database could not be reached")]
+    Unreachable {
+        op: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
     /// The database was made by a newer rackboot: nothing was touched.
     #[error(
         "the database's schema is version {found}, newer than this rackboot knows (up to {known}); it was written by a newer release: run that release, or restore a backup made for this one. Nothing was changed"
@@ -77,6 +85,8 @@ pub enum StoreCondition {
     ReadOnly,
     /// The disk or file system failed a read or write.
     Io,
+    /// The database server (PostgreSQL) cannot be reached.
+    Unreachable,
 }
 
 impl StoreCondition {
@@ -84,13 +94,16 @@ impl StoreCondition {
     pub fn explain(self) -> &'static str {
         match self {
             StoreCondition::Full => {
-                "the disk holding the data directory is full; free space there and retry (nothing was written)"
+                "the disk holding the database (the data directory, or the PostgreSQL server's) is full; free space there and retry (nothing was written)"
             }
             StoreCondition::ReadOnly => {
-                "the data directory is read-only; make it writable and retry (nothing was written)"
+                "the database is read-only (the data directory, or a PostgreSQL standby); make it writable and retry (nothing was written)"
             }
             StoreCondition::Io => {
                 "the disk holding the data directory failed a read or write; check it (dmesg) and retry"
+            }
+            StoreCondition::Unreachable => {
+                "the database cannot be reached; check that PostgreSQL is up and reachable from this appliance, then retry (nothing was written)"
             }
         }
     }
@@ -100,18 +113,33 @@ impl StoreError {
     /// The operation that failed (`op` of a backend error).
     pub fn op(&self) -> Option<&'static str> {
         match self {
-            StoreError::Backend { op, .. } => Some(op),
+            StoreError::Backend { op, .. } | StoreError::Unreachable { op, .. } => Some(op),
             _ => None,
         }
     }
 
-    /// The fixable condition behind a backend failure, from SQLite's result code.
+    /// The fixable condition behind a backend failure, from SQLite's result code or
+    /// PostgreSQL's SQLSTATE.
     pub fn condition(&self) -> Option<StoreCondition> {
-        let StoreError::Backend { source, .. } = self else {
-            return None;
+        let source = match self {
+            StoreError::Backend { source, .. } => source,
+            StoreError::Unreachable { .. } => return Some(StoreCondition::Unreachable),
+            _ => return None,
         };
         match source {
             sqlx::Error::Io(_) => Some(StoreCondition::Io),
+            sqlx::Error::Database(db)
+                if db
+                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .is_some() =>
+            {
+                // SQLSTATE: 53100 disk full, 25006 read-only transaction (a standby).
+                match db.code()?.as_ref() {
+                    "53100" => Some(StoreCondition::Full),
+                    "25006" => Some(StoreCondition::ReadOnly),
+                    _ => None,
+                }
+            }
             sqlx::Error::Database(db) => {
                 let code: i64 = db.code()?.parse().ok()?;
                 // Primary result codes (extended codes keep them in the low byte).

@@ -81,7 +81,30 @@ impl PgSettings {
 }
 
 pub(super) fn backend(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |source| StoreError::Backend { op, source }
+    move |source| {
+        if is_connection_failure(&source) {
+            StoreError::Unreachable { op, source }
+        } else {
+            StoreError::Backend { op, source }
+        }
+    }
+}
+
+/// A failure to reach the server rather than of the statement: the socket (refused, reset,
+/// TLS), the pool (no connection in time), or SQLSTATE class 08 (connection exception) and
+/// 57P0x (the server shutting down).
+fn is_connection_failure(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P0")),
+        _ => false,
+    }
 }
 
 /// `postgres://user@host:port/db` with any password left out: what messages may show.

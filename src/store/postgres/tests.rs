@@ -92,6 +92,11 @@ async fn an_unreachable_database_names_it_without_the_password() {
         .expect("nothing listens there");
     let msg = crate::errors::chain(&e);
     assert!(msg.contains("reach the database"), "{msg}");
+    assert_eq!(
+        e.condition(),
+        Some(crate::store::StoreCondition::Unreachable),
+        "{msg}"
+    );
     assert_eq!(redacted(url), "postgres://rackboot:***@127.0.0.1:1/nowhere");
     assert!(!redacted(url).contains("s3cret"));
 }
