@@ -27,7 +27,8 @@ pub(super) fn last_by_key<T, K: Ord>(
     last.into_values().collect()
 }
 
-/// The first occurrence of each id, in input order, for a compare-and-set batch: in
+/// The first occurrence of each id, in id order (one lock order for concurrent writers),
+/// for a compare-and-set batch: in
 /// SQLite's upsert the first write at the generation read bumps it, so a repeat at the same
 /// generation is skipped without being reported as a conflict; leaving it out does the same.
 pub(super) fn first_by_id<T>(
@@ -35,10 +36,12 @@ pub(super) fn first_by_id<T>(
     id_of: impl Fn(&T) -> &str,
 ) -> Vec<Versioned<T>> {
     let mut seen: HashSet<String> = HashSet::new();
-    items
+    let mut out: Vec<Versioned<T>> = items
         .into_iter()
         .filter(|v| seen.insert(id_of(&v.value).to_string()))
-        .collect()
+        .collect();
+    out.sort_by(|a, b| id_of(&a.value).cmp(id_of(&b.value)));
+    out
 }
 
 #[async_trait]

@@ -32,9 +32,11 @@ struct GroupDoc {
 /// A batch with repeated keys folded as SQLite's row-by-row upserts fold them: each key
 /// once, at the place it first appears, with its last value, and the index it first
 /// appeared at (what a row inserted by the first and updated by the later ones keeps).
+/// Returned in key order: concurrent writers then lock rows in one order, so two
+/// overlapping batches wait for each other instead of deadlocking.
 pub(super) fn last_wins<'a, T, K, F>(items: &'a [T], key: F) -> Vec<(usize, &'a T)>
 where
-    K: Eq + std::hash::Hash,
+    K: Eq + Ord + std::hash::Hash,
     F: Fn(&'a T) -> K,
 {
     let mut slots: HashMap<K, usize> = HashMap::with_capacity(items.len());
@@ -48,6 +50,7 @@ where
             }
         }
     }
+    out.sort_by_key(|a| key(a.1));
     out
 }
 
