@@ -20,6 +20,7 @@ pub mod auth;
 pub mod bootscript;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod dhcp;
 pub mod errors;
@@ -67,16 +68,7 @@ pub struct Backends {
     pub db_lock: Option<store::postgres::DatabaseLock>,
     /// The keys every replica shares, from the database (`None`: the data directory's
     /// key files).
-    pub shared_keys: Option<SharedKeys>,
-}
-
-/// The keys replicas on one database must agree on.
-#[derive(Clone)]
-pub struct SharedKeys {
-    /// Signs artifact tokens.
-    pub artifact: Arc<[u8]>,
-    /// Signs `cray auth login` tokens.
-    pub jwt: [u8; 32],
+    pub shared_keys: Option<cluster::SharedKeys>,
 }
 
 impl Backends {
@@ -97,7 +89,7 @@ impl Backends {
                 (Arc::new(store), None, None)
             }
             config::StoreConfig::Postgres { url } => {
-                let (store, lock, keys) = open_postgres(config, url).await?;
+                let (store, lock, keys) = cluster::open_postgres(config, url).await?;
                 (Arc::new(store), Some(lock), Some(keys))
             }
         };
@@ -128,54 +120,6 @@ impl Backends {
             })),
         })
     }
-}
-
-/// The PostgreSQL store, its acting lock and the shared keys (this data directory's key
-/// files offered as the first, or the database's taken).
-async fn open_postgres(
-    config: &Config,
-    url: &str,
-) -> anyhow::Result<(
-    store::PostgresStore,
-    store::postgres::DatabaseLock,
-    SharedKeys,
-)> {
-    let shown = store::postgres::redacted(url);
-    let key = security::keyfile::load_or_create::<{ security::seal::KEY_LEN }>(
-        &config.data_dir.join("seal.key"),
-    )?;
-    let store = store::PostgresStore::open(
-        &store::postgres::PgSettings::new(url),
-        security::seal::Sealer::new(&key),
-        Duration::from_secs(30),
-    )
-    .await
-    .with_context(|| format!("cannot open the store at {shown}"))?;
-    let lock = store
-        .lock_for_acting()
-        .await
-        .with_context(|| format!("cannot act on {shown}"))?;
-    let artifact = store
-        .shared_secret(
-            "artifact-token-key",
-            &artifacts::token_key::load_or_create(&config.data_dir)?,
-        )
-        .await?;
-    let jwt_local = security::keyfile::load_or_create::<32>(&config.data_dir.join("jwt.key"))?;
-    let jwt: [u8; 32] = store
-        .shared_secret("jwt-key", &jwt_local)
-        .await?
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("the database's jwt-key is not 32 bytes"))?;
-    tracing::info!(store = %shown, "store: PostgreSQL");
-    Ok((
-        store,
-        lock,
-        SharedKeys {
-            artifact: artifact.into(),
-            jwt,
-        },
-    ))
 }
 
 /// A running appliance.
@@ -438,7 +382,7 @@ fn build_app(
 
 fn identity_config(
     config: &Config,
-    shared: Option<&SharedKeys>,
+    shared: Option<&cluster::SharedKeys>,
 ) -> anyhow::Result<app::identity::IdentityConfig> {
     let jwt_key = match shared {
         Some(k) => k.jwt,
