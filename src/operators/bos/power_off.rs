@@ -9,6 +9,8 @@
 //! operator (a BOS shutdown allows force, and waiting `max_power_off_wait_time` first would
 //! only delay the same kill); one allowing neither fails at once, naming what it allows. A
 //! power button is pressed only on a node read as On, so the toggle cannot power one on.
+//! Before forcing, the forceful operator takes one reading of each node since its graceful
+//! call (shared with the status operator): a node already off is left to the status pass.
 
 use std::collections::{HashMap, HashSet};
 
@@ -18,8 +20,9 @@ use futures::StreamExt;
 
 use super::{BosContext, journal};
 use crate::model::BootComponent;
+use crate::model::boot_plan::PowerReading;
 use crate::model::power::reset::TOGGLE;
-use crate::model::power::{ResetIntent, choose};
+use crate::model::power::{PowerState, ResetIntent, choose};
 use crate::model::{Action, Status};
 use crate::operators::{Operator, OperatorResult};
 use crate::power::{PowerDriver, SystemRef};
@@ -81,13 +84,37 @@ impl Operator for PowerOff {
             comps = ctx.store.list_boot_components(true).await?;
         }
         let now = ctx.clock.now();
-        let selected: Vec<BootComponent> = comps
+        let mut selected: Vec<BootComponent> = comps
             .into_iter()
             .map(|v| v.value)
             .filter(|c| self.selects(c, wait, now) && !ctx.calls.busy(&c.id))
             .collect();
         if selected.is_empty() {
             return Ok(serde_json::json!({"selected": 0, "recovered": recovered}));
+        }
+        let systems = ctx.systems().await?;
+        let mut already_off = 0;
+        if self.mode == Mode::Forceful {
+            // The wait is judged on the status operator's last reading, which can be a pass
+            // old: a node that went off since is not forced (some BMCs refuse a ForceOff of
+            // an off system and that would be recorded as a failure). One reading taken
+            // since the graceful call, shared with the status operator, decides.
+            let asks = selected
+                .iter()
+                .map(|c| (c.id.clone(), c.last_action_time()))
+                .collect();
+            let readings = ctx.power_readings(asks, &systems).await;
+            selected.retain(|c| {
+                let off = matches!(
+                    readings.get(&c.id),
+                    Some(PowerReading::State(PowerState::Off))
+                );
+                already_off += usize::from(off);
+                !off
+            });
+            if selected.is_empty() {
+                return Ok(serde_json::json!({"selected": 0, "already_off": already_off}));
+            }
         }
         let (go, exhausted) = super::retry_gate(
             ctx,
@@ -96,7 +123,6 @@ impl Operator for PowerOff {
             opts.default_retry_policy,
         )
         .await?;
-        let systems = ctx.systems().await?;
         let mode = self.mode;
         // What each node is sent, decided before anything is: the reset, or why none fits.
         let plans: HashMap<String, OffPlan> = go
@@ -135,7 +161,7 @@ impl Operator for PowerOff {
         let mut work = tokio::spawn(act_and_record(ctx.clone(), jobs, mode));
         match tokio::time::timeout(ctx.act_wait, &mut work).await {
             Ok(Ok(Ok((called, failed, forced_at_once)))) => Ok(serde_json::json!({
-                "called": called, "failed": failed, "exhausted": exhausted,
+                "called": called, "failed": failed, "exhausted": exhausted, "already_off": already_off,
                 "forced_without_graceful": forced_at_once, "recovered": recovered})),
             Ok(Ok(Err(e))) => Err(e.into()),
             Ok(Err(join)) => {

@@ -133,3 +133,44 @@ async fn a_power_button_is_pressed_only_on_a_node_that_is_on() {
         c.error
     );
 }
+
+/// A kit whose first node was sent its graceful off the wait ago and is still on: due to be
+/// forced.
+async fn graceful_called_and_waited(kit: &Kit) {
+    let mut c = kit.component(&kit.nodes[0]).await;
+    c.act(Action::PoweringOffGracefully, kit.clock.now());
+    kit.put(&c).await;
+    kit.clock.advance(chrono::Duration::seconds(301));
+    assert_eq!(
+        kit.component(&kit.nodes[0]).await.derived_status(),
+        Status::PowerOffGracefullyCalled
+    );
+}
+
+#[tokio::test]
+async fn a_node_that_went_off_since_the_graceful_call_is_not_forced() {
+    let kit = shutting_down(&["On", "GracefulShutdown", "ForceOff"]).await;
+    graceful_called_and_waited(&kit).await;
+    // It went off after the status operator's last reading.
+    kit.bmc.set_power_state(0, "Off");
+    let report = operator(&kit, Mode::Forceful).activate().await.unwrap();
+    assert_eq!(report["already_off"], 1, "{report}");
+    assert_eq!(kit.bmc.counters().resets, 0, "no ForceOff sent");
+    let c = kit.component(&kit.nodes[0]).await;
+    assert!(c.last_action.is(Action::PoweringOffGracefully));
+    assert_eq!(c.event_stats.power_off_forceful_attempts, 0);
+}
+
+#[tokio::test]
+async fn a_node_still_on_after_the_wait_is_forced() {
+    let kit = shutting_down(&["On", "GracefulShutdown", "ForceOff"]).await;
+    graceful_called_and_waited(&kit).await;
+    let report = operator(&kit, Mode::Forceful).activate().await.unwrap();
+    assert_eq!(report["called"], 1, "{report}");
+    assert_eq!(report["already_off"], 0, "{report}");
+    assert_eq!(kit.bmc.power_state(0), "Off");
+    assert_eq!(kit.bmc.counters().resets, 1);
+    let c = kit.component(&kit.nodes[0]).await;
+    assert!(c.last_action.is(Action::PoweringOffForcefully));
+    assert_eq!(c.event_stats.power_off_forceful_attempts, 1);
+}
