@@ -13,17 +13,38 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 /// A poke: asks an operator to run soon. Pokes while it runs coalesce into one more run.
+/// Clones share the poke (and its relay).
 #[derive(Clone, Default)]
-pub struct Activator(Arc<Notify>);
+pub struct Activator(Arc<Inner>);
+
+#[derive(Default)]
+struct Inner {
+    notify: Notify,
+    /// Also tells the leader replica (`cluster::bus`), when several replicas share a store.
+    relay: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
+}
 
 impl Activator {
     pub fn poke(&self) {
-        self.0.notify_one();
+        self.poke_here();
+        if let Some(relay) = self.0.relay.get() {
+            relay();
+        }
+    }
+
+    /// Poke the operator of this process only (a poke another replica relayed).
+    pub fn poke_here(&self) {
+        self.0.notify.notify_one();
+    }
+
+    /// Relay every poke through `f` as well (set once; later calls are ignored).
+    pub fn relay_to(&self, f: impl Fn() + Send + Sync + 'static) {
+        let _ = self.0.relay.set(Box::new(f));
     }
 
     /// Resolves at the next poke (or at once if one came since the last wait).
     pub async fn poked(&self) {
-        self.0.notified().await
+        self.0.notify.notified().await
     }
 }
 
@@ -59,7 +80,39 @@ pub struct BosPokes {
     pub discovery: Activator,
 }
 
+impl Pokes {
+    /// Each activator by a name that is the same on every replica (for relaying).
+    pub fn named(&self) -> Vec<(&'static str, Activator)> {
+        vec![
+            ("discovery", self.discovery.clone()),
+            ("power", self.power.clone()),
+            ("monitor", self.monitor.clone()),
+            ("events", self.events.clone()),
+        ]
+    }
+}
+
 impl BosPokes {
+    /// Each activator by a name that is the same on every replica (for relaying).
+    pub fn named(&self) -> Vec<(&'static str, Activator)> {
+        vec![
+            ("bos.setup", self.setup.clone()),
+            ("bos.status", self.status.clone()),
+            ("bos.power_on", self.power_on.clone()),
+            ("bos.power_off_graceful", self.power_off_graceful.clone()),
+            ("bos.power_off_forceful", self.power_off_forceful.clone()),
+            ("bos.configuration", self.configuration.clone()),
+            ("bos.completion", self.completion.clone()),
+            ("bos.session_cleanup", self.session_cleanup.clone()),
+            (
+                "bos.actual_state_cleanup",
+                self.actual_state_cleanup.clone(),
+            ),
+            ("bos.evidence", self.evidence.clone()),
+            ("bos.discovery", self.discovery.clone()),
+        ]
+    }
+
     /// Poke every BOS operator that acts on components and sessions.
     pub fn all(&self) {
         for a in [

@@ -64,8 +64,9 @@ pub struct Backends {
     /// The data directory's lock, held until the appliance has stopped (`None`: the
     /// caller owns its store some other way).
     pub owner: Option<store::owner::DataDirLock>,
-    /// PostgreSQL's acting lock, held likewise (`None` with SQLite).
-    pub db_lock: Option<store::postgres::DatabaseLock>,
+    /// The database side of several replicas (PostgreSQL): the operator lock, heartbeats
+    /// and messages (`None` with SQLite: this appliance always leads).
+    pub cluster: Option<Arc<dyn cluster::ClusterBackend>>,
     /// The keys every replica shares, from the database (`None`: the data directory's
     /// key files).
     pub shared_keys: Option<cluster::SharedKeys>,
@@ -80,7 +81,7 @@ impl Backends {
         })?;
         // Before anything in it is touched: a second appliance on it must not act.
         let owner = store::owner::DataDirLock::acquire(&config.data_dir)?;
-        let (store, db_lock, shared_keys): (Arc<dyn Store>, _, _) = match &config.store {
+        let (store, cluster, shared_keys): (Arc<dyn Store>, _, _) = match &config.store {
             config::StoreConfig::Sqlite => {
                 let path = config.data_dir.join("rackboot.db");
                 let store = SqliteStore::open(&path)
@@ -89,8 +90,10 @@ impl Backends {
                 (Arc::new(store), None, None)
             }
             config::StoreConfig::Postgres { url } => {
-                let (store, lock, keys) = cluster::open_postgres(config, url).await?;
-                (Arc::new(store), Some(lock), Some(keys))
+                let (store, keys) = cluster::open_postgres(config, url).await?;
+                let store = Arc::new(store);
+                let backend: Arc<dyn cluster::ClusterBackend> = store.clone();
+                (store, Some(backend), Some(keys))
             }
         };
         let artifacts =
@@ -105,7 +108,7 @@ impl Backends {
         };
         Ok(Backends {
             owner: Some(owner),
-            db_lock,
+            cluster,
             shared_keys,
             store,
             artifacts,
@@ -193,7 +196,16 @@ pub async fn start(
         backends.power.clone(),
         breakers.clone(),
     ));
-    let app = build_app(&config, &backends, breakers)?;
+    let replica = cluster::Replica::new(&config, backends.cluster.clone());
+    let leadership = replica.membership.leadership.clone();
+    if backends.cluster.is_some() {
+        // A deposed leader's calls still under way are refused, unsent.
+        backends.power = Arc::new(power::fenced::Fenced::new(
+            backends.power.clone(),
+            leadership.clone(),
+        ));
+    }
+    let app = build_app(&config, &backends, breakers, &replica)?;
     app.load_cfs_options()
         .await
         .context("cannot read the CFS options from the store")?;
@@ -260,7 +272,12 @@ pub async fn start(
     tasks.push(tokio::spawn(app.clone().flush_access_until(stop.clone())));
     let calls = Arc::new(operators::bos::journal::Calls::default());
     for reg in registrations(&app, &backends, &config, &calls) {
-        tasks.push(operators::spawn(reg, app.reports(), stop.clone()));
+        tasks.push(operators::spawn(
+            reg,
+            app.reports(),
+            leadership.clone(),
+            stop.clone(),
+        ));
     }
     if let Some(idle) = config.power.events_idle {
         let events = operators::bmc_events::BmcEvents {
@@ -275,13 +292,20 @@ pub async fn start(
             recheck: Duration::from_secs(600),
             max_streams: config.power.events_max_streams,
         };
-        tasks.push(tokio::spawn(events.run(stop.clone())));
+        tasks.push(tokio::spawn(cluster::while_leading(
+            leadership.clone(),
+            stop.clone(),
+            move |term| events.clone().run(term),
+        )));
     }
     let server = api::server::serve(http, boot_router, stop.clone(), policy);
     tracing::info!(boot_plane = %local_addr, control_plane = %control_addr.map_or("on the boot plane's listener".to_string(), |a| format!("https://{a}")), advertise_url = %config.advertise_url, data_dir = %config.data_dir.display(), "rackboot serving");
 
     let (app2, driver) = (app.clone(), backends.power.clone());
-    let owner = (backends.owner.take(), backends.db_lock.take());
+    // The operator lock is released only once the last BMC calls are recorded.
+    let release = Stop::new();
+    let cluster_tasks = replica.start(&app, &stop, &release);
+    let owner = backends.owner.take();
     let task = tokio::spawn(async move {
         let signal = stop.clone();
         tokio::spawn(async move {
@@ -305,6 +329,10 @@ pub async fn start(
         app2.flush_access()
             .await
             .context("final flush of endpoint history failed")?;
+        release.cancel();
+        for t in cluster_tasks {
+            let _ = t.await;
+        }
         drop(owner);
         Ok(())
     });
@@ -344,6 +372,7 @@ fn build_app(
     config: &Config,
     backends: &Backends,
     breakers: Arc<power::breaker::Breakers>,
+    replica: &cluster::Replica,
 ) -> anyhow::Result<Arc<App>> {
     let cache = artifacts::cache::ArtifactCache::open(
         &config.cache_dir,
@@ -377,6 +406,8 @@ fn build_app(
         reports: Default::default(),
         identity: identity_config(config, backends.shared_keys.as_ref())?,
         breakers,
+        cluster: replica.membership.clone(),
+        bus: replica.bus.clone(),
     }))
 }
 

@@ -246,6 +246,7 @@ pub const ROUTES: &[(&str, Access, Access)] = &[
     // rackboot's own API.
     ("/apis/rackboot/v1/operators", READ, NONE),
     ("/apis/rackboot/v1/bmcs/health", READ, NONE),
+    ("/apis/rackboot/v1/cluster", READ, NONE),
     ("/apis/rackboot/v1/tenants", READ, NONE),
     ("/apis/rackboot/v1/tenants/{name}", READ, ADMIN),
     ("/apis/rackboot/v1/dhcp/leases", READ, NONE),

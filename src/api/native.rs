@@ -16,6 +16,7 @@ pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/operators", get(operators))
         .route("/bmcs/health", get(bmc_health))
+        .route("/cluster", get(cluster))
         .route("/tenants", get(list_tenants))
         .route("/dhcp/leases", get(dhcp_leases))
         .route(
@@ -91,6 +92,14 @@ async fn operators(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
 /// is not listed answers well.
 async fn bmc_health(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "bmcs": app.bmc_health() }))
+}
+
+/// The replicas on this store, which one leads the operators, and their heartbeats
+/// (`cluster::status`).
+async fn cluster(
+    State(app): State<Arc<App>>,
+) -> ApiResult<Json<crate::cluster::status::ClusterView>> {
+    Ok(Json(app.cluster_status().await?))
 }
 
 async fn list_images(State(app): State<Arc<App>>) -> ApiResult<Json<serde_json::Value>> {

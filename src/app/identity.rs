@@ -42,6 +42,8 @@ impl Default for IdentityConfig {
 pub struct Identity {
     store: Arc<dyn Store>,
     cache: super::identity_cache::IdentityCache,
+    /// The other replicas, told when users or tokens change.
+    bus: crate::cluster::bus::Bus,
     audit: Arc<super::audit::AuditTrail>,
     issuer: jwt::Issuer,
     site: Option<SiteIssuer>,
@@ -107,8 +109,13 @@ fn unauthorized(msg: impl Into<String>) -> AppError {
 }
 
 impl Identity {
-    pub fn new(store: Arc<dyn Store>, c: IdentityConfig) -> Identity {
+    pub fn new(
+        store: Arc<dyn Store>,
+        c: IdentityConfig,
+        bus: crate::cluster::bus::Bus,
+    ) -> Identity {
         Identity {
+            bus,
             cache: Default::default(),
             audit: Arc::new(super::audit::AuditTrail::new(store.clone())),
             store,
@@ -117,6 +124,17 @@ impl Identity {
             no_auth: c.no_auth,
             access_ttl_secs: c.access_ttl_secs,
         }
+    }
+
+    /// After a write: drop the cached users and tokens here and on every other replica.
+    fn forget(&self) {
+        self.cache.forget();
+        self.bus.changed(crate::cluster::bus::Topic::Identity);
+    }
+
+    /// Another replica changed users or tokens: drop what is cached here.
+    pub fn forget_cached(&self) {
+        self.cache.forget();
     }
 
     /// Who `bearer` (the `Authorization: Bearer` value) stands for.
@@ -302,7 +320,7 @@ impl Identity {
             }
             e => e.into(),
         })?;
-        self.cache.forget();
+        self.forget();
         Ok(u.into())
     }
 
@@ -330,7 +348,7 @@ impl Identity {
         }
         u.epoch += 1;
         self.store.update_user(&u).await?;
-        self.cache.forget();
+        self.forget();
         Ok(u.into())
     }
 
@@ -361,7 +379,7 @@ impl Identity {
             self.keep_an_admin(name).await?;
         }
         let deleted = self.store.delete_user(name).await?;
-        self.cache.forget();
+        self.forget();
         if !deleted {
             return Err(AppError::not_found(format!("no such user: {name}")));
         }
@@ -413,7 +431,7 @@ impl Identity {
             expires: ttl.map(|d| now + d),
         };
         self.store.insert_api_token(&t).await?;
-        self.cache.forget();
+        self.forget();
         Ok((t.into(), m.token))
     }
 
@@ -432,7 +450,7 @@ impl Identity {
         match t {
             Some(t) if caller.role == Role::Admin || t.owner == caller.name => {
                 self.store.delete_api_token(id).await?;
-                self.cache.forget();
+                self.forget();
                 Ok(())
             }
             _ => Err(AppError::not_found(format!("no such token: {id}"))),

@@ -113,6 +113,9 @@ pub struct App {
     /// Artifact pins already checked: (token, name) → (ETag, size).
     pub(crate) artifact_pins:
         std::sync::Mutex<std::collections::HashMap<(String, String), (String, u64)>>,
+    /// This replica among the others (`cluster`), and how it tells them of changes.
+    pub(crate) cluster: crate::cluster::status::Membership,
+    pub(crate) bus: crate::cluster::bus::Bus,
 }
 
 /// What the application is built from (made by the composition root, `crate::start`).
@@ -128,6 +131,11 @@ pub struct AppParts {
     pub identity: identity::IdentityConfig,
     /// Every BMC's circuit breaker (shared with the power driver).
     pub breakers: Arc<crate::power::breaker::Breakers>,
+    /// This replica among the others; [`crate::cluster::status::Membership::single`] for
+    /// a SQLite appliance.
+    pub cluster: crate::cluster::status::Membership,
+    /// Tells the other replicas of changes ([`crate::cluster::bus::Bus::default`]: none).
+    pub bus: crate::cluster::bus::Bus,
 }
 
 impl App {
@@ -143,12 +151,15 @@ impl App {
             reports,
             identity,
             breakers,
+            cluster,
+            bus,
         } = parts;
         let cfs = Arc::new(cfs::Cfs::new(
             store.clone(),
             cfs::CfsPokes {
                 status: bos_pokes.status.clone(),
                 configuration: bos_pokes.configuration.clone(),
+                bus: bus.clone(),
             },
         ));
         let cfs_builtin = matches!(handoff, Handoff::Builtin);
@@ -176,10 +187,16 @@ impl App {
             cfs,
             handoff,
             cfs_builtin,
-            identity: Arc::new(identity::Identity::new(store_for_identity, identity)),
+            identity: Arc::new(identity::Identity::new(
+                store_for_identity,
+                identity,
+                bus.clone(),
+            )),
             artifact_pins: Default::default(),
             boot_rate: settings_rate
                 .map(|r| crate::security::rate::RateLimit::new(r, r.saturating_mul(5))),
+            cluster,
+            bus,
         })
     }
 
@@ -210,6 +227,38 @@ impl App {
     }
 
     pub fn record_boot_event(&self, node: &crate::model::Xname, event: timeline::BootEvent) {
+        self.bus.event(node, &event);
+        self.timeline.record(node, event);
+    }
+
+    /// This replica, the others, and who leads (`GET /apis/rackboot/v1/cluster`).
+    pub async fn cluster_status(&self) -> AppResult<crate::cluster::status::ClusterView> {
+        Ok(self.cluster.status().await?)
+    }
+
+    /// What another replica said changed: drop the read model here.
+    pub fn changed_elsewhere(&self, topic: crate::cluster::bus::Topic) {
+        use crate::cluster::bus::Topic;
+        match topic {
+            Topic::Boot => self.boot.invalidate(),
+            Topic::Identity => self.identity.forget_cached(),
+            Topic::CfsOptions => {
+                let cfs = self.cfs.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = cfs.load_options().await {
+                        tracing::warn!(error = %crate::errors::chain(&e), "cannot re-read the CFS options another replica changed");
+                    }
+                });
+            }
+        }
+    }
+
+    /// A boot event another replica recorded.
+    pub fn record_boot_event_elsewhere(
+        &self,
+        node: &crate::model::Xname,
+        event: timeline::BootEvent,
+    ) {
         self.timeline.record(node, event);
     }
 
@@ -269,6 +318,7 @@ impl App {
     /// Every write that can change what a node boots ends here.
     fn changed(&self) {
         self.boot.invalidate();
+        self.bus.changed(crate::cluster::bus::Topic::Boot);
         self.bos_pokes.discovery.poke();
     }
 

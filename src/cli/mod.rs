@@ -12,6 +12,7 @@ pub mod bos;
 pub mod bss;
 pub mod cfs;
 pub mod client;
+pub mod cluster;
 pub mod connect;
 pub mod demo;
 pub mod dhcp;
@@ -59,6 +60,8 @@ pub enum Command {
     Bmc(ClientArgs<bmc::BmcCommand>),
     /// DHCP server: leases
     Dhcp(ClientArgs<dhcp::DhcpCommand>),
+    /// Replicas on one PostgreSQL store: which one leads the operators
+    Cluster(ClientArgs<cluster::ClusterCommand>),
     /// Nodes: boot timelines
     Nodes(ClientArgs<nodes::NodesCommand>),
     /// Boot images (kernel, initrd, rootfs and manifest) in the artifact source
@@ -120,6 +123,7 @@ pub async fn run_client(cmd: Command) -> anyhow::Result<()> {
         Command::Sim(c) => sim::run(c).await,
         Command::Demo(a) => demo::run(a).await,
         Command::Dhcp(a) => dhcp::run(&a.conn.client().await?, a.format, a.command).await,
+        Command::Cluster(a) => cluster::run(&a.conn.client().await?, a.format, a.command).await,
         Command::Nodes(a) => nodes::run(&a.conn.client().await?, a.format, a.command).await,
         Command::Images(a) => images::run(&a.conn.client().await?, a.format, a.command).await,
         Command::Bos(a) => {

@@ -58,6 +58,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Where records are kept.
     pub store: StoreConfig,
+    /// With PostgreSQL: the bound on a leaderless gap (`cluster::leader`).
+    pub leader_lease: std::time::Duration,
     pub listen: SocketAddr,
     /// Without a trailing slash.
     pub advertise_url: String,
@@ -199,6 +201,15 @@ impl Config {
             .clone()
             .unwrap_or_else(|| PathBuf::from("./rackboot-data"));
         let store = StoreConfig::resolve(s.store_url.as_deref())?;
+        let leader_lease = match s.leader_lease_secs {
+            None => std::time::Duration::from_secs(10),
+            Some(n) if (3..=3600).contains(&n) => std::time::Duration::from_secs(n),
+            Some(n) => {
+                return Err(ConfigError::Invalid(format!(
+                    "leader_lease_secs {n} is out of range (3 to 3600)"
+                )));
+            }
+        };
         let ipxe_dir = s.tftp_root.clone().unwrap_or_else(|| {
             let debian = PathBuf::from("/usr/lib/ipxe");
             if debian.is_dir() {
@@ -208,6 +219,13 @@ impl Config {
             }
         });
         let dhcp = dhcp::resolve(&s, &ipxe_dir)?;
+        if let (StoreConfig::Postgres { .. }, Some(d)) = (&store, &dhcp)
+            && matches!(d.mode, crate::dhcp::server::Mode::Full)
+        {
+            return Err(ConfigError::Invalid(
+                "dhcp = \"full\" with a PostgreSQL store_url: full DHCP hands out addresses from one replica's lease map, and several replicas on one database would give one address to two nodes. Use dhcp = \"proxy\" beside the site's DHCP server (every replica can answer), or full DHCP on a single appliance with the SQLite store".into(),
+            ));
+        }
         let cfs = cfs::resolve(&s)?;
         let advertise_url = validate_advertise_url(
             s.advertise_url
@@ -253,6 +271,7 @@ impl Config {
             )?),
             data_dir,
             store,
+            leader_lease,
             listen,
             advertise_url,
             log_format: s.log_format.unwrap_or(LogFormat::Human),

@@ -30,6 +30,10 @@ pub struct Settings {
     /// URL, so it stays out of process lists) [default: sqlite]
     #[arg(long, env = "RACKBOOT_STORE_URL")]
     pub store_url: Option<String>,
+    /// With a PostgreSQL store: the longest a rack goes without an operator leader when the
+    /// leading replica dies or is cut off (seconds, at least 3) [default: 10]
+    #[arg(long, env = "RACKBOOT_LEADER_LEASE_SECS")]
+    pub leader_lease_secs: Option<u64>,
     /// Address the boot plane (plain HTTP: boot scripts, iPXE binaries, artifacts, node
     /// reports) listens on [default: 127.0.0.1:8080]
     #[arg(long, env = "RACKBOOT_LISTEN")]
@@ -280,6 +284,7 @@ impl Settings {
         Settings {
             data_dir: self.data_dir.or(other.data_dir),
             store_url: self.store_url.or(other.store_url),
+            leader_lease_secs: self.leader_lease_secs.or(other.leader_lease_secs),
             listen: self.listen.or(other.listen),
             control_listen: self.control_listen.or(other.control_listen),
             tls_cert: self.tls_cert.or(other.tls_cert),

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BootEvent {
     pub time: DateTime<Utc>,
     /// `bootscript`, `kernel`, `initrd`, `rootfs`, …
@@ -16,7 +16,7 @@ pub struct BootEvent {
     /// `complete`, `partial` (a Range request), `aborted` (the client went away) or `failed`.
     pub outcome: String,
     /// The artifact token used, for artifact fetches.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     /// The file, for TFTP transfers.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -30,6 +30,7 @@ use crate::shutdown::Stop;
 use crate::store::Store;
 
 /// What the followers need.
+#[derive(Clone)]
 pub struct BmcEvents {
     pub store: Arc<dyn Store>,
     pub driver: Arc<dyn PowerDriver>,

@@ -119,8 +119,14 @@ async fn run_once(op: &mut dyn Operator, name: &'static str) -> serde_json::Valu
 }
 
 /// Run the registered operator until `stop`: on every period tick and every poke, one
-/// activation at a time.
-pub fn spawn(reg: Registration, reports: Reports, stop: Stop) -> JoinHandle<()> {
+/// activation at a time, and only while this replica leads (`cluster::leader`): a replica
+/// that becomes the leader activates every operator at once, which resumes from the store.
+pub fn spawn(
+    reg: Registration,
+    reports: Reports,
+    leadership: crate::cluster::Leadership,
+    stop: Stop,
+) -> JoinHandle<()> {
     let Registration {
         schedule,
         mut operator,
@@ -131,11 +137,27 @@ pub fn spawn(reg: Registration, reports: Reports, stop: Stop) -> JoinHandle<()> 
         reports.update(name, |r| r.period_secs = schedule.period.as_secs_f64());
         let mut tick = tokio::time::interval(schedule.period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut resume = false;
         loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = activator.poked() => {}
-                _ = stop.cancelled() => break,
+            if !leadership.may_act() {
+                // Another replica leads (or this one's lease is being renewed): wait.
+                tokio::select! {
+                    _ = leadership.until_leading(), if !leadership.leading() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(100)), if leadership.leading() => {}
+                    _ = stop.cancelled() => break,
+                }
+                resume = true;
+                continue;
+            }
+            if !std::mem::take(&mut resume) {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = activator.poked() => {}
+                    _ = stop.cancelled() => break,
+                }
+                if !leadership.may_act() {
+                    continue;
+                }
             }
             let started = Instant::now();
             reports.update(name, |r| {

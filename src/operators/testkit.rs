@@ -95,6 +95,8 @@ impl Kit {
             reports: Reports::default(),
             identity: Default::default(),
             breakers: Arc::new(crate::power::breaker::Breakers::new(Default::default())),
+            cluster: crate::cluster::status::Membership::single("http://127.0.0.1:8080"),
+            bus: Default::default(),
         });
         let addr = bmc.addr();
         store

@@ -172,6 +172,7 @@ async fn driver_runs_on_pokes_reports_and_stops() {
             &poke,
         ),
         reports.clone(),
+        crate::cluster::Leadership::always(),
         stop.clone(),
     );
     let bad = spawn(
@@ -184,6 +185,7 @@ async fn driver_runs_on_pokes_reports_and_stops() {
             &Activator::default(),
         ),
         reports.clone(),
+        crate::cluster::Leadership::always(),
         stop.clone(),
     );
     // The first tick of an interval fires at once: one activation each.
@@ -261,4 +263,75 @@ async fn bmc_events_keep_power_samples_current_without_polling() {
         !cache.is_watched(&kit.nodes[0]),
         "a closed stream is no longer watched"
     );
+}
+
+/// Operators run only on the replica that leads: a follower's pokes do nothing, and the
+/// moment it is elected every operator activates at once (it resumes from the store).
+#[tokio::test]
+async fn operators_run_only_while_this_replica_leads() {
+    use crate::cluster::memory::MemoryCluster;
+    use crate::cluster::{Leadership, LeaseTimings, ReplicaInfo, leader};
+    let cluster = MemoryCluster::default();
+    // Someone else holds the lock first.
+    let other = {
+        use crate::cluster::ClusterBackend;
+        cluster
+            .try_lead(Duration::from_secs(1))
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let leadership = Leadership::standby();
+    let stop = Stop::new();
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let poke = Activator::default();
+    let reports = Reports::default();
+    let task = spawn(
+        Registration::new(
+            Schedule::every("follower", Duration::from_secs(3600)),
+            Counting {
+                runs: runs.clone(),
+                fail: false,
+            },
+            &poke,
+        ),
+        reports.clone(),
+        leadership.clone(),
+        stop.clone(),
+    );
+    let election = tokio::spawn(leader::run_election(
+        std::sync::Arc::new(cluster.clone()),
+        ReplicaInfo {
+            id: "me".into(),
+            address: String::new(),
+            version: "test".into(),
+            started: chrono::Utc::now(),
+        },
+        leadership.clone(),
+        LeaseTimings::from_lease(Duration::from_secs(1)),
+        stop.clone(),
+    ));
+    poke.poke();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        runs.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a follower's operator ran"
+    );
+    drop(other);
+    tokio::time::timeout(Duration::from_secs(3), leadership.until_leading())
+        .await
+        .expect("elected once the lock is free");
+    let t0 = std::time::Instant::now();
+    while runs.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(2),
+            "no activation on election"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    stop.cancel();
+    task.await.unwrap();
+    election.await.unwrap();
+    assert!(!leadership.leading(), "stopped: the lock is released");
 }

@@ -10,6 +10,7 @@
 //! pass them on as they are.
 
 pub mod breaker;
+pub mod fenced;
 pub mod redfish;
 pub mod samples;
 
@@ -177,6 +178,8 @@ pub enum PowerErrorKind {
     Config,
     /// The BMC's TLS certificate is not trusted: not verifiable, or not the pinned one.
     Untrusted,
+    /// Not sent: this replica no longer leads (`power::fenced`).
+    Fenced,
 }
 
 #[async_trait]

@@ -159,6 +159,10 @@ impl StoreError {
 /// single BSS request can touch both (deleting an image strips it from every host).
 #[derive(Debug, Default, Clone)]
 pub struct BootWrite {
+    /// Puts only create: if any put host or image exists, nothing is written and the
+    /// write fails with [`StoreError::Conflict`] naming them (BSS POST; a guarantee of the
+    /// store, so two replicas creating the same host cannot both succeed).
+    pub create_only: bool,
     pub put_hosts: Vec<(HostKey, BootParams)>,
     pub delete_hosts: Vec<HostKey>,
     pub put_images: Vec<ImageParams>,

@@ -73,7 +73,9 @@ async fn cli_bos_template_session_watch_and_components() {
             "bos",
             "options",
             "set",
-            "max_boot_wait_time=1",
+            // Long enough for node 0 to boot on a loaded machine (it failed at 1 s in a
+            // CI run on PostgreSQL), short for node 1 to fail.
+            "max_boot_wait_time=4",
             "max_power_off_wait_time=1",
             "default_retry_policy=1",
         ],

@@ -7,7 +7,10 @@
 //! inventory knows are stored under the node's xname, others under the MAC or `nid<N>`. Unlike
 //! upstream, `hosts`, `macs` and `nids` may be combined in one request (upstream silently uses
 //! only the first family present). Writes are serialised (`bss_writes`), because each checks the
-//! read model before it writes.
+//! read model before it writes. With several replicas (`cluster`) the read model can be a
+//! moment behind another replica's write, so POST's "already exists" is also the store's own
+//! check (`BootWrite::create_only`, in the write's transaction); a PATCH of one host on two
+//! replicas at the same instant is last-writer-wins.
 
 use std::collections::BTreeSet;
 
@@ -123,7 +126,14 @@ impl App {
         let sel = self.select(&req).await?;
         let idx = self.boot.get().await?;
         let (write, out) = plan(req, sel, &idx)?;
-        self.store.write_boot(&write).await?;
+        // The read model may be a moment behind another replica's write; a create-only
+        // write is checked again by the store itself.
+        self.store.write_boot(&write).await.map_err(|e| match e {
+            crate::store::StoreError::Conflict { what } if write.create_only => {
+                AppError::bad(format!("Already exists: {what}"))
+            }
+            e => e.into(),
+        })?;
         self.changed();
         Ok(out)
     }
@@ -159,6 +169,7 @@ impl App {
                     };
                     (
                         BootWrite {
+                            create_only,
                             put_hosts: keys.into_iter().map(|k| (k, bp.clone())).collect(),
                             ..Default::default()
                         },
@@ -174,6 +185,7 @@ impl App {
                     }
                     (
                         BootWrite {
+                            create_only,
                             put_images: vec![ImageParams {
                                 kind,
                                 path,

@@ -94,6 +94,8 @@ pub struct CfsPokes {
     /// desired configuration may have changed (node reports do not change it, and there
     /// are many of them in a boot storm).
     pub configuration: Activator,
+    /// The other replicas, told when the options change.
+    pub bus: crate::cluster::bus::Bus,
 }
 
 fn not_found(id: &str) -> AppError {
@@ -147,9 +149,15 @@ impl Cfs {
             return Err(AppError::bad(format!("options: {}", problems.join("; "))));
         }
         let _one = self.options_writes.lock().await;
+        // Patch what is stored, not this replica's copy: another replica may have
+        // written since.
+        self.load_options().await?;
         let o = self.options.patched(p);
         self.store.put_cfs_options(&o).await?;
         self.options.set(o.clone());
+        self.pokes
+            .bus
+            .changed(crate::cluster::bus::Topic::CfsOptions);
         // The default retry policy can change what components' statuses are.
         self.poke(false);
         Ok(o)

@@ -44,8 +44,36 @@ pub async fn boot_params(s: &dyn Store) {
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].1.params, "replaced");
     assert!(s.list_image_params().await.unwrap().is_empty());
+
+    // A create-only write that meets an existing host writes nothing, not even the new one.
+    let fresh = HostKey::Node(x("x1c0s0b0n1"));
+    let e = s
+        .write_boot(&BootWrite {
+            create_only: true,
+            put_hosts: vec![
+                (fresh.clone(), bp("new", None)),
+                (node.clone(), bp("again", None)),
+            ],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, crate::store::StoreError::Conflict { what } if what == "x1c0s0b0n0"),
+        "{e:?}"
+    );
+    let all = s.list_boot_params().await.unwrap();
+    assert_eq!(all.len(), 1, "nothing half-written");
+    assert_eq!(all[0].1.params, "replaced");
     s.write_boot(&BootWrite {
-        delete_hosts: vec![node],
+        create_only: true,
+        put_hosts: vec![(fresh.clone(), bp("new", None))],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    s.write_boot(&BootWrite {
+        delete_hosts: vec![node, fresh],
         ..Default::default()
     })
     .await

@@ -11,7 +11,7 @@ use sqlx::Row;
 use super::{PostgresStore, backend, decode, encode};
 use crate::model::{BootArtifacts, BootParams, HostKey, ImageParams};
 use crate::store::records::bos::ArtifactsRecord;
-use crate::store::{BootStore, BootWrite, EndpointAccess, StoreResult};
+use crate::store::{BootStore, BootWrite, EndpointAccess, StoreError, StoreResult};
 
 /// Pin times as sortable text (RFC 3339, UTC, fixed width), as SQLite keeps them.
 fn pin_time(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -73,12 +73,28 @@ impl BootStore for PostgresStore {
                 w.put_hosts.iter().map(|(h, bp)| (h.key(), bp)).collect();
             let (hosts, docs): (Vec<String>, Vec<String>) =
                 last.into_iter().map(|(h, bp)| (h, encode(bp))).unzip();
-            sqlx::query("INSERT INTO boot_params (host, doc) SELECT h, d FROM unnest($1::text[], $2::text[]) AS p(h, d) ON CONFLICT (host) DO UPDATE SET doc = excluded.doc")
+            let asked = hosts.clone();
+            let sql = if w.create_only {
+                "INSERT INTO boot_params (host, doc) SELECT h, d FROM unnest($1::text[], $2::text[]) AS p(h, d) ON CONFLICT (host) DO NOTHING RETURNING host"
+            } else {
+                "INSERT INTO boot_params (host, doc) SELECT h, d FROM unnest($1::text[], $2::text[]) AS p(h, d) ON CONFLICT (host) DO UPDATE SET doc = excluded.doc RETURNING host"
+            };
+            // A concurrent creator of the same host makes this wait for its commit, then
+            // do nothing: the conflict is seen, whichever replica wrote first.
+            let written: Vec<String> = sqlx::query_scalar(sql)
                 .bind(hosts)
                 .bind(docs)
-                .execute(&mut *tx)
+                .fetch_all(&mut *tx)
                 .await
                 .map_err(backend(op))?;
+            if written.len() < asked.len() {
+                let written: std::collections::HashSet<String> = written.into_iter().collect();
+                let existing: Vec<String> =
+                    asked.into_iter().filter(|h| !written.contains(h)).collect();
+                return Err(StoreError::Conflict {
+                    what: existing.join(", "),
+                });
+            }
         }
         if !w.put_images.is_empty() {
             let last: BTreeMap<(&'static str, &str), &ImageParams> = w
@@ -94,13 +110,29 @@ impl BootStore for PostgresStore {
                 paths.push(path.to_string());
                 docs.push(encode(img));
             }
-            sqlx::query("INSERT INTO image_params (kind, path, doc) SELECT k, p, d FROM unnest($1::text[], $2::text[], $3::text[]) AS i(k, p, d) ON CONFLICT (kind, path) DO UPDATE SET doc = excluded.doc")
+            let asked = kinds.len();
+            let sql = if w.create_only {
+                "INSERT INTO image_params (kind, path, doc) SELECT k, p, d FROM unnest($1::text[], $2::text[], $3::text[]) AS i(k, p, d) ON CONFLICT (kind, path) DO NOTHING"
+            } else {
+                "INSERT INTO image_params (kind, path, doc) SELECT k, p, d FROM unnest($1::text[], $2::text[], $3::text[]) AS i(k, p, d) ON CONFLICT (kind, path) DO UPDATE SET doc = excluded.doc"
+            };
+            let names: Vec<String> = kinds
+                .iter()
+                .zip(&paths)
+                .map(|(k, p)| format!("{k} {p}"))
+                .collect();
+            let done = sqlx::query(sql)
                 .bind(kinds)
                 .bind(paths)
                 .bind(docs)
                 .execute(&mut *tx)
                 .await
                 .map_err(backend(op))?;
+            if (done.rows_affected() as usize) < asked {
+                return Err(StoreError::Conflict {
+                    what: format!("image parameters among {}", names.join(", ")),
+                });
+            }
         }
         tx.commit().await.map_err(backend(op))
     }

@@ -33,8 +33,6 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::{StoreError, StoreResult, Versioned};
 
-pub use cluster::DatabaseLock;
-
 pub(super) use crate::store::codec::{decode, encode, with_abort};
 
 /// Embedded migrations, in order. Never edit one that has shipped; add a new one.
@@ -59,6 +57,8 @@ pub struct PostgresStore {
     sealer: crate::security::seal::Sealer,
     /// Where the database is, without its password (for messages).
     target: String,
+    /// The connection a follower contends for the operator lock on, kept between tries.
+    contender: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::postgres::PgConnection>>>,
 }
 
 /// How to reach the database and how many connections to keep.
@@ -140,6 +140,7 @@ impl PostgresStore {
             pool,
             sealer,
             target: redacted(&settings.url),
+            contender: Default::default(),
         };
         let started = std::time::Instant::now();
         let mut wait = Duration::from_millis(100);

@@ -103,31 +103,78 @@ async fn an_unreachable_database_names_it_without_the_password() {
 
 #[tokio::test]
 #[ignore = "tier peer: PostgreSQL (scripts/pg.sh)"]
-async fn one_appliance_acts_on_a_database_and_the_second_is_told_who_does() {
+async fn one_replica_holds_the_operator_lock_until_its_session_ends() {
+    use crate::cluster::{ClusterBackend, ReplicaInfo};
     let url = testdb::fresh_database().await;
     let (a, b) = (open(&url).await.unwrap(), open(&url).await.unwrap());
-    let held = a.lock_for_acting().await.unwrap();
-    let e = b.lock_for_acting().await.err().expect("the lock is held");
-    let msg = e.to_string();
-    assert!(
-        msg.contains("another rackboot is acting on database"),
-        "{msg}"
-    );
-    assert!(
-        msg.contains("127.0.0.1"),
-        "names the holder's address: {msg}"
-    );
-    // Released with its holder (a crashed appliance's connection closes likewise).
-    drop(held);
+    let me = |id: &str| ReplicaInfo {
+        id: id.into(),
+        address: format!("https://{id}:8443"),
+        version: "test".into(),
+        started: chrono::Utc::now(),
+    };
+    let drop_after = Duration::from_secs(5);
+    let mut held = a.try_lead(drop_after).await.unwrap().expect("a free lock");
+    held.confirm(&me("a"), true).await.unwrap();
+    assert!(b.try_lead(drop_after).await.unwrap().is_none(), "held by a");
+    b.heartbeat(&me("b")).await.unwrap();
+    let rows = b.replicas().await.unwrap();
+    let ids: Vec<_> = rows
+        .iter()
+        .map(|r| (r.id.as_str(), r.leader_since.is_some()))
+        .collect();
+    assert_eq!(ids, [("a", true), ("b", false)]);
+    assert!(rows.iter().all(|r| r.heartbeat_age_secs < 5.0), "{rows:?}");
+    // The server ends a's session (as when its connection is cut): the lock is free at
+    // once, and a's next confirmation fails.
+    let killed: bool = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(l.pid) FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND ((l.classid::bigint << 32) | l.objid::bigint) = $1",
+    )
+    .bind(super::cluster::OPERATOR_LOCK)
+    .fetch_one(&b.pool)
+    .await
+    .unwrap();
+    assert!(killed);
     let mut taken = None;
     for _ in 0..50 {
-        if let Ok(l) = b.lock_for_acting().await {
+        if let Some(l) = b.try_lead(drop_after).await.unwrap() {
             taken = Some(l);
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(taken.is_some(), "the lock is free once its holder is gone");
+    let mut taken = taken.expect("the lock is free once its session is gone");
+    assert!(
+        held.confirm(&me("a"), true).await.is_err(),
+        "a no longer holds it"
+    );
+    taken.confirm(&me("b"), true).await.unwrap();
+    let leaders: Vec<_> = b
+        .replicas()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.leader_since.is_some())
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(leaders, ["b"]);
+}
+
+#[tokio::test]
+#[ignore = "tier peer: PostgreSQL (scripts/pg.sh)"]
+async fn replicas_hear_each_others_notifications() {
+    use crate::cluster::ClusterBackend;
+    let url = testdb::fresh_database().await;
+    let (a, b) = (open(&url).await.unwrap(), open(&url).await.unwrap());
+    let mut sub = a.listen().await.unwrap();
+    b.publish(r#"{"from":"b","changed":["boot"]}"#)
+        .await
+        .unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .expect("a notification within 5 s")
+        .unwrap();
+    assert_eq!(got.as_deref(), Some(r#"{"from":"b","changed":["boot"]}"#));
 }
 
 #[tokio::test]

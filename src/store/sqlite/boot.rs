@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::{SqliteStore, backend, decode, encode};
 use crate::model::{BootArtifacts, BootParams, HostKey, ImageParams};
 use crate::store::records::bos::ArtifactsRecord;
-use crate::store::{BootStore, BootWrite, EndpointAccess, StoreResult};
+use crate::store::{BootStore, BootWrite, EndpointAccess, StoreError, StoreResult};
 
 #[async_trait]
 impl BootStore for SqliteStore {
@@ -51,22 +51,46 @@ impl BootStore for SqliteStore {
                 .await
                 .map_err(backend(op))?;
         }
+        let (host_sql, image_sql) = if w.create_only {
+            (
+                "INSERT INTO boot_params (host, doc) VALUES (?, ?) ON CONFLICT (host) DO NOTHING",
+                "INSERT INTO image_params (kind, path, doc) VALUES (?, ?, ?) ON CONFLICT (kind, path) DO NOTHING",
+            )
+        } else {
+            (
+                "INSERT INTO boot_params (host, doc) VALUES (?, ?) ON CONFLICT (host) DO UPDATE SET doc = excluded.doc",
+                "INSERT INTO image_params (kind, path, doc) VALUES (?, ?, ?) ON CONFLICT (kind, path) DO UPDATE SET doc = excluded.doc",
+            )
+        };
+        let mut existing = Vec::new();
         for (h, bp) in &w.put_hosts {
-            sqlx::query("INSERT INTO boot_params (host, doc) VALUES (?, ?) ON CONFLICT (host) DO UPDATE SET doc = excluded.doc")
+            let done = sqlx::query(host_sql)
                 .bind(h.key())
                 .bind(encode(bp))
                 .execute(&mut *tx)
                 .await
                 .map_err(backend(op))?;
+            if done.rows_affected() == 0 {
+                existing.push(h.key());
+            }
         }
         for img in &w.put_images {
-            sqlx::query("INSERT INTO image_params (kind, path, doc) VALUES (?, ?, ?) ON CONFLICT (kind, path) DO UPDATE SET doc = excluded.doc")
+            let done = sqlx::query(image_sql)
                 .bind(img.kind.as_str())
                 .bind(&img.path)
                 .bind(encode(img))
                 .execute(&mut *tx)
                 .await
                 .map_err(backend(op))?;
+            if done.rows_affected() == 0 {
+                existing.push(format!("{} {}", img.kind.as_str(), img.path));
+            }
+        }
+        if !existing.is_empty() {
+            // Dropping the transaction rolls it back: nothing is written.
+            return Err(StoreError::Conflict {
+                what: existing.join(", "),
+            });
         }
         tx.commit().await.map_err(backend(op))
     }

@@ -15,6 +15,7 @@ mod disk;
 mod import;
 mod owner;
 mod pcs;
+mod replicas;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
