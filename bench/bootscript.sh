@@ -7,8 +7,11 @@
 #
 #   bash bench/bootscript.sh            # 10,000 nodes, 10 s per run
 #   NODES=2000 DURATION=5 bash bench/bootscript.sh
+#   REPLICAS=2 bash bench/bootscript.sh # two replicas on one PostgreSQL (scripts/pg.sh, durable):
+#                                       # one replica's figure, then both behind two wrk halves
 set -euo pipefail
 cd "$(dirname "$0")/.."
+REPLICAS=${REPLICAS:-1}
 NODES=${NODES:-10000}
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-32}
@@ -27,7 +30,17 @@ else
 fi
 
 WORK=$(mktemp -d)
+STORE_FLAGS=()
+if [ "$REPLICAS" -gt 1 ]; then
+    PG_URL=$(RACKBOOT_PG_DIR=/tmp/rackboot-bench-pg-$(id -u) PG_DURABLE=1 bash scripts/pg.sh)
+    PSQL=$(compgen -G '/usr/lib/postgresql/*/bin/psql' | sort -V | tail -1)
+    PG_DB=bench_script_$$
+    "$PSQL" "$PG_URL" -qc "CREATE DATABASE $PG_DB"
+    STORE_FLAGS=(--store-url "${PG_URL%/postgres}/$PG_DB")
+fi
 cleanup() {
+    [ -n "${RB2_PID:-}" ] && kill "$RB2_PID" 2>/dev/null || true
+    [ -n "${PG_DB:-}" ] && { sleep 0.5; "$PSQL" "$PG_URL" -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" 2>/dev/null || true; }
     [ -n "${RB_PID:-}" ] && kill "$RB_PID" 2>/dev/null || true
     [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
     rm -rf "$WORK"
@@ -42,7 +55,7 @@ NG_PORT=$(free_port)
 # authentication), without the per-address request limit: wrk is one address asking tens of
 # thousands of times a second, which that limit exists to stop.
 source bench/appliance.sh
-start_appliance secure "$WORK/data" "$RB_PORT" --advertise-url "http://10.0.0.1:8080" --tftp-listen off --log-level warn
+start_appliance secure "$WORK/data" "$RB_PORT" "${STORE_FLAGS[@]}" --advertise-url "http://10.0.0.1:8080" --tftp-listen off --log-level warn
 
 echo "registering $NODES nodes..." >&2
 python3 - "$NODES" "$WORK" <<'PY'
@@ -108,6 +121,39 @@ wrk -t1 -c4 -d2s -s "$WORK/macs.lua" "$BOOT_URL" >/dev/null 2>&1
 read -r RB_RPS RB_P99 RB_ERR < <(run_wrk -s "$WORK/macs.lua" "$BOOT_URL" | parse)
 read -r NG_RPS NG_P99 NG_ERR < <(run_wrk "http://127.0.0.1:$NG_PORT/script.ipxe" | parse)
 RSS=$(awk '/VmHWM/ {print $2}' /proc/$RB_PID/status)
+
+if [ "$REPLICAS" -gt 1 ]; then
+    # The second replica: its own data directory with a copy of the first's seal.key, the
+    # same database; it serves the boot index it builds from the store.
+    RB2_PORT=$(free_port)
+    install -d -m 0700 "$WORK/data2"
+    cp -p "$WORK/data/seal.key" "$WORK/data2/seal.key"
+    "$BIN" serve --data-dir "$WORK/data2" --listen "127.0.0.1:$RB2_PORT" --control-listen "127.0.0.1:$(free_port)" \
+        --boot-rate-limit 0 "${STORE_FLAGS[@]}" --advertise-url "http://10.0.0.2:8080" --tftp-listen off --log-level warn &
+    RB2_PID=$!
+    BOOT2_URL="http://127.0.0.1:$RB2_PORT"
+    for _ in $(seq 300); do curl -sf "$BOOT2_URL/boot/v1/bootscript?mac=$SAMPLE_MAC" 2>/dev/null | grep -q kernel && break; sleep 0.1; done
+    wrk -t1 -c4 -d2s -s "$WORK/macs.lua" "$BOOT2_URL" >/dev/null 2>&1
+    half=$(( CONNS / 2 ))
+    run_wrk_c() { wrk -t"$THREADS" -c"$half" -d"${DURATION}s" --latency "$@" 2>&1; }
+    run_wrk_c -s "$WORK/macs.lua" "$BOOT_URL" >"$WORK/wrk.a" &
+    WA=$!
+    run_wrk_c -s "$WORK/macs.lua" "$BOOT2_URL" >"$WORK/wrk.b"
+    wait "$WA"
+    read -r A_RPS A_P99 A_ERR < <(parse <"$WORK/wrk.a")
+    read -r B_RPS B_P99 B_ERR < <(parse <"$WORK/wrk.b")
+    RSS2=$(awk '/VmHWM/ {print $2}' /proc/$RB2_PID/status)
+    python3 - "$RB_RPS" "$A_RPS" "$A_P99" "$A_ERR" "$B_RPS" "$B_P99" "$B_ERR" "$RSS2" "$half" <<'PY'
+import os, sys
+one, a, a99, aerr, b, b99, berr, rss2, half = sys.argv[1:]
+one, a, b = float(one), float(a), float(b)
+print(f"two replicas on one PostgreSQL, wrk -c{half} against each at once:")
+print(f"  replica A {a:10.0f} req/s   p99 {float(a99):6.2f} ms   non-2xx {aerr}")
+print(f"  replica B {b:10.0f} req/s   p99 {float(b99):6.2f} ms   non-2xx {berr}   peak RSS {int(rss2)/1024:.0f} MiB")
+print(f"  both      {a + b:10.0f} req/s = {(a + b) / one:.2f}x one replica (goal >= 1.8x where cores allow;"
+      f" here {os.cpu_count()} cores run wrk, both replicas and PostgreSQL's idle server)")
+PY
+fi
 
 python3 - "$RB_RPS" "$RB_P99" "$RB_ERR" "$NG_RPS" "$NG_P99" "$NG_ERR" "$SIZE" "$NODES" "$RSS" <<'PY'
 import sys

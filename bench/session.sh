@@ -12,6 +12,7 @@
 #
 #   bash bench/session.sh                  # 10,000 nodes
 #   NODES=1000 bash bench/session.sh       # a quick check
+#   bash bench/session.sh --store postgres # the session on SQLite, then on PostgreSQL, and the ratio
 #
 # Knobs (environment): NODES (10000), CFS_LAYERS (0: no configuration; N: a built-in CFS
 # configuration of N layers that every node applies and reports after booting), LATENCY_MS (20), BOS_POLL_MS (1000: every BOS
@@ -31,6 +32,45 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # The lab shape (one plain-HTTP listener, authentication off): lab_flags.
 source bench/appliance.sh
+
+# `--store postgres`: the same session on SQLite and then on PostgreSQL (Debian's server,
+# started by scripts/pg.sh with its own data directory and PostgreSQL's default durability),
+# one after the other in this run, then both figures side by side with the ratio.
+if [ "${1:-}" = --store ]; then
+    case "${2:-}" in
+    sqlite) STORE=sqlite ;;
+    postgres)
+        cargo build --release --quiet
+        export RACKBOOT_BIN=${RACKBOOT_BIN:-$PWD/target/release/rackboot}
+        base_out=${OUT:-$PWD/target/bench-session}
+        for s in sqlite postgres; do
+            echo "== store: $s" >&2
+            STORE=$s OUT=$base_out-$s bash "$0" | tee "$base_out-$s.txt"
+        done
+        python3 - "$base_out-sqlite.txt" "$base_out-postgres.txt" <<'PY'
+import re, sys
+def figures(path):
+    rows = {}
+    for line in open(path):
+        m = re.match(r"^\| (.+?) +\| (.+) \|$", line)
+        if m:
+            rows[m[1].strip()] = m[2]
+    wall = float(re.match(r"([\d.]+) s", rows["create -> complete, all stable"])[1])
+    rss = float(re.match(r"([\d.]+) MiB", rows["peak RSS rackboot serve"])[1])
+    cpu = float(re.match(r"([\d.]+) s", rows["CPU in the session (rackboot / sim)"])[1])
+    return wall, rss, cpu, rows.get("CPU of the PostgreSQL server", "-")
+(sw, sr, sc, _), (pw, pr, pc, pgc) = figures(sys.argv[1]), figures(sys.argv[2])
+print(f"| store | create -> complete | peak RSS rackboot | rackboot CPU | PostgreSQL server CPU |")
+print(f"|---|---|---|---|---|")
+print(f"| SQLite | {sw:.1f} s | {sr:.0f} MiB | {sc:.1f} s | - |")
+print(f"| PostgreSQL | {pw:.1f} s | {pr:.0f} MiB | {pc:.1f} s | {pgc} |")
+print(f"| PostgreSQL / SQLite | {pw / sw:.2f}x | {pr / sr:.2f}x | {pc / sc:.2f}x | (goal: session within 1.5x) |")
+PY
+        exit 0 ;;
+    *) echo "usage: bench/session.sh [--store sqlite|postgres]" >&2; exit 2 ;;
+    esac
+fi
+STORE=${STORE:-sqlite}
 NODES=${NODES:-10000}
 LATENCY_MS=${LATENCY_MS:-20}
 BOS_POLL_MS=${BOS_POLL_MS:-1000}
@@ -56,12 +96,23 @@ SIM_BIN=${SIM_BIN:-$BIN}
 WORK=$(mktemp -d)
 mkdir -p "$OUT"
 SIM_PIDS=()
+# STORE=postgres: a fresh database on a durable server of the bench's own.
+STORE_FLAGS=()
+PG_DIR=/tmp/rackboot-bench-pg-$(id -u)
+if [ "$STORE" = postgres ]; then
+    PG_URL=$(RACKBOOT_PG_DIR=$PG_DIR PG_DURABLE=1 bash scripts/pg.sh)
+    PSQL=$(compgen -G '/usr/lib/postgresql/*/bin/psql' | sort -V | tail -1)
+    PG_DB=bench_$$
+    "$PSQL" "$PG_URL" -qc "CREATE DATABASE $PG_DB"
+    STORE_FLAGS=(--store-url "${PG_URL%/postgres}/$PG_DB")
+fi
 cleanup() {
     [ -n "${RB_PID:-}" ] && kill "$RB_PID" 2>/dev/null || true
     for p in "${SIM_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     cp "$WORK"/*.log "$OUT"/ 2>/dev/null || true
     rm -rf "$WORK"
+    [ -n "${PG_DB:-}" ] && "$PSQL" "$PG_URL" -qc "DROP DATABASE IF EXISTS $PG_DB" 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -80,7 +131,7 @@ RB_PORT=$(free_port)
 export RACKBOOT_URL="http://127.0.0.1:$RB_PORT"
 
 # Nodes talk only to the base URL they are given, so the advertise URL is the same address.
-"$BIN" serve $(lab_flags) --data-dir "$WORK/data" --listen "127.0.0.1:$RB_PORT" --advertise-url "$RACKBOOT_URL" --tftp-listen off \
+"$BIN" serve $(lab_flags) "${STORE_FLAGS[@]}" --data-dir "$WORK/data" --listen "127.0.0.1:$RB_PORT" --advertise-url "$RACKBOOT_URL" --tftp-listen off \
     --log-level "${LOG_LEVEL:-info,rackboot::operators=debug,rackboot::operators::discovery=warn}" --bos-poll-ms "$BOS_POLL_MS" \
     --bmc-concurrency "$BMC_CAP" --bmc-global-concurrency "$GLOBAL_CAP" >"$WORK/server.log" 2>&1 &
 RB_PID=$!
@@ -100,7 +151,12 @@ for ((k = 0; k < SIMS; k++)); do
     [ -s "$WORK/endpoints.$k.json" ] || { cat "$WORK/sim.$k.log"; exit 1; }
 done
 
-python3 - "$RACKBOOT_URL" "$WORK" "$OUT" "$NODES" "$LATENCY_MS" "$BOS_POLL_MS" "$RB_PID" "${SIM_PIDS[@]}" <<'PY'
+# With PostgreSQL, the session waits for the leader election (a new leader waits out one
+# hold of the lease first).
+if [ "$STORE" = postgres ]; then
+    for _ in $(seq 100); do curl -sf "$RACKBOOT_URL/readyz" | grep -q '"role":"leader"' && break; sleep 0.2; done
+fi
+STORE=$STORE PG_DIR=$PG_DIR python3 - "$RACKBOOT_URL" "$WORK" "$OUT" "$NODES" "$LATENCY_MS" "$BOS_POLL_MS" "$RB_PID" "${SIM_PIDS[@]}" <<'PY'
 import glob, json, os, sys, time, urllib.request
 
 base, work, out = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -223,7 +279,22 @@ if os.environ.get("PERF"):
                              "-o", f"{out}/perf.data"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     time.sleep(1)
+def pg_cpu():
+    # Every process of the bench's PostgreSQL server (its backends come and go with the pool).
+    if os.environ.get("STORE") != "postgres":
+        return {}
+    total = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{pid}/exe").startswith("/usr/lib/postgresql/"):
+                total[pid] = cpu_secs(pid)
+        except OSError:
+            pass
+    return total
 bmc0 = bmc_counters()
+pg0 = pg_cpu()
 cpu0 = [cpu_secs(rb_pid)] + [cpu_secs(p) for p in sim_pids]
 samples, max_fds = [], [0, 0]
 t0, t_post = time.monotonic(), time.time()
@@ -244,6 +315,8 @@ while True:
 wall = time.monotonic() - t0
 bmc = [b - a for a, b in zip(bmc0, bmc_counters())]
 cpu = [cpu_secs(rb_pid) - cpu0[0], sum(cpu_secs(p) for p in sim_pids) - sum(cpu0[1:])]
+pg1 = pg_cpu()
+pg_server_cpu = sum(t - pg0.get(p, 0) for p, t in pg1.items())
 if perf:
     import signal
     perf.send_signal(signal.SIGINT)
@@ -272,6 +345,7 @@ for line in open(f"{work}/server.log", errors="replace"):
 rb_rss = proc_status(rb_pid, "VmHWM")
 sim_rss = [proc_status(p, "VmHWM") for p in sim_pids]
 rows = [
+    ("store", os.environ.get("STORE", "sqlite")),
     ("nodes (one system per SimBmc)", f"{len(nodes):,}"),
     ("BMC latency per answer", f"{latency_ms} ms"),
     ("BOS operators' poll", f"{poll_ms} ms"),
@@ -282,6 +356,7 @@ rows = [
     ("peak RSS simulator", f"{sum(sim_rss):.0f} MiB" + (f" ({len(sim_rss)} processes, largest {max(sim_rss):.0f} MiB)" if len(sim_rss) > 1 else "")),
     ("CPU in the session (rackboot / sim)", f"{cpu[0]:.1f} s / {cpu[1]:.1f} s  ({os.cpu_count()} cores)"),
     ("peak open files (rackboot / one sim)", f"{max_fds[0]:,} / {max_fds[1]:,}"),
+] + ([("CPU of the PostgreSQL server", f"{pg_server_cpu:.1f} s")] if pg1 else []) + [
     ("discovery of all BMCs", f"{discovery:.1f} s"),
     ("for scale", "BOS: one status pass every 15 s (polling_frequency)"),
 ]

@@ -3,7 +3,7 @@
 # URL (postgres://rackboot@127.0.0.1:PORT/postgres). Debian's binaries (scripts/peers.sh
 # installs them), a data directory of its own (RACKBOOT_PG_DIR, default
 # /tmp/rackboot-test-pg-$UID), loopback only on a free port, trust authentication for the
-# superuser `rackboot`, durability off (test data). PostgreSQL refuses to run as root, so as
+# superuser `rackboot`, durability off (test data; PG_DURABLE=1 keeps it on). PostgreSQL refuses to run as root, so as
 # root it runs as the unprivileged `postgres` user (made by the package), or `nobody`.
 # Safe to call from many test processes at once (flock); idempotent. `scripts/pg.sh stop`
 # stops it. The server is started with none of this script's descriptors (not the lock, not
@@ -43,9 +43,16 @@ if [ ! -f "$data/PG_VERSION" ]; then
     "${as[@]}" "$bin/initdb" -D "$data" -U rackboot --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
         { cat "$dir/initdb.log" >&2; exit 1; }
 fi
+# Test data needs no durability; a benchmark (PG_DURABLE=1, its own RACKBOOT_PG_DIR) keeps
+# PostgreSQL's defaults, so it is measured as a site would run it.
+if [ "${PG_DURABLE:-0}" = 1 ]; then
+    durability=""
+else
+    durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+fi
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 "${as[@]}" "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 \
-    -o "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" \
+    -o "-h 127.0.0.1 -p $port -k $dir $durability -c max_connections=400" \
     start </dev/null >"$dir/pg_ctl.log" 2>&1 9>&- || { cat "$dir/pg_ctl.log" >&2; tail -20 "$dir/server.log" >&2; exit 1; }
 echo "$port" >"$dir/port"
 echo "postgres://rackboot@127.0.0.1:$port/postgres"

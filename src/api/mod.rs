@@ -120,15 +120,21 @@ async fn not_found_boot(req: Request) -> Problem {
     ))
 }
 
+/// Ready when the store answers; says whether this replica runs the operators (`leader`),
+/// waits for its turn (`follower`: it still serves the API and the boot plane), or is the
+/// one appliance of a SQLite data directory (`single`).
 async fn readyz(State(app): State<Arc<App>>) -> Response {
+    let role = app.cluster_role();
     match app.ready().await {
         Ok(()) if app.identity().no_auth => axum::Json(serde_json::json!({
             "status": "ready",
             "auth": "off",
+            "role": role,
             "warning": "authentication is off (--no-auth): anyone who reaches the control plane can change and power the rack",
         }))
         .into_response(),
-        Ok(()) => axum::Json(serde_json::json!({"status": "ready", "auth": "on"})).into_response(),
+        Ok(()) => axum::Json(serde_json::json!({"status": "ready", "auth": "on", "role": role}))
+            .into_response(),
         Err(e) => Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("store not ready: {e}"),

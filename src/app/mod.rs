@@ -236,6 +236,15 @@ impl App {
         Ok(self.cluster.status().await?)
     }
 
+    /// `single` (SQLite), `leader` or `follower` (PostgreSQL replicas).
+    pub fn cluster_role(&self) -> &'static str {
+        match (&self.cluster.backend, self.cluster.leadership.leading()) {
+            (None, _) => "single",
+            (Some(_), true) => "leader",
+            (Some(_), false) => "follower",
+        }
+    }
+
     /// What another replica said changed: drop the read model here.
     pub fn changed_elsewhere(&self, topic: crate::cluster::bus::Topic) {
         use crate::cluster::bus::Topic;

@@ -10,6 +10,8 @@
 //!   DHCP reservations read from it; the identity cache; the CFS options).
 //! - A boot event (a script or artifact fetch) is recorded where the node fetched, and
 //!   relayed: the leader's evidence operator and every replica's timeline see it.
+//! - The leader's power samples that change what a node's power says are relayed, so
+//!   power status on a follower answers like the leader's.
 //!
 //! Messages are batched (whatever is queued when the sender wakes, deduplicated, split to
 //! stay under PostgreSQL's 8,000-byte payload) and carry the sender's id, so a replica
@@ -25,6 +27,7 @@ use tokio::sync::mpsc;
 
 use super::{ClusterBackend, Leadership, ReplicaInfo};
 use crate::activation::Activator;
+use crate::model::power::PowerSample;
 use crate::model::{BootEvent, Xname};
 use crate::shutdown::Stop;
 
@@ -53,12 +56,24 @@ struct Message {
     changed: BTreeSet<Topic>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     events: Vec<(Xname, BootEvent)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    samples: Vec<PowerSample>,
+}
+
+impl Message {
+    fn is_empty(&self) -> bool {
+        self.pokes.is_empty()
+            && self.changed.is_empty()
+            && self.events.is_empty()
+            && self.samples.is_empty()
+    }
 }
 
 enum Outgoing {
     Poke(&'static str),
     Changed(Topic),
     Event(Xname, BootEvent),
+    Sample(PowerSample),
 }
 
 /// The sending side, held by the use cases; does nothing without a cluster (SQLite).
@@ -108,6 +123,15 @@ impl Bus {
         }
     }
 
+    /// Tell the followers of a power sample (only the leader's: it is the one sampling).
+    pub fn sample(&self, sample: &PowerSample) {
+        if let Some(s) = &self.0
+            && s.leadership.leading()
+        {
+            let _ = s.tx.send(Outgoing::Sample(sample.clone()));
+        }
+    }
+
     /// Relay each of `named` activators' pokes through this bus.
     pub fn relay(&self, named: &[(&'static str, Activator)]) {
         for (name, a) in named {
@@ -129,6 +153,8 @@ pub struct Receivers {
     pub changed: Box<dyn Fn(Topic) + Send + Sync>,
     /// Record a boot event another replica saw.
     pub event: EventSink,
+    /// Keep a power sample the leader took.
+    pub sample: Box<dyn Fn(PowerSample) + Send + Sync>,
 }
 
 impl Receivers {
@@ -144,6 +170,9 @@ impl Receivers {
         for (node, e) in m.events {
             (self.event)(&node, e);
         }
+        for p in m.samples {
+            (self.sample)(p);
+        }
     }
 
     /// Messages may have been missed: everything is stale, every operator poked.
@@ -157,51 +186,58 @@ impl Receivers {
     }
 }
 
-/// Batch what is queued into as few notifications as fit, each under [`MAX_PAYLOAD`].
+/// Batch what is queued into as few notifications as fit, each under [`MAX_PAYLOAD`]:
+/// pokes and invalidations in the first, events and samples filling it and the next ones.
+/// Sizes are added up item by item (each item's JSON and a comma, plus room for the two
+/// array keys), so a batch is encoded once per payload, not once per item.
 fn batch(from: &str, queued: Vec<Outgoing>) -> Vec<String> {
-    let mut first = Message {
+    const KEYS: usize = r#","events":[],"samples":[]"#.len();
+    let fresh = || Message {
         from: from.to_string(),
         ..Message::default()
     };
-    let mut events = Vec::new();
+    let encode = |m: &Message| serde_json::to_string(m).expect("a message encodes");
+    let mut current = fresh();
+    let mut items = Vec::new();
     for o in queued {
         match o {
             Outgoing::Poke(p) => {
-                first.pokes.insert(p.to_string());
+                current.pokes.insert(p.to_string());
             }
             Outgoing::Changed(t) => {
-                first.changed.insert(t);
+                current.changed.insert(t);
             }
-            Outgoing::Event(n, e) => events.push((n, e)),
+            o => items.push(o),
         }
     }
-    let encode = |m: &Message| serde_json::to_string(m).expect("a message encodes");
+    let mut size = encode(&current).len() + KEYS;
     let mut out = Vec::new();
-    let mut current = first;
-    for ev in events {
-        current.events.push(ev);
-        if encode(&current).len() > MAX_PAYLOAD {
-            let ev = current.events.pop().expect("just pushed");
-            if !current.events.is_empty()
-                || !current.pokes.is_empty()
-                || !current.changed.is_empty()
-            {
-                out.push(encode(&current));
-            }
-            current = Message {
-                from: from.to_string(),
-                events: vec![ev],
-                ..Message::default()
-            };
-            if encode(&current).len() > MAX_PAYLOAD {
-                // One event larger than a payload (it cannot be: its fields are short):
-                // dropped rather than the whole batch.
-                tracing::warn!("a boot event too large to relay was dropped");
-                current.events.clear();
-            }
+    for o in items {
+        let len = match &o {
+            Outgoing::Event(n, e) => serde_json::to_string(&(n, e)).map(|j| j.len()),
+            Outgoing::Sample(p) => serde_json::to_string(p).map(|j| j.len()),
+            Outgoing::Poke(_) | Outgoing::Changed(_) => unreachable!("kept apart above"),
+        }
+        .expect("an item encodes")
+            + 1;
+        if size + len > MAX_PAYLOAD && !current.is_empty() {
+            out.push(encode(&current));
+            current = fresh();
+            size = encode(&current).len() + KEYS;
+        }
+        if size + len > MAX_PAYLOAD {
+            // Larger than a payload on its own (its fields are short: it cannot be).
+            tracing::warn!("an item too large to relay to the other replicas was dropped");
+            continue;
+        }
+        size += len;
+        match o {
+            Outgoing::Event(n, e) => current.events.push((n, e)),
+            Outgoing::Sample(p) => current.samples.push(p),
+            Outgoing::Poke(_) | Outgoing::Changed(_) => unreachable!("kept apart above"),
         }
     }
-    if !current.events.is_empty() || !current.pokes.is_empty() || !current.changed.is_empty() {
+    if !current.is_empty() {
         out.push(encode(&current));
     }
     out

@@ -209,7 +209,15 @@ impl Replica {
                 let app = app.clone();
                 move |n, e| app.record_boot_event_elsewhere(n, e)
             }),
+            sample: Box::new({
+                let cache = app.power_cache();
+                move |s| cache.put_here(s)
+            }),
         };
+        app.power_cache().relay_to({
+            let bus = self.bus.clone();
+            move |s| bus.sample(s)
+        });
         tracing::info!(replica = %m.me.id, lease_secs = m.timings.lease.as_secs_f64(), "replica: following until elected");
         vec![
             tokio::spawn(leader::run_election(

@@ -270,7 +270,7 @@ impl PowerTask {
 }
 
 /// The last power sample of a node.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PowerSample {
     pub xname: Xname,
     pub state: PowerState,

@@ -43,10 +43,16 @@ pub fn sample(
     }
 }
 
+/// Where new samples are told (`PowerCache::relay_to`).
+type SampleRelay = Box<dyn Fn(&PowerSample) + Send + Sync>;
+
 /// The latest power sample of every node with a BMC, and when each was last acted on.
 #[derive(Default)]
 pub struct PowerCache {
     samples: RwLock<HashMap<Xname, PowerSample>>,
+    /// Told of every sample that says something new (`cluster::bus`: the leader's samples
+    /// reach the followers' power-status views).
+    relay: std::sync::OnceLock<SampleRelay>,
     acted: RwLock<HashMap<Xname, DateTime<Utc>>>,
     watched: RwLock<HashSet<Xname>>,
 }
@@ -56,10 +62,39 @@ const WATCHED_PERIODS: i32 = 10;
 
 impl PowerCache {
     pub fn put(&self, sample: PowerSample) {
+        if let Some(relay) = self.relay.get() {
+            let news = self
+                .samples
+                .read()
+                .expect("power cache lock")
+                .get(&sample.xname)
+                .is_none_or(|old| {
+                    (old.state, old.available, &old.error, &old.supported)
+                        != (
+                            sample.state,
+                            sample.available,
+                            &sample.error,
+                            &sample.supported,
+                        )
+                });
+            if news {
+                relay(&sample);
+            }
+        }
+        self.put_here(sample);
+    }
+
+    /// Keep a sample another replica took (not relayed again).
+    pub fn put_here(&self, sample: PowerSample) {
         self.samples
             .write()
             .expect("power cache lock")
             .insert(sample.xname.clone(), sample);
+    }
+
+    /// Tell `f` of every sample that changes what a node's power says (set once).
+    pub fn relay_to(&self, f: impl Fn(&PowerSample) + Send + Sync + 'static) {
+        let _ = self.relay.set(Box::new(f));
     }
 
     pub fn get(&self, x: &Xname) -> Option<PowerSample> {
@@ -148,6 +183,28 @@ impl PowerCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_samples_that_say_something_new_are_relayed() {
+        let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let cache = PowerCache::default();
+        cache.relay_to({
+            let told = told.clone();
+            move |s: &PowerSample| told.lock().unwrap().push(s.available)
+        });
+        let x = Xname::parse("x3000c0s0b0n0").unwrap();
+        let t = Utc::now();
+        cache.put(at(&x, t, true));
+        cache.put(at(&x, t + chrono::Duration::seconds(30), true));
+        cache.put(at(&x, t + chrono::Duration::seconds(60), false));
+        cache.put_here(at(&x, t + chrono::Duration::seconds(90), true));
+        assert_eq!(
+            *told.lock().unwrap(),
+            [true, false],
+            "new, unchanged, changed, remote"
+        );
+        assert!(cache.get(&x).unwrap().available, "a remote sample is kept");
+    }
 
     fn at(x: &Xname, t: DateTime<Utc>, available: bool) -> PowerSample {
         PowerSample {

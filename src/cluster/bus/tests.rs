@@ -33,11 +33,23 @@ fn event(what: &str) -> BootEvent {
     }
 }
 
+fn sample(node: &Xname) -> PowerSample {
+    PowerSample {
+        xname: node.clone(),
+        state: crate::model::power::PowerState::On,
+        available: true,
+        error: None,
+        supported: Vec::new(),
+        updated: Utc::now(),
+    }
+}
+
 /// A replica's side: its activator, what it was told.
 struct Side {
     poked: Activator,
     changed: Arc<Mutex<Vec<Topic>>>,
     events: Arc<Mutex<Vec<(Xname, BootEvent)>>>,
+    samples: Arc<Mutex<Vec<PowerSample>>>,
     bus: Bus,
 }
 
@@ -47,6 +59,7 @@ async fn side(cluster: &MemoryCluster, id: &str, leadership: Leadership, stop: &
     bus.relay(&[("bos.setup", poked.clone())]);
     let changed = Arc::new(Mutex::new(Vec::new()));
     let events = Arc::new(Mutex::new(Vec::new()));
+    let samples = Arc::new(Mutex::new(Vec::new()));
     let backend: Arc<dyn ClusterBackend> = Arc::new(cluster.clone());
     let receivers = Receivers {
         pokes: HashMap::from([("bos.setup", poked.clone())]),
@@ -57,6 +70,10 @@ async fn side(cluster: &MemoryCluster, id: &str, leadership: Leadership, stop: &
         event: Box::new({
             let e = events.clone();
             move |n, ev| e.lock().unwrap().push((n.clone(), ev))
+        }),
+        sample: Box::new({
+            let p = samples.clone();
+            move |s| p.lock().unwrap().push(s)
         }),
     };
     tokio::spawn(send_loop(outbox, backend.clone(), me(id), stop.clone()));
@@ -71,6 +88,7 @@ async fn side(cluster: &MemoryCluster, id: &str, leadership: Leadership, stop: &
         poked,
         changed,
         events,
+        samples,
         bus,
     }
 }
@@ -139,6 +157,14 @@ async fn a_followers_writes_reach_the_leader_and_the_leaders_pokes_stay_home() {
         "a leader's poke reached a follower"
     );
     assert!(follower.events.lock().unwrap().is_empty());
+    // The leader's power samples reach the follower; a follower's are not relayed.
+    let taken = sample(&node);
+    follower.bus.sample(&taken);
+    leader.bus.sample(&taken);
+    eventually("the sample", || follower.samples.lock().unwrap().len() == 1).await;
+    assert_eq!(follower.samples.lock().unwrap()[0], taken);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(leader.samples.lock().unwrap().is_empty());
     stop.cancel();
 }
 
@@ -165,20 +191,22 @@ fn batches_stay_under_the_payload_cap_and_lose_nothing() {
     let mut queued = vec![Outgoing::Poke("bos.status"), Outgoing::Changed(Topic::Boot)];
     for i in 0..200 {
         queued.push(Outgoing::Event(node.clone(), event(&format!("initrd-{i}"))));
+        queued.push(Outgoing::Sample(sample(&node)));
     }
     queued.push(Outgoing::Poke("bos.status"));
     let payloads = batch("me", queued);
     assert!(payloads.len() > 1, "200 events need several payloads");
-    let mut events = 0;
-    let mut pokes = 0;
+    let (mut events, mut samples, mut pokes) = (0, 0, 0);
     for p in &payloads {
         assert!(p.len() <= MAX_PAYLOAD, "{} bytes", p.len());
         let m: Message = serde_json::from_str(p).unwrap();
         assert_eq!(m.from, "me");
         events += m.events.len();
+        samples += m.samples.len();
         pokes += m.pokes.len();
     }
     assert_eq!(events, 200);
+    assert_eq!(samples, 200);
     assert_eq!(pokes, 1, "pokes are deduplicated into the first payload");
     assert!(batch("me", Vec::new()).is_empty());
 }

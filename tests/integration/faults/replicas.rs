@@ -154,12 +154,68 @@ async fn a_killed_leader_is_replaced_within_the_lease_and_its_session_completes(
     let lab_dir = tempfile::tempdir().unwrap();
     let mut lab = Lab::around(s, lab_dir, n, SimConfig::default()).await;
     for bmc in lab.fleet.bmcs() {
-        bmc.set_latency(Duration::from_millis(100));
+        bmc.set_latency(Duration::from_millis(50));
     }
+    // The follower answers power status from the leader's samples.
+    let follower = b.server();
+    wait_until(
+        "the follower's power status of every node",
+        Duration::from_secs(20),
+        async || {
+            let (st, v) = follower
+                .send(
+                    reqwest::Method::POST,
+                    "/apis/power-control/v1/power-status",
+                    json!({"xname": lab.xnames}),
+                )
+                .await;
+            let all_off = st == StatusCode::OK
+                && v["status"]
+                    .as_array()
+                    .is_some_and(|s| s.len() == n && s.iter().all(|e| e["powerState"] == "off"));
+            if all_off { Ok(()) } else { Err(v.to_string()) }
+        },
+    )
+    .await;
     let img = put_image(&a.server(), "img");
     lab.template("t", &img, &lab.xnames).await;
     // One attempt each: an attempt the failover spent would fail its node.
     lab.options(json!({"default_retry_policy": 1})).await;
+    // A client polling both replicas' boot plane throughout: the longest it goes without
+    // an answer from either.
+    let polling = tokio_util::sync::CancellationToken::new();
+    let mac = lab.nodes.nodes()[0].mac().to_string();
+    let poller = tokio::spawn({
+        let urls =
+            [a.base(), b.base()].map(|u| format!("{u}/boot/v1/bootscript?mac={mac}&arch=x86_64"));
+        let stop = polling.clone();
+        async move {
+            let http = reqwest::Client::builder()
+                .timeout(Duration::from_millis(500))
+                .build()
+                .unwrap();
+            let (mut last_ok, mut worst, mut answers) = (Instant::now(), Duration::ZERO, 0u32);
+            while !stop.is_cancelled() {
+                for u in &urls {
+                    // A script either way: the node's (once its boot parameters are
+                    // written) or the retry script before.
+                    let ok = match http.get(u).send().await {
+                        Ok(r) if r.status().is_success() => {
+                            r.text().await.is_ok_and(|t| t.starts_with("#!ipxe"))
+                        }
+                        _ => false,
+                    };
+                    if ok {
+                        worst = worst.max(last_ok.elapsed());
+                        last_ok = Instant::now();
+                        answers += 1;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            (worst.max(last_ok.elapsed()), answers)
+        }
+    });
     let name = lab.create("t", "boot", None).await;
     until(
         "the leader to be powering nodes on",
@@ -188,7 +244,13 @@ async fn a_killed_leader_is_replaced_within_the_lease_and_its_session_completes(
     // The killed leader's row goes silent once a lease has passed without a heartbeat.
     let view = led_by(&b.base(), &id_b, 1, Duration::from_secs(4 * LEASE_SECS)).await;
     let status = lab.wait_complete(&name).await;
+    polling.cancel();
+    let (gap, answers) = poller.await.unwrap();
     assert_all_stable(&status);
+    assert!(
+        gap <= Duration::from_secs(LEASE_SECS),
+        "the boot plane went {gap:?} without an answer from either replica"
+    );
     for (i, x) in lab.xnames.iter().enumerate() {
         assert_eq!(lab.resets(i), 1, "{x}: resets at its BMC\n{}", a.log());
     }
@@ -207,13 +269,85 @@ async fn a_killed_leader_is_replaced_within_the_lease_and_its_session_completes(
     checked(
         "a killed leader",
         &[
+            format!(
+                "the follower's PCS power-status showed all {n} nodes off, from the leader's samples"
+            ),
             format!("leader {id_a} killed (SIGKILL) after {at_kill} of {n} resets"),
             format!(
                 "{id_b} led {} ms later (lease {LEASE_SECS} s)",
                 takeover.as_millis()
             ),
             format!("session complete, {n} nodes stable, booted from the follower's boot plane"),
+            format!(
+                "a client polling both replicas for node 0's boot script: {answers} scripts, longest gap {} ms",
+                gap.as_millis()
+            ),
             "each node's BMC took exactly 1 reset, within a retry policy of 1".into(),
+        ],
+    );
+}
+
+#[tokio::test]
+#[ignore = "tier peer: PostgreSQL (scripts/pg.sh)"]
+async fn a_leader_that_loses_its_database_session_stops_leading_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, id_a, b, id_b) = two_replicas(dir.path()).await;
+    let readyz = |base: String| async move {
+        reqwest::get(format!("{base}/readyz"))
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    assert_eq!(readyz(a.base()).await["role"], "leader");
+    assert_eq!(readyz(b.base()).await["role"], "follower");
+    // The database drops the leader's lock session (what a cut network or a DBA's
+    // pg_terminate_backend does).
+    let url = rackboot::store::postgres::testdb::server_url();
+    let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = 8241978105929166704",
+    )
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
+    assert_eq!(killed, [true], "one session held the operator lock");
+    until(
+        "the old leader to say it lost the lock",
+        Duration::from_secs(10),
+        || a.log().contains("lost the operator lock"),
+    )
+    .await;
+    // Exactly one replica leads again (whichever took the free lock first).
+    let mut led = String::new();
+    wait_until(
+        "one leader again",
+        Duration::from_secs(4 * LEASE_SECS),
+        async || {
+            let (ra, rb) = (readyz(a.base()).await, readyz(b.base()).await);
+            match (ra["role"].as_str(), rb["role"].as_str()) {
+                (Some("leader"), Some("follower")) => led = id_a.clone(),
+                (Some("follower"), Some("leader")) => led = id_b.clone(),
+                other => return Err(format!("{other:?}")),
+            }
+            let v = cluster(&b.base()).await;
+            if v["leader"] == led.as_str() {
+                Ok(())
+            } else {
+                Err(v.to_string())
+            }
+        },
+    )
+    .await;
+    checked(
+        "a leader that loses its database session",
+        &[
+            "the database ended the leader's lock session".into(),
+            "the old leader logged that it lost the operator lock and stopped running the operators".into(),
+            format!("{led} leads now; /readyz and the cluster view agree"),
         ],
     );
 }
