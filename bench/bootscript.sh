@@ -40,8 +40,9 @@ if [ "$REPLICAS" -gt 1 ]; then
 fi
 cleanup() {
     [ -n "${RB2_PID:-}" ] && kill "$RB2_PID" 2>/dev/null || true
-    [ -n "${PG_DB:-}" ] && { sleep 0.5; "$PSQL" "$PG_URL" -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" 2>/dev/null || true; }
     [ -n "${RB_PID:-}" ] && kill "$RB_PID" 2>/dev/null || true
+    # The replicas first, then their database.
+    [ -n "${PG_DB:-}" ] && { wait 2>/dev/null; "$PSQL" "$PG_URL" -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" 2>/dev/null || true; }
     [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
     rm -rf "$WORK"
 }

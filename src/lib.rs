@@ -458,6 +458,7 @@ fn registrations(
         clock: clock.clone(),
         confirm_interval: config.power.confirm_interval,
         flush_interval: Duration::from_millis(500),
+        leadership: app.leadership(),
     };
     let mut regs = vec![
         Registration::new(
@@ -507,6 +508,7 @@ fn registrations(
         calls: calls.clone(),
         reads: Default::default(),
         act_wait: BOS_ACT_WAIT,
+        leadership: app.leadership(),
     }));
     regs
 }

@@ -236,6 +236,11 @@ impl App {
         Ok(self.cluster.status().await?)
     }
 
+    /// Whether this replica leads the operators (always, with SQLite).
+    pub fn leadership(&self) -> crate::cluster::Leadership {
+        self.cluster.leadership.clone()
+    }
+
     /// `single` (SQLite), `leader` or `follower` (PostgreSQL replicas).
     pub fn cluster_role(&self) -> &'static str {
         match (&self.cluster.backend, self.cluster.leadership.leading()) {

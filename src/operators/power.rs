@@ -38,6 +38,9 @@ pub struct PowerContext {
     pub confirm_interval: Duration,
     /// Between progress writes.
     pub flush_interval: Duration,
+    /// Whether this replica leads: a deposed leader writes no more task progress (the new
+    /// leader resumes each task from its last durable journal entry, as after a crash).
+    pub leadership: crate::cluster::Leadership,
 }
 
 pub struct PowerTransitions {
@@ -299,6 +302,11 @@ async fn flush(
     progress: &Progress,
 ) -> Result<(), StoreError> {
     let (indices, changed, counts, asked) = progress.take();
+    if !ctx.leadership.may_act() {
+        // Deposed: nothing from here on is recorded (and the fenced driver sent nothing).
+        progress.written.send_modify(|w| *w = (*w).max(asked));
+        return Ok(());
+    }
     t.counts = counts;
     if let Err(e) = ctx.store.update_transition(t, &changed).await {
         progress.restore(indices);

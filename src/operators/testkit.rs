@@ -180,6 +180,7 @@ impl Kit {
             calls: Default::default(),
             reads: Default::default(),
             act_wait: Duration::from_secs(30),
+            leadership: self.app.leadership(),
         }
     }
 

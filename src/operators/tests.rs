@@ -115,6 +115,7 @@ async fn a_power_transition_is_carried_out_and_confirmed() {
         clock: Arc::new(kit.clock.clone()),
         confirm_interval: Duration::from_millis(20),
         flush_interval: Duration::from_millis(20),
+        leadership: crate::cluster::Leadership::always(),
     });
     let report = op.activate().await.unwrap();
     assert_eq!(report["started"], 1, "{report}");

@@ -64,6 +64,9 @@ pub struct BosContext {
     /// How long an activation waits for its BMC calls before it returns and leaves the
     /// slow ones to record themselves, and how long a status pass waits for power reads.
     pub act_wait: Duration,
+    /// Whether this replica leads: a deposed leader records no outcome of a batch under
+    /// way (the new leader settles those nodes from their BMCs, as after a crash).
+    pub leadership: crate::cluster::Leadership,
 }
 
 /// Every BOS operator with its schedule and poke: the one list the appliance starts.

@@ -227,6 +227,11 @@ async fn act_and_record(
             }
         }
         let ids: HashSet<String> = outcomes.keys().cloned().collect();
+        if !ctx.leadership.may_act() {
+            // Deposed: the intents stay unsent for the new leader to settle.
+            ctx.calls.release(&ids);
+            continue;
+        }
         let now = ctx.clock.now();
         let written = ctx
             .update(&ids, |c| {

@@ -216,7 +216,10 @@ async fn act_and_record_claimed(
                 }
             }
         }
-        record(ctx, &outcomes, &tokens).await?;
+        // A deposed leader records nothing: the intents stay unsent for the new leader.
+        if ctx.leadership.may_act() {
+            record(ctx, &outcomes, &tokens).await?;
+        }
         ctx.calls.release(outcomes.iter().map(|(id, _, _)| id));
     }
     let _ = caller.await;

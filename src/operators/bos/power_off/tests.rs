@@ -174,3 +174,26 @@ async fn a_node_still_on_after_the_wait_is_forced() {
     assert!(c.last_action.is(Action::PoweringOffForcefully));
     assert_eq!(c.event_stats.power_off_forceful_attempts, 1);
 }
+
+#[tokio::test]
+async fn a_deposed_leader_records_no_outcome_and_the_next_leader_settles_it() {
+    let kit = shutting_down(&["On", "GracefulShutdown", "ForceOff"]).await;
+    // This replica lost the operator lock while its batch was under way.
+    let mut deposed = PowerOff {
+        ctx: crate::operators::bos::BosContext {
+            leadership: crate::cluster::Leadership::standby(),
+            ..kit.bos()
+        },
+        mode: Mode::Graceful,
+    };
+    deposed.activate().await.unwrap();
+    let c = kit.component(&kit.nodes[0]).await;
+    assert!(c.last_action.unsent, "no outcome recorded");
+    assert_eq!(c.event_stats.power_off_graceful_attempts, 0);
+    // The next leader settles it from the BMC, which took the call: nothing is sent again.
+    operator(&kit, Mode::Graceful).activate().await.unwrap();
+    let c = kit.component(&kit.nodes[0]).await;
+    assert!(!c.last_action.unsent, "settled");
+    assert!(c.last_action.is(Action::PoweringOffGracefully));
+    assert_eq!(kit.bmc.counters().resets, 1, "one reset in all");
+}
