@@ -27,10 +27,16 @@ impl Operator for Status {
         let nodes: Vec<_> = comps
             .iter()
             // A component on hold (a session just took it, or it was just enabled) is
-            // judged afresh: its BMC is asked whatever the samples say.
+            // judged afresh: only a reading taken since it was put on hold (its last action)
+            // counts. Not one taken since this pass began: a BMC slower than a pass's wait
+            // answers after the pass, and its node would never leave the hold.
             .map(|v| {
                 let fresh_read = v.value.overridden(crate::model::Status::OnHold);
-                (v.value.id.clone(), fresh_read.then(|| ctx.clock.now()))
+                let since = v
+                    .value
+                    .last_action_time()
+                    .unwrap_or_else(|| ctx.clock.now());
+                (v.value.id.clone(), fresh_read.then_some(since))
             })
             .collect();
         let readings = ctx.power_readings(nodes, &systems).await;

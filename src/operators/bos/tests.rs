@@ -97,6 +97,33 @@ async fn status_moves_an_off_node_that_should_boot_to_powering_on() {
 }
 
 #[tokio::test]
+async fn a_node_on_hold_behind_a_bmc_slower_than_a_pass_leaves_the_hold() {
+    // Issue 19's fault suite found it: a 5 s BMC's node stayed on hold for good, because
+    // each pass wanted a reading newer than its own start and the BMC answered after it.
+    let kit = Kit::new(1).await;
+    let mut c = booting(&kit, 0);
+    c.set_override(Some(Status::OnHold));
+    c.act(Action::SessionSetup, kit.clock.now());
+    kit.put(&c).await;
+    kit.clock.advance(Duration::seconds(1));
+    kit.bmc.set_latency(std::time::Duration::from_millis(300));
+    let quick = super::BosContext {
+        act_wait: std::time::Duration::from_millis(20),
+        ..kit.bos()
+    };
+    let first = StatusOperator(quick.clone()).activate().await.unwrap();
+    assert_eq!(first["changed"], 0, "no reading within the pass: {first}");
+    // The read lands after the pass; a later pass takes it (it is newer than the hold).
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    kit.clock.advance(Duration::seconds(1));
+    let later = StatusOperator(quick).activate().await.unwrap();
+    assert_eq!(later["changed"], 1, "{later}");
+    let c = kit.component(&kit.nodes[0]).await;
+    assert!(!c.overridden(Status::OnHold), "still on hold");
+    assert_eq!(c.status.phase, Phase::PoweringOn);
+}
+
+#[tokio::test]
 async fn power_on_writes_boot_parameters_sets_a_network_boot_and_powers_on() {
     let kit = Kit::new(1).await;
     let mut c = booting(&kit, 0);

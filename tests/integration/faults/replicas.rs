@@ -61,8 +61,8 @@ async fn led_by(base: &str, leader: &str, alive: usize, within: Duration) -> Val
 }
 
 /// Two replicas: the first started alone (so it leads), the second with a copy of its
-/// seal.key and the same artifact directory.
-async fn two_replicas(dir: &Path) -> (Appliance, String, Appliance, String) {
+/// seal.key and the same artifact directory; their ids, and their database's URL.
+async fn two_replicas(dir: &Path) -> (Appliance, String, Appliance, String, String) {
     let url = rackboot::store::postgres::testdb::fresh_database().await;
     let (da, db) = (dir.join("a"), dir.join("b"));
     let artifacts = da.join("artifacts");
@@ -86,14 +86,14 @@ async fn two_replicas(dir: &Path) -> (Appliance, String, Appliance, String) {
         .unwrap()
         .to_string();
     led_by(&b.base(), &id_a, 2, Duration::from_secs(10)).await;
-    (a, id_a, b, id_b)
+    (a, id_a, b, id_b, url)
 }
 
 #[tokio::test]
 #[ignore = "tier peer: PostgreSQL (scripts/pg.sh)"]
 async fn a_write_on_one_replica_is_what_the_other_serves() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, _, b, _) = two_replicas(dir.path()).await;
+    let (a, _, b, _, _) = two_replicas(dir.path()).await;
     let (sa, sb) = (a.server(), b.server());
     // Warm the follower's boot index first, so only an invalidation can refresh it.
     let script = |s: &crate::common::Server| {
@@ -147,7 +147,7 @@ async fn a_write_on_one_replica_is_what_the_other_serves() {
 async fn a_killed_leader_is_replaced_within_the_lease_and_its_session_completes() {
     let n = 200;
     let dir = tempfile::tempdir().unwrap();
-    let (mut a, id_a, b, id_b) = two_replicas(dir.path()).await;
+    let (mut a, id_a, b, id_b, _) = two_replicas(dir.path()).await;
     // Admins talk to the leader; the nodes boot from the follower.
     let mut s = a.server();
     s.boot_base = b.base();
@@ -291,7 +291,7 @@ async fn a_killed_leader_is_replaced_within_the_lease_and_its_session_completes(
 #[ignore = "tier peer: PostgreSQL (scripts/pg.sh)"]
 async fn a_leader_that_loses_its_database_session_stops_leading_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, id_a, b, id_b) = two_replicas(dir.path()).await;
+    let (a, id_a, b, id_b, url) = two_replicas(dir.path()).await;
     let readyz = |base: String| async move {
         reqwest::get(format!("{base}/readyz"))
             .await
@@ -304,12 +304,13 @@ async fn a_leader_that_loses_its_database_session_stops_leading_and_says_so() {
     assert_eq!(readyz(b.base()).await["role"], "follower");
     // The database drops the leader's lock session (what a cut network or a DBA's
     // pg_terminate_backend does).
-    let url = rackboot::store::postgres::testdb::server_url();
+    // On the replicas' own database: advisory locks are per database, and other tests'
+    // appliances on this server hold the same key in theirs.
     let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
         .await
         .unwrap();
     let killed: Vec<bool> = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = 8241978105929166704",
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = 8241978105929166704 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
     )
     .fetch_all(&mut c)
     .await
