@@ -86,7 +86,7 @@ pub fn registrations(ctx: &BosContext) -> Vec<Registration> {
         // storm, at most one pass per half second (or per period, if shorter).
         Registration::new(
             every("bos-status").at_most_every(ctx.period.min(Duration::from_millis(500))),
-            status::Status(c()),
+            status::Status::new(c()),
             &p.status,
         ),
         Registration::new(every("bos-power-on"), power_on::PowerOn(c()), &p.power_on),

@@ -12,31 +12,49 @@ use crate::model::BootComponent;
 use crate::model::boot_plan::{PowerReading, Waits, plan_status, plan_status_config_unavailable};
 use crate::operators::{Operator, OperatorResult};
 
-pub struct Status(pub BosContext);
+pub struct Status {
+    ctx: BosContext,
+    /// When this operator first saw each component on hold. A component on hold (a session
+    /// just took it, or it was just enabled) is judged afresh: only a reading *asked* since
+    /// then counts, which a BMC slower than a pass's wait delivers to a later pass. (The
+    /// component's own last-action time has whole seconds only: a sample from just before
+    /// the hold would pass for one after it.)
+    held_since: HashMap<String, chrono::DateTime<chrono::Utc>>,
+}
+
+impl Status {
+    pub fn new(ctx: BosContext) -> Status {
+        Status {
+            ctx,
+            held_since: HashMap::new(),
+        }
+    }
+}
 
 #[async_trait]
 impl Operator for Status {
     async fn activate(&mut self) -> OperatorResult {
-        let ctx = &self.0;
+        let ctx = &self.ctx;
+        let held_since = &mut self.held_since;
         let opts = ctx.options().await;
         let comps = ctx.store.list_boot_components(true).await?;
         if comps.is_empty() {
             return Ok(serde_json::json!({"enabled": 0}));
         }
         let systems = ctx.systems().await?;
+        let pass = ctx.clock.now();
+        let on_hold: HashSet<&str> = comps
+            .iter()
+            .filter(|v| v.value.overridden(crate::model::Status::OnHold))
+            .map(|v| v.value.id.as_str())
+            .collect();
+        held_since.retain(|id, _| on_hold.contains(id.as_str()));
         let nodes: Vec<_> = comps
             .iter()
-            // A component on hold (a session just took it, or it was just enabled) is
-            // judged afresh: only a reading taken since it was put on hold (its last action)
-            // counts. Not one taken since this pass began: a BMC slower than a pass's wait
-            // answers after the pass, and its node would never leave the hold.
             .map(|v| {
-                let fresh_read = v.value.overridden(crate::model::Status::OnHold);
-                let since = v
-                    .value
-                    .last_action_time()
-                    .unwrap_or_else(|| ctx.clock.now());
-                (v.value.id.clone(), fresh_read.then_some(since))
+                let on_hold = v.value.overridden(crate::model::Status::OnHold);
+                let since = on_hold.then(|| *held_since.entry(v.value.id.clone()).or_insert(pass));
+                (v.value.id.clone(), since)
             })
             .collect();
         let readings = ctx.power_readings(nodes, &systems).await;

@@ -89,7 +89,7 @@ async fn status_moves_an_off_node_that_should_boot_to_powering_on() {
     c.set_override(Some(Status::OnHold));
     c.act(Action::SessionSetup, kit.clock.now());
     kit.put(&c).await;
-    let report = StatusOperator(kit.bos()).activate().await.unwrap();
+    let report = StatusOperator::new(kit.bos()).activate().await.unwrap();
     assert_eq!(report["changed"], 1, "{report}");
     let c = kit.component(&kit.nodes[0]).await;
     assert_eq!(c.status.phase, Phase::PoweringOn);
@@ -111,12 +111,13 @@ async fn a_node_on_hold_behind_a_bmc_slower_than_a_pass_leaves_the_hold() {
         act_wait: std::time::Duration::from_millis(20),
         ..kit.bos()
     };
-    let first = StatusOperator(quick.clone()).activate().await.unwrap();
+    let mut status = StatusOperator::new(quick);
+    let first = status.activate().await.unwrap();
     assert_eq!(first["changed"], 0, "no reading within the pass: {first}");
     // The read lands after the pass; a later pass takes it (it is newer than the hold).
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     kit.clock.advance(Duration::seconds(1));
-    let later = StatusOperator(quick).activate().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let later = status.activate().await.unwrap();
     assert_eq!(later["changed"], 1, "{later}");
     let c = kit.component(&kit.nodes[0]).await;
     assert!(!c.overridden(Status::OnHold), "still on hold");
@@ -322,7 +323,7 @@ async fn status_reads_power_from_a_sample_taken_since_the_last_reset_else_from_t
     ctx.power_cache.put(old);
     ctx.acted_on([&c.id]);
     let asked = kit.bmc.counters().requests;
-    StatusOperator(kit.bos()).activate().await.unwrap();
+    StatusOperator::new(kit.bos()).activate().await.unwrap();
     assert!(kit.bmc.counters().requests > asked, "the BMC was asked");
     let read = ctx.power_cache.get(&kit.nodes[0]).unwrap();
     assert_eq!(
@@ -340,7 +341,7 @@ async fn status_reads_power_from_a_sample_taken_since_the_last_reset_else_from_t
         kit.clock.now(),
     ));
     let asked = kit.bmc.counters().requests;
-    StatusOperator(kit.bos()).activate().await.unwrap();
+    StatusOperator::new(kit.bos()).activate().await.unwrap();
     assert_eq!(kit.bmc.counters().requests, asked, "served from the sample");
     let c = kit.component(&kit.nodes[0]).await;
     assert_eq!(
