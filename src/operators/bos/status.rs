@@ -19,7 +19,9 @@ pub struct Status {
     /// then counts, which a BMC slower than a pass's wait delivers to a later pass. (The
     /// component's own last-action time has whole seconds only: a sample from just before
     /// the hold would pass for one after it.)
-    held_since: HashMap<String, chrono::DateTime<chrono::Utc>>,
+    /// Keyed by the hold itself (its session and last action), so a new hold of a node
+    /// that was already on hold starts afresh.
+    held_since: HashMap<String, (String, chrono::DateTime<chrono::Utc>)>,
 }
 
 impl Status {
@@ -52,8 +54,20 @@ impl Operator for Status {
         let nodes: Vec<_> = comps
             .iter()
             .map(|v| {
-                let on_hold = v.value.overridden(crate::model::Status::OnHold);
-                let since = on_hold.then(|| *held_since.entry(v.value.id.clone()).or_insert(pass));
+                let c = &v.value;
+                let since = c.overridden(crate::model::Status::OnHold).then(|| {
+                    let hold = format!(
+                        "{}\0{:?}\0{:?}",
+                        c.session, c.last_action.action, c.last_action.last_updated
+                    );
+                    let entry = held_since
+                        .entry(c.id.clone())
+                        .or_insert_with(|| (hold.clone(), pass));
+                    if entry.0 != hold {
+                        *entry = (hold, pass);
+                    }
+                    entry.1
+                });
                 (v.value.id.clone(), since)
             })
             .collect();
