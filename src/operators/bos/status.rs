@@ -14,13 +14,12 @@ use crate::operators::{Operator, OperatorResult};
 
 pub struct Status {
     ctx: BosContext,
-    /// When this operator first saw each component on hold. A component on hold (a session
-    /// just took it, or it was just enabled) is judged afresh: only a reading *asked* since
-    /// then counts, which a BMC slower than a pass's wait delivers to a later pass. (The
-    /// component's own last-action time has whole seconds only: a sample from just before
-    /// the hold would pass for one after it.)
-    /// Keyed by the hold itself (its session and last action), so a new hold of a node
-    /// that was already on hold starts afresh.
+    /// When this operator first saw each hold. A component on hold (a session just took
+    /// it, or it was just enabled) is judged afresh: only a reading taken since then counts,
+    /// which a BMC slower than a pass's wait delivers to a later pass. Each entry is keyed by
+    /// the hold itself (the node's session and last action), so a new hold of a node that
+    /// was already on hold starts afresh. (The component's own last-action time has whole
+    /// seconds only: a sample from just before the hold would pass for one after it.)
     held_since: HashMap<String, (String, chrono::DateTime<chrono::Utc>)>,
 }
 
