@@ -16,6 +16,7 @@ pub mod journal;
 pub mod lifecycle;
 pub mod power_off;
 pub mod power_on;
+pub mod session_plan;
 pub mod session_setup;
 pub mod status;
 #[cfg(test)]
