@@ -22,6 +22,7 @@ pub mod cli;
 pub mod clock;
 pub mod cluster;
 pub mod config;
+pub mod console;
 pub mod dhcp;
 pub mod errors;
 pub mod faults;

@@ -8,6 +8,11 @@
 //! names it — so a route added without a classification fails every test that calls it,
 //! and `tests/integration/access.rs` walks the table with every role.
 //!
+//! The web console's routes (`/`, `/console/...`) take the console's login cookie as well as
+//! a bearer token, send a browser without a login to the login page instead of a 401, refuse
+//! another site's form before anything runs, and hand the page the form token it must check
+//! (`console::auth`).
+//!
 //! Classes: `Public` (health, readiness, the login endpoint), `Boot` (what iPXE and
 //! booting nodes fetch anonymously: scripts, iPXE binaries, artifacts under their
 //! per-node tokens), and a least role: read-only, operator or admin.
@@ -24,6 +29,7 @@ use crate::auth::{Principal, Role};
 use crate::model::identity::AuditRecord;
 
 use super::problem::Problem;
+use crate::console::auth as console;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -261,6 +267,21 @@ pub const ROUTES: &[(&str, Access, Access)] = &[
     ("/apis/rackboot/v1/tokens", READ, READ),
     ("/apis/rackboot/v1/tokens/{id}", READ, READ),
     ("/apis/rackboot/v1/audit", ADMIN, NONE),
+    // The web console: its pages are reads, its actions the role of their API twins.
+    ("/", READ, NONE),
+    ("/console/login", PUBLIC, PUBLIC),
+    ("/console/logout", NONE, READ),
+    ("/console/assets/{file}", PUBLIC, NONE),
+    ("/console/events", READ, NONE),
+    ("/console/sessions", READ, OPERATE),
+    ("/console/sessions/new", READ, NONE),
+    ("/console/sessions/{name}", READ, NONE),
+    ("/console/sessions/{name}/stop", NONE, OPERATE),
+    ("/console/sessions/{name}/delete", NONE, OPERATE),
+    ("/console/nodes/{xname}", READ, NONE),
+    ("/console/nodes/{xname}/power", NONE, OPERATE),
+    ("/console/bmcs", READ, NONE),
+    ("/console/images", READ, NONE),
 ];
 
 /// What `method` on `template` needs, or `None` when the template is not classified.
@@ -330,6 +351,15 @@ pub async fn authorize(State(app): State<Arc<App>>, mut req: Request, next: Next
         return next.run(req).await;
     };
     let method = req.method().clone();
+    let changes = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let console = console::is_console(&template);
+    // Another site's form is refused before anything else, the login form included.
+    if console
+        && changes
+        && let Err(refused) = console::same_origin(req.headers())
+    {
+        return refused.into_response();
+    }
     let Some(need) = access(&method, &template) else {
         tracing::error!(%method, %template, "a route has no access classification; refused");
         return Problem::new(
@@ -345,24 +375,51 @@ pub async fn authorize(State(app): State<Arc<App>>, mut req: Request, next: Next
         return next.run(req).await;
     };
     let identity = app.identity().clone();
-    let changes = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     let client = req
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip().to_string())
         .unwrap_or_default();
     let path = req.uri().path().to_string();
-    let p = if identity.no_auth {
-        Principal::no_auth()
+    // A browser on the console may hold its login in the console cookie (never taken
+    // elsewhere); a page without a login goes to the login page.
+    let back = if changes {
+        "/".to_string()
     } else {
-        let Some(token) = bearer(&req) else {
-            return challenge(format!(
-                "{method} {path} needs a bearer token (an API token, or a login from {})",
-                super::login::TOKEN_PATH
-            ));
+        req.uri()
+            .path_and_query()
+            .map_or("/".to_string(), |p| p.as_str().to_string())
+    };
+    let to_login = || {
+        let mut r = console::to_login(&back);
+        r.headers_mut()
+            .insert(header::SET_COOKIE, console::clear_cookie());
+        r
+    };
+    let (p, csrf) = if identity.no_auth {
+        (Principal::no_auth(), console::Csrf::for_cookie(""))
+    } else {
+        let (token, csrf) = match bearer(&req) {
+            Some(t) => (t.to_string(), console::Csrf(None)),
+            None => match console.then(|| console::cookie_token(req.headers())).flatten() {
+                Some(c) => {
+                    let csrf = console::Csrf::for_cookie(&c);
+                    (c, csrf)
+                }
+                None if console => return to_login(),
+                None => {
+                    return challenge(format!(
+                        "{method} {path} needs a bearer token (an API token, or a login from {})",
+                        super::login::TOKEN_PATH
+                    ));
+                }
+            },
         };
-        match identity.authenticate(token).await {
-            Ok(p) => p,
+        match identity.authenticate(&token).await {
+            Ok(p) => (p, csrf),
+            Err(crate::app::AppError::Unauthorized(_)) if console && csrf.0.is_some() => {
+                return to_login();
+            }
             Err(crate::app::AppError::Unauthorized(why)) => return challenge(why),
             // The store failed, not the caller: a 500 that says so (and logs why).
             Err(e) => return Problem::from(e).into_response(),
@@ -392,6 +449,9 @@ pub async fn authorize(State(app): State<Arc<App>>, mut req: Request, next: Next
         return refused.into_response();
     }
     req.extensions_mut().insert(p.clone());
+    if console {
+        req.extensions_mut().insert(csrf);
+    }
     let resp = next.run(req).await;
     if changes {
         identity.record(audit(resp.status())).await;

@@ -62,6 +62,7 @@ pub fn control_router(app: Arc<App>, metrics: PrometheusHandle, limits: BodyLimi
             get(move || std::future::ready(metrics.render())),
         )
         .merge(login::routes())
+        .merge(crate::console::routes())
         .nest("/apis/smd/hsm/v2", hsm::routes())
         .nest("/apis/power-control/v1", pcs::routes())
         .nest("/apis/capmc/capmc/v1", capmc::routes())

@@ -21,6 +21,7 @@ pub mod images;
 pub mod inventory;
 pub mod ports;
 pub mod power;
+pub mod rack;
 pub mod timeline;
 
 use std::sync::Arc;
@@ -116,6 +117,8 @@ pub struct App {
     /// This replica among the others (`cluster`), and how it tells them of changes.
     pub(crate) cluster: crate::cluster::status::Membership,
     pub(crate) bus: crate::cluster::bus::Bus,
+    /// The console's rack snapshot, shared by every viewer.
+    pub(crate) rack: rack::RackCache,
 }
 
 /// What the application is built from (made by the composition root, `crate::start`).
@@ -197,6 +200,7 @@ impl App {
                 .map(|r| crate::security::rate::RateLimit::new(r, r.saturating_mul(5))),
             cluster,
             bus,
+            rack: Default::default(),
         })
     }
 

@@ -31,6 +31,7 @@ pub mod mac;
 pub mod names;
 pub mod options;
 pub mod power;
+pub mod rack;
 pub mod redfish_endpoint;
 pub mod session;
 pub mod template;

@@ -111,10 +111,10 @@ async fn connection(
     policy: Arc<ListenerPolicy>,
 ) {
     match &policy.tls {
-        None => http(tcp, peer, router, stop, &policy).await,
+        None => http(tcp, peer, Transport::Plain, router, stop, &policy).await,
         Some(acceptor) => {
             match tokio::time::timeout(policy.header_timeout, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => http(tls, peer, router, stop, &policy).await,
+                Ok(Ok(tls)) => http(tls, peer, Transport::Tls, router, stop, &policy).await,
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
             }
@@ -122,14 +122,34 @@ async fn connection(
     }
 }
 
-async fn http<I>(io: I, peer: SocketAddr, router: Router, stop: Stop, policy: &ListenerPolicy)
-where
+/// How a request reached this listener (a request extension): the console marks its
+/// cookie `Secure` over TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Plain,
+    Tls,
+}
+
+/// Every request carries its connection's [`Transport`] and the listener's [`Stop`], so a
+/// stream that never ends by itself (the console's live updates) ends when the appliance
+/// stops instead of holding the shutdown for the whole [`GRACE`].
+async fn http<I>(
+    io: I,
+    peer: SocketAddr,
+    transport: Transport,
+    router: Router,
+    stop: Stop,
+    policy: &ListenerPolicy,
+) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let watch = Arc::new(Watch::new());
     let w = watch.clone();
+    let stop_for_requests = stop.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
+        req.extensions_mut().insert(transport);
+        req.extensions_mut().insert(stop_for_requests.clone());
         w.set(Phase::InRequest);
         let mut router = router.clone();
         let w = w.clone();

@@ -22,6 +22,28 @@ pub struct SessionFilter {
 
 impl App {
     pub async fn create_session(&self, scope: &Scope, req: NewSession) -> AppResult<Session> {
+        let (s, _) = self.checked_session(scope, req).await?;
+        let name = s.name.clone();
+        match self.store.insert_session(&s).await {
+            Err(crate::store::StoreError::Conflict { .. }) => {
+                return Err(AppError::Conflict(format!(
+                    "Session '{name}' already exists{}",
+                    scope.suffix()
+                )));
+            }
+            r => r?,
+        }
+        self.bos_pokes.setup.poke();
+        Ok(s)
+    }
+
+    /// The session `req` asks for, checked as creation checks it, with its template; not
+    /// recorded (creation records it; the console's dry run plans it).
+    pub(crate) async fn checked_session(
+        &self,
+        scope: &Scope,
+        req: NewSession,
+    ) -> AppResult<(Session, crate::model::SessionTemplate)> {
         let op = req.operation;
         let name = req
             .name
@@ -92,17 +114,7 @@ impl App {
             },
             v1: req.v1,
         };
-        match self.store.insert_session(&s).await {
-            Err(crate::store::StoreError::Conflict { .. }) => {
-                return Err(AppError::Conflict(format!(
-                    "Session '{name}' already exists{}",
-                    scope.suffix()
-                )));
-            }
-            r => r?,
-        }
-        self.bos_pokes.setup.poke();
-        Ok(s)
+        Ok((s, t))
     }
 
     fn session_matches(
@@ -209,6 +221,45 @@ impl App {
         patch.apply(&mut s);
         self.store.update_session(&s).await?;
         self.bos_pokes.all();
+        Ok(s)
+    }
+
+    /// Stop a session (the console's Stop; BOS has none): its nodes are disabled, so no
+    /// operator acts on them again, and it is complete with an error that says who stopped
+    /// it. A node keeps the power state it has; what it was doing is not undone.
+    pub async fn stop_session(&self, scope: &Scope, name: &str, who: &str) -> AppResult<Session> {
+        let s = self.get_session(scope, name).await?;
+        if s.is(SessionStatus::Complete) {
+            return Err(AppError::Conflict(format!(
+                "Session '{name}' is already complete"
+            )));
+        }
+        let disable = crate::model::component_patch::ComponentPatch {
+            enabled: Some(false),
+            ..Default::default()
+        };
+        self.patch_boot_components(
+            scope,
+            super::components::BulkPatch::Filter {
+                patch: Box::new(disable),
+                ids: None,
+                session: Some(name.to_string()),
+            },
+            true,
+        )
+        .await?;
+        let now = timestamp(Utc::now());
+        let patch = SessionPatch {
+            components: None,
+            status: Some(session::SessionStatePatch {
+                status: Some(SessionStatus::Complete),
+                start_time: None,
+                end_time: Some(Some(now)),
+                error: Some(Some(format!("stopped by {who}"))),
+            }),
+        };
+        let s = self.patch_session(scope, name, patch).await?;
+        let _ = self.save_session_status_of(&s).await;
         Ok(s)
     }
 

@@ -170,6 +170,40 @@ impl App {
         Ok((script, ScriptKind::Node))
     }
 
+    /// The script `node` would be given now, as the console shows it: nothing is recorded
+    /// in its timeline and no address is checked. `None` when it has no boot parameters.
+    pub async fn preview_bootscript(&self, node: &Xname) -> AppResult<Option<String>> {
+        let idx = self.boot.get().await?;
+        let Some(c) = idx.components.get(node) else {
+            return Ok(None);
+        };
+        let mut candidates = vec![c.id.to_string()];
+        if let Some(role) = &c.role {
+            candidates.push(role.clone());
+        }
+        candidates.push("Default".into());
+        let Some(d) = candidates
+            .iter()
+            .find_map(|k| idx.params.get(k))
+            .filter(|d| !d.kernel.is_empty())
+        else {
+            return Ok(None);
+        };
+        let base = format!("{}/boot/v1/bootscript", self.settings.advertise_url);
+        let chain_sel = match idx.macs_of.get(&c.id).and_then(|m| m.first()) {
+            Some(m) => format!("mac={m}"),
+            None => format!("name={}", c.id),
+        };
+        let chain = format!("{base}?{chain_sel}&retry=1");
+        let injections = Injections {
+            xname: Some(c.id.as_str()),
+            nid: c.nid,
+            referral_token: d.referral_token.as_deref(),
+        };
+        let (script, _) = self.render_record(&idx, d, c.id.as_str(), &injections, &chain);
+        Ok(Some(script))
+    }
+
     /// The boot script of record `bp`, its `s3://` artifacts rewritten to URLs under a
     /// token for `owner`; returns the script and that token.
     fn render_record(
