@@ -401,7 +401,10 @@ pub async fn authorize(State(app): State<Arc<App>>, mut req: Request, next: Next
     } else {
         let (token, csrf) = match bearer(&req) {
             Some(t) => (t.to_string(), console::Csrf(None)),
-            None => match console.then(|| console::cookie_token(req.headers())).flatten() {
+            None => match console
+                .then(|| console::cookie_token(req.headers()))
+                .flatten()
+            {
                 Some(c) => {
                     let csrf = console::Csrf::for_cookie(&c);
                     (c, csrf)

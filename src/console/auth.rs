@@ -63,7 +63,9 @@ pub fn same_origin(headers: &HeaderMap) -> Result<(), Problem> {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         return match site {
             "same-origin" => Ok(()),
-            other => refuse(format!("the browser says it came from {other} (Sec-Fetch-Site)")),
+            other => refuse(format!(
+                "the browser says it came from {other} (Sec-Fetch-Site)"
+            )),
         };
     }
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
@@ -155,7 +157,10 @@ mod tests {
     fn the_cookie_is_found_among_others() {
         let h = headers(&[("cookie", "a=1; rackboot_console=tok.en; b=2")]);
         assert_eq!(cookie_token(&h).as_deref(), Some("tok.en"));
-        assert_eq!(cookie_token(&headers(&[("cookie", "rackboot_console=")])), None);
+        assert_eq!(
+            cookie_token(&headers(&[("cookie", "rackboot_console=")])),
+            None
+        );
         assert_eq!(cookie_token(&HeaderMap::new()), None);
     }
 
@@ -163,10 +168,21 @@ mod tests {
     fn the_cookie_is_http_only_strict_and_secure_over_tls() {
         let c = set_cookie("t", 300, true);
         let c = c.to_str().unwrap();
-        for part in ["HttpOnly", "SameSite=Strict", "Max-Age=300", "Secure", "Path=/"] {
+        for part in [
+            "HttpOnly",
+            "SameSite=Strict",
+            "Max-Age=300",
+            "Secure",
+            "Path=/",
+        ] {
             assert!(c.contains(part), "{c} lacks {part}");
         }
-        assert!(!set_cookie("t", 300, false).to_str().unwrap().contains("Secure"));
+        assert!(
+            !set_cookie("t", 300, false)
+                .to_str()
+                .unwrap()
+                .contains("Secure")
+        );
     }
 
     #[test]
@@ -174,9 +190,15 @@ mod tests {
         assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")])).is_ok());
         assert!(same_origin(&headers(&[("sec-fetch-site", "cross-site")])).is_err());
         assert!(same_origin(&headers(&[("sec-fetch-site", "same-site")])).is_err());
-        let ok = headers(&[("origin", "https://10.1.0.1:8443"), ("host", "10.1.0.1:8443")]);
+        let ok = headers(&[
+            ("origin", "https://10.1.0.1:8443"),
+            ("host", "10.1.0.1:8443"),
+        ]);
         assert!(same_origin(&ok).is_ok());
-        let evil = headers(&[("origin", "https://evil.example"), ("host", "10.1.0.1:8443")]);
+        let evil = headers(&[
+            ("origin", "https://evil.example"),
+            ("host", "10.1.0.1:8443"),
+        ]);
         assert!(same_origin(&evil).is_err());
         assert!(same_origin(&headers(&[("origin", "null"), ("host", "h")])).is_err());
         assert!(same_origin(&HeaderMap::new()).is_ok());
@@ -195,7 +217,10 @@ mod tests {
 
     #[test]
     fn next_stays_on_this_appliance() {
-        assert_eq!(safe_next(Some("/console/nodes/x1?y=1")), "/console/nodes/x1?y=1");
+        assert_eq!(
+            safe_next(Some("/console/nodes/x1?y=1")),
+            "/console/nodes/x1?y=1"
+        );
         for bad in ["//evil.example", "https://evil.example", "/\\evil", "", "x"] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad}");
         }

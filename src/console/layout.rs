@@ -36,12 +36,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Viewer {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Viewer, Response> {
-        let p = parts.extensions.get::<Principal>().cloned().ok_or_else(|| {
-            error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "this page was reached without the access check (api::access)",
-            )
-        })?;
+        let p = parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(|| {
+                error_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "this page was reached without the access check (api::access)",
+                )
+            })?;
         // Fail closed: a page without the access check's form token has no forms.
         let csrf = parts.extensions.get::<Csrf>().cloned().ok_or_else(|| {
             error_page(

@@ -40,7 +40,10 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/console/logout", post(login::logout))
         .route("/console/assets/{file}", get(assets))
         .route("/console/events", get(events::stream))
-        .route("/console/sessions", get(sessions::list).post(sessions::start))
+        .route(
+            "/console/sessions",
+            get(sessions::list).post(sessions::start),
+        )
         .route("/console/sessions/new", get(sessions::preview))
         .route("/console/sessions/{name}", get(sessions::show))
         .route("/console/sessions/{name}/stop", post(sessions::stop))

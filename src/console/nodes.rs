@@ -17,9 +17,9 @@ use crate::app::App;
 use crate::app::bss::BootParamsEntry;
 use crate::app::inventory::EthernetFilter;
 use crate::app::power::TransitionRequest;
+use crate::model::Xname;
 use crate::model::power::PowerOperation;
 use crate::model::rack::TileState;
-use crate::model::Xname;
 
 /// The console's power buttons: (form value, label, operation, one-time boot target).
 const ACTIONS: &[(&str, &str, PowerOperation, Option<&str>)] = &[
@@ -41,7 +41,10 @@ pub async fn show(
     Query(flash): Query<Flash>,
 ) -> Response {
     let Ok(x) = Xname::parse(&xname) else {
-        return error_page(StatusCode::BAD_REQUEST, &format!("{xname:?} is not an xname"));
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            &format!("{xname:?} is not an xname"),
+        );
     };
     let c = match app.get_component(&x).await {
         Ok(c) => c,
@@ -62,11 +65,9 @@ pub async fn show(
         Some(b) => app.get_redfish_endpoint(b).await.ok(),
         None => None,
     };
-    let breaker = bmc.as_ref().and_then(|b| {
-        app.bmc_health()
-            .into_iter()
-            .find(|h| h.bmc == b.as_str())
-    });
+    let breaker = bmc
+        .as_ref()
+        .and_then(|b| app.bmc_health().into_iter().find(|h| h.bmc == b.as_str()));
     let power = app.power_cache().get(&x);
     let nics = app
         .list_ethernet_interfaces(&EthernetFilter {
@@ -89,7 +90,13 @@ pub async fn show(
     let configured_at = cfs
         .as_ref()
         .filter(|v| v.status.as_str() == "configured")
-        .and_then(|v| v.component.state.iter().map(|l| l.last_updated.clone()).max())
+        .and_then(|v| {
+            v.component
+                .state
+                .iter()
+                .map(|l| l.last_updated.clone())
+                .max()
+        })
         .and_then(|t| crate::model::boot_component::parse_timestamp(&t));
     let body = html! {
         h1 { "Node " (x) }
@@ -220,7 +227,10 @@ pub async fn power(
         return r.into_response();
     }
     let Ok(x) = Xname::parse(&xname) else {
-        return error_page(StatusCode::BAD_REQUEST, &format!("{xname:?} is not an xname"));
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            &format!("{xname:?} is not an xname"),
+        );
     };
     let asked = f.action.unwrap_or_default();
     let Some((_, _, op, target)) = ACTIONS.iter().find(|(v, ..)| *v == asked) else {

@@ -174,7 +174,10 @@ mod tests {
         assert_eq!(html.matches("class=\"slot\"").count(), 4, "{html}");
         assert_eq!(html.matches("class=\"t s-").count(), 5, "{html}");
         assert!(html.contains("title=\"x1000c0s1b0n0: failed\""), "{html}");
-        assert!(html.contains("href=\"/console/nodes/x3000c0s0b0n0\""), "{html}");
+        assert!(
+            html.contains("href=\"/console/nodes/x3000c0s0b0n0\""),
+            "{html}"
+        );
     }
 
     #[test]

@@ -312,7 +312,12 @@ pub async fn show(
             }
         }
     };
-    page(&format!("Session {}", s.name), Some(&viewer), Nav::Sessions, body)
+    page(
+        &format!("Session {}", s.name),
+        Some(&viewer),
+        Nav::Sessions,
+        body,
+    )
 }
 
 #[derive(Debug, serde::Deserialize)]

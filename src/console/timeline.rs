@@ -108,7 +108,9 @@ pub fn draw(events: &[BootEvent], configured: Option<DateTime<Utc>>) -> Markup {
         .max()
         .unwrap_or(start);
     let span_ms = ((end - start).num_milliseconds()).max(1000) as f64;
-    let x = |t: DateTime<Utc>| LABEL + (t - start).num_milliseconds() as f64 / span_ms * (WIDTH - LABEL - 10.0);
+    let x = |t: DateTime<Utc>| {
+        LABEL + (t - start).num_milliseconds() as f64 / span_ms * (WIDTH - LABEL - 10.0)
+    };
     let height = ROW * LANES.len() as f64 + 24.0;
     let ticks: Vec<f64> = (0..=4).map(|i| f64::from(i) / 4.0).collect();
     html! {
@@ -202,7 +204,10 @@ mod tests {
         let html = draw(&events, Some(at)).into_string();
         assert_eq!(html.matches("<g class=\"ev\">").count(), 5, "{html}");
         assert_eq!(html.matches("<g class=\"ev bad\">").count(), 1, "{html}");
-        assert!(html.contains("kernel at 10:00:03.100, 12.3 MB in 900 ms: complete, from 10.0.0.5"), "{html}");
+        assert!(
+            html.contains("kernel at 10:00:03.100, 12.3 MB in 900 ms: complete, from 10.0.0.5"),
+            "{html}"
+        );
         assert!(html.contains("10.0 s, 6 events"), "{html}");
         assert!(html.contains("1 failed"), "{html}");
     }

@@ -374,6 +374,13 @@ pub trait BosStore: Send + Sync + 'static {
     async fn insert_session(&self, s: &Session) -> StoreResult<()>;
     /// Replace a session; its saved status is kept. False if it does not exist.
     async fn update_session(&self, s: &Session) -> StoreResult<bool>;
+    /// Replace a session only while its stored status is still `was` (an operator's write
+    /// never undoes a stop that came in meanwhile). False if it is not.
+    async fn update_session_if(
+        &self,
+        s: &Session,
+        was: crate::model::SessionStatus,
+    ) -> StoreResult<bool>;
     /// Delete sessions (and their saved status); returns how many existed.
     async fn delete_sessions(&self, keys: &[(String, String)]) -> StoreResult<u64>;
     async fn save_session_status(

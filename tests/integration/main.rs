@@ -16,6 +16,7 @@ mod cli_bos;
 mod cli_cfs;
 mod cli_replay;
 mod common;
+mod console;
 mod dhcp;
 mod discovery;
 mod every_tree;

@@ -57,13 +57,25 @@ impl Operator for SessionCompletion {
             if let Some(run) = s.v1.as_mut().filter(|r| r.has_next()) {
                 run.stage += 1;
                 s.status.status = SessionStatus::Pending;
-                ctx.store.update_session(&s).await?;
+                if !ctx
+                    .store
+                    .update_session_if(&s, SessionStatus::Running)
+                    .await?
+                {
+                    continue; // stopped meanwhile
+                }
                 ctx.pokes.setup.poke();
                 tracing::info!(session = %s.name, stage = run_stage(&s), "v1 session: next stage");
                 continue;
             }
             s.complete(now, None);
-            ctx.store.update_session(&s).await?;
+            if !ctx
+                .store
+                .update_session_if(&s, SessionStatus::Running)
+                .await?
+            {
+                continue; // stopped (or deleted) meanwhile: its own end stands
+            }
             if let Err(e) = ctx.sessions.save_session_status(&s).await {
                 tracing::warn!(session = %s.name, error = %e, "cannot save the session status");
             }

@@ -203,11 +203,40 @@ impl Operator for SessionSetup {
                     s.complete(now, Some(e.clone()))
                 }
             }
-            if let Err(e) = ctx.store.update_session(&s).await {
-                report.push(
-                    serde_json::json!({"session": s.name, "error": crate::errors::chain(&e)}),
-                );
-                continue;
+            match ctx
+                .store
+                .update_session_if(&s, SessionStatus::Pending)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    // Stopped or deleted while it was being set up: its nodes are not
+                    // driven by it.
+                    if let Ok(nodes) = &outcome {
+                        let ids: HashSet<String> = nodes.iter().cloned().collect();
+                        let name = s.name.clone();
+                        let undone = ctx
+                            .update(&ids, |c| {
+                                let mine = c.session == name && c.enabled;
+                                if mine {
+                                    c.enabled = false;
+                                }
+                                mine
+                            })
+                            .await;
+                        if let Err(e) = undone {
+                            tracing::warn!(session = %s.name, error = %crate::errors::chain(&e), "cannot release the nodes of a session stopped during its setup");
+                        }
+                    }
+                    report.push(serde_json::json!({"session": s.name, "stopped": true}));
+                    continue;
+                }
+                Err(e) => {
+                    report.push(
+                        serde_json::json!({"session": s.name, "error": crate::errors::chain(&e)}),
+                    );
+                    continue;
+                }
             }
             if outcome.is_err() {
                 let _ = ctx.sessions.save_session_status(&s).await;

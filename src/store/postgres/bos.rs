@@ -233,6 +233,24 @@ impl BosStore for PostgresStore {
         Ok(r.rows_affected() > 0)
     }
 
+    async fn update_session_if(
+        &self,
+        s: &Session,
+        was: crate::model::SessionStatus,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE sessions SET doc = $1 WHERE tenant = $2 AND name = $3 AND (doc::jsonb)->'status'->>'status' = $4",
+        )
+        .bind(encode(&SessionRecord::from(s)))
+        .bind(s.tenant.as_deref().unwrap_or(""))
+        .bind(&s.name)
+        .bind(was.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(backend("update session"))?;
+        Ok(r.rows_affected() > 0)
+    }
+
     async fn delete_sessions(&self, keys: &[(String, String)]) -> StoreResult<u64> {
         let op = "delete sessions";
         if keys.is_empty() {

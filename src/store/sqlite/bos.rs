@@ -193,6 +193,24 @@ impl BosStore for SqliteStore {
         Ok(r.rows_affected() > 0)
     }
 
+    async fn update_session_if(
+        &self,
+        s: &Session,
+        was: crate::model::SessionStatus,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE sessions SET doc = ? WHERE tenant = ? AND name = ? AND json_extract(doc, '$.status.status') = ?",
+        )
+        .bind(encode(&SessionRecord::from(s)))
+        .bind(s.tenant.as_deref().unwrap_or(""))
+        .bind(&s.name)
+        .bind(was.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(backend("update session"))?;
+        Ok(r.rows_affected() > 0)
+    }
+
     async fn delete_sessions(&self, keys: &[(String, String)]) -> StoreResult<u64> {
         let op = "delete sessions";
         let mut tx = self.pool.begin().await.map_err(backend(op))?;
