@@ -158,8 +158,8 @@ pub fn progress(name: &str, st: &ExtendedStatus) -> Markup {
                 span.failed style=(format!("width:{failed}%")) {}
             }
             p.phases {
-                span.pct-ok { (format!("{ok:.0}")) "% successful" } " · "
-                span.pct-failed { (format!("{failed:.0}")) "% failed" } " · powering off "
+                span.pct-ok { (format!("{ok:.0}")) } "% successful · "
+                span.pct-failed { (format!("{failed:.0}")) } "% failed · powering off "
                 span.pct-off { (format!("{:.0}", ph.percent_powering_off)) "%" } " · powering on "
                 span.pct-on { (format!("{:.0}", ph.percent_powering_on)) "%" } " · configuring "
                 span.pct-cfg { (format!("{:.0}", ph.percent_configuring)) "%" }

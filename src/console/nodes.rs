@@ -164,7 +164,7 @@ pub async fn show(
                 @match &bos {
                     None => p { "Not a BOS component yet." },
                     Some(b) => dl.facts {
-                        dt { "Status" } dd { (b.derived_status().as_str()) " (phase " (b.status.phase.as_str()) ")" }
+                        dt { "Status" } dd { (b.derived_status().as_str()) @if !b.status.phase.as_str().is_empty() { " (phase " (b.status.phase.as_str()) ")" } }
                         dt { "Session" } dd { @if b.session.is_empty() { "—" } @else { a href=(format!("/console/sessions/{}", b.session)) { (b.session) } } }
                         dt { "Enabled" } dd { (b.enabled) }
                         dt { "Desired" } dd.path { (b.desired_state.boot_artifacts.kernel) }

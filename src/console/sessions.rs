@@ -264,8 +264,27 @@ pub async fn show(
         (Err(e), _) | (_, Err(e)) => return app_error(e),
     };
     let snap = app.rack().await.ok();
-    let members: std::collections::HashSet<&str> =
-        s.components.split(',').filter(|x| !x.is_empty()).collect();
+    let mut members: std::collections::HashSet<String> = s
+        .components
+        .split(',')
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect();
+    // Not set up yet: the nodes its plan names (the tiles are there when it starts moving).
+    if members.is_empty() && s.is(SessionStatus::Pending) {
+        let again = NewSession {
+            name: None,
+            operation: s.operation,
+            template_name: s.template_name.clone(),
+            limit: (!s.limit.is_empty()).then(|| s.limit.clone()),
+            stage: s.stage,
+            include_disabled: s.include_disabled,
+            v1: None,
+        };
+        if let Ok(p) = app.preview_session(&scope, again).await {
+            members.extend(p.nodes.into_iter().map(|n| n.xname));
+        }
+    }
     let body = html! {
         h1 { "Session " (s.name) }
         dl.facts {
@@ -305,7 +324,7 @@ pub async fn show(
         div.rack data-live="tiles" {
             @if let Some(snap) = &snap {
                 div.slot.wide {
-                    @for t in snap.tiles.iter().filter(|t| members.contains(t.xname.as_str())) {
+                    @for t in snap.tiles.iter().filter(|t| members.contains(&t.xname)) {
                         (tile(&t.xname, t.state))
                     }
                 }

@@ -75,6 +75,7 @@ async function walk(browser) {
   const seen = new Set();
   for (;;) {
     const states = await page.$$eval(".rack a.t", (els) => els.map((e) => e.className));
+    check(states.length === tiles, `the session page shows ${states.length} of ${tiles} nodes`);
     states.forEach((s) => seen.add(s));
     const status = await page.textContent(`dd.status[data-session="${session}"]`);
     const ok = await page.textContent(".progress .pct-ok");
@@ -89,6 +90,7 @@ async function walk(browser) {
   const updates = Number(await page.getAttribute("html", "data-updates"));
   check(updates > 1, `only ${updates} live updates arrived`);
   figures.live_updates = updates;
+  await page.waitForTimeout(600); // the bars' widths ease in over 0.4 s
   await page.screenshot({ path: `${out}/console-session.png`, fullPage: true });
 
   // A node's page: its boot timeline drawn, with each step.

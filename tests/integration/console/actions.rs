@@ -199,19 +199,11 @@ async fn an_operator_starts_a_session_from_its_dry_run_and_powers_a_node() {
 #[tokio::test]
 async fn an_operator_stops_a_running_session_and_deletes_it() {
     // BMCs that take a while, so the session is still running when it is stopped.
-    let dir = tempfile::tempdir().unwrap();
-    let srv = crate::common::Server::start_in(
-        dir.path(),
-        crate::bos::quick().or(crate::common::secure_settings()),
-    )
-    .await;
     let bmc = redfish::sim::SimConfig {
         latency: Duration::from_millis(400),
         ..Default::default()
     };
-    let lab = crate::bos::Lab::around(srv, dir, 2, bmc).await;
-    let path = crate::bos::put_image(&lab.s, "img-a");
-    lab.template("compute", &path, &lab.xnames).await;
+    let lab = super::lab_with(2, bmc).await;
     let s = &lab.s;
     s.user_token("ops", "operator").await;
     let mut ops = Browser::new(s);

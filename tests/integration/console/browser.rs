@@ -13,7 +13,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::lab;
+use super::lab_with;
 use crate::common::{Server, secure_settings, wait_until};
 
 fn repo() -> PathBuf {
@@ -62,7 +62,12 @@ async fn e2e(s: &Server, mode: &str, env: &[(&str, String)]) -> Value {
 #[tokio::test]
 #[ignore = "tier browser: Debian's chromium and tests/console's node_modules (scripts/peers.sh)"]
 async fn in_a_browser_a_session_started_from_the_console_moves_the_rack_to_stable() {
-    let lab = lab(8).await;
+    // BMCs that answer in 150 ms, as real ones do, so the tiles pass through their states.
+    let bmc = redfish::sim::SimConfig {
+        latency: Duration::from_millis(150),
+        ..Default::default()
+    };
+    let lab = lab_with(8, bmc).await;
     lab.s.user_token("ops", "operator").await;
     lab.s.user_token("viewer", "read-only").await;
     let env = [("OPS", "ops".to_string()), ("VIEWER", "viewer".to_string())];

@@ -14,9 +14,14 @@ use crate::common::{Server, secure_settings};
 /// A secure appliance (HTTPS control plane, logins) with `n` SimBmc nodes, an image and a
 /// Boot template `compute` over all of them.
 pub async fn lab(n: usize) -> Lab {
+    lab_with(n, redfish::sim::SimConfig::default()).await
+}
+
+/// The same with BMCs shaped by `bmc`.
+pub async fn lab_with(n: usize, bmc: redfish::sim::SimConfig) -> Lab {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start_in(dir.path(), quick().or(secure_settings())).await;
-    let lab = Lab::around(s, dir, n, redfish::sim::SimConfig::default()).await;
+    let lab = Lab::around(s, dir, n, bmc).await;
     let path = put_image(&lab.s, "img-a");
     lab.template("compute", &path, &lab.xnames).await;
     lab
