@@ -293,6 +293,17 @@ def pg_cpu():
         except OSError:
             pass
     return total
+# WATCH_CMD (bench/console.sh): a watcher started before the session (the web console in a
+# browser), which prints "ready" once it is looking and its figures as JSON when it is done.
+watcher = None
+if os.environ.get("WATCH_CMD"):
+    import subprocess
+    watcher = subprocess.Popen(os.environ["WATCH_CMD"], shell=True, stdout=subprocess.PIPE, text=True)
+    for line in watcher.stdout:
+        if line.strip() == "ready":
+            break
+    else:
+        sys.exit(f"the watcher ended before it was ready ({watcher.wait()})")
 bmc0 = bmc_counters()
 pg0 = pg_cpu()
 cpu0 = [cpu_secs(rb_pid)] + [cpu_secs(p) for p in sim_pids]
@@ -325,6 +336,13 @@ status = call("GET", f"{BOS}/sessions/{name}/status")
 ops_after = {o["name"]: o for o in call("GET", "/apis/rackboot/v1/operators")["operators"]}
 json.dump({"session": s, "status": status, "samples": samples, "operators_before": ops_before,
            "operators_after": ops_after}, open(f"{out}/session.json", "w"), indent=1)
+watched = None
+if watcher:
+    rest = watcher.communicate(timeout=600)[0].strip().splitlines()
+    if watcher.returncode != 0 or not rest:
+        sys.exit(f"the watcher failed ({watcher.returncode}): {rest}")
+    watched = json.loads(rest[-1])
+    json.dump(watched, open(f"{out}/watch.json", "w"), indent=1)
 pct = status.get("percent_successful")
 assert pct == 100, f"percent_successful {pct}: {json.dumps(status)[:3000]}"
 
@@ -358,6 +376,11 @@ rows = [
     ("peak open files (rackboot / one sim)", f"{max_fds[0]:,} / {max_fds[1]:,}"),
 ] + ([("CPU of the PostgreSQL server", f"{pg_server_cpu:.1f} s")] if pg1 else []) + [
     ("discovery of all BMCs", f"{discovery:.1f} s"),
+] + ([
+    ("console: rack view first render", f"{watched['first_render_ms']} ms  (the same page from a file: {watched['file_render_ms']} ms, {watched['first_render_ms'] / max(1, watched['file_render_ms']):.2f}x)"),
+    ("console: every tile stable after the POST", f"{watched['all_stable_after_ready_ms'] / 1000:.1f} s  (the API's complete: {wall:.1f} s, {watched['all_stable_after_ready_ms'] / 1000 / wall:.2f}x)"),
+    ("console: tile changes shown, main thread", f"{watched['changes']:,} class changes; {watched['long_tasks']} long tasks, longest {watched['longest_ms']} ms, {watched['long_total_ms']} ms in all; worst timer lag {watched['lag_ms']} ms"),
+] if watched else []) + [
     ("for scale", "BOS: one status pass every 15 s (polling_frequency)"),
 ]
 w = max(len(k) for k, _ in rows)

@@ -99,8 +99,12 @@ _apt_main() {
     command -v dnsmasq >/dev/null || missing+=(dnsmasq-base)
     # The PostgreSQL store's tests start their own server from Debian's binaries (scripts/pg.sh).
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+    # The web console's browser tests: Debian's chromium, driven by Playwright on Node.js.
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    command -v node >/dev/null || missing+=(nodejs)
+    command -v npm >/dev/null || missing+=(npm)
     if [ ${#missing[@]} -eq 0 ]; then
-        echo "peers: tftp-hpa, atftp, curl, ipxe, busybox, dhclient, dnsmasq and postgresql already installed" >&2
+        echo "peers: tftp-hpa, atftp, curl, ipxe, busybox, dhclient, dnsmasq, postgresql, chromium and node already installed" >&2
         return 0
     fi
     local sudo=()
@@ -129,5 +133,21 @@ _schemathesis_main() {
         -c "$repo/tests/contract/constraints.txt" "schemathesis==$want" >&2 || return 1
 }
 
+# playwright-core for the console's browser tests (tests/console: pinned by its lockfile; it
+# downloads no browser, the tests use Debian's chromium). After apt: npm may come from there.
+_console_main() {
+    local repo dir
+    repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+    dir="$repo/tests/console"
+    if [ -f "$dir/node_modules/.package-lock.json" ] &&
+        cmp -s <(grep -v '"name"' "$dir/package-lock.json" | grep '"version"') \
+            <(grep -v '"name"' "$dir/node_modules/.package-lock.json" | grep '"version"'); then
+        echo "peers: tests/console's node_modules match its lockfile" >&2
+        return 0
+    fi
+    echo "peers: npm ci in tests/console" >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >&2 || return 1
+}
+
 # A subshell keeps `set -euo pipefail` and the helper's variables out of a sourcing shell.
-( set -euo pipefail; _peers_main "$@"; _schemathesis_main; _s3s_main; _apt_main )
+( set -euo pipefail; _peers_main "$@"; _schemathesis_main; _s3s_main; _apt_main; _console_main )

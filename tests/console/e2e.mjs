@@ -206,9 +206,64 @@ async function scale(browser) {
   return figures;
 }
 
+// bench/console.sh: a real session over every node, watched from the rack view. Loads the
+// rack (no login: the bench's appliance runs in the lab shape), says "ready" on stdout, then
+// follows until every tile reads stable, counting the tile changes it was shown and how the
+// main thread fared; then draws the same page from a file (the browser's own floor for the
+// first render: no server, no network) for the ratio.
+async function watch(browser) {
+  const nodes = Number(process.env.NODES);
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.addInitScript(() => {
+    window.__long = [];
+    window.__changes = 0;
+    new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push(e.duration); })
+      .observe({ type: "longtask", buffered: true });
+  });
+  const t0 = Date.now();
+  await page.goto(base + "/", { waitUntil: "load" });
+  const first = Date.now() - t0;
+  const tiles = await page.locator(".rack a.t").count();
+  check(tiles === nodes, `the rack shows ${tiles} of ${nodes} tiles`);
+  const html = await page.content();
+  await page.evaluate(() => {
+    new MutationObserver((m) => { window.__changes += m.length; })
+      .observe(document.getElementById("rack"), { attributes: true, attributeFilter: ["class"], subtree: true });
+    window.__lag = 0;
+    let last = performance.now();
+    setInterval(() => { const now = performance.now(); window.__lag = Math.max(window.__lag, now - last - 16); last = now; }, 16);
+  });
+  console.log("ready");
+  const t1 = Date.now();
+  await page.waitForFunction(() => {
+    for (const e of document.querySelectorAll(".rack a.t")) if (e.className !== "t s-stable") return false;
+    return true;
+  }, null, { timeout: 900000, polling: 500 });
+  const stable = Date.now() - t1;
+  const m = await page.evaluate(() => ({
+    changes: window.__changes, long_tasks: window.__long.length,
+    longest_ms: Math.round(Math.max(0, ...window.__long)),
+    long_total_ms: Math.round(window.__long.reduce((a, b) => a + b, 0)), lag_ms: Math.round(window.__lag),
+  }));
+  await page.screenshot({ path: `${out}/console-rack-${nodes}.png` });
+  // The floor: the same document and styles from a file.
+  const css = await (await context.request.get(base + "/console/assets/console.css")).text();
+  writeFileSync(`${out}/rack.css`, css);
+  writeFileSync(`${out}/rack.html`, html.replace(/<script[^>]*><\/script>/g, "").replace(/href="\/console\/assets\/console\.css[^"]*"/, 'href="rack.css"'));
+  const floor = await context.newPage();
+  const t2 = Date.now();
+  await floor.goto(`file://${out}/rack.html`, { waitUntil: "load" });
+  const file_ms = Date.now() - t2;
+  await context.close();
+  return { nodes, first_render_ms: first, file_render_ms: file_ms, all_stable_after_ready_ms: stable, ...m };
+}
+
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ARGS });
 try {
-  const figures = mode === "scale" ? await scale(browser) : await walk(browser);
+  const run = { walk, scale, watch }[mode];
+  check(run, `MODE ${mode} is not walk, scale or watch`);
+  const figures = await run(browser);
   writeFileSync(`${out}/figures-${mode}.json`, JSON.stringify(figures, null, 2));
   console.log(JSON.stringify(figures));
 } finally {
