@@ -108,7 +108,7 @@ pub async fn show(
             section.card aria-labelledby="inv-h" {
                 h2 #inv-h { "Inventory" }
                 dl.facts {
-                    dt { "State" } dd { (c.state) " / " (c.flag) @if !c.enabled { " (disabled)" } }
+                    dt { "HSM state" } dd { (c.state) " / " (c.flag) @if !c.enabled { " (disabled)" } }
                     dt { "Role" } dd { (c.role.as_deref().unwrap_or("—")) @if let Some(s) = &c.subrole { " / " (s) } }
                     dt { "NID" } dd { (c.nid.map(|n| n.to_string()).unwrap_or_else(|| "—".into())) }
                     dt { "Arch" } dd { (c.arch.as_deref().unwrap_or("—")) }

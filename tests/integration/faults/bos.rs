@@ -245,14 +245,22 @@ async fn a_sigterm_mid_power_on_finishes_its_calls_then_resumes() {
 #[tokio::test]
 async fn a_kill_while_nodes_configure_costs_nothing() {
     let mut c = case(12, Duration::ZERO).await;
+    // Ten layers: a simulated node applies one per agent round (100 ms), so its nodes stay
+    // configuring for about a second, which a poll cannot miss even on a loaded machine
+    // (with one layer the whole window could fall between two polls).
+    let layers: Vec<serde_json::Value> = (0..10)
+        .map(|i| {
+            serde_json::json!({"name": format!("layer{i}"), "clone_url": format!("https://vcs.example/l{i}.git"),
+                "playbook": "site.yml", "commit": format!("{i:040x}")})
+        })
+        .collect();
     let (st, v) = c
         .lab
         .s
         .send(
             Method::PUT,
             "/apis/cfs/v3/configurations/site",
-            serde_json::json!({"layers": [{"name": "base", "clone_url": "https://vcs.example/base.git",
-                "playbook": "site.yml", "commit": "0123456789abcdef0123456789abcdef01234567"}]}),
+            serde_json::json!({ "layers": layers }),
         )
         .await;
     assert!(st.is_success(), "{v}");
@@ -294,7 +302,7 @@ async fn a_kill_while_nodes_configure_costs_nothing() {
         "kill -9 while nodes configure",
         &status,
         1,
-        vec!["SIGKILL while nodes were configuring (built-in CFS, one layer)".into()],
+        vec!["SIGKILL while nodes were configuring (built-in CFS, ten layers)".into()],
     )
     .await;
 }

@@ -127,6 +127,14 @@ async fn wait_until(rx: &mut watch::Receiver<bool>, value: bool) {
 
 async fn respond(st: &Arc<SimState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
+    // The body is read before any answer, refusals included: hyper closes a connection whose
+    // request body was left unread, and a client that reuses it before the close arrives
+    // (urllib3 does, and does not retry a method it does not know) sees a reset instead of
+    // the refusal (DMTF's validator flaked on it under load).
+    let body = match axum::body::to_bytes(body, BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => return malformed_json(),
+    };
     let method = parts.method;
     let path = parts.uri.path();
     let route = Route::parse(st, path);
@@ -179,10 +187,6 @@ async fn respond(st: &Arc<SimState>, req: Request) -> Response {
         }
         return resp;
     }
-    let body = match axum::body::to_bytes(body, BODY_LIMIT).await {
-        Ok(b) => b,
-        Err(_) => return malformed_json(),
-    };
     let mut resp = dispatch(st, &method, route.clone(), &parts.headers, &body);
     if read
         && resp.status().is_success()
